@@ -1,0 +1,426 @@
+import { RpcError } from '../errors/rpc-error.js';
+import { ErrorCodes } from '../protocol/codes.js';
+import {
+  errorResponse,
+  isNotification,
+  parseJson,
+  successResponse,
+  validateRequest,
+} from '../protocol/messages.js';
+import { sanitizeMetadata } from '../protocol/metadata.js';
+import type { JsonRpcFailure, JsonRpcRequest, JsonRpcResponse, WireMetadata } from '../protocol/types.js';
+import type {
+  Dispatcher,
+  DispatcherLimits,
+  IncomingContext,
+  IncomingCredentials,
+  ServerListener,
+} from '../transport.js';
+import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import { MethodRegistry, type RegisteredMethod } from './method-registry.js';
+import type { HandlerContext, MethodDefinition, MethodHandler, MethodTable } from './types.js';
+
+/** Server defaults, resolved once. */
+export const ServerDefaults = {
+  /** Largest message accepted: 1 MiB. */
+  maxMessageBytes: 1024 * 1024,
+  /** Most requests in one batch. */
+  maxBatchSize: 100,
+  /** Most requests handled at once across all transports; more are answered -32002 Overloaded. */
+  maxInFlight: 10_000,
+  /** How long `drain()` waits for in-flight requests before aborting them: 30 s. */
+  drainTimeoutMs: 30_000,
+} as const;
+
+/** The result of an `authenticate` hook that refuses a request. */
+export interface AuthenticationFailure {
+  /** `unauthenticated` (missing/invalid credentials, HTTP 401) or `forbidden` (HTTP 403). */
+  reason: 'unauthenticated' | 'forbidden';
+  message?: string;
+}
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  methods?: MethodTable;
+  /** Default {@link ServerDefaults.maxMessageBytes}. */
+  maxMessageBytes?: number;
+  /** Default {@link ServerDefaults.maxBatchSize}. */
+  maxBatchSize?: number;
+  /** Default {@link ServerDefaults.maxInFlight}. */
+  maxInFlight?: number;
+  /**
+   * Called before every request is dispatched with the transport's credentials. Return a
+   * principal (handlers see it as `context.auth`), or throw / return an
+   * {@link AuthenticationFailure} via {@link refuse} to refuse: the request is never dispatched.
+   */
+  authenticate?: (credentials: IncomingCredentials | undefined, request: AuthenticationRequest) => unknown;
+  /** Send handler error details (stack, cause) to clients. Default false: they go to `onError` only. */
+  exposeErrorDetails?: boolean;
+  /** Sees every handler error with its full detail (log it). */
+  onError?: (error: unknown, context: { method: string; transport: string }) => void;
+  /** Time source for deadlines. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** What the `authenticate` hook learns about the request. */
+export interface AuthenticationRequest {
+  readonly method: string;
+  readonly transport: string;
+  readonly remoteAddress: string | undefined;
+}
+
+const REFUSAL = Symbol.for('resilient-rpc.refusal');
+
+/** Returns a refusal for the `authenticate` hook: `return refuse('forbidden', 'admins only')`. */
+export function refuse(reason: AuthenticationFailure['reason'], message?: string): AuthenticationFailure {
+  const failure = { reason, ...(message !== undefined && { message }) } as AuthenticationFailure;
+  (failure as unknown as Record<symbol, boolean>)[REFUSAL] = true;
+  return failure;
+}
+
+function isRefusal(value: unknown): value is AuthenticationFailure {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[REFUSAL] === true;
+}
+
+/** Options of {@link RpcServer.drain}. */
+export interface DrainOptions {
+  /** How long to wait for in-flight requests; then their signals abort. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** A JSON-RPC server: one method table served on any number of transports. */
+export interface RpcServer {
+  /** Starts a transport listener with this server's methods; resolves once it listens. */
+  listen<L extends ServerListener>(listener: L): Promise<L>;
+  /** Client URLs of every listener. */
+  readonly urls: readonly string[];
+  /** The dispatcher transports call (exposed for custom transports and tests). */
+  readonly dispatcher: Dispatcher;
+  /** Registers another method at runtime. */
+  addMethod(name: string, method: MethodHandler | MethodDefinition): void;
+  /**
+   * Graceful shutdown: stop accepting (new requests are rejected as not processed), finish
+   * in-flight requests (aborting them after `timeoutMs`), then close every listener.
+   */
+  drain(options?: DrainOptions): Promise<void>;
+  /** `drain({ timeoutMs: 0 })`: aborts in-flight handlers at once. */
+  close(): Promise<void>;
+  /** Requests being handled. */
+  readonly inFlight: number;
+}
+
+interface ActiveRequest {
+  readonly controller: AbortController;
+}
+
+/** Creates a server. Add transports with `server.listen(httpListener({ port: 0 }))`. */
+export function createServer(options: ServerOptions = {}): RpcServer {
+  const clock = options.clock ?? systemClock;
+  const limits: DispatcherLimits = {
+    maxMessageBytes: positive(options.maxMessageBytes, ServerDefaults.maxMessageBytes, 'maxMessageBytes'),
+    maxBatchSize: positive(options.maxBatchSize, ServerDefaults.maxBatchSize, 'maxBatchSize'),
+  };
+  const maxInFlight = positive(options.maxInFlight, ServerDefaults.maxInFlight, 'maxInFlight');
+  const registry = new MethodRegistry(options.methods, { 'rpc.ping': () => 'pong' });
+  const listeners: ServerListener[] = [];
+  const active = new Set<ActiveRequest>();
+  let accepting = true;
+  let idleWaiters: Array<() => void> = [];
+  let drainPromise: Promise<void> | undefined;
+
+  const settleIdle = () => {
+    if (active.size === 0 && idleWaiters.length > 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  };
+
+  function failure(request: JsonRpcRequest, code: number, message: string, data?: unknown): JsonRpcFailure {
+    return errorResponse(request.id ?? null, code, message, data);
+  }
+
+  function errorToResponse(request: JsonRpcRequest, error: unknown, transport: string): JsonRpcFailure {
+    if (RpcError.isInstance(error)) {
+      const code = error.code ?? ErrorCodes.InternalError;
+      let data = error.data;
+      if (error.retryable && error.kind === 'remote') {
+        data =
+          typeof data === 'object' && data !== null && !Array.isArray(data)
+            ? { ...data, retryable: true }
+            : { retryable: true };
+      }
+      return failure(request, code, error.message, data);
+    }
+    options.onError?.(error, { method: request.method, transport });
+    if (options.exposeErrorDetails) {
+      const detail =
+        error instanceof Error
+          ? { name: error.name, message: error.message, stack: error.stack }
+          : { value: String(error) };
+      return failure(request, ErrorCodes.InternalError, 'Internal error', detail);
+    }
+    return failure(request, ErrorCodes.InternalError, 'Internal error');
+  }
+
+  function toArguments(
+    method: RegisteredMethod,
+    request: JsonRpcRequest,
+  ): { ok: true; params: unknown } | { ok: false; reason: string } {
+    const params = request.params;
+    if (method.paramNames === undefined || params === undefined || Array.isArray(params)) {
+      return { ok: true, params: params ?? (method.paramNames ? [] : undefined) };
+    }
+    const named = params as Record<string, unknown>;
+    const allowed = method.paramNames;
+    for (const key of Object.keys(named)) {
+      if (!allowed.includes(key)) return { ok: false, reason: `unknown parameter "${key}"` };
+    }
+    const positional: unknown[] = [];
+    for (const name of allowed) {
+      if (!Object.hasOwn(named, name)) return { ok: false, reason: `missing parameter "${name}"` };
+      positional.push(named[name]);
+    }
+    return { ok: true, params: positional };
+  }
+
+  async function handleOne(
+    request: JsonRpcRequest,
+    incoming: IncomingContext,
+    metadata: WireMetadata,
+  ): Promise<JsonRpcResponse | undefined> {
+    const notification = isNotification(request);
+    const respond = (response: JsonRpcResponse) => (notification ? undefined : response);
+    if (!accepting) return respond(failure(request, ErrorCodes.Draining, 'server is draining'));
+    if (active.size >= maxInFlight)
+      return respond(failure(request, ErrorCodes.Overloaded, 'server is overloaded'));
+    const method = registry.get(request.method);
+    if (method === undefined) return respond(failure(request, ErrorCodes.MethodNotFound, 'Method not found'));
+    const args = toArguments(method, request);
+    if (!args.ok)
+      return respond(failure(request, ErrorCodes.InvalidParams, 'Invalid params', { reason: args.reason }));
+
+    let auth: unknown;
+    if (options.authenticate) {
+      try {
+        auth = await options.authenticate(incoming.credentials, {
+          method: request.method,
+          transport: incoming.transport,
+          remoteAddress: incoming.remoteAddress,
+        });
+      } catch (error) {
+        options.onError?.(error, { method: request.method, transport: incoming.transport });
+        auth = refuse('unauthenticated');
+      }
+      if (isRefusal(auth)) {
+        const forbidden = auth.reason === 'forbidden';
+        return respond(
+          failure(
+            request,
+            forbidden ? ErrorCodes.Forbidden : ErrorCodes.Unauthenticated,
+            auth.message ?? (forbidden ? 'forbidden' : 'unauthenticated'),
+          ),
+        );
+      }
+    }
+
+    const deadlineMs = metadata.deadlineMs;
+    if (deadlineMs !== undefined && deadlineMs <= 0) {
+      return respond(failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded before dispatch'));
+    }
+    const controller = new AbortController();
+    const entry: ActiveRequest = { controller };
+    active.add(entry);
+    const startedAt = clock.now();
+    let timer: TimerHandle | undefined;
+    if (deadlineMs !== undefined) {
+      timer = clock.setTimeout(
+        () =>
+          controller.abort(
+            new RpcError('timeout', 'deadline exceeded', { code: ErrorCodes.DeadlineExceeded }),
+          ),
+        deadlineMs,
+      );
+    }
+    const onConnectionGone = () =>
+      controller.abort(new RpcError('connection-lost', 'the caller disconnected'));
+    const connectionSignal = incoming.signal;
+    if (connectionSignal) {
+      if (connectionSignal.aborted) onConnectionGone();
+      else connectionSignal.addEventListener('abort', onConnectionGone, { once: true });
+    }
+    const context: HandlerContext = {
+      method: request.method,
+      signal: controller.signal,
+      metadata,
+      remainingMs: () =>
+        deadlineMs === undefined
+          ? Number.POSITIVE_INFINITY
+          : Math.max(0, deadlineMs - (clock.now() - startedAt)),
+      transport: incoming.transport,
+      remoteAddress: incoming.remoteAddress,
+      credentials: incoming.credentials,
+      auth,
+    };
+    try {
+      const result = await method.handler(args.params, context);
+      if (controller.signal.aborted && deadlineMs !== undefined && clock.now() - startedAt >= deadlineMs) {
+        return respond(failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded'));
+      }
+      return respond(successResponse(request.id ?? null, result));
+    } catch (error) {
+      if (
+        controller.signal.aborted &&
+        controller.signal.reason === error &&
+        RpcError.isInstance(error) &&
+        error.kind === 'timeout'
+      ) {
+        return respond(failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded'));
+      }
+      return respond(errorToResponse(request, error, incoming.transport));
+    } finally {
+      timer?.cancel();
+      connectionSignal?.removeEventListener('abort', onConnectionGone);
+      active.delete(entry);
+      settleIdle();
+    }
+  }
+
+  async function handleMessage(
+    message: unknown,
+    incoming: IncomingContext,
+  ): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
+    const metadata = sanitizeMetadata(incoming.metadata);
+    if (Array.isArray(message)) {
+      if (message.length === 0) {
+        return errorResponse(null, ErrorCodes.InvalidRequest, 'Invalid Request', { reason: 'empty batch' });
+      }
+      if (message.length > limits.maxBatchSize) {
+        return errorResponse(null, ErrorCodes.BatchTooLarge, 'batch too large', {
+          maxBatchSize: limits.maxBatchSize,
+        });
+      }
+      const results = await Promise.all(
+        message.map((item) => {
+          const validated = validateRequest(item);
+          if (!validated.ok) return validated.response;
+          return handleOne(validated.request, incoming, requestMetadata(validated.request, metadata));
+        }),
+      );
+      const responses = results.filter((response): response is JsonRpcResponse => response !== undefined);
+      return responses.length === 0 ? undefined : responses;
+    }
+    const validated = validateRequest(message);
+    if (!validated.ok) return validated.response;
+    return handleOne(validated.request, incoming, requestMetadata(validated.request, metadata));
+  }
+
+  const dispatcher: Dispatcher = {
+    async handleText(text, incoming) {
+      if (typeof text !== 'string') {
+        return JSON.stringify(
+          errorResponse(null, ErrorCodes.InvalidRequest, 'Invalid Request', {
+            reason: 'message must be text',
+          }),
+        );
+      }
+      if (text.length > limits.maxMessageBytes) {
+        return JSON.stringify(
+          errorResponse(null, ErrorCodes.MessageTooLarge, 'message too large', {
+            maxMessageBytes: limits.maxMessageBytes,
+          }),
+        );
+      }
+      const parsed = parseJson(text);
+      if (!parsed.ok) return JSON.stringify(parsed.response);
+      const response = await handleMessage(parsed.value, incoming);
+      if (response === undefined) return undefined;
+      try {
+        return JSON.stringify(response);
+      } catch (error) {
+        options.onError?.(error, { method: '(serialise)', transport: incoming.transport });
+        return JSON.stringify(resultNotSerialisable(response));
+      }
+    },
+    handleMessage,
+    get accepting() {
+      return accepting;
+    },
+    limits,
+    get inFlight() {
+      return active.size;
+    },
+  };
+
+  return {
+    async listen(listener) {
+      if (!accepting) throw new Error('the server is draining; it cannot listen on new transports');
+      await listener.start(dispatcher);
+      listeners.push(listener);
+      return listener;
+    },
+    get urls() {
+      return listeners.flatMap((listener) => listener.urls);
+    },
+    dispatcher,
+    addMethod(name, method) {
+      registry.add(name, method);
+    },
+    drain(drainOptions = {}) {
+      drainPromise ??= (async () => {
+        accepting = false;
+        await Promise.allSettled(listeners.map((listener) => listener.stopAccepting()));
+        const timeoutMs = drainOptions.timeoutMs ?? ServerDefaults.drainTimeoutMs;
+        if (active.size > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = clock.setTimeout(() => {
+              for (const entry of active)
+                entry.controller.abort(new RpcError('cancelled', 'the server closed'));
+              resolve();
+            }, timeoutMs);
+            idleWaiters.push(() => {
+              timer.cancel();
+              resolve();
+            });
+          });
+        }
+        await Promise.allSettled(listeners.map((listener) => listener.close()));
+      })();
+      return drainPromise;
+    },
+    close() {
+      return this.drain({ timeoutMs: 0 });
+    },
+    get inFlight() {
+      return active.size;
+    },
+  };
+}
+
+function requestMetadata(request: JsonRpcRequest, transportMetadata: WireMetadata): WireMetadata {
+  // WebSocket carries metadata in the request's `meta` member; header transports pass it in the context.
+  return request.meta === undefined ? transportMetadata : sanitizeMetadata(request.meta);
+}
+
+function resultNotSerialisable(
+  response: JsonRpcResponse | JsonRpcResponse[],
+): JsonRpcResponse | JsonRpcResponse[] {
+  const replace = (item: JsonRpcResponse): JsonRpcResponse => {
+    try {
+      JSON.stringify(item);
+      return item;
+    } catch {
+      return errorResponse(item.id, ErrorCodes.InternalError, 'Internal error', {
+        reason: 'result is not JSON-serialisable',
+      });
+    }
+  };
+  return Array.isArray(response) ? response.map(replace) : replace(response);
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive number (got ${value})`);
+  return value;
+}

@@ -1,0 +1,2 @@
+export * from './create-server.js';
+export * from './types.js';

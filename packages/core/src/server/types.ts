@@ -1,0 +1,45 @@
+import type { JsonRpcParams, WireMetadata } from '../protocol/types.js';
+import type { IncomingCredentials } from '../transport.js';
+
+/** What a method handler receives besides its params. */
+export interface HandlerContext {
+  /** The method name as called. */
+  readonly method: string;
+  /**
+   * Aborts when the caller's deadline passes, the caller's connection is gone or the server
+   * closes without waiting. Pass it to anything slow the handler starts.
+   */
+  readonly signal: AbortSignal;
+  /** Sanitised call metadata (deadline, idempotency, attempt, trace id). */
+  readonly metadata: WireMetadata;
+  /** Milliseconds until the caller's deadline; `Infinity` when the caller sent none. */
+  remainingMs(): number;
+  /** The transport the request came on. */
+  readonly transport: string;
+  readonly remoteAddress: string | undefined;
+  readonly credentials: IncomingCredentials | undefined;
+  /** Whatever the server's `authenticate` hook returned for this request (the principal). */
+  readonly auth: unknown;
+}
+
+/** A method handler. Its return value (or resolved value) is the JSON-RPC result. */
+export type MethodHandler<Params = any, Result = unknown> = (
+  params: Params,
+  context: HandlerContext,
+) => Result | Promise<Result>;
+
+/** A method with options. */
+export interface MethodDefinition<Params = any, Result = unknown> {
+  handler: MethodHandler<Params, Result>;
+  /**
+   * Parameter names in positional order. When given, params sent by name are turned into an
+   * array in this order (a missing or unknown name is -32602), so the handler always gets an array.
+   */
+  paramNames?: readonly string[];
+}
+
+/** The method table given to `createServer`. */
+export type MethodTable = Record<string, MethodHandler | MethodDefinition>;
+
+/** Raw params as they came on the wire. */
+export type RawParams = JsonRpcParams | undefined;

@@ -1,0 +1,158 @@
+/**
+ * The contracts every transport adapter implements. The core never imports a transport; an
+ * adapter package implements {@link ClientTransport} and/or {@link ServerListener} and maps its
+ * library's failures into the core's {@link FailureKind}s (DESIGN.md §4).
+ */
+import type { RpcError } from './errors/rpc-error.js';
+import type { JsonRpcRequest, JsonRpcResponse, WireMetadata } from './protocol/types.js';
+import type { Clock } from './util/clock.js';
+import type { Random } from './util/random.js';
+
+/** What a transport can do; the client adapts to it. */
+export interface TransportCapabilities {
+  /** Several requests in one message (JSON-RPC batch). */
+  readonly batch: boolean;
+  /** The connection has a native, cheap liveness probe (`ClientConnection.ping`). */
+  readonly ping: boolean;
+  /** One long-lived connection carries many calls (WS, NATS): its loss fails every pending call at once. */
+  readonly persistentConnection: boolean;
+}
+
+/** The life cycle of a client connection, as reported by its adapter. */
+export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Events a client connection reports to the core. */
+export type ConnectionEvent =
+  /** The connection changed state; `error` says why it closed or is reconnecting. */
+  | { readonly type: 'status'; readonly status: ConnectionStatus; readonly error?: RpcError }
+  /** Something arrived from the peer outside of call responses (a pong, a server ping): proof of life. */
+  | { readonly type: 'activity' };
+
+/** Options for one attempt handed to {@link ClientConnection.send}. */
+export interface SendOptions {
+  /**
+   * Aborts when the caller cancels, the call's deadline passes or the attempt times out. The
+   * adapter must then stop waiting and reject promptly (free the socket slot, forget the id);
+   * the core replaces the rejection with `signal.reason`, so its exact value does not matter.
+   */
+  readonly signal: AbortSignal;
+  /** Milliseconds this attempt may take at most (the remaining deadline or the attempt timeout). */
+  readonly timeoutMs: number;
+  /** Metadata to carry in native headers, or in the request's `meta` member where there are none. */
+  readonly metadata: WireMetadata;
+  /** Extra headers (credentials, custom) for transports that have headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Options for {@link ClientConnection.ping}. */
+export interface PingOptions {
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+}
+
+/**
+ * A client's connection to one endpoint. `send` resolves with the JSON-RPC response, or
+ * `undefined` for a notification once it has been handed to the network; it rejects only with an
+ * {@link RpcError} whose kind says whether the request may have been processed.
+ * A JSON-RPC error response is a *resolved* response: the core turns it into a `remote` error.
+ */
+export interface ClientConnection {
+  readonly url: string;
+  readonly capabilities: TransportCapabilities;
+  /** The current state; `open` where the transport has no real connection (HTTP) and nothing failed. */
+  readonly status: ConnectionStatus;
+  send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined>;
+  /** Sends a batch; responses come back in any order (match them by id). Only when `capabilities.batch`. */
+  sendBatch?(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]>;
+  /** A cheap liveness probe (HTTP GET /health, WS ping, NATS flush). Rejects with an RpcError. */
+  ping?(options: PingOptions): Promise<void>;
+  /** Subscribes to connection events; returns the unsubscribe function. */
+  onEvent(listener: (event: ConnectionEvent) => void): () => void;
+  /** Closes the connection; pending calls settle with `connection-lost` (or `not-sent` if queued). */
+  close(): Promise<void>;
+}
+
+/** What the core hands a transport when it opens a connection. */
+export interface ConnectOptions {
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Credentials and custom headers configured for this endpoint. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A client-side transport: it opens connections to endpoints whose URL scheme it serves. */
+export interface ClientTransport {
+  /** A short name: `http`, `ws`, `nats`, `memory`. */
+  readonly name: string;
+  /** URL schemes without the colon, e.g. `['http', 'https']`. */
+  readonly schemes: readonly string[];
+  connect(url: string, options: ConnectOptions): ClientConnection;
+  /** Releases shared resources (agents, broker connections). */
+  close?(): Promise<void>;
+}
+
+/** Credentials a server transport extracts from a request, for the `authenticate` hook. */
+export interface IncomingCredentials {
+  /** Lower-case header names to values (HTTP headers, WS handshake headers, NATS headers). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The transport-level identity, when the transport has one (a TLS client certificate subject, a NATS user). */
+  readonly user?: string;
+}
+
+/** What a server transport knows about an incoming message. */
+export interface IncomingContext {
+  /** The transport's name (`http`, `ws`, `nats`, `memory`). */
+  readonly transport: string;
+  /** Metadata read from native headers or the `meta` member (untrusted: the dispatcher sanitises it). */
+  readonly metadata: WireMetadata;
+  readonly remoteAddress?: string;
+  readonly credentials?: IncomingCredentials;
+  /** Fires when the connection the request came on is gone; handlers see it through their signal. */
+  readonly signal?: AbortSignal;
+}
+
+/** Server limits the dispatcher enforces and transports read (defaults in `ServerDefaults`). */
+export interface DispatcherLimits {
+  /** Largest message accepted, in bytes. */
+  readonly maxMessageBytes: number;
+  /** Most requests accepted in one batch. */
+  readonly maxBatchSize: number;
+}
+
+/**
+ * The core server as a transport sees it. `handleText` never rejects: every bad input becomes a
+ * JSON-RPC error response. It resolves `undefined` when there is nothing to send back
+ * (a notification, or a batch of notifications).
+ */
+export interface Dispatcher {
+  handleText(text: string, context: IncomingContext): Promise<string | undefined>;
+  /** Same as `handleText` for an already-parsed message. */
+  handleMessage(
+    message: unknown,
+    context: IncomingContext,
+  ): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined>;
+  /** False once the server drains: transports answer new requests with their native "rejected" (HTTP 503). */
+  readonly accepting: boolean;
+  readonly limits: DispatcherLimits;
+  /** Requests being handled right now. */
+  readonly inFlight: number;
+}
+
+/** A server-side transport endpoint (an HTTP port, a WS server, a NATS subscription). */
+export interface ServerListener {
+  readonly transport: string;
+  /** Starts listening and hands every request to `dispatcher`. */
+  start(dispatcher: Dispatcher): Promise<void>;
+  /** Client URLs that reach this listener (known after `start`), e.g. `http://127.0.0.1:40211/rpc`. */
+  readonly urls: readonly string[];
+  /** Stops taking new requests (close the port, drain the subscription); in-flight ones go on. */
+  stopAccepting(): Promise<void>;
+  /** Closes everything; the server calls it once in-flight requests finished or the drain timed out. */
+  close(): Promise<void>;
+}
+
+/** Returns the scheme of an endpoint URL without the colon, lower case (`http`, `ws`, `nats`). */
+export function schemeOf(url: string): string {
+  const index = url.indexOf(':');
+  return index <= 0 ? '' : url.slice(0, index).toLowerCase();
+}

@@ -1,0 +1,2 @@
+export * from './child.js';
+export * from './net.js';
