@@ -1,0 +1,250 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher, IncomingCredentials, ServerListener } from '@resilient-rpc/core';
+import { WebSocketServer } from 'ws';
+import { CloseCodes, WsServerDefaults } from './defaults.js';
+import { ServerConnection } from './server-connection.js';
+
+/** Options of {@link wsListener}. */
+export interface WsListenerOptions {
+  /** Port to listen on (0: any free port). Ignored with `server`. Default 0. */
+  port?: number;
+  /** Interface to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** The URL path that accepts upgrades; others are refused with 404 (or left to other handlers with `server`). Default `/rpc`. */
+  path?: string;
+  /** Attach to this existing node:http(s) server instead of listening on a port of our own. */
+  server?: Server;
+  /** Serve `wss://` with these Node TLS options (`key`, `cert`, …). Ignored with `server` (pass an https server). */
+  tls?: HttpsServerOptions;
+  /** Largest message, bytes; a bigger frame closes the connection with 1009. Default: the server's `maxMessageBytes`. */
+  maxPayload?: number;
+  /** Requests handled at once per connection (batch entries count one each); more get -32002. Default 1 000. */
+  maxInFlightPerConnection?: number;
+  /** Open connections; more upgrades get HTTP 503. Default 10 000. */
+  maxConnections?: number;
+  /** Server ping interval, ms; a client silent for a whole interval after a ping is terminated. Default 15 000. */
+  heartbeatIntervalMs?: number;
+  /** How long `close()` waits for clients to acknowledge the 1001 close frame, ms. Default 2 000. */
+  closeTimeoutMs?: number;
+  /**
+   * Checks the handshake before the upgrade. Return `true` to accept, or an HTTP status (401, 403)
+   * to refuse: the socket never opens. Requests are also checked one by one by the server's
+   * `authenticate` hook with the same credentials.
+   */
+  verifyUpgrade?: (
+    credentials: IncomingCredentials,
+    request: IncomingMessage,
+  ) => boolean | number | Promise<boolean | number>;
+}
+
+/** A running WebSocket listener. */
+export interface WsListener extends ServerListener {
+  /** Open connections. */
+  readonly connections: number;
+  /** The node:http(s) server the listener is on (its own, or the one it was given). */
+  readonly httpServer: Server | undefined;
+}
+
+/** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
+export function wsListener(options: WsListenerOptions = {}): WsListener {
+  const host = options.host ?? WsServerDefaults.host;
+  const path = options.path ?? WsServerDefaults.path;
+  const maxInFlight = options.maxInFlightPerConnection ?? WsServerDefaults.maxInFlightPerConnection;
+  const maxConnections = options.maxConnections ?? WsServerDefaults.maxConnections;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? WsServerDefaults.heartbeatIntervalMs;
+  const closeTimeoutMs = options.closeTimeoutMs ?? WsServerDefaults.closeTimeoutMs;
+  const ownsServer = options.server === undefined;
+  const secure = ownsServer ? options.tls !== undefined : isTlsServer(options.server);
+
+  let httpServer: Server | undefined = options.server;
+  let wss: WebSocketServer | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let accepting = false;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const connections = new Set<ServerConnection>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const pathname = pathOf(request.url);
+    if (pathname !== path) {
+      // On a shared server another handler may own this path; on our own server nobody does.
+      if (ownsServer || httpServer?.listenerCount('upgrade') === 1) refuse(socket, 404);
+      return;
+    }
+    if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
+    if (connections.size >= maxConnections) return refuse(socket, 503, 'too many connections');
+    const credentials: IncomingCredentials = { headers: headersOf(request) };
+    const upgrade = () => {
+      if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        if (!accepting || dispatcher === undefined) {
+          ws.close(CloseCodes.GoingAway, 'server is shutting down');
+          return;
+        }
+        const connection = new ServerConnection(ws, {
+          dispatcher,
+          maxInFlight,
+          credentials,
+          remoteAddress: (request.socket as Socket).remoteAddress,
+          onClosed: (closed) => connections.delete(closed),
+        });
+        connections.add(connection);
+      });
+    };
+    if (options.verifyUpgrade === undefined) return upgrade();
+    Promise.resolve()
+      .then(() => options.verifyUpgrade!(credentials, request))
+      .then(
+        (verdict) => {
+          if (verdict === true) return upgrade();
+          refuse(socket, typeof verdict === 'number' ? verdict : 401);
+        },
+        () => refuse(socket, 401),
+      );
+  };
+
+  const tick = () => {
+    for (const connection of connections) {
+      if (!connection.alive) {
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      try {
+        connection.socket.ping();
+      } catch {
+        // closing already
+      }
+    }
+  };
+
+  return {
+    transport: 'ws',
+    async start(given) {
+      if (dispatcher) throw new Error('wsListener: already started');
+      dispatcher = given;
+      wss = new WebSocketServer({
+        noServer: true,
+        maxPayload: options.maxPayload ?? given.limits.maxMessageBytes,
+        perMessageDeflate: false,
+        clientTracking: false,
+      });
+      if (httpServer === undefined) {
+        httpServer = options.tls ? createHttpsServer(options.tls) : createHttpServer();
+        httpServer.on('request', (_request, response) => {
+          response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+          response.end('Upgrade Required: this endpoint speaks JSON-RPC over WebSocket');
+        });
+        const server = httpServer;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(options.port ?? 0, host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      }
+      httpServer.on('upgrade', onUpgrade);
+      heartbeat = setInterval(tick, heartbeatIntervalMs);
+      heartbeat.unref();
+      accepting = true;
+    },
+    get urls() {
+      const address = httpServer?.address();
+      if (address === null || address === undefined || typeof address === 'string') return [];
+      const info = address as AddressInfo;
+      const hostname = ownsServer ? host : info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      const shown = hostname === '0.0.0.0' || hostname === '[::]' ? '127.0.0.1' : hostname;
+      return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${path}`];
+    },
+    async stopAccepting() {
+      accepting = false;
+      // Our own port closes for new connections; upgraded sockets stay until close().
+      if (ownsServer && httpServer?.listening) httpServer.close();
+    },
+    async close() {
+      accepting = false;
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = undefined;
+      httpServer?.off('upgrade', onUpgrade);
+      await Promise.all(
+        [...connections].map(
+          (connection) =>
+            new Promise<void>((resolve) => {
+              const socket = connection.socket;
+              if (socket.readyState === socket.CLOSED) return resolve();
+              const timer = setTimeout(() => {
+                socket.terminate();
+                resolve();
+              }, closeTimeoutMs);
+              timer.unref();
+              socket.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              socket.close(CloseCodes.GoingAway, 'server shutting down');
+            }),
+        ),
+      );
+      connections.clear();
+      wss?.close();
+      if (ownsServer && httpServer) {
+        const server = httpServer;
+        server.closeAllConnections?.();
+        await new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+        });
+      }
+    },
+    get connections() {
+      return connections.size;
+    },
+    get httpServer() {
+      return httpServer;
+    },
+  };
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
+
+/** Refuses an upgrade with a plain HTTP response and closes the socket. */
+function refuse(socket: Duplex, status: number, message?: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const text = STATUS_TEXT[status] ?? 'Error';
+  const body = message ?? text;
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function isTlsServer(server: Server | undefined): boolean {
+  return (
+    server !== undefined && typeof (server as unknown as { addContext?: unknown }).addContext === 'function'
+  );
+}

@@ -1,0 +1,160 @@
+import { RpcError } from '@resilient-rpc/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WsConnection } from '../src/index.js';
+import { call, connect, resultOf, type Started, startServer } from './helpers.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function setup(
+  ...args: Parameters<typeof startServer>
+): Promise<Started & { connection: WsConnection }> {
+  const started = await startServer(...args);
+  const connection = connect(started.url);
+  cleanups.push(() => started.server.close());
+  cleanups.push(() => connection.close());
+  return { ...started, connection };
+}
+
+describe('WsConnection', () => {
+  it('connects lazily, answers calls and restores the caller id', async () => {
+    const { connection } = await setup();
+    expect(connection.status).toBe('idle');
+    const response = await call(connection, 'add', [2, 3], { id: 'mine-1' });
+    expect(response).toEqual({ jsonrpc: '2.0', id: 'mine-1', result: 5 });
+    expect(connection.status).toBe('open');
+    expect(connection.capabilities).toEqual({ batch: true, ping: true, persistentConnection: true });
+  });
+
+  it('carries metadata in the meta member and handshake headers as credentials', async () => {
+    const started = await startServer();
+    cleanups.push(() => started.server.close());
+    const connection = connect(started.url, {}, { authorization: 'Bearer t0k' });
+    cleanups.push(() => connection.close());
+    const meta = resultOf(
+      await call(connection, 'meta', undefined, {
+        metadata: { deadlineMs: 5000, idempotent: true, attempt: 2, traceId: 'abc' },
+      }),
+    ) as Record<string, unknown>;
+    expect(meta.idempotent).toBe(true);
+    expect(meta.attempt).toBe(2);
+    expect(meta.traceId).toBe('abc');
+    expect(meta.deadlineMs).toBeGreaterThan(0);
+    const headers = resultOf(await call(connection, 'headers')) as Record<string, string>;
+    expect(headers.authorization).toBe('Bearer t0k');
+  });
+
+  it('returns JSON-RPC errors as resolved responses', async () => {
+    const { connection } = await setup();
+    const response = await call(connection, 'nope');
+    expect(response && 'error' in response && response.error.code).toBe(-32601);
+  });
+
+  it('sends batches and matches responses by id', async () => {
+    const { connection } = await setup();
+    const responses = await connection.sendBatch(
+      [
+        { jsonrpc: '2.0', method: 'add', params: [1, 1], id: 'a' },
+        { jsonrpc: '2.0', method: 'echo', params: ['x'] },
+        { jsonrpc: '2.0', method: 'add', params: [2, 2], id: 'b' },
+      ],
+      { signal: AbortSignal.timeout(5000), timeoutMs: 5000, metadata: {} },
+    );
+    const byId = new Map(responses.map((response) => [response.id, response]));
+    expect(responses).toHaveLength(2);
+    expect(byId.get('a')).toMatchObject({ result: 2 });
+    expect(byId.get('b')).toMatchObject({ result: 4 });
+  });
+
+  it('resolves notifications once written', async () => {
+    const { connection } = await setup();
+    const result = await connection.send(
+      { jsonrpc: '2.0', method: 'echo', params: [1] },
+      { signal: AbortSignal.timeout(5000), timeoutMs: 5000, metadata: {} },
+    );
+    expect(result).toBeUndefined();
+  });
+
+  it('pings with a ws ping and reports activity', async () => {
+    const { connection } = await setup();
+    const events: string[] = [];
+    connection.onEvent((event) => events.push(event.type === 'status' ? event.status : event.type));
+    await call(connection, 'echo', [1]);
+    await connection.ping({ signal: AbortSignal.timeout(5000), timeoutMs: 5000 });
+    expect(events).toContain('open');
+    expect(events).toContain('activity');
+  });
+
+  it('rejects promptly with an RpcError when the signal aborts', async () => {
+    const { connection } = await setup();
+    await call(connection, 'echo', [1]);
+    const controller = new AbortController();
+    const pending = call(connection, 'slow', [5_000], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const error = await pending.catch((e: unknown) => e);
+    expect(RpcError.isInstance(error)).toBe(true);
+  });
+
+  it('times out by timeoutMs even without an abort', async () => {
+    const { connection } = await setup();
+    const error = await call(connection, 'slow', [5_000], {
+      timeoutMs: 100,
+      signal: new AbortController().signal,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'timeout' });
+  });
+
+  it('fails with not-sent when the endpoint refuses connections', async () => {
+    const connection = connect('ws://127.0.0.1:1/rpc', { reconnectBaseMs: 50 });
+    cleanups.push(() => connection.close());
+    const error = await call(connection, 'echo', [1], { timeoutMs: 5000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'not-sent' });
+    expect(connection.status).toBe('reconnecting');
+  });
+
+  it('fails fast with not-sent when the wait queue is full', async () => {
+    const connection = connect('ws://127.0.0.1:1/rpc', { maxQueued: 1 });
+    cleanups.push(() => connection.close());
+    const first = call(connection, 'echo', [1]).catch((e: unknown) => e);
+    const second = await call(connection, 'echo', [2]).catch((e: unknown) => e);
+    expect(second).toMatchObject({ kind: 'not-sent', name: 'OverloadedError' });
+    await first;
+  });
+
+  it('fails fast with an overloaded error when the socket buffer is over its bound', async () => {
+    const started = await startServer();
+    cleanups.push(() => started.server.close());
+    const connection = connect(started.url, { maxBufferedBytes: 1 });
+    cleanups.push(() => connection.close());
+    await call(connection, 'echo', [1]);
+    const big = 'x'.repeat(512 * 1024);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => call(connection, 'echo', [big])),
+    );
+    const refused = results.filter(
+      (result) => result.status === 'rejected' && (result.reason as RpcError).name === 'OverloadedError',
+    );
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((result) => (result as PromiseRejectedResult).reason.kind === 'not-sent')).toBe(
+      true,
+    );
+  });
+
+  it('settles every pending call at once with connection-lost when closed', async () => {
+    const { connection } = await setup();
+    await call(connection, 'echo', [1]);
+    const calls = Array.from({ length: 20 }, () =>
+      call(connection, 'slow', [10_000]).catch((e: unknown) => e),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await connection.close();
+    const errors = await Promise.all(calls);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    for (const error of errors) expect(error).toMatchObject({ kind: 'connection-lost' });
+    expect(connection.status).toBe('closed');
+    await expect(call(connection, 'echo', [1])).rejects.toMatchObject({ kind: 'not-sent' });
+  });
+});
