@@ -1,2 +1,3 @@
 export * from './child.js';
+export * from './nats-server.js';
 export * from './net.js';

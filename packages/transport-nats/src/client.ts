@@ -1,0 +1,223 @@
+import {
+  type ConnectionOptions,
+  type MsgHdrs,
+  type NatsConnection,
+  headers as natsHeaders,
+} from '@nats-io/transport-node';
+import {
+  type ClientConnection,
+  type ClientTransport,
+  type ConnectionEvent,
+  type ConnectionStatus,
+  type ConnectOptions,
+  isNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  metadataToHeaders,
+  NotSentError,
+  type PingOptions,
+  type RpcError,
+  type SendOptions,
+  type TransportCapabilities,
+  type WireMetadata,
+} from '@resilient-rpc/core';
+import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
+import { type NatsEndpoint, parseNatsUrl } from './url.js';
+
+/** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
+export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'> {
+  /**
+   * Use this connection for every endpoint instead of opening one per server set (the servers in
+   * endpoint URLs are then ignored). The transport never closes a connection it did not open.
+   */
+  connection?: NatsConnection;
+  /** `ping()` also calls `rpc.ping` on the service (not only a broker round trip). Default true. */
+  servicePing?: boolean;
+}
+
+/** What a NATS connection can do. */
+export const natsCapabilities: TransportCapabilities = Object.freeze({
+  batch: true,
+  ping: true,
+  persistentConnection: true,
+});
+
+/**
+ * A client transport for `nats://host:port[,host2:port2]/<subject>` (and `tls://…`) endpoints.
+ * Endpoints that name the same servers share one NATS connection and one reply subscription.
+ */
+export function natsTransport(options: NatsTransportOptions = {}): ClientTransport {
+  const { connection: existing, servicePing = true, ...connectOptions } = options;
+  const shared = new Map<string, SharedConnection>();
+  let closed = false;
+
+  const acquire = (endpoint: NatsEndpoint): { key: string; shared: SharedConnection } => {
+    const key = existing ? 'existing' : endpoint.key;
+    let entry = shared.get(key);
+    if (entry === undefined) {
+      const perServerSet: ConnectionOptions = { ...connectOptions, servers: [...endpoint.servers] };
+      if (endpoint.scheme === 'tls' && perServerSet.tls === undefined) perServerSet.tls = {};
+      entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX');
+      shared.set(key, entry);
+    }
+    entry.refs++;
+    return { key, shared: entry };
+  };
+
+  const release = async (key: string, entry: SharedConnection): Promise<void> => {
+    entry.refs--;
+    if (entry.refs <= 0 && shared.get(key) === entry) {
+      shared.delete(key);
+      await entry.close();
+    }
+  };
+
+  return {
+    name: 'nats',
+    schemes: ['nats', 'tls'],
+    connect(url: string, connectOpts: ConnectOptions): ClientConnection {
+      if (closed) throw new NotSentError('the NATS transport is closed', { endpoint: url });
+      const endpoint = parseNatsUrl(url);
+      const { key, shared: entry } = acquire(endpoint);
+      return new NatsClientConnection(url, endpoint.subject, entry, connectOpts.headers, servicePing, () =>
+        release(key, entry),
+      );
+    },
+    async close() {
+      closed = true;
+      const entries = [...shared.values()];
+      shared.clear();
+      await Promise.all(entries.map((entry) => entry.close()));
+    },
+  };
+}
+
+class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
+  readonly capabilities = natsCapabilities;
+  private readonly listeners = new Set<(event: ConnectionEvent) => void>();
+  private closedLocally = false;
+  private lastStatus: ConnectionStatus;
+
+  constructor(
+    readonly url: string,
+    private readonly subject: string,
+    private readonly shared: SharedConnection,
+    private readonly endpointHeaders: Readonly<Record<string, string>> | undefined,
+    private readonly servicePing: boolean,
+    private readonly release: () => Promise<void>,
+  ) {
+    shared.addOwner(this);
+    this.lastStatus = shared.status;
+  }
+
+  get status(): ConnectionStatus {
+    return this.closedLocally ? 'closed' : this.shared.status;
+  }
+
+  statusChanged(status: ConnectionStatus, error?: RpcError): void {
+    if (this.closedLocally || status === this.lastStatus) return;
+    this.lastStatus = status;
+    const event: ConnectionEvent = error ? { type: 'status', status, error } : { type: 'status', status };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a listener's failure is not the connection's
+      }
+    }
+  }
+
+  onEvent(listener: (event: ConnectionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private buildHeaders(
+    metadata: WireMetadata,
+    extra: Readonly<Record<string, string>> | undefined,
+  ): MsgHdrs | undefined {
+    let result: MsgHdrs | undefined;
+    const set = (name: string, value: string) => {
+      result ??= natsHeaders();
+      result.set(name, value);
+    };
+    if (this.endpointHeaders)
+      for (const name in this.endpointHeaders) set(name, this.endpointHeaders[name] ?? '');
+    if (extra) for (const name in extra) set(name, extra[name] ?? '');
+    metadataToHeaders(metadata, set);
+    return result;
+  }
+
+  send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
+    if (this.closedLocally)
+      return Promise.reject(new NotSentError('the connection is closed', { endpoint: this.url }));
+    let payload: string;
+    try {
+      payload = JSON.stringify(request);
+    } catch (cause) {
+      return Promise.reject(
+        new NotSentError('the request is not JSON-serialisable', { endpoint: this.url, cause }),
+      );
+    }
+    const headers = this.buildHeaders(options.metadata, options.headers);
+    if (isNotification(request)) {
+      return this.shared
+        .publish(this, this.subject, payload, headers, options.signal, options.timeoutMs)
+        .then(() => undefined);
+    }
+    return this.shared.request(
+      this,
+      this.subject,
+      payload,
+      headers,
+      options.signal,
+      options.timeoutMs,
+      false,
+    ) as Promise<JsonRpcResponse>;
+  }
+
+  async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
+    if (this.closedLocally) throw new NotSentError('the connection is closed', { endpoint: this.url });
+    const payload = JSON.stringify(requests);
+    const headers = this.buildHeaders(options.metadata, options.headers);
+    if (requests.every(isNotification)) {
+      await this.shared.publish(this, this.subject, payload, headers, options.signal, options.timeoutMs);
+      return [];
+    }
+    return (await this.shared.request(
+      this,
+      this.subject,
+      payload,
+      headers,
+      options.signal,
+      options.timeoutMs,
+      true,
+    )) as JsonRpcResponse[];
+  }
+
+  async ping(options: PingOptions): Promise<void> {
+    if (this.closedLocally) throw new NotSentError('the connection is closed', { endpoint: this.url });
+    const started = Date.now();
+    await this.shared.flush(this, options.signal, options.timeoutMs);
+    if (!this.servicePing) return;
+    const remaining = Math.max(1, options.timeoutMs - (Date.now() - started));
+    // Any JSON-RPC answer proves a live service (a foreign server may lack rpc.ping).
+    await this.shared.request(
+      this,
+      this.subject,
+      '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}',
+      undefined,
+      options.signal,
+      remaining,
+      false,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closedLocally) return;
+    this.closedLocally = true;
+    this.shared.removeOwner(this);
+    this.listeners.clear();
+    await this.release();
+  }
+}

@@ -1,0 +1,422 @@
+import {
+  type ConnectionOptions,
+  connect,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  nuid,
+  type Subscription,
+} from '@nats-io/transport-node';
+import {
+  ConnectionLostError,
+  type ConnectionStatus,
+  type JsonRpcResponse,
+  NotSentError,
+  ProtocolError,
+  parseResponseText,
+  RejectedError,
+  type RpcError,
+  TimeoutError,
+} from '@resilient-rpc/core';
+
+/** Defaults applied to every connection the transport opens (override any of them in the options). */
+export const NatsClientDefaults = {
+  /** Keep trying the first connect instead of failing at once (a broker that starts late is fine). */
+  waitOnFirstConnect: true,
+  /** Reconnect forever: the endpoint goes `reconnecting`, the core routes around it meanwhile. */
+  maxReconnectAttempts: -1,
+  /** Wait before retrying the same server, ms (other servers of the cluster are tried at once). */
+  reconnectTimeWait: 250,
+  reconnectJitter: 100,
+  reconnectJitterTLS: 250,
+  /** Connect (dial + handshake) timeout, ms. */
+  timeout: 2_000,
+  /** Client ping to the broker, ms; with `maxPingOut` 2 a dead broker is noticed within ~10–15 s. */
+  pingInterval: 5_000,
+  maxPingOut: 2,
+  /** We do not use nats.js's request(): no async stack capture. */
+  noAsyncTraces: true,
+  name: 'resilient-rpc',
+} as const satisfies ConnectionOptions;
+
+/** What the shared connection tells the endpoint connections that use it. */
+export interface SharedConnectionOwner {
+  readonly url: string;
+  statusChanged(status: ConnectionStatus, error?: RpcError): void;
+}
+
+interface Pending {
+  readonly owner: SharedConnectionOwner;
+  readonly resolve: (value: JsonRpcResponse | JsonRpcResponse[]) => void;
+  readonly reject: (error: RpcError) => void;
+  readonly signal: AbortSignal;
+  readonly batch: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * One NATS connection shared by every endpoint with the same server set (ref-counted), with a
+ * single wildcard reply subscription: each request gets a token on it, replies are matched in a map.
+ */
+export class SharedConnection {
+  status: ConnectionStatus = 'connecting';
+  refs = 0;
+  private nc: NatsConnection | undefined;
+  private sub: Subscription | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly owners = new Set<SharedConnectionOwner>();
+  private openWaiters: Array<(error?: RpcError) => void> = [];
+  private replyPrefix = '';
+  private sequence = 0;
+  private closing = false;
+  private readonly ready: Promise<NatsConnection>;
+
+  constructor(
+    options: ConnectionOptions,
+    private readonly existing: NatsConnection | undefined,
+    private readonly inboxPrefix: string,
+  ) {
+    this.ready = existing ? Promise.resolve(existing) : connect({ ...NatsClientDefaults, ...options });
+    this.ready.then(
+      (nc) => this.opened(nc),
+      (error: unknown) => this.failed(error),
+    );
+  }
+
+  addOwner(owner: SharedConnectionOwner): void {
+    this.owners.add(owner);
+  }
+
+  removeOwner(owner: SharedConnectionOwner): void {
+    this.owners.delete(owner);
+    const error = new ConnectionLostError('the connection was closed', { endpoint: owner.url });
+    for (const [token, entry] of this.pending) {
+      if (entry.owner === owner) this.settle(token, entry, error);
+    }
+  }
+
+  /** The underlying connection, once it is open. */
+  get connection(): NatsConnection | undefined {
+    return this.nc;
+  }
+
+  private opened(nc: NatsConnection): void {
+    this.nc = nc;
+    if (this.closing) {
+      if (!this.existing) void nc.close().catch(() => {});
+      return;
+    }
+    this.replyPrefix = `${this.inboxPrefix}.${nuid.next()}.`;
+    this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
+    void this.watchStatus(nc);
+    void nc.closed().then((error) => {
+      const cause = error instanceof Error ? error : undefined;
+      this.setStatus(
+        'closed',
+        new ConnectionLostError('the NATS connection closed', cause ? { cause } : undefined),
+      );
+      this.failPending(
+        (owner) => new ConnectionLostError('the NATS connection closed', { endpoint: owner.url, cause }),
+      );
+      this.wakeWaiters(new NotSentError('the NATS connection is closed'));
+    });
+    this.setStatus('open');
+    this.wakeWaiters();
+  }
+
+  private failed(error: unknown): void {
+    const rpcError = new NotSentError(`cannot connect to NATS: ${(error as Error)?.message ?? error}`, {
+      cause: error,
+    });
+    this.setStatus('closed', rpcError);
+    this.wakeWaiters(rpcError);
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      switch (status.type) {
+        case 'disconnect': {
+          // nats.js discards what it had not written yet and replies cannot come back on this
+          // socket: every request in flight now is lost as far as we can tell.
+          this.setStatus(
+            'reconnecting',
+            new ConnectionLostError(`disconnected from NATS server ${status.server}`),
+          );
+          this.failPending(
+            (owner) =>
+              new ConnectionLostError(`disconnected from NATS server ${status.server}`, {
+                endpoint: owner.url,
+              }),
+          );
+          break;
+        }
+        case 'reconnecting':
+        case 'staleConnection':
+          if (this.status === 'open') this.setStatus('reconnecting');
+          break;
+        case 'reconnect':
+          this.setStatus('open');
+          this.wakeWaiters();
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private setStatus(status: ConnectionStatus, error?: RpcError): void {
+    if (this.status === status || this.status === 'closed') return;
+    this.status = status;
+    for (const owner of this.owners) owner.statusChanged(status, error);
+  }
+
+  private wakeWaiters(error?: RpcError): void {
+    const waiters = this.openWaiters;
+    this.openWaiters = [];
+    for (const waiter of waiters) waiter(error);
+  }
+
+  private failPending(makeError: (owner: SharedConnectionOwner) => RpcError): void {
+    for (const [token, entry] of this.pending) this.settle(token, entry, makeError(entry.owner));
+  }
+
+  /** Resolves once the connection is open, rejects with `not-sent` if that does not happen in time. */
+  private waitOpen(signal: AbortSignal, timeoutMs: number, url: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (error?: RpcError) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onAbort = () =>
+        finish(new NotSentError('aborted while waiting for the NATS connection', { endpoint: url }));
+      const timer = setTimeout(
+        () =>
+          finish(
+            new NotSentError(
+              `the NATS connection was not open within ${timeoutMs} ms (status ${this.status})`,
+              {
+                endpoint: url,
+              },
+            ),
+          ),
+        Math.max(0, timeoutMs),
+      );
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.openWaiters.push(finish);
+    });
+  }
+
+  /**
+   * Publishes `payload` to `subject` and waits for the reply on the shared inbox. Rejects only
+   * with RpcErrors: `rejected` (no responders), `timeout`, `connection-lost`, `not-sent`, `protocol`.
+   */
+  async request(
+    owner: SharedConnectionOwner,
+    subject: string,
+    payload: string,
+    headers: MsgHdrs | undefined,
+    signal: AbortSignal,
+    timeoutMs: number,
+    batch: boolean,
+  ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+    if (this.status !== 'open') {
+      const started = Date.now();
+      await this.waitOpen(signal, timeoutMs, owner.url);
+      timeoutMs -= Date.now() - started;
+    }
+    return this.requestOpen(owner, subject, payload, headers, signal, timeoutMs, batch);
+  }
+
+  private requestOpen(
+    owner: SharedConnectionOwner,
+    subject: string,
+    payload: string,
+    headers: MsgHdrs | undefined,
+    signal: AbortSignal,
+    timeoutMs: number,
+    batch: boolean,
+  ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+    const nc = this.nc;
+    if (nc === undefined || this.status !== 'open') {
+      return Promise.reject(
+        new NotSentError(`the NATS connection is ${this.status}`, { endpoint: owner.url }),
+      );
+    }
+    if (signal.aborted) {
+      return Promise.reject(new NotSentError('aborted before sending', { endpoint: owner.url }));
+    }
+    const token = (++this.sequence).toString(36);
+    return new Promise((resolve, reject) => {
+      const entry: Pending = { owner, resolve, reject, signal, batch, timer: undefined, onAbort: undefined };
+      this.pending.set(token, entry);
+      entry.timer = setTimeout(
+        () => {
+          this.settle(
+            token,
+            entry,
+            new TimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { endpoint: owner.url }),
+          );
+        },
+        Math.max(1, timeoutMs),
+      );
+      entry.onAbort = () =>
+        this.settle(token, entry, new TimeoutError('the attempt was aborted', { endpoint: owner.url }));
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+      try {
+        nc.publish(
+          subject,
+          payload,
+          headers ? { reply: this.replyPrefix + token, headers } : { reply: this.replyPrefix + token },
+        );
+      } catch (error) {
+        this.settle(token, entry, publishError(error, owner.url));
+      }
+    });
+  }
+
+  /** Publishes a notification (no reply expected). */
+  async publish(
+    owner: SharedConnectionOwner,
+    subject: string,
+    payload: string,
+    headers: MsgHdrs | undefined,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<void> {
+    if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
+    const nc = this.nc;
+    if (nc === undefined) throw new NotSentError('the NATS connection is not open', { endpoint: owner.url });
+    try {
+      nc.publish(subject, payload, headers ? { headers } : undefined);
+    } catch (error) {
+      throw publishError(error, owner.url);
+    }
+  }
+
+  /** Round trip to the broker (PING/PONG), bounded by `timeoutMs` and `signal`. */
+  async flush(owner: SharedConnectionOwner, signal: AbortSignal, timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
+    const nc = this.nc;
+    if (nc === undefined) throw new NotSentError('the NATS connection is not open', { endpoint: owner.url });
+    const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new TimeoutError('ping aborted', { endpoint: owner.url }));
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        reject(
+          new TimeoutError(`no PONG from the NATS server within ${remaining} ms`, { endpoint: owner.url }),
+        );
+      }, remaining);
+      signal.addEventListener('abort', onAbort, { once: true });
+      nc.flush().then(
+        () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          reject(
+            new ConnectionLostError('the NATS connection failed the ping', {
+              endpoint: owner.url,
+              cause: error,
+            }),
+          );
+        },
+      );
+    });
+  }
+
+  private settle(
+    token: string,
+    entry: Pending,
+    error: RpcError | undefined,
+    value?: JsonRpcResponse | JsonRpcResponse[],
+  ): void {
+    if (this.pending.get(token) !== entry) return;
+    this.pending.delete(token);
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal.removeEventListener('abort', entry.onAbort);
+    if (error !== undefined) entry.reject(error);
+    else entry.resolve(value as JsonRpcResponse | JsonRpcResponse[]);
+  }
+
+  private onReply(error: Error | null, msg: Msg): void {
+    if (error !== null) return; // the subscription's own failure surfaces through the connection status
+    const token = msg.subject.slice(this.replyPrefix.length);
+    const entry = this.pending.get(token);
+    if (entry === undefined) return; // late reply to a request that already settled
+    const data = msg.data;
+    if (data.length === 0) {
+      if (msg.headers?.code === 503) {
+        this.settle(
+          token,
+          entry,
+          new RejectedError('no responders: no service instance subscribes to this subject', {
+            endpoint: entry.owner.url,
+          }),
+        );
+      } else {
+        this.settle(token, entry, new ProtocolError('empty reply', { endpoint: entry.owner.url }));
+      }
+      return;
+    }
+    let parsed: JsonRpcResponse | JsonRpcResponse[];
+    try {
+      parsed = parseResponseText(decoder.decode(data));
+    } catch (cause) {
+      this.settle(
+        token,
+        entry,
+        new ProtocolError(`malformed reply: ${(cause as Error).message}`, {
+          endpoint: entry.owner.url,
+          cause,
+        }),
+      );
+      return;
+    }
+    if (entry.batch) {
+      this.settle(token, entry, undefined, Array.isArray(parsed) ? parsed : [parsed]);
+    } else if (Array.isArray(parsed)) {
+      this.settle(
+        token,
+        entry,
+        new ProtocolError('a batch reply to a single request', { endpoint: entry.owner.url }),
+      );
+    } else {
+      this.settle(token, entry, undefined, parsed);
+    }
+  }
+
+  /** Stops everything: pending calls settle `connection-lost`, an owned connection is closed. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.failPending((owner) => new ConnectionLostError('the transport was closed', { endpoint: owner.url }));
+    this.wakeWaiters(new NotSentError('the transport was closed'));
+    this.sub?.unsubscribe();
+    const nc = this.nc;
+    if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
+    if (!this.existing) this.setStatus('closed');
+  }
+}
+
+function publishError(error: unknown, url: string): RpcError {
+  return new NotSentError(`NATS publish failed: ${(error as Error)?.message ?? error}`, {
+    endpoint: url,
+    cause: error,
+  });
+}

@@ -1,0 +1,55 @@
+/** A parsed NATS endpoint URL: `nats://host:port[,host2:port2]/<subject>`. */
+export interface NatsEndpoint {
+  /** `nats` or `tls`. */
+  readonly scheme: string;
+  /** Server URLs for nats.js, e.g. `['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223']`. */
+  readonly servers: readonly string[];
+  /** The service subject requests are published to. */
+  readonly subject: string;
+  /** Identifies the server set; endpoints with the same key share one connection. */
+  readonly key: string;
+}
+
+const SCHEMES = new Set(['nats', 'tls']);
+const DEFAULT_PORT = 4222;
+
+/**
+ * Parses a NATS endpoint URL. Several servers of one cluster are separated by commas:
+ * `nats://10.0.0.1:4222,10.0.0.2:4222/orders.rpc`. The path (without its leading slash) is the subject.
+ */
+export function parseNatsUrl(url: string): NatsEndpoint {
+  const match = /^([a-z]+):\/\/([^/]*)\/(.*)$/i.exec(url.trim());
+  if (match === null) throw new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
+  const scheme = (match[1] ?? '').toLowerCase();
+  const hosts = match[2] ?? '';
+  const subject = decodeURIComponent(match[3] ?? '');
+  if (!SCHEMES.has(scheme)) throw new TypeError(`unsupported NATS URL scheme "${scheme}" in ${url}`);
+  validateSubject(subject, url);
+  const servers = hosts
+    .split(',')
+    .map((host) => host.trim())
+    .filter((host) => host.length > 0)
+    .map((host) => `${scheme}://${withPort(host)}`);
+  if (servers.length === 0) throw new TypeError(`NATS endpoint URL names no server: ${url}`);
+  const key = `${scheme}|${[...servers].sort().join(',')}`;
+  return { scheme, servers, subject, key };
+}
+
+function withPort(host: string): string {
+  // Credentials in the authority (user:pass@host) are passed through to nats.js untouched.
+  const at = host.lastIndexOf('@');
+  const hostPart = at >= 0 ? host.slice(at + 1) : host;
+  if (hostPart.startsWith('[')) return hostPart.includes(']:') ? host : `${host}:${DEFAULT_PORT}`;
+  return hostPart.includes(':') ? host : `${host}:${DEFAULT_PORT}`;
+}
+
+/** Throws unless `subject` is a literal NATS subject (no wildcards, no empty tokens, no spaces). */
+export function validateSubject(subject: string, context = subject): void {
+  if (subject.length === 0) throw new TypeError(`NATS subject is empty (${context})`);
+  if (/\s/.test(subject)) throw new TypeError(`NATS subject may not contain whitespace (${context})`);
+  for (const token of subject.split('.')) {
+    if (token.length === 0) throw new TypeError(`NATS subject has an empty token (${context})`);
+    if (token === '*' || token === '>')
+      throw new TypeError(`NATS subject may not contain wildcards (${context})`);
+  }
+}
