@@ -1,0 +1,4 @@
+export * from './models.js';
+export * from './statistics.js';
+export * from './tracker.js';
+export { AvailabilityInputError } from './validate.js';
