@@ -1,3 +1,5 @@
+import { definedOnly } from '../recovery/options.js';
+
 export interface PhiAccrualOptions {
   /** Suspect when phi reaches this. Default 8 (Akka). */
   threshold: number;
@@ -20,26 +22,136 @@ export const PhiAccrualDefaults: PhiAccrualOptions = {
 };
 
 /**
+ * phi for a silence of `elapsedMs` given the intervals' mean and standard deviation, with Akka's
+ * logistic approximation of the normal CDF: phi = −log10(1 − F(elapsed)).
+ */
+export function phiOf(elapsedMs: number, meanMs: number, stdDeviationMs: number): number {
+  const y = (elapsedMs - meanMs) / stdDeviationMs;
+  const e = Math.exp(-y * (1.5976 + 0.070566 * y * y));
+  if (elapsedMs > meanMs) return -Math.log10(e / (1 + e));
+  return -Math.log10(1 - 1 / (1 + e));
+}
+
+/**
  * Hayashibara et al.'s phi-accrual failure detector (with Akka's normal-distribution
  * approximation). Time is passed in, so the caller can exclude local stalls.
+ *
+ * As in Akka: the history is seeded with two intervals around `firstHeartbeatEstimateMs`
+ * (mean = estimate, std dev = estimate / 4); an interval is added to the history only while the
+ * peer is considered available (a long outage does not poison the distribution); the mean used is
+ * the history's mean + `acceptableHeartbeatPauseMs`, and the std dev is at least
+ * `minStdDeviationMs`. Each heartbeat is O(1) (running sums over a ring buffer).
  */
 export class PhiAccrualDetector {
+  readonly options: PhiAccrualOptions;
+  private readonly intervals: Float64Array;
+  private next = 0;
+  private size = 0;
+  private sum = 0;
+  private sumOfSquares = 0;
+  private last: number | undefined;
+  private addsSinceRecompute = 0;
+
   constructor(options: Partial<PhiAccrualOptions> = {}) {
-    throw new Error('TODO');
+    this.options = { ...PhiAccrualDefaults, ...definedOnly(options) };
+    this.options.maxSampleSize = Math.max(2, Math.floor(this.options.maxSampleSize));
+    this.intervals = new Float64Array(this.options.maxSampleSize);
+    this.seed();
   }
+
   /** Records a heartbeat (any sign of life) at `nowMs`. */
-  heartbeat(nowMs: number): void {}
+  heartbeat(nowMs: number): void {
+    const last = this.last;
+    if (last !== undefined) {
+      const interval = nowMs - last;
+      if (interval < 0) return; // an excused pause moved `last` past this beat: nothing to learn
+      if (this.isAvailable(nowMs)) this.add(interval);
+    }
+    this.last = nowMs;
+  }
+
   /** Suspicion level at `nowMs`: 0 before the first heartbeat; grows with silence. */
   phi(nowMs: number): number {
-    return 0;
+    if (this.last === undefined) return 0;
+    return phiOf(
+      nowMs - this.last,
+      this.meanMs + this.options.acceptableHeartbeatPauseMs,
+      this.stdDeviationMs,
+    );
   }
-  /** phi(nowMs) ≥ threshold. */
+
+  /** phi(nowMs) < threshold: the peer is not suspected. */
   isAvailable(nowMs: number): boolean {
-    return true;
+    return this.phi(nowMs) < this.options.threshold;
   }
+
   /**
    * Shifts the last heartbeat forward by `pauseMs`: the client's own event loop was stalled for
    * that long, so the silence is ours, not the peer's.
    */
-  excusePause(pauseMs: number): void {}
+  excusePause(pauseMs: number): void {
+    if (this.last !== undefined && pauseMs > 0) this.last += pauseMs;
+  }
+
+  /** Time of the last heartbeat (shifted by excused pauses), or undefined before the first. */
+  get lastHeartbeatMs(): number | undefined {
+    return this.last;
+  }
+
+  /** Mean of the recorded intervals, in ms (without the acceptable pause). */
+  get meanMs(): number {
+    return this.sum / this.size;
+  }
+
+  /** Standard deviation of the recorded intervals, floored at `minStdDeviationMs`. */
+  get stdDeviationMs(): number {
+    const mean = this.meanMs;
+    const variance = Math.max(0, this.sumOfSquares / this.size - mean * mean);
+    return Math.max(Math.sqrt(variance), this.options.minStdDeviationMs);
+  }
+
+  /** Forgets everything (e.g. after a reconnect): back to the seeded history, no heartbeat yet. */
+  reset(): void {
+    this.next = 0;
+    this.size = 0;
+    this.sum = 0;
+    this.sumOfSquares = 0;
+    this.last = undefined;
+    this.seed();
+  }
+
+  private seed(): void {
+    const estimate = this.options.firstHeartbeatEstimateMs;
+    const deviation = estimate / 4;
+    this.add(estimate - deviation);
+    this.add(estimate + deviation);
+  }
+
+  private add(interval: number): void {
+    const capacity = this.intervals.length;
+    if (this.size === capacity) {
+      const old = this.intervals[this.next] ?? 0;
+      this.sum -= old;
+      this.sumOfSquares -= old * old;
+    } else {
+      this.size++;
+    }
+    this.intervals[this.next] = interval;
+    this.next = (this.next + 1) % capacity;
+    this.sum += interval;
+    this.sumOfSquares += interval * interval;
+    // Running sums drift with float error; recompute them once per full turn (amortised O(1)).
+    if (++this.addsSinceRecompute >= capacity) {
+      this.addsSinceRecompute = 0;
+      let sum = 0;
+      let squares = 0;
+      for (let index = 0; index < this.size; index++) {
+        const value = this.intervals[index] ?? 0;
+        sum += value;
+        squares += value * value;
+      }
+      this.sum = sum;
+      this.sumOfSquares = squares;
+    }
+  }
 }
