@@ -1,0 +1,34 @@
+/** Defaults of {@link httpTransport} (client side). */
+export const HttpClientDefaults = {
+  /** Path of the health endpoint, resolved against the endpoint URL's origin. */
+  healthPath: '/health',
+  /** Idle sockets kept per origin by the keep-alive agents. */
+  maxFreeSockets: 256,
+  /** Most sockets per origin (Node's default: unlimited). */
+  maxSockets: Number.POSITIVE_INFINITY,
+  /** TCP keep-alive probe delay on pooled sockets, ms. */
+  keepAliveMsecs: 1_000,
+} as const;
+
+/** Defaults of {@link httpListener} and {@link createHttpHandler} (server side). */
+export const HttpServerDefaults = {
+  host: '127.0.0.1',
+  /** Path that takes JSON-RPC `POST`s. */
+  path: '/rpc',
+  /** Path that answers `GET` health probes. */
+  healthPath: '/health',
+  /** Time allowed to receive the request headers (slow-loris bound), ms. */
+  headersTimeoutMs: 10_000,
+  /** Time allowed to receive the whole request (headers and body), ms. Handlers may take longer. */
+  requestTimeoutMs: 30_000,
+  /** How long an idle keep-alive connection stays open, ms. */
+  keepAliveTimeoutMs: 5_000,
+  /** How often the server checks the header and request timeouts, ms (Node's default is 30 s). */
+  connectionsCheckingIntervalMs: 1_000,
+  /** Most open connections; more are refused by closing them at once. */
+  maxConnections: 10_000,
+  /** Largest request header block, bytes (Node's default). */
+  maxHeaderSize: 16 * 1024,
+  /** `Retry-After` sent with 503 answers while draining or overloaded, seconds. */
+  retryAfterSeconds: 1,
+} as const;

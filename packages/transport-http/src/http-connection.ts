@@ -1,0 +1,165 @@
+import {
+  type ClientConnection,
+  type ConnectionEvent,
+  ConnectionLostError,
+  type ConnectionStatus,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  metadataToHeaders,
+  NotSentError,
+  type PingOptions,
+  ProtocolError,
+  type RpcError,
+  type SendOptions,
+  type TransportCapabilities,
+} from '@resilient-rpc/core';
+import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
+import { mapHttpError } from './map-error.js';
+import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
+
+const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
+const identity = (data: unknown) => data;
+const IDENTITY = [identity];
+const anyStatus = () => true;
+
+interface ConnectionConfig {
+  readonly healthPath: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly onClose: () => void;
+}
+
+/** One endpoint of the HTTP transport. HTTP has no standing connection: it is `open` until closed. */
+export class HttpConnection implements ClientConnection {
+  readonly capabilities = CAPABILITIES;
+  readonly url: string;
+  private readonly healthUrl: string;
+  private readonly baseHeaders: Readonly<Record<string, string>>;
+  private readonly listeners = new Set<(event: ConnectionEvent) => void>();
+  private readonly pending = new Set<(error: RpcError) => void>();
+  private current: ConnectionStatus = 'open';
+
+  constructor(
+    url: string,
+    private readonly client: AxiosInstance,
+    private readonly config: ConnectionConfig,
+  ) {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TypeError(`the HTTP transport serves http:// and https:// URLs (got ${url})`);
+    }
+    this.url = url;
+    this.healthUrl = new URL(config.healthPath, parsed.origin).href;
+    this.baseHeaders = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...config.headers,
+    };
+  }
+
+  get status(): ConnectionStatus {
+    return this.current;
+  }
+
+  send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
+    const id = Object.hasOwn(request, 'id') ? request.id : undefined;
+    return this.post(JSON.stringify(request), options).then((answer) => readSingle(answer, this.url, id));
+  }
+
+  sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
+    const ids: JsonRpcResponse['id'][] = [];
+    for (const request of requests) if (request.id !== undefined) ids.push(request.id);
+    return this.post(JSON.stringify(requests), options).then((answer) => readBatch(answer, this.url, ids));
+  }
+
+  async ping(options: PingOptions): Promise<void> {
+    const answer = await this.exchange({
+      method: 'get',
+      url: this.healthUrl,
+      headers: this.config.headers,
+      signal: options.signal,
+      timeout: timeoutOf(options.timeoutMs),
+    });
+    if (answer.status >= 200 && answer.status < 300) return;
+    if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.healthUrl);
+    throw new ProtocolError(`${this.healthUrl} answered HTTP ${answer.status} to a health check`, {
+      endpoint: this.url,
+    });
+  }
+
+  onEvent(listener: (event: ConnectionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.current === 'closed') return;
+    this.setStatus('closed');
+    const error = new ConnectionLostError(`the connection to ${this.url} was closed`, { endpoint: this.url });
+    for (const reject of this.pending) reject(error);
+    this.pending.clear();
+    this.config.onClose();
+  }
+
+  private post(body: string, options: SendOptions): Promise<HttpAnswer> {
+    const headers: Record<string, string> = { ...this.baseHeaders, ...options.headers };
+    metadataToHeaders(options.metadata, (name, value) => {
+      headers[name] = value;
+    });
+    return this.exchange({
+      method: 'post',
+      url: this.url,
+      data: body,
+      headers,
+      signal: options.signal,
+      timeout: timeoutOf(options.timeoutMs),
+    });
+  }
+
+  private exchange(config: AxiosRequestConfig): Promise<HttpAnswer> {
+    if (this.current === 'closed') {
+      return Promise.reject(
+        new NotSentError(`the connection to ${this.url} is closed`, { endpoint: this.url }),
+      );
+    }
+    config.responseType = 'text';
+    config.transformRequest = IDENTITY;
+    config.transformResponse = IDENTITY;
+    config.validateStatus = anyStatus;
+    config.maxRedirects = 0;
+    const signal = config.signal as AbortSignal | undefined;
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      this.pending.add(reject);
+      this.client.request(config).then(
+        (response: AxiosResponse) => {
+          this.pending.delete(reject);
+          if (this.current === 'reconnecting') this.setStatus('open');
+          const data: unknown = response.data;
+          resolve({
+            status: response.status,
+            body: typeof data === 'string' ? data : data == null ? '' : JSON.stringify(data),
+            retryAfter: response.headers['retry-after'],
+          });
+        },
+        (error: unknown) => {
+          this.pending.delete(reject);
+          const mapped = mapHttpError(error, this.url, signal);
+          if (mapped.kind === 'not-sent' && this.current === 'open') this.setStatus('reconnecting', mapped);
+          reject(mapped);
+        },
+      );
+    });
+  }
+
+  private setStatus(status: ConnectionStatus, error?: RpcError): void {
+    this.current = status;
+    if (this.listeners.size === 0) return;
+    const event: ConnectionEvent =
+      error === undefined ? { type: 'status', status } : { type: 'status', status, error };
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function timeoutOf(timeoutMs: number): number {
+  // axios: 0 means no timeout. Round up so that an almost spent budget still gets a timer.
+  return Number.isFinite(timeoutMs) ? Math.max(1, Math.ceil(timeoutMs)) : 0;
+}

@@ -1,0 +1,148 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Dispatcher, ServerListener } from '@resilient-rpc/core';
+import { HttpServerDefaults } from './defaults.js';
+import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
+
+/** Options of {@link httpListener}. Every limit has a default in {@link HttpServerDefaults}. */
+export interface HttpListenerOptions extends HttpHandlerOptions {
+  /** TCP port; 0 picks a free one (read it from `urls` after start). Default 0. */
+  readonly port?: number;
+  /** Interface to bind. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Serve https with these Node TLS options (`key`, `cert`, `ca`, `requestCert`…). */
+  readonly tls?: HttpsServerOptions;
+  /** Time to receive the request headers, ms (slow-loris bound). Default 10 000. */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive the whole request, ms; 0 turns it off. Default 30 000. */
+  readonly requestTimeoutMs?: number;
+  /** Idle keep-alive connection lifetime, ms. Default 5 000. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Most open connections; more are closed at once. Default 10 000. */
+  readonly maxConnections?: number;
+  /** Largest request header block, bytes. Default 16 KiB. */
+  readonly maxHeaderSize?: number;
+  /** Requests served per keep-alive connection before it is closed; 0 is unlimited. Default 0. */
+  readonly maxRequestsPerSocket?: number;
+}
+
+/** The listener, with the node:http server once started. */
+export interface HttpListener extends ServerListener {
+  /** The underlying server (after `start`). */
+  readonly server: Server | undefined;
+  /** The bound port (after `start`). */
+  readonly port: number | undefined;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * A standalone node:http (or https, with `tls`) server for a resilient-rpc server:
+ * `server.listen(httpListener({ port: 0 }))`.
+ */
+export function httpListener(options: HttpListenerOptions = {}): HttpListener {
+  const host = options.host ?? HttpServerDefaults.host;
+  const path = options.path ?? HttpServerDefaults.path;
+  let server: Server | undefined;
+  let port: number | undefined;
+  let urls: string[] = [];
+  let draining = false;
+  let closed: Promise<void> | undefined;
+
+  const closeServer = (target: Server): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      if (!target.listening) {
+        resolve();
+        return;
+      }
+      target.close(() => resolve());
+    });
+    return closed;
+  };
+
+  return {
+    transport: 'http',
+    get urls() {
+      return urls;
+    },
+    get server() {
+      return server;
+    },
+    get port() {
+      return port;
+    },
+    async start(dispatcher: Dispatcher) {
+      if (server !== undefined) throw new Error('this HTTP listener was already started');
+      const handler = buildHandler(dispatcher, options, { closing: () => draining });
+      const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
+      const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
+      const serverOptions = {
+        headersTimeout,
+        requestTimeout: requestTimeout > 0 ? Math.max(requestTimeout, headersTimeout) : 0,
+        keepAliveTimeout: options.keepAliveTimeoutMs ?? HttpServerDefaults.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.min(
+          HttpServerDefaults.connectionsCheckingIntervalMs,
+          Math.max(50, Math.floor(headersTimeout / 2)),
+        ),
+        maxHeaderSize: options.maxHeaderSize ?? HttpServerDefaults.maxHeaderSize,
+      };
+      const created =
+        options.tls === undefined
+          ? createHttpServer(serverOptions, handler)
+          : createHttpsServer({ ...options.tls, ...serverOptions }, handler);
+      created.maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
+      created.maxRequestsPerSocket = options.maxRequestsPerSocket ?? 0;
+      // Expect: 100-continue: refuse an oversized body before the client sends it.
+      const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
+      created.on('checkContinue', (req, res) => {
+        if (!(Number(req.headers['content-length']) > maxBodyBytes) && dispatcher.accepting)
+          res.writeContinue();
+        handler(req, res);
+      });
+      // A broken client socket must never take the process down.
+      created.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+        if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+          socket.destroy();
+          return;
+        }
+        const status =
+          error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+        );
+      });
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: Error) => reject(error);
+        created.once('error', onError);
+        created.listen(options.port ?? 0, host, () => {
+          created.off('error', onError);
+          resolve();
+        });
+      });
+      created.on('error', () => {});
+      server = created;
+      port = (created.address() as AddressInfo).port;
+      urls = [`${options.tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${port}${path}`];
+    },
+    async stopAccepting() {
+      draining = true;
+      if (server === undefined) return;
+      // Stop listening; idle keep-alive sockets close now, busy ones after their answer
+      // (which carries `Connection: close`).
+      void closeServer(server);
+      server.closeIdleConnections();
+    },
+    async close() {
+      draining = true;
+      if (server === undefined) return;
+      const done = closeServer(server);
+      server.closeAllConnections();
+      await done;
+    },
+  };
+}

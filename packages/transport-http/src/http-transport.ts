@@ -1,0 +1,85 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
+import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
+import axios, { type AxiosInstance } from 'axios';
+import { HttpClientDefaults } from './defaults.js';
+import { HttpConnection } from './http-connection.js';
+
+/** Extra headers for every request, or per endpoint URL. */
+export type HeadersOption =
+  | Readonly<Record<string, string>>
+  | ((url: string) => Readonly<Record<string, string>> | undefined);
+
+/** Options of {@link httpTransport}. */
+export interface HttpTransportOptions {
+  /**
+   * Your own axios instance (with its interceptors, agents, proxy…). Each request still sets
+   * `maxRedirects: 0`, `responseType: 'text'`, identity transforms and `validateStatus` for all
+   * statuses, because the transport needs them. Default: an instance with keep-alive agents.
+   */
+  readonly axios?: AxiosInstance;
+  /** Headers sent with every request (e.g. `{ authorization: 'Bearer …' }`), or a function of the endpoint URL. */
+  readonly headers?: HeadersOption;
+  /** Health path for `ping()`, resolved against the endpoint's origin. Default `/health`. */
+  readonly healthPath?: string;
+  /** TLS options for https endpoints (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`…). */
+  readonly tls?: HttpsAgentOptions;
+  /** Most sockets per origin. Default unlimited. */
+  readonly maxSockets?: number;
+  /** Idle keep-alive sockets kept per origin. Default 256. */
+  readonly maxFreeSockets?: number;
+  /** Your own agents (ignored when `axios` is given: configure them on your instance). */
+  readonly httpAgent?: HttpAgent;
+  readonly httpsAgent?: HttpsAgent;
+}
+
+/** A {@link ClientTransport} with the axios instance it uses. */
+export interface HttpTransport extends ClientTransport {
+  readonly axios: AxiosInstance;
+}
+
+/**
+ * The HTTP client transport: JSON-RPC 2.0 `POST`s with axios over keep-alive agents, for
+ * `http://` and `https://` endpoints.
+ */
+export function httpTransport(options: HttpTransportOptions = {}): HttpTransport {
+  const ownAgents: Array<HttpAgent | HttpsAgent> = [];
+  let instance = options.axios;
+  if (instance === undefined) {
+    const agentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: HttpClientDefaults.keepAliveMsecs,
+      maxSockets: options.maxSockets ?? HttpClientDefaults.maxSockets,
+      maxFreeSockets: options.maxFreeSockets ?? HttpClientDefaults.maxFreeSockets,
+      scheduling: 'lifo' as const,
+    };
+    const httpAgent = options.httpAgent ?? new HttpAgent(agentOptions);
+    const httpsAgent = options.httpsAgent ?? new HttpsAgent({ ...agentOptions, ...options.tls });
+    if (options.httpAgent === undefined) ownAgents.push(httpAgent);
+    if (options.httpsAgent === undefined) ownAgents.push(httpsAgent);
+    instance = axios.create({ httpAgent, httpsAgent, maxRedirects: 0, proxy: false });
+  }
+  const client = instance;
+  const healthPath = options.healthPath ?? HttpClientDefaults.healthPath;
+  const headersOption = options.headers;
+  const connections = new Set<HttpConnection>();
+  return {
+    name: 'http',
+    schemes: ['http', 'https'],
+    axios: client,
+    connect(url: string, connectOptions: ConnectOptions): ClientConnection {
+      const fromTransport = typeof headersOption === 'function' ? headersOption(url) : headersOption;
+      const connection = new HttpConnection(url, client, {
+        healthPath,
+        headers: { ...fromTransport, ...connectOptions.headers },
+        onClose: () => connections.delete(connection),
+      });
+      connections.add(connection);
+      return connection;
+    },
+    async close() {
+      await Promise.all([...connections].map((connection) => connection.close()));
+      for (const agent of ownAgents) agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import {
+  CancelledError,
+  ConnectionLostError,
+  NotSentError,
+  ProtocolError,
+  RpcError,
+  TimeoutError,
+} from '@resilient-rpc/core';
+
+/** Error codes meaning the request could not reach the server at all. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'ERR_INVALID_URL',
+]);
+
+/** Error codes of an attempt timer (axios `timeout`, socket timeouts). */
+const TIMEOUTS = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
+
+/** Error codes of a connection that broke while the request or its response was on the wire. */
+const LOST = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_SOCKET_CLOSED',
+  'ERR_STREAM_DESTROYED',
+]);
+
+interface RequestLike {
+  readonly writableFinished?: boolean;
+  readonly socket?: { readonly connecting?: boolean } | null;
+}
+
+interface ErrorLike {
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly request?: unknown;
+  readonly cause?: unknown;
+  readonly isAxiosError?: unknown;
+}
+
+/**
+ * Whether the whole request reached the operating system's socket, i.e. the server may have
+ * received and processed it. A request that never connected, or whose body was still buffered
+ * in the client, cannot have been processed.
+ */
+export function requestWasWritten(request: unknown): boolean {
+  if (typeof request !== 'object' || request === null) return false;
+  const candidate = request as RequestLike;
+  if (candidate.writableFinished === true) return true;
+  return false;
+}
+
+function codeOf(error: ErrorLike): string | undefined {
+  if (typeof error.code === 'string') return error.code;
+  const cause = error.cause as ErrorLike | undefined;
+  if (typeof cause === 'object' && cause !== null && typeof cause.code === 'string') return cause.code;
+  return undefined;
+}
+
+/**
+ * Maps an axios / Node.js failure of one HTTP attempt into an {@link RpcError} of the right
+ * kind (DESIGN.md §4). The original error is kept as `cause`.
+ *
+ * - aborted through the attempt's signal → the signal's reason (the core replaces it anyway);
+ * - refused, unknown host, unreachable → `not-sent`;
+ * - attempt timer fired → `not-sent` if the request was never written (connect timeout), else `timeout`;
+ * - reset / hang-up → `connection-lost` once the request was written, `not-sent` before;
+ * - a malformed HTTP response (`HPE_*`) → `protocol`.
+ */
+export function mapHttpError(error: unknown, endpoint: string, signal?: AbortSignal): RpcError {
+  if (RpcError.isInstance(error)) return error;
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    if (RpcError.isInstance(reason)) return reason;
+    return new CancelledError('the call was cancelled', { cause: error, endpoint });
+  }
+  const candidate = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
+  const code = codeOf(candidate);
+  const message = typeof candidate.message === 'string' ? candidate.message : String(error);
+  const written = requestWasWritten(candidate.request);
+  const options = { cause: error, endpoint };
+  if (code === 'ERR_CANCELED') {
+    return new CancelledError('the request was cancelled', options);
+  }
+  if (code !== undefined && UNREACHABLE.has(code)) {
+    return new NotSentError(`cannot reach ${endpoint}: ${message}`, options);
+  }
+  if (code !== undefined && TIMEOUTS.has(code) && /timeout/i.test(message)) {
+    return written
+      ? new TimeoutError(`no answer from ${endpoint} in time: ${message}`, options)
+      : new NotSentError(`connecting to ${endpoint} timed out: ${message}`, options);
+  }
+  if (code?.startsWith('HPE_')) {
+    return new ProtocolError(`malformed HTTP response from ${endpoint}: ${message}`, options);
+  }
+  if ((code !== undefined && LOST.has(code)) || /socket hang up|aborted/i.test(message)) {
+    return written
+      ? new ConnectionLostError(`connection to ${endpoint} lost: ${message}`, options)
+      : new NotSentError(`connection to ${endpoint} failed before the request was sent: ${message}`, options);
+  }
+  return written
+    ? new ConnectionLostError(`request to ${endpoint} failed: ${message}`, options)
+    : new NotSentError(`request to ${endpoint} failed before it was sent: ${message}`, options);
+}
