@@ -1,0 +1,178 @@
+import {
+  type ClientConnection,
+  type ConnectionEvent,
+  createServer,
+  defaultRandom,
+  type JsonRpcRequest,
+  RpcError,
+  type SendOptions,
+  systemClock,
+} from '@resilient-rpc/core';
+import { type NatsServerHandle, startNatsServer, waitFor } from '@resilient-rpc/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { natsListener, natsTransport } from '../src/index.js';
+
+const connectOptions = { clock: systemClock, random: defaultRandom };
+let nextId = 1;
+const request = (method: string, params?: unknown[]): JsonRpcRequest => ({
+  jsonrpc: '2.0',
+  id: nextId++,
+  method,
+  ...(params && { params }),
+});
+const options = (timeoutMs = 5_000, signal = new AbortController().signal): SendOptions => ({
+  signal,
+  timeoutMs,
+  metadata: { deadlineMs: timeoutMs, attempt: 1 },
+});
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => {
+      expect(RpcError.isInstance(error)).toBe(true);
+      return error as RpcError;
+    },
+  );
+const sleepFor = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+describe('NATS client connection', () => {
+  let broker: NatsServerHandle;
+  beforeAll(async () => {
+    broker = await startNatsServer();
+  });
+  afterAll(async () => {
+    await broker?.kill();
+  });
+
+  it('reports no responders as `rejected` at once, not after the timeout', async () => {
+    const transport = natsTransport();
+    const connection = transport.connect(`${broker.url}/nobody.here`, connectOptions);
+    const started = Date.now();
+    const error = await failure(connection.send(request('echo'), options(10_000)));
+    expect(error.kind).toBe('rejected');
+    expect(error.retryable).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await transport.close?.();
+  });
+
+  it('times out (`timeout`) when the service does not answer in time, and honours abort', async () => {
+    const server = createServer({ methods: { slow: ([ms]: [number], c) => sleepFor(ms, c.signal) } });
+    const listener = await server.listen(natsListener({ servers: broker.url, subject: 'conn.slow' }));
+    const transport = natsTransport();
+    const connection = transport.connect(listener.urls[0] ?? '', connectOptions);
+    expect((await failure(connection.send(request('slow', [2_000]), options(200)))).kind).toBe('timeout');
+
+    const controller = new AbortController();
+    const pending = connection.send(request('slow', [2_000]), options(10_000, controller.signal));
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    await failure(pending);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    await transport.close?.();
+    await server.close();
+  });
+
+  it('shares one connection between endpoints on the same servers and supports batches and notifications', async () => {
+    const server = createServer({ methods: { echo: (p: unknown) => p } });
+    const a = await server.listen(natsListener({ servers: broker.url, subject: 'conn.a' }));
+    const b = await server.listen(natsListener({ servers: broker.url, subject: 'conn.b' }));
+    const transport = natsTransport();
+    const ca = transport.connect(a.urls[0] ?? '', connectOptions);
+    const cb = transport.connect(b.urls[0] ?? '', connectOptions);
+    expect(ca.capabilities).toEqual({ batch: true, ping: true, persistentConnection: true });
+    const [ra, rb] = await Promise.all([
+      ca.send(request('echo', ['a']), options()),
+      cb.send(request('echo', ['b']), options()),
+    ]);
+    expect(ra).toMatchObject({ result: ['a'] });
+    expect(rb).toMatchObject({ result: ['b'] });
+    const batch = await ca.sendBatch?.([request('echo', [1]), request('echo', [2])], options());
+    expect(batch?.map((r) => ('result' in r ? r.result : undefined)).sort()).toEqual([[1], [2]]);
+    await expect(ca.send({ jsonrpc: '2.0', method: 'echo' }, options())).resolves.toBeUndefined();
+    await ca.ping?.({ signal: new AbortController().signal, timeoutMs: 2_000 });
+    await ca.close();
+    // the other endpoint still works on the shared connection
+    expect(await cb.send(request('echo', ['still']), options())).toMatchObject({ result: ['still'] });
+    await cb.close();
+    await transport.close?.();
+    await server.close();
+  });
+
+  it('fails in-flight calls with `connection-lost` when the broker dies, then reconnects', async () => {
+    const own = await startNatsServer();
+    const server = createServer({
+      methods: { slow: ([ms]: [number], c) => sleepFor(ms, c.signal), echo: (p: unknown) => p },
+    });
+    await server.listen(natsListener({ servers: own.url, subject: 'conn.lost' }));
+    const transport = natsTransport({ reconnectTimeWait: 100 });
+    const connection: ClientConnection = transport.connect(`${own.url}/conn.lost`, connectOptions);
+    const events: ConnectionEvent[] = [];
+    connection.onEvent((event) => events.push(event));
+    expect(await connection.send(request('echo', [1]), options())).toMatchObject({ result: [1] });
+    expect(connection.status).toBe('open');
+
+    const inFlight = Array.from({ length: 5 }, () =>
+      failure(connection.send(request('slow', [5_000]), options(20_000))),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await own.kill('SIGKILL');
+    const errors = await Promise.all(inFlight);
+    expect(errors.map((e) => e.kind)).toEqual(Array(5).fill('connection-lost'));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await waitFor(() => connection.status === 'reconnecting', 'status reconnecting');
+
+    await own.restart();
+    await waitFor(() => connection.status === 'open', 'reconnected', 15_000);
+    expect(events.some((e) => e.type === 'status' && e.status === 'reconnecting')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'status', status: 'open' });
+    // the listener reconnected too
+    await waitFor(
+      async () => {
+        try {
+          await connection.send(request('echo', [2]), options(1_000));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      'service reachable again',
+      15_000,
+      100,
+    );
+    await transport.close?.();
+    await server.close();
+    await own.kill();
+  });
+
+  it('(e) drain loses no in-flight call', async () => {
+    const server = createServer({
+      methods: { slow: async ([ms, v]: [number, number], c) => (await sleepFor(ms, c.signal), v) },
+    });
+    const listener = await server.listen(natsListener({ servers: broker.url, subject: 'conn.drain' }));
+    const transport = natsTransport();
+    const connection = transport.connect(listener.urls[0] ?? '', connectOptions);
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      connection.send(request('slow', [300, i]), options(10_000)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const drained = server.drain();
+    const responses = await Promise.all(calls);
+    expect(responses.map((r) => (r && 'result' in r ? r.result : r))).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    await drained;
+    // after the drain nobody serves the subject: the broker says so at once
+    expect((await failure(connection.send(request('slow', [1, 1]), options(5_000)))).kind).toBe('rejected');
+    await transport.close?.();
+  });
+});
