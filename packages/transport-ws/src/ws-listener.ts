@@ -173,6 +173,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         [...connections].map(
           (connection) =>
             new Promise<void>((resolve) => {
+              // The server calls close() once its handlers finished (or the drain timed out and
+              // aborted them): let their responses go out before the close frame.
               const socket = connection.socket;
               if (socket.readyState === socket.CLOSED) return resolve();
               const timer = setTimeout(() => {
@@ -184,7 +186,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
                 clearTimeout(timer);
                 resolve();
               });
-              socket.close(CloseCodes.GoingAway, 'server shutting down');
+              void connection.idle().then(() => socket.close(CloseCodes.GoingAway, 'server shutting down'));
             }),
         ),
       );

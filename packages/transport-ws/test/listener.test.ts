@@ -1,0 +1,211 @@
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, refuse } from '@resilient-rpc/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { wsListener } from '../src/index.js';
+import { call, connect, methods, resultOf, startServer } from './helpers.js';
+import { RawClient } from './raw-client.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function rawSetup(...args: Parameters<typeof startServer>) {
+  const started = await startServer(...args);
+  cleanups.push(() => started.server.close());
+  const client = await RawClient.open(started.url);
+  cleanups.push(() => client.close());
+  return { ...started, client };
+}
+
+const ok = { jsonrpc: '2.0', method: 'add', params: [20, 22], id: 7 };
+
+describe('wsListener: bad input, then a normal call on the same connection', () => {
+  it('answers invalid JSON with -32700 and keeps the connection open', async () => {
+    const { client } = await rawSetup();
+    client.send('{"jsonrpc": "2.0", "method": ');
+    expect(await client.next()).toMatchObject({ id: null, error: { code: -32700 } });
+    expect(await client.request(ok)).toEqual({ jsonrpc: '2.0', id: 7, result: 42 });
+  });
+
+  it('answers a binary frame with -32600 and keeps the connection open', async () => {
+    const { client } = await rawSetup();
+    client.send(Buffer.from(JSON.stringify(ok)));
+    expect(await client.next()).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(await client.request(ok)).toMatchObject({ id: 7, result: 42 });
+  });
+
+  it('answers an invalid request with -32600 and keeps the connection open', async () => {
+    const { client } = await rawSetup();
+    expect(await client.request({ jsonrpc: '1.0', method: 'add', id: 3 })).toMatchObject({
+      id: 3,
+      error: { code: -32600 },
+    });
+    expect(await client.request(ok)).toMatchObject({ id: 7, result: 42 });
+  });
+
+  it('closes with 1009 on an oversize message; a new connection works', async () => {
+    const { client, url } = await rawSetup({ maxPayload: 1024 });
+    client.send(JSON.stringify({ ...ok, params: ['x'.repeat(2048)] }));
+    expect((await client.closed).code).toBe(1009);
+    const fresh = await RawClient.open(url);
+    cleanups.push(() => fresh.close());
+    expect(await fresh.request(ok)).toMatchObject({ id: 7, result: 42 });
+  });
+
+  it('answers -32002 beyond the per-connection in-flight limit, then serves again', async () => {
+    const { client } = await rawSetup({ maxInFlightPerConnection: 2 });
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'slow', params: [300], id: 1 }));
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'slow', params: [300], id: 2 }));
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'slow', params: [300], id: 3 }));
+    const first = await client.next();
+    expect(first).toMatchObject({ id: 3, error: { code: -32002 } });
+    const rest = [await client.next(), await client.next()].map((message) => message.id).sort();
+    expect(rest).toEqual([1, 2]);
+    expect(await client.request(ok)).toMatchObject({ id: 7, result: 42 });
+  });
+
+  it('counts batch entries against the in-flight limit', async () => {
+    const { client } = await rawSetup({ maxInFlightPerConnection: 2 });
+    const batch = [1, 2, 3].map((id) => ({ jsonrpc: '2.0', method: 'echo', params: [id], id }));
+    const responses = await client.request(batch);
+    expect(responses).toHaveLength(3);
+    for (const response of responses) expect(response.error.code).toBe(-32002);
+    expect(await client.request(batch.slice(0, 2))).toHaveLength(2);
+  });
+});
+
+describe('wsListener: connections', () => {
+  it('serves on a shared node:http server only on its path', async () => {
+    const http = createHttpServer((_request, response) => response.end('http handler'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => http.close(resolve)));
+    const server = createServer({ methods });
+    const listener = await server.listen(wsListener({ server: http, path: '/ws' }));
+    cleanups.push(() => server.close());
+    const url = listener.urls[0]!;
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+    const client = await RawClient.open(url);
+    cleanups.push(() => client.close());
+    expect(await client.request(ok)).toMatchObject({ result: 42 });
+    const body = await fetch(url.replace('ws:', 'http:')).then((response) => response.text());
+    expect(body).toBe('http handler');
+    await expect(RawClient.open(url.replace('/ws', '/other'))).rejects.toThrow(/404/);
+  });
+
+  it('aborts the handlers of a connection when it closes', async () => {
+    let aborted: unknown;
+    const started = await startServer();
+    cleanups.push(() => started.server.close());
+    started.server.addMethod('hang', (_params, context) => {
+      return new Promise((_resolve, reject) => {
+        context.signal.addEventListener('abort', () => {
+          aborted = context.signal.reason;
+          reject(context.signal.reason);
+        });
+      });
+    });
+    const client = await RawClient.open(started.url);
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'hang', id: 1 }));
+    await waitUntil(() => started.server.inFlight === 1);
+    client.close();
+    await waitUntil(() => aborted !== undefined);
+    expect(aborted).toMatchObject({ kind: 'connection-lost' });
+  });
+
+  it('terminates a client that stops answering pings', async () => {
+    const started = await startServer({ heartbeatIntervalMs: 100 });
+    cleanups.push(() => started.server.close());
+    const client = await RawClient.open(started.url, { autoPong: false });
+    cleanups.push(() => client.close());
+    const closed = await client.closed;
+    expect(closed.code).toBe(1006);
+    await waitUntil(() => started.listener.connections === 0);
+  });
+
+  it('keeps a client that answers pings', async () => {
+    const started = await startServer({ heartbeatIntervalMs: 100 });
+    cleanups.push(() => started.server.close());
+    const client = await RawClient.open(started.url);
+    cleanups.push(() => client.close());
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await client.request(ok)).toMatchObject({ result: 42 });
+  });
+
+  it('drains gracefully: finishes in-flight calls, then closes with 1001', async () => {
+    const { client, server, url } = await rawSetup();
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'slow', params: [300], id: 1 }));
+    await waitUntil(() => server.inFlight === 1);
+    const drained = server.drain({ timeoutMs: 5_000 });
+    await expect(RawClient.open(url)).rejects.toThrow();
+    expect(await client.next()).toMatchObject({ id: 1, result: 'done' });
+    expect((await client.closed).code).toBe(1001);
+    await drained;
+  });
+
+  it('refuses upgrades beyond maxConnections with HTTP 503 and still serves the others', async () => {
+    const { client, url } = await rawSetup({ maxConnections: 1 });
+    await expect(RawClient.open(url)).rejects.toThrow(/503/);
+    expect(await client.request(ok)).toMatchObject({ result: 42 });
+  });
+
+  it('refuses an upgrade with 401 when verifyUpgrade says no, never dispatching', async () => {
+    const started = await startServer({
+      verifyUpgrade: (credentials) => credentials.headers.authorization === 'Bearer good',
+    });
+    cleanups.push(() => started.server.close());
+    await expect(RawClient.open(started.url)).rejects.toThrow(/401/);
+    const bad = connect(started.url, { reconnectMaxAttempts: 1 }, { authorization: 'Bearer bad' });
+    cleanups.push(() => bad.close());
+    const error = await call(bad, 'echo', [1]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'not-sent', data: { httpStatus: 401 } });
+    const good = connect(started.url, {}, { authorization: 'Bearer good' });
+    cleanups.push(() => good.close());
+    expect(resultOf(await call(good, 'add', [1, 2]))).toBe(3);
+  });
+
+  it('passes handshake headers to the authenticate hook, refusing per request', async () => {
+    const executed: string[] = [];
+    const started = await startServer(
+      {},
+      {
+        methods: {
+          secret: () => {
+            executed.push('secret');
+            return 's3';
+          },
+        },
+        authenticate: (credentials) =>
+          credentials?.headers['x-api-key'] === 'k1' ? { user: 'alice' } : refuseUnauthenticated(),
+      },
+    );
+    cleanups.push(() => started.server.close());
+    const anonymous = await RawClient.open(started.url);
+    cleanups.push(() => anonymous.close());
+    expect(await anonymous.request({ jsonrpc: '2.0', method: 'secret', id: 1 })).toMatchObject({
+      error: { code: -32004 },
+    });
+    expect(executed).toEqual([]);
+    const keyed = await RawClient.open(started.url, { headers: { 'x-api-key': 'k1' } });
+    cleanups.push(() => keyed.close());
+    expect(await keyed.request({ jsonrpc: '2.0', method: 'secret', id: 2 })).toMatchObject({ result: 's3' });
+  });
+
+  it('answers plain HTTP requests on its own port with 426', async () => {
+    const { url } = await rawSetup();
+    const response = await fetch(url.replace('ws:', 'http:'));
+    expect(response.status).toBe(426);
+  });
+});
+
+function refuseUnauthenticated() {
+  return refuse('unauthenticated');
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
