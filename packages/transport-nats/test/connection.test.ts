@@ -156,7 +156,12 @@ describe('NATS client connection', () => {
 
   it('(e) drain loses no in-flight call', async () => {
     const server = createServer({
-      methods: { slow: async ([ms, v]: [number, number], c) => (await sleepFor(ms, c.signal), v) },
+      methods: {
+        slow: async ([ms, v]: [number, number], c) => {
+          await sleepFor(ms, c.signal);
+          return v;
+        },
+      },
     });
     const listener = await server.listen(natsListener({ servers: broker.url, subject: 'conn.drain' }));
     const transport = natsTransport();
