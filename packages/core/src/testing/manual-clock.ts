@@ -25,7 +25,12 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    const timer: Timer = { at: this.current + Math.max(0, delayMs), seq: this.seq++, callback, cancelled: false };
+    const timer: Timer = {
+      at: this.current + Math.max(0, delayMs),
+      seq: this.seq++,
+      callback,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return {
       cancel: () => {
@@ -76,7 +81,8 @@ export class ManualClock implements Clock {
     let best: Timer | undefined;
     for (const timer of this.timers) {
       if (timer.cancelled || timer.at > target) continue;
-      if (best === undefined || timer.at < best.at || (timer.at === best.at && timer.seq < best.seq)) best = timer;
+      if (best === undefined || timer.at < best.at || (timer.at === best.at && timer.seq < best.seq))
+        best = timer;
     }
     return best;
   }
