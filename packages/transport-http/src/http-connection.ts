@@ -1,5 +1,6 @@
 import {
   type ClientConnection,
+  type Clock,
   type ConnectionEvent,
   ConnectionLostError,
   type ConnectionStatus,
@@ -8,9 +9,9 @@ import {
   metadataToHeaders,
   NotSentError,
   type PingOptions,
-  ProtocolError,
   type RpcError,
   type SendOptions,
+  type TimerHandle,
   type TransportCapabilities,
 } from '@resilient-rpc/core';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
@@ -21,8 +22,12 @@ const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persisten
 const identity = (data: unknown) => data;
 const IDENTITY = [identity];
 const anyStatus = () => true;
+/** Health probes of an endpoint that refused connections: first after 250 ms, backing off to 5 s. */
+const PROBE_MIN_MS = 250;
+const PROBE_MAX_MS = 5_000;
 
 interface ConnectionConfig {
+  readonly clock: Clock;
   readonly healthPath: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly onClose: () => void;
@@ -37,6 +42,8 @@ export class HttpConnection implements ClientConnection {
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly pending = new Set<(error: RpcError) => void>();
   private current: ConnectionStatus = 'open';
+  private probe: TimerHandle | undefined;
+  private probeDelayMs = PROBE_MIN_MS;
 
   constructor(
     url: string,
@@ -71,6 +78,10 @@ export class HttpConnection implements ClientConnection {
     return this.post(JSON.stringify(requests), options).then((answer) => readBatch(answer, this.url, ids));
   }
 
+  /**
+   * `GET /health` over the keep-alive pool. Any HTTP answer proves the peer alive, except 503/429
+   * (draining or overloaded: rejected, so the client routes elsewhere).
+   */
   async ping(options: PingOptions): Promise<void> {
     const answer = await this.exchange({
       method: 'get',
@@ -79,11 +90,7 @@ export class HttpConnection implements ClientConnection {
       signal: options.signal,
       timeout: timeoutOf(options.timeoutMs),
     });
-    if (answer.status >= 200 && answer.status < 300) return;
-    if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.healthUrl);
-    throw new ProtocolError(`${this.healthUrl} answered HTTP ${answer.status} to a health check`, {
-      endpoint: this.url,
-    });
+    if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.url);
   }
 
   onEvent(listener: (event: ConnectionEvent) => void): () => void {
@@ -94,6 +101,8 @@ export class HttpConnection implements ClientConnection {
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     this.setStatus('closed');
+    this.probe?.cancel();
+    this.probe = undefined;
     const error = new ConnectionLostError(`the connection to ${this.url} was closed`, { endpoint: this.url });
     for (const reject of this.pending) reject(error);
     this.pending.clear();
@@ -133,6 +142,7 @@ export class HttpConnection implements ClientConnection {
         (response: AxiosResponse) => {
           this.pending.delete(reject);
           if (this.current === 'reconnecting') this.setStatus('open');
+          this.probeDelayMs = PROBE_MIN_MS;
           const data: unknown = response.data;
           resolve({
             status: response.status,
@@ -143,11 +153,47 @@ export class HttpConnection implements ClientConnection {
         (error: unknown) => {
           this.pending.delete(reject);
           const mapped = mapHttpError(error, this.url, signal);
-          if (mapped.kind === 'not-sent' && this.current === 'open') this.setStatus('reconnecting', mapped);
+          if (mapped.kind === 'not-sent' && this.current === 'open' && !signal?.aborted) {
+            this.setStatus('reconnecting', mapped);
+            this.scheduleProbe();
+          }
           reject(mapped);
         },
       );
     });
+  }
+
+  /**
+   * HTTP has no connection to re-open: after a connect failure the endpoint is reported
+   * `reconnecting` and probed in the background until it answers again (then `open`).
+   */
+  private scheduleProbe(): void {
+    if (this.probe !== undefined || this.current !== 'reconnecting') return;
+    const delay = this.probeDelayMs;
+    this.probeDelayMs = Math.min(PROBE_MAX_MS, delay * 2);
+    this.probe = this.config.clock.setTimeout(() => {
+      this.client
+        .request({
+          method: 'get',
+          url: this.healthUrl,
+          headers: this.config.headers,
+          timeout: PROBE_MAX_MS,
+          responseType: 'text',
+          transformResponse: IDENTITY,
+          validateStatus: anyStatus,
+          maxRedirects: 0,
+        })
+        .then(
+          () => {
+            this.probe = undefined;
+            if (this.current === 'reconnecting') this.setStatus('open');
+          },
+          () => {
+            this.probe = undefined;
+            this.scheduleProbe();
+          },
+        );
+    }, delay);
   }
 
   private setStatus(status: ConnectionStatus, error?: RpcError): void {

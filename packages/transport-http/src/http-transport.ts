@@ -70,6 +70,7 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     connect(url: string, connectOptions: ConnectOptions): ClientConnection {
       const fromTransport = typeof headersOption === 'function' ? headersOption(url) : headersOption;
       const connection = new HttpConnection(url, client, {
+        clock: connectOptions.clock,
         healthPath,
         headers: { ...fromTransport, ...connectOptions.headers },
         onClose: () => connections.delete(connection),
