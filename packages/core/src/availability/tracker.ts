@@ -187,10 +187,15 @@ interface EndpointRecord {
   failed: number;
   ignored: number;
   removed: boolean;
-  lastLeftHealthyAt: number | undefined;
-  lastLeftHealthyTo: EndpointState | undefined;
+  /** Recent departures from healthy, oldest first (at most {@link DEPARTURE_HISTORY}). */
+  departures: { at: number; to: EndpointState }[];
+  /** Whether older departures were dropped from `departures`. */
+  departuresTruncated: boolean;
   pendingFaults: DetectionRecord[];
 }
+
+/** Departures from healthy remembered per endpoint, so faults can be marked after the fact. */
+const DEPARTURE_HISTORY = 64;
 
 interface PendingCall {
   minAttempt: number;
@@ -352,8 +357,9 @@ export class AvailabilityTracker {
 
   /**
    * Tells the tracker a fault was injected on `endpoint` at `atMs` (default now). The next time
-   * the endpoint leaves `healthy` at or after `atMs` is its detection; if it already has left
-   * healthy since `atMs`, that transition counts (so the fault can be marked after the fact).
+   * the endpoint leaves `healthy` at or after `atMs` is its detection. A fault may be marked
+   * after the fact: if the endpoint has already left healthy since `atMs`, the first such
+   * departure counts (the last 64 departures per endpoint are remembered for this).
    * Returns the detection record, which is filled in place when the detection comes.
    */
   markFault(endpoint: string, atMs: number = this.clock.now(), label?: string): DetectionRecord {
@@ -371,10 +377,22 @@ export class AvailabilityTracker {
     };
     this.detections.push(record);
     const rec = this.endpoint(endpoint, UP_STATE, atMs);
-    if (rec.lastLeftHealthyAt !== undefined && rec.lastLeftHealthyAt >= atMs) {
-      detect(record, rec.lastLeftHealthyAt, rec.lastLeftHealthyTo ?? 'down');
+    const departures = rec.departures;
+    const last = departures[departures.length - 1];
+    if (last === undefined || last.at < atMs) {
+      rec.pendingFaults.push(record); // the detection is still to come
     } else {
-      rec.pendingFaults.push(record);
+      // Marked after the fact: the first departure at or after atMs (times are in order).
+      let lo = 0;
+      let hi = departures.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (departures[mid]!.at >= atMs) hi = mid;
+        else lo = mid + 1;
+      }
+      const first = departures[lo]!;
+      // If older departures were forgotten and this is the oldest kept, the true one may be lost.
+      if (!(rec.departuresTruncated && lo === 0)) detect(record, first.at, first.to);
     }
     return record;
   }
@@ -611,8 +629,11 @@ export class AvailabilityTracker {
       rec.upMs += Math.max(0, at - rec.since);
       rec.since = at;
       rec.failures++;
-      rec.lastLeftHealthyAt = at;
-      rec.lastLeftHealthyTo = to;
+      rec.departures.push({ at, to });
+      if (rec.departures.length > DEPARTURE_HISTORY) {
+        rec.departures.shift();
+        rec.departuresTruncated = true;
+      }
       if (rec.pendingFaults.length > 0) {
         const still: DetectionRecord[] = [];
         for (const fault of rec.pendingFaults) {
@@ -655,8 +676,8 @@ function newRecord(state: EndpointState, since: number): EndpointRecord {
     failed: 0,
     ignored: 0,
     removed: false,
-    lastLeftHealthyAt: undefined,
-    lastLeftHealthyTo: undefined,
+    departures: [],
+    departuresTruncated: false,
     pendingFaults: [],
   };
 }
