@@ -139,9 +139,11 @@ export class HeartbeatMonitor {
     if (!this.running) return;
     const now = this.clock.now();
     this.excuseIfLate(this.tickDue, now);
+    // The ping (and its timeout timer) first: a timeout due with the next tick then fires before it.
+    if (!this.inFlight) this.sendPing(now);
+    if (!this.running) return; // the ping function called stop()
     this.tickDue = now + this.options.intervalMs;
     this.tickTimer = this.clock.setTimeout(() => this.tick(), this.options.intervalMs);
-    if (!this.inFlight) this.sendPing(now);
     this.evaluate(now, this.reason);
   }
 
