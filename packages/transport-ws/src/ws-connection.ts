@@ -11,6 +11,7 @@ import {
   OverloadedError,
   type PingOptions,
   ProtocolError,
+  Reconnector,
   RpcError,
   type SendOptions,
   TimeoutError,
@@ -20,8 +21,10 @@ import {
   type WireMetadata,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
-import { ReconnectLoop } from './reconnect-loop.js';
 import type { ResolvedWsClientOptions } from './ws-transport.js';
+
+/** How much later than `timeoutMs` the per-call backstop timer fires. */
+const BACKSTOP_GRACE_MS = 250;
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: true };
 
@@ -51,7 +54,9 @@ export class WsConnection implements ClientConnection {
   private readonly queue = new Set<Queued>();
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly pingWaiters = new Set<() => void>();
-  private readonly reconnector: ReconnectLoop<WebSocket>;
+  private readonly reconnector: Reconnector<WebSocket>;
+  private gaveUp = false;
+  private dropJitter: TimerHandle | undefined;
   private nextId = 1;
   private closed = false;
   private connecting = false;
@@ -66,24 +71,27 @@ export class WsConnection implements ClientConnection {
     private readonly options: ResolvedWsClientOptions,
     private readonly connectOptions: ConnectOptions,
   ) {
-    this.reconnector = new ReconnectLoop(
-      () => this.openSocket(),
+    this.reconnector = new Reconnector(
+      (signal) =>
+        this.openSocket(signal).catch((error: unknown) => {
+          // Connect refused: nothing queued was written, so it may go elsewhere at once.
+          const rpcError = toNotSent(error, url);
+          this.lastError = rpcError;
+          this.failQueue(rpcError);
+          if (!this.closed) this.setStatus('reconnecting', rpcError);
+          throw rpcError;
+        }),
       {
         baseMs: options.reconnectBaseMs,
         capMs: options.reconnectCapMs,
         multiplier: 2,
+        jitter: 'full',
         maxAttempts: options.reconnectMaxAttempts,
         stableAfterMs: options.stableAfterMs,
+        discard: (socket) => socket.terminate(),
       },
       connectOptions.clock,
       connectOptions.random,
-      (error) => {
-        // Connect refused: nothing queued was written, so it may go elsewhere at once.
-        const rpcError = toNotSent(error, url);
-        this.lastError = rpcError;
-        this.failQueue(rpcError);
-        if (!this.closed) this.setStatus('reconnecting', rpcError);
-      },
     );
   }
 
@@ -227,6 +235,8 @@ export class WsConnection implements ClientConnection {
       );
     };
     options.signal.addEventListener('abort', onAbort, { once: true });
+    // The signal is the primary deadline; this backstop fires a little later so that the core's
+    // own deadline always wins the race, and a caller without a deadline signal is still settled.
     timer = this.connectOptions.clock.setTimeout(
       () =>
         failWith(
@@ -236,7 +246,7 @@ export class WsConnection implements ClientConnection {
                 endpoint: this.url,
               }),
         ),
-      options.timeoutMs,
+      options.timeoutMs + BACKSTOP_GRACE_MS,
     );
 
     const write = () => {
@@ -289,6 +299,16 @@ export class WsConnection implements ClientConnection {
       write();
       return;
     }
+    if (this.gaveUp) {
+      this.ensureConnecting();
+      failWith(
+        new NotSentError(`reconnecting to ${this.url} gave up`, {
+          endpoint: this.url,
+          cause: this.lastError,
+        }),
+      );
+      return;
+    }
     if (this.queue.size >= this.options.maxQueued) {
       failWith(
         new OverloadedError(`${this.queue.size} calls already wait for the connection to open`, {
@@ -337,6 +357,7 @@ export class WsConnection implements ClientConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.dropJitter?.cancel();
     this.reconnector.stop();
     const error = new ConnectionLostError('the connection was closed by the client', { endpoint: this.url });
     this.failQueue(new NotSentError('the connection was closed by the client', { endpoint: this.url }));
@@ -363,29 +384,33 @@ export class WsConnection implements ClientConnection {
   // --- connection life cycle -------------------------------------------------------------
 
   private ensureConnecting(): void {
-    if (this.closed || this.currentStatus === 'open' || this.connecting) return;
+    if (this.closed || this.currentStatus === 'open' || this.connecting || this.dropJitter) return;
     this.connecting = true;
     if (this.currentStatus === 'idle') this.setStatus('connecting');
     this.reconnector.reconnect().then(
       (socket) => {
         this.connecting = false;
+        this.gaveUp = false;
         this.attach(socket);
       },
-      (error) => {
+      (error: unknown) => {
         this.connecting = false;
         if (this.closed) return;
+        // Gave up after maxAttempts: fail what waits; the next call starts a new run.
         const rpcError = toNotSent(error, this.url);
+        this.gaveUp = true;
+        this.lastError = rpcError;
         this.failQueue(rpcError);
         this.setStatus('closed', rpcError);
-        this.closed = true;
       },
     );
   }
 
   /** Opens one socket; resolves once the handshake completed, rejects if it failed. */
-  private openSocket(): Promise<WebSocket> {
+  private openSocket(signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      if (this.closed) return reject(new NotSentError('the connection is closed', { endpoint: this.url }));
+      if (this.closed || signal.aborted)
+        return reject(new NotSentError('the connection is closed', { endpoint: this.url }));
       const headers = { ...this.options.headers, ...this.connectOptions.headers };
       const socket = new WebSocket(this.url, {
         ...this.options.tls,
@@ -567,7 +592,12 @@ export class WsConnection implements ClientConnection {
     if (this.closed) return;
     this.lastError = error;
     this.setStatus('reconnecting', error);
-    this.ensureConnecting();
+    // Spread the first attempt too: every client of a restarting server sees the drop at once.
+    this.dropJitter?.cancel();
+    this.dropJitter = this.connectOptions.clock.setTimeout(() => {
+      this.dropJitter = undefined;
+      this.ensureConnecting();
+    }, this.connectOptions.random() * this.options.reconnectBaseMs);
   }
 
   /** Forgets the socket and fails every written call with `error`. */
@@ -619,11 +649,14 @@ function wireObject(
   wireId: number | undefined,
   metadata: WireMetadata,
 ): Record<string, unknown> {
-  const wire: Record<string, unknown> = { jsonrpc: '2.0', method: request.method };
-  if (request.params !== undefined) wire.params = request.params;
+  // The request goes out as given (a malformed one too: the server judges it); only the id is
+  // replaced by the connection-unique wire id and the metadata is merged into `meta`.
+  const wire: Record<string, unknown> = { ...request };
   if (wireId !== undefined) wire.id = wireId;
-  const meta = { ...request.meta, ...metadata };
+  else delete wire.id;
+  const meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
   if (Object.keys(meta).length > 0) wire.meta = meta;
+  else delete wire.meta;
   return wire;
 }
 

@@ -173,8 +173,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         [...connections].map(
           (connection) =>
             new Promise<void>((resolve) => {
-              // The server calls close() once its handlers finished (or the drain timed out and
-              // aborted them): let their responses go out before the close frame.
+              // The server calls close() once its handlers finished, or once the drain timed out
+              // and aborted them: nothing more is sent; clients see 1001 and fail what is pending.
               const socket = connection.socket;
               if (socket.readyState === socket.CLOSED) return resolve();
               const timer = setTimeout(() => {
@@ -186,7 +186,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
                 clearTimeout(timer);
                 resolve();
               });
-              void connection.idle().then(() => socket.close(CloseCodes.GoingAway, 'server shutting down'));
+              socket.close(CloseCodes.GoingAway, 'server shutting down');
             }),
         ),
       );
