@@ -13,7 +13,6 @@ import {
   isNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
-  metadataToHeaders,
   NotSentError,
   type PingOptions,
   type RpcError,
@@ -23,6 +22,7 @@ import {
 } from '@resilient-rpc/core';
 import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { type NatsEndpoint, parseNatsUrl } from './url.js';
+import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
 /** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
 export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'> {
@@ -97,15 +97,17 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private closedLocally = false;
   private lastStatus: ConnectionStatus;
+  private readonly fixedHeaderLines: string;
 
   constructor(
     readonly url: string,
     private readonly subject: string,
     private readonly shared: SharedConnection,
-    private readonly endpointHeaders: Readonly<Record<string, string>> | undefined,
+    endpointHeaders: Readonly<Record<string, string>> | undefined,
     private readonly servicePing: boolean,
     private readonly release: () => Promise<void>,
   ) {
+    this.fixedHeaderLines = encodeHeaderLines(endpointHeaders);
     shared.addOwner(this);
     this.lastStatus = shared.status;
   }
@@ -136,16 +138,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     metadata: WireMetadata,
     extra: Readonly<Record<string, string>> | undefined,
   ): MsgHdrs | undefined {
-    let result: MsgHdrs | undefined;
-    const set = (name: string, value: string) => {
-      result ??= natsHeaders();
-      result.set(name, value);
-    };
-    if (this.endpointHeaders)
-      for (const name in this.endpointHeaders) set(name, this.endpointHeaders[name] ?? '');
-    if (extra) for (const name in extra) set(name, extra[name] ?? '');
-    metadataToHeaders(metadata, set);
-    return result;
+    return requestHeaders(this.fixedHeaderLines, extra, metadata);
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {

@@ -125,21 +125,33 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     inFlight++;
     dispatcher.handleText(text, new NatsIncoming(metadata, record)).then(
       (out) => {
-        let failed: string | undefined;
-        if (out !== undefined) {
-          if (out.includes(ERROR_MARK)) failed = 'JSON-RPC error response';
-          if (reply && nc !== undefined && !nc.isClosed()) {
-            try {
-              nc.publish(reply, out);
-            } catch (publishError) {
-              failed = `reply not sent: ${(publishError as Error).message}`;
-            }
-          }
+        if (out !== undefined && reply) {
+          // Replies produced in the same turn go out together: one socket write for many.
+          if (outbox.length === 0) setImmediate(flushOutbox);
+          outbox.push({ reply, out, started });
+        } else {
+          finish(started, out?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined);
         }
-        finish(started, failed);
       },
       (dispatchError: unknown) => finish(started, String(dispatchError)),
     );
+  };
+
+  let outbox: Array<{ reply: string; out: string; started: number }> = [];
+  const flushOutbox = () => {
+    const batch = outbox;
+    outbox = [];
+    for (const { reply, out, started } of batch) {
+      let failed: string | undefined = out.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined;
+      if (nc !== undefined && !nc.isClosed()) {
+        try {
+          nc.publish(reply, out);
+        } catch (publishError) {
+          failed = `reply not sent: ${(publishError as Error).message}`;
+        }
+      }
+      finish(started, failed);
+    }
   };
 
   const finish = (started: number, failed: string | undefined) => {

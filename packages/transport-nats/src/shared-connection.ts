@@ -55,6 +55,14 @@ interface Pending {
   onAbort: (() => void) | undefined;
 }
 
+interface Outgoing {
+  readonly token: string;
+  readonly entry: Pending;
+  readonly subject: string;
+  readonly payload: string;
+  readonly headers: MsgHdrs | undefined;
+}
+
 const decoder = new TextDecoder();
 
 /**
@@ -73,6 +81,22 @@ export class SharedConnection {
   private sequence = 0;
   private closing = false;
   private readonly ready: Promise<NatsConnection>;
+  private outbox: Outgoing[] = [];
+  private readonly flushOutbox = () => {
+    const batch = this.outbox;
+    this.outbox = [];
+    const nc = this.nc;
+    for (const item of batch) {
+      if (this.pending.get(item.token) !== item.entry) continue; // settled meanwhile (aborted)
+      try {
+        if (nc === undefined) throw new Error('no connection');
+        const reply = this.replyPrefix + item.token;
+        nc.publish(item.subject, item.payload, item.headers ? { reply, headers: item.headers } : { reply });
+      } catch (error) {
+        this.settle(item.token, item.entry, publishError(error, item.entry.owner.url));
+      }
+    }
+  };
 
   constructor(
     options: ConnectionOptions,
@@ -270,15 +294,9 @@ export class SharedConnection {
       entry.onAbort = () =>
         this.settle(token, entry, new TimeoutError('the attempt was aborted', { endpoint: owner.url }));
       signal.addEventListener('abort', entry.onAbort, { once: true });
-      try {
-        nc.publish(
-          subject,
-          payload,
-          headers ? { reply: this.replyPrefix + token, headers } : { reply: this.replyPrefix + token },
-        );
-      } catch (error) {
-        this.settle(token, entry, publishError(error, owner.url));
-      }
+      // Requests made in the same turn are published together: one socket write for many.
+      if (this.outbox.length === 0) setImmediate(this.flushOutbox);
+      this.outbox.push({ token, entry, subject, payload, headers });
     });
   }
 

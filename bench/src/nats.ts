@@ -1,0 +1,216 @@
+/**
+ * NATS echo benchmark: resilient-rpc (natsTransport + natsListener) vs a raw nats.js `nc.request`
+ * echo vs Moleculer 0.15 over NATS (retry, circuit breaker and a request timeout on), in the same
+ * run against the same broker, at concurrency 1 and 64. Reports calls/s, p50/p99 latency (ms) and
+ * ratios; each figure is the median of the repeats.
+ */
+
+import { connect } from '@nats-io/transport-node';
+import { createClient, createServer } from '@resilient-rpc/core';
+import { startNatsServer } from '@resilient-rpc/testkit';
+import { natsListener, natsTransport } from '@resilient-rpc/transport-nats';
+import { ServiceBroker } from 'moleculer';
+
+export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
+
+type Call = () => Promise<unknown>;
+
+interface System {
+  name: string;
+  call: Call;
+  close(): Promise<void>;
+}
+
+interface Sample {
+  callsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const PAYLOAD = { message: 'hello', n: 42 };
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? Number.NaN)
+    : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
+}
+
+/** Runs `concurrency` closed-loop workers for `durationMs`; returns throughput and latencies. */
+async function measure(call: Call, concurrency: number, durationMs: number): Promise<Sample> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + durationMs;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        await call();
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    callsPerSecond: latencies.length / elapsed,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    errors,
+  };
+}
+
+async function resilientRpc(url: string): Promise<System> {
+  const server = createServer({ methods: { echo: (params: unknown) => params } });
+  const listener = await server.listen(natsListener({ servers: url, subject: 'bench.rrpc.echo' }));
+  const client = createClient({ transports: [natsTransport()], endpoints: listener.urls });
+  return {
+    name: 'resilient-rpc',
+    call: () => client.call('echo', PAYLOAD, { idempotent: true }),
+    async close() {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+async function rawRequest(url: string): Promise<System> {
+  const serverConnection = await connect({ servers: url });
+  serverConnection.subscribe('bench.raw.echo', {
+    queue: 'bench.raw.echo',
+    callback: (_error, msg) => {
+      msg.respond(msg.data);
+    },
+  });
+  await serverConnection.flush();
+  const nc = await connect({ servers: url });
+  const body = JSON.stringify(PAYLOAD);
+  return {
+    name: 'raw nc.request',
+    call: async () => (await nc.request('bench.raw.echo', body, { timeout: 10_000 })).json(),
+    async close() {
+      await nc.close();
+      await serverConnection.close();
+    },
+  };
+}
+
+async function moleculer(url: string): Promise<System> {
+  const common = {
+    namespace: 'bench',
+    transporter: { type: 'NATS', options: { url } },
+    logger: false,
+    requestTimeout: 10_000,
+    retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2 },
+    circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60 },
+  } as const;
+  const serverBroker = new ServiceBroker({ ...common, nodeID: `bench-server-${process.pid}` });
+  serverBroker.createService({
+    name: 'echo',
+    actions: { echo: (ctx: { params: unknown }) => ctx.params },
+  });
+  const clientBroker = new ServiceBroker({ ...common, nodeID: `bench-client-${process.pid}` });
+  await serverBroker.start();
+  await clientBroker.start();
+  await clientBroker.waitForServices(['echo'], 10_000);
+  return {
+    name: 'moleculer',
+    call: () => clientBroker.call('echo.echo', PAYLOAD),
+    async close() {
+      await clientBroker.stop();
+      await serverBroker.stop();
+    },
+  };
+}
+
+/** The NATS benchmark group. `quick`: shorter runs, one repeat. */
+export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
+  const durationMs = options.quick ? 1_000 : 3_000;
+  const repeats = options.quick ? 1 : 3;
+  const concurrencies = [1, 64];
+  const broker = await startNatsServer();
+  const systems: System[] = [];
+  const results: BenchResult[] = [];
+  try {
+    systems.push(await resilientRpc(broker.url), await rawRequest(broker.url), await moleculer(broker.url));
+    // warm up every path (JIT, connections, discovery)
+    for (const system of systems) await measure(system.call, 16, options.quick ? 200 : 500);
+    for (const concurrency of concurrencies) {
+      const samples = new Map<string, Sample[]>(systems.map((s) => [s.name, []]));
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        // interleave the systems in each repeat so drift hits them alike
+        for (const system of systems) {
+          samples.get(system.name)?.push(await measure(system.call, concurrency, durationMs));
+        }
+      }
+      const summary = new Map<string, { callsPerSecond: number; p50: number; p99: number; errors: number }>();
+      for (const [name, list] of samples) {
+        summary.set(name, {
+          callsPerSecond: median(list.map((s) => s.callsPerSecond)),
+          p50: median(list.map((s) => s.p50)),
+          p99: median(list.map((s) => s.p99)),
+          errors: list.reduce((sum, s) => sum + s.errors, 0),
+        });
+      }
+      const ours = summary.get('resilient-rpc');
+      const raw = summary.get('raw nc.request');
+      const mol = summary.get('moleculer');
+      for (const [name, s] of summary) {
+        results.push({
+          group: 'nats',
+          name: `echo c=${concurrency} ${name}`,
+          values: {
+            'calls/s': Math.round(s.callsPerSecond),
+            'p50 ms': Number(s.p50.toFixed(3)),
+            'p99 ms': Number(s.p99.toFixed(3)),
+            errors: s.errors,
+            repeats,
+          },
+        });
+      }
+      if (ours && raw && mol) {
+        results.push({
+          group: 'nats',
+          name: `echo c=${concurrency} ratios`,
+          values: {
+            'vs raw nc.request': Number((ours.callsPerSecond / raw.callsPerSecond).toFixed(2)),
+            'vs moleculer': Number((ours.callsPerSecond / mol.callsPerSecond).toFixed(2)),
+            'goal vs raw': '>= 0.9',
+            'goal vs moleculer': '>= 1.2',
+          },
+        });
+      }
+    }
+  } finally {
+    for (const system of systems) await system.close().catch(() => {});
+    await broker.kill();
+  }
+  return results;
+}
+
+// Run directly: node --conditions=@resilient-rpc/source --import tsx bench/src/nats.ts [--quick]
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  run({ quick }).then(
+    (results) => {
+      for (const result of results) console.log(result.name.padEnd(34), JSON.stringify(result.values));
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
