@@ -1,9 +1,4 @@
-import {
-  type ConnectionOptions,
-  type MsgHdrs,
-  type NatsConnection,
-  headers as natsHeaders,
-} from '@nats-io/transport-node';
+import type { ConnectionOptions, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import {
   type ClientConnection,
   type ClientTransport,
