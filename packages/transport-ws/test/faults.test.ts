@@ -158,13 +158,13 @@ describe('faults with replicas in child processes', () => {
     for (const connection of connections) cleanups.push(() => connection.close());
     await Promise.all(connections.map((connection) => call(connection, 'whoami')));
     const reopenedAt = new Map<number, number>();
-    connections.forEach((connection, index) =>
+    connections.forEach((connection, index) => {
       connection.onEvent((event) => {
         if (event.type === 'status' && event.status === 'open' && !reopenedAt.has(index)) {
           reopenedAt.set(index, performance.now());
         }
-      }),
-    );
+      });
+    });
     await first.kill('SIGKILL');
     const second = replica('second', { PORT: String(port) });
     await second.ready;
