@@ -247,8 +247,10 @@ export function createClient(options: ClientOptions): RpcClient {
   function pick(exclude: ReadonlySet<Endpoint>): Endpoint | undefined {
     const maxPerEndpoint = bulkheadLimits.maxInFlightPerEndpoint;
     scratch.length = 0;
+    const now = clock.now();
     for (const endpoint of endpoints) {
       if (endpoint.state === 'ejected' && outlier !== undefined) outlier.isEjected(endpoint.url);
+      else if (endpoint.state === 'down') endpoint.expireRefusal(now);
       if (endpoint.usable && !exclude.has(endpoint) && endpoint.inFlight < maxPerEndpoint)
         scratch.push(endpoint);
     }
@@ -388,11 +390,16 @@ export function createClient(options: ClientOptions): RpcClient {
         breaker?.release();
         return;
       case 'not-sent': {
+        // Local admission (a full socket buffer) says nothing about the peer's health.
+        if (failure.name === 'OverloadedError') return;
         breaker?.record(false);
         outlier?.record(endpoint.url, false);
-        // Refused connections are cheap to detect and cheap to avoid: back off this endpoint.
+        // A refused connection is cheap to detect and cheap to avoid: down, then probed after a backoff.
         endpoint.consecutiveNotSent++;
-        endpoint.backoffUntil = now + Math.min(5_000, 100 * 2 ** (endpoint.consecutiveNotSent - 1));
+        endpoint.refuse(
+          now + Math.min(5_000, 100 * 2 ** (endpoint.consecutiveNotSent - 1)),
+          `not sent: ${failure.message}`,
+        );
         return;
       }
       default:

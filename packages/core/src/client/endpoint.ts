@@ -18,6 +18,8 @@ interface HealthSignals {
   stalled: boolean;
   /** Passive outlier detection ejected it. */
   ejected: boolean;
+  /** It refused a connection (nothing listens); kept until its local backoff ends. */
+  refused: boolean;
   /** It was unhealthy and has not answered anything since it looked better. */
   recovering: boolean;
 }
@@ -49,6 +51,7 @@ export class Endpoint implements BalancerCandidate {
     heartbeatSuspect: false,
     stalled: false,
     ejected: false,
+    refused: false,
     recovering: false,
   };
   /** Start times of in-flight calls by attempt token; insertion order makes the first the oldest. */
@@ -146,13 +149,10 @@ export class Endpoint implements BalancerCandidate {
     this.lastHeardAt = this.clock.now();
     this.heartbeat?.alive();
     const signals = this.signals;
-    if (!signals.stalled && !signals.recovering) return;
-    if (signals.connectionDown || signals.heartbeatSuspect || signals.ejected) {
-      signals.stalled = false;
-    } else {
-      signals.stalled = false;
-      signals.recovering = false;
-    }
+    if (!signals.stalled && !signals.recovering && !signals.refused) return;
+    signals.stalled = false;
+    signals.refused = false;
+    if (!signals.connectionDown && !signals.heartbeatSuspect && !signals.ejected) signals.recovering = false;
     this.reason = 'answered again';
     this.derive();
   }
@@ -173,6 +173,18 @@ export class Endpoint implements BalancerCandidate {
         `oldest in-flight call ${Math.round(age)} ms old, nothing back since (threshold ${Math.round(threshold)} ms)`,
       );
     }
+  }
+
+  /** A refused connection: down until `until` (client time), then probed again. */
+  refuse(until: number, reason: string): void {
+    this.backoffUntil = until;
+    this.update('refused', true, reason);
+  }
+
+  /** Ends a refusal whose backoff is over, so that the next call probes the endpoint. */
+  expireRefusal(now: number): void {
+    if (this.signals.refused && now >= this.backoffUntil)
+      this.update('refused', false, 'retrying after a refused connection');
   }
 
   setEjected(ejected: boolean, reason: string): void {
@@ -212,7 +224,7 @@ export class Endpoint implements BalancerCandidate {
     const signals = this.signals;
     let next: EndpointState;
     if (signals.ejected) next = 'ejected';
-    else if (signals.connectionDown || signals.heartbeatSuspect) next = 'down';
+    else if (signals.connectionDown || signals.heartbeatSuspect || signals.refused) next = 'down';
     else if (signals.stalled) next = 'suspect';
     else if (signals.recovering) next = 'probing';
     else next = 'healthy';
