@@ -103,7 +103,7 @@ describe('RetryBudget', () => {
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.integer({ min: 0, max: 20 }),
         fc.integer({ min: 100, max: 20_000 }),
-        fc.array(op, { maxLength: 400 }),
+        fc.array(op, { minLength: 20, maxLength: 400, size: 'max' }),
         (ratio, floor, windowMs, ops) => {
           const clock = new ManualClock(1_000_000);
           const budget = new RetryBudget({ ratio, minRetriesPerSecond: floor, windowMs }, clock);

@@ -39,8 +39,9 @@ export function backoffDelay(retry: number, options: Partial<BackoffOptions>, ra
   const jitter = options.jitter ?? BackoffDefaults.jitter;
   if (jitter === 'none' || ceiling === 0) return ceiling;
   const r = unit(random());
-  if (jitter === 'equal') return ceiling / 2 + r * (ceiling / 2);
-  return r * ceiling;
+  // min(): float rounding (e.g. of subnormal numbers) must not push a delay past its ceiling.
+  if (jitter === 'equal') return Math.min(ceiling, ceiling / 2 + r * (ceiling / 2));
+  return Math.min(ceiling, r * ceiling);
 }
 
 /** The value if positive, else 0 (NaN included, which Math.max would keep). */
