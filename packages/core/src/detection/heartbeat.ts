@@ -101,6 +101,7 @@ export class HeartbeatMonitor {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.reason = 'monitoring';
     this.tickDue = this.clock.now();
     this.tick();
   }

@@ -78,7 +78,8 @@ export class LatencyTracker {
   peakEwmaMs(nowMs: number): number {
     if (this.total === 0) return 0;
     const elapsed = Math.max(0, nowMs - this.stamp);
-    return this.peak * Math.exp(-elapsed / this.decayMs);
+    // Never exactly 0 once measured: 0 means "nothing observed" to the peak-EWMA balancer.
+    return Math.max(this.peak * Math.exp(-elapsed / this.decayMs), Number.MIN_VALUE);
   }
 
   /** Percentile (0..100) of recent latencies (a bounded reservoir or histogram, O(1) record). */
