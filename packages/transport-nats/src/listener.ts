@@ -9,8 +9,11 @@ import {
 } from '@nats-io/transport-node';
 import {
   type Dispatcher,
+  ErrorCodes,
+  errorResponse,
   type IncomingContext,
   type IncomingCredentials,
+  type JsonRpcId,
   metadataFromHeaders,
   type ServerListener,
   type WireMetadata,
@@ -63,6 +66,38 @@ export interface NatsServerListener extends ServerListener {
 }
 
 const decoder = new TextDecoder();
+
+interface Active {
+  readonly reply: string | undefined;
+  readonly text: string;
+  readonly started: number;
+  settled: boolean;
+}
+
+/** A -32603 error for every request (with an id) in `text`, or undefined if none needs an answer. */
+function abandonedReply(text: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const items = Array.isArray(parsed) ? parsed : [parsed];
+  const responses = items
+    .filter((item): item is { id: JsonRpcId } => typeof item === 'object' && item !== null && 'id' in item)
+    .map((item) =>
+      errorResponse(
+        item.id ?? null,
+        ErrorCodes.InternalError,
+        'the server closed while handling the request',
+        {
+          reason: 'server-closed',
+        },
+      ),
+    );
+  if (responses.length === 0) return undefined;
+  return JSON.stringify(Array.isArray(parsed) ? responses : responses[0]);
+}
 const ERROR_MARK = '"error":{"code":';
 
 class NatsIncoming implements IncomingContext {
@@ -115,52 +150,82 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
   let urls: string[] = [];
   let closed: Promise<void> | undefined;
 
+  const active = new Set<Active>();
+
   const onMessage = (error: Error | null, msg: Msg) => {
     if (error !== null || dispatcher === undefined) return;
-    const reply = msg.reply;
     const text = decoder.decode(msg.data);
     const record = headerRecordOf(msg.headers);
     const metadata = record === undefined ? {} : metadataFromHeaders((name) => record[name]);
-    const started = performance.now();
+    const entry: Active = { reply: msg.reply, text, started: performance.now(), settled: false };
+    active.add(entry);
     inFlight++;
     dispatcher.handleText(text, new NatsIncoming(metadata, record)).then(
       (out) => {
-        if (out !== undefined && reply) {
+        if (entry.settled) return; // abandoned at close: an error reply already went out
+        if (out !== undefined && entry.reply) {
           // Replies produced in the same turn go out together: one socket write for many.
           if (outbox.length === 0) setImmediate(flushOutbox);
-          outbox.push({ reply, out, started });
+          outbox.push({ entry, out });
         } else {
-          finish(started, out?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined);
+          finish(entry, out?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined);
         }
       },
-      (dispatchError: unknown) => finish(started, String(dispatchError)),
+      (dispatchError: unknown) => finish(entry, String(dispatchError)),
     );
   };
 
-  let outbox: Array<{ reply: string; out: string; started: number }> = [];
+  let outbox: Array<{ entry: Active; out: string }> = [];
   const flushOutbox = () => {
     const batch = outbox;
     outbox = [];
-    for (const { reply, out, started } of batch) {
+    for (const { entry, out } of batch) {
+      if (entry.settled) continue;
       let failed: string | undefined = out.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined;
-      if (nc !== undefined && !nc.isClosed()) {
+      if (nc !== undefined && !nc.isClosed() && entry.reply) {
         try {
-          nc.publish(reply, out);
+          nc.publish(entry.reply, out);
         } catch (publishError) {
           failed = `reply not sent: ${(publishError as Error).message}`;
         }
       }
-      finish(started, failed);
+      finish(entry, failed);
     }
   };
 
-  const finish = (started: number, failed: string | undefined) => {
-    stats.record(performance.now() - started, failed);
+  const finish = (entry: Active, failed: string | undefined) => {
+    if (entry.settled) return;
+    entry.settled = true;
+    active.delete(entry);
+    stats.record(performance.now() - entry.started, failed);
     inFlight--;
     if (inFlight === 0 && idle.length > 0) {
       const waiters = idle;
       idle = [];
       for (const waiter of waiters) waiter();
+    }
+  };
+
+  /**
+   * The server closes without waiting (drain timed out, or close()): requests still being
+   * handled get an error reply now, so callers need not wait for their deadline (over TCP the
+   * socket would close; NATS has no connection to drop). Their late results are discarded.
+   */
+  const abandonUnfinished = () => {
+    const queued = new Set(outbox.map((item) => item.entry));
+    for (const entry of [...active]) {
+      if (queued.has(entry)) continue; // its answer is ready and goes out with the outbox
+      if (entry.reply && nc !== undefined && !nc.isClosed()) {
+        const reply = abandonedReply(entry.text);
+        if (reply !== undefined) {
+          try {
+            nc.publish(entry.reply, reply);
+          } catch {
+            // closing anyway
+          }
+        }
+      }
+      finish(entry, 'the server closed while handling the request');
     }
   };
 
@@ -219,6 +284,8 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     },
     close() {
       closed ??= (async () => {
+        if (dispatcher !== undefined && dispatcher.inFlight > 0) abandonUnfinished();
+        if (outbox.length > 0) flushOutbox();
         await waitIdle(closeTimeoutMs);
         discovery?.stop();
         if (nc === undefined || nc.isClosed()) return;
