@@ -6,6 +6,8 @@ export const HttpClientDefaults = {
   maxFreeSockets: 256,
   /** Most sockets per origin (Node's default: unlimited). */
   maxSockets: Number.POSITIVE_INFINITY,
+  /** Idle pooled sockets close after this long (below node:http's 5 s server keep-alive timeout), ms. */
+  idleSocketTimeoutMs: 4_000,
   /** TCP keep-alive probe delay on pooled sockets, ms. */
   keepAliveMsecs: 1_000,
 } as const;

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import type { Dispatcher, ServerListener } from '@resilient-rpc/core';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
@@ -35,6 +35,11 @@ export interface HttpListener extends ServerListener {
   readonly port: number | undefined;
 }
 
+/** How long close() waits for answers still being written before cutting connections, ms. */
+const CLOSE_GRACE_MS = 1_000;
+/** close() within this long of stopAccepting() counts as a forced close, ms. */
+const FORCED_CLOSE_WINDOW_MS = 100;
+
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
@@ -53,14 +58,21 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let urls: string[] = [];
   let draining = false;
   let closed: Promise<void> | undefined;
+  // Requests whose answer is not written yet: close() lets them finish before cutting connections.
+  let answering = 0;
+  let onQuiet: (() => void) | undefined;
+  let stoppedAt: number | undefined;
 
-  const closeServer = (target: Server): Promise<void> => {
+  /**
+   * Stops listening without touching open connections (node:http's own `close()` also closes
+   * idle keep-alive sockets, which races with a client that is just sending on one). Resolves
+   * once every connection has ended.
+   */
+  const stopListening = (target: Server): Promise<void> => {
     closed ??= new Promise<void>((resolve) => {
-      if (!target.listening) {
-        resolve();
-        return;
-      }
-      target.close(() => resolve());
+      target.once('close', () => resolve());
+      if (target.listening) NetServer.prototype.close.call(target);
+      else resolve();
     });
     return closed;
   };
@@ -78,7 +90,16 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     },
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
-      const handler = buildHandler(dispatcher, options, { closing: () => draining });
+      const inner = buildHandler(dispatcher, options, { closing: () => draining });
+      const done = () => {
+        answering--;
+        if (answering === 0) onQuiet?.();
+      };
+      const handler: typeof inner = (req, res) => {
+        answering++;
+        res.once('close', done);
+        inner(req, res);
+      };
       const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
       const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
       const serverOptions = {
@@ -131,18 +152,33 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     },
     async stopAccepting() {
       draining = true;
+      stoppedAt ??= performance.now();
       if (server === undefined) return;
-      // Stop listening; idle keep-alive sockets close now, busy ones after their answer
-      // (which carries `Connection: close`).
-      void closeServer(server);
-      server.closeIdleConnections();
+      // Close the port. Open keep-alive connections stay: a request on one gets 503 Draining with
+      // `Connection: close` (safe to retry elsewhere), in-flight ones finish and close after answering.
+      void stopListening(server);
     },
     async close() {
       draining = true;
       if (server === undefined) return;
-      const done = closeServer(server);
+      const stopped = stopListening(server);
+      server.close(); // node:http: stops the timeout checks and closes idle connections
+      // The server calls close() once its handlers are done. Answers of handlers that finished on
+      // their own are still being written (the dispatcher resolves a few microtasks after it
+      // reports idle): let them out. A close() right on the heels of stopAccepting() is a forced
+      // close (`server.close()`, drain timeout 0) whose aborted handlers get no answer.
+      const forced = stoppedAt === undefined || performance.now() - stoppedAt < FORCED_CLOSE_WINDOW_MS;
+      if (answering > 0 && !forced) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+          onQuiet = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
       server.closeAllConnections();
-      await done;
+      await stopped;
     },
   };
 }

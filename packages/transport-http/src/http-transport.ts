@@ -26,6 +26,12 @@ export interface HttpTransportOptions {
   readonly tls?: HttpsAgentOptions;
   /** Most sockets per origin. Default unlimited. */
   readonly maxSockets?: number;
+  /**
+   * Idle keep-alive sockets are closed after this long, ms; shortened further by a server's
+   * `Keep-Alive: timeout=…` hint, so the client, not the server, closes an idle socket (a request
+   * sent on a socket the server is closing is lost). Default 4 000.
+   */
+  readonly idleSocketTimeoutMs?: number;
   /** Idle keep-alive sockets kept per origin. Default 256. */
   readonly maxFreeSockets?: number;
   /** Your own agents (ignored when `axios` is given: configure them on your instance). */
@@ -52,6 +58,7 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
       maxSockets: options.maxSockets ?? HttpClientDefaults.maxSockets,
       maxFreeSockets: options.maxFreeSockets ?? HttpClientDefaults.maxFreeSockets,
       scheduling: 'lifo' as const,
+      timeout: options.idleSocketTimeoutMs ?? HttpClientDefaults.idleSocketTimeoutMs,
     };
     const httpAgent = options.httpAgent ?? new HttpAgent(agentOptions);
     const httpsAgent = options.httpsAgent ?? new HttpsAgent({ ...agentOptions, ...options.tls });
