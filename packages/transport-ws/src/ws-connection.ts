@@ -35,6 +35,15 @@ interface Pending {
   fail(error: RpcError): void;
 }
 
+/** A per-call deadline checked by the connection's sweeper (cheaper than one timer per call). */
+interface Backstop {
+  readonly at: number;
+  readonly fire: () => void;
+}
+
+/** How often the backstop sweeper runs while calls are pending. */
+const SWEEP_INTERVAL_MS = 50;
+
 /** A message waiting for the socket to open. */
 interface Queued {
   /** Writes the message once open; returns false if it failed (and settled). */
@@ -65,6 +74,8 @@ export class WsConnection implements ClientConnection {
   private lastTickAt = 0;
   private unansweredPingAt: number | undefined;
   private lastError: RpcError | undefined;
+  private readonly backstops = new Set<Backstop>();
+  private sweeper: TimerHandle | undefined;
 
   constructor(
     readonly url: string,
@@ -212,11 +223,10 @@ export class WsConnection implements ClientConnection {
 
     let entries: Map<number, Pending> | undefined;
     let queued: Queued | undefined;
-    let timer: TimerHandle | undefined;
     let done = false;
     const cleanup = () => {
       done = true;
-      timer?.cancel();
+      this.backstops.delete(backstop);
       options.signal.removeEventListener('abort', onAbort);
       if (entries) for (const wireId of entries.keys()) this.pending.delete(wireId);
       if (queued) this.queue.delete(queued);
@@ -237,8 +247,9 @@ export class WsConnection implements ClientConnection {
     options.signal.addEventListener('abort', onAbort, { once: true });
     // The signal is the primary deadline; this backstop fires a little later so that the core's
     // own deadline always wins the race, and a caller without a deadline signal is still settled.
-    timer = this.connectOptions.clock.setTimeout(
-      () =>
+    const backstop: Backstop = {
+      at: this.connectOptions.clock.now() + options.timeoutMs + BACKSTOP_GRACE_MS,
+      fire: () =>
         failWith(
           entries
             ? new TimeoutError(`no response within ${options.timeoutMs} ms`, { endpoint: this.url })
@@ -246,8 +257,8 @@ export class WsConnection implements ClientConnection {
                 endpoint: this.url,
               }),
         ),
-      options.timeoutMs + BACKSTOP_GRACE_MS,
-    );
+    };
+    this.addBackstop(backstop);
 
     const write = () => {
       if (done) return;
@@ -320,6 +331,20 @@ export class WsConnection implements ClientConnection {
     queued = { write, fail: failWith };
     this.queue.add(queued);
     this.ensureConnecting();
+  }
+
+  private addBackstop(backstop: Backstop): void {
+    this.backstops.add(backstop);
+    if (this.sweeper === undefined) this.scheduleSweep();
+  }
+
+  private scheduleSweep(): void {
+    this.sweeper = this.connectOptions.clock.setTimeout(() => {
+      this.sweeper = undefined;
+      const now = this.connectOptions.clock.now();
+      for (const backstop of [...this.backstops]) if (backstop.at <= now) backstop.fire();
+      if (this.backstops.size > 0) this.scheduleSweep();
+    }, SWEEP_INTERVAL_MS);
   }
 
   ping(options: PingOptions): Promise<void> {
