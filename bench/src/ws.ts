@@ -95,7 +95,7 @@ async function rawWsTarget(): Promise<Target> {
     });
   });
   const address = wss.address();
-  const port = typeof address === 'object' ? address.port : 0;
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
   const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
