@@ -437,3 +437,17 @@ describe('seeded simulation', () => {
     expect(client.stats().failed).toBe(total);
   });
 });
+
+describe('client-side stalls', () => {
+  it('does not suspect healthy endpoints after a long synchronous task on the client', async () => {
+    const { client, clock, listeners, events } = await cluster(2);
+    for (const listener of listeners) listener.latencyMs = 20;
+    const pending = Array.from({ length: 10 }, (_, index) => client.call('work', [index]));
+    await clock.advanceAsync(5, 5);
+    // The event loop is blocked for 2 s: the sweep timer fires late, before the answers are read.
+    clock.jump(2_000);
+    await clock.advanceAsync(100, 10);
+    await Promise.all(pending);
+    expect((events['endpoint-state'] ?? []).filter((event) => event.to === 'suspect')).toHaveLength(0);
+  });
+});

@@ -93,6 +93,8 @@ interface CallState {
 }
 
 const EMPTY: ReadonlySet<Endpoint> = new Set();
+/** A maintenance timer this late (ms) means the client's own event loop stalled. */
+const LOCAL_STALL_TOLERANCE_MS = 250;
 
 /** Creates a client. See {@link ClientOptions} for every policy and its default. */
 export function createClient(options: ClientOptions): RpcClient {
@@ -159,6 +161,7 @@ export function createClient(options: ClientOptions): RpcClient {
   let nextToken = 0;
   let closed = false;
   let maintenance: TimerHandle | undefined;
+  let stallChecksResumeAt = Number.NEGATIVE_INFINITY;
   let hedgeDelayCache = { at: Number.NEGATIVE_INFINITY, value: 0 };
 
   outlier?.onChange((url, ejected, reason) => byUrl.get(url)?.setEjected(ejected, reason));
@@ -225,18 +228,25 @@ export function createClient(options: ClientOptions): RpcClient {
 
   /** Stall checks run while calls are in flight, and never keep an idle client busy. */
   function scheduleMaintenance(): void {
-    if (maintenance !== undefined || policies.stall === undefined || closed) return;
+    const stall = policies.stall;
+    if (maintenance !== undefined || stall === undefined || closed) return;
+    const due = clock.now() + stall.checkIntervalMs;
     maintenance = clock.setTimeout(() => {
       maintenance = undefined;
-      checkStalls();
+      const now = clock.now();
+      // A sweep that fires late means our own event loop was blocked: answers may be waiting
+      // unread in socket buffers, so every endpoint would look stalled. Skip one interval.
+      if (now - due > LOCAL_STALL_TOLERANCE_MS) stallChecksResumeAt = now + stall.checkIntervalMs;
+      else checkStalls();
       if (totals.inFlight > 0) scheduleMaintenance();
-    }, policies.stall.checkIntervalMs);
+    }, stall.checkIntervalMs);
   }
 
   function checkStalls(): void {
     const stall = policies.stall;
     if (stall === undefined) return;
     const now = clock.now();
+    if (now < stallChecksResumeAt) return;
     for (const endpoint of endpoints) if (endpoint.inFlight > 0) endpoint.checkStall(stall, now);
   }
 

@@ -42,7 +42,12 @@ export interface ClientEvents {
   /** An endpoint's health state changed. */
   'endpoint-state': { at: number; endpoint: string; from: EndpointState; to: EndpointState; reason: string };
   /** An endpoint's circuit breaker changed state. */
-  'breaker-state': { at: number; endpoint: string; from: 'closed' | 'open' | 'half-open'; to: 'closed' | 'open' | 'half-open' };
+  'breaker-state': {
+    at: number;
+    endpoint: string;
+    from: 'closed' | 'open' | 'half-open';
+    to: 'closed' | 'open' | 'half-open';
+  };
   /** The endpoint set changed. */
   'endpoint-added': { at: number; endpoint: string };
   'endpoint-removed': { at: number; endpoint: string };
