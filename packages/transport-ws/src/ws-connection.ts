@@ -57,30 +57,41 @@ interface Queued {
  */
 export class WsConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
-  private currentStatus: ConnectionStatus = 'idle';
-  private socket: WebSocket | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private readonly queue = new Set<Queued>();
+  /** @internal */
+  currentStatus: ConnectionStatus = 'idle';
+  /** @internal */
+  socket: WebSocket | undefined;
+  /** @internal */
+  readonly pending = new Map<number, Pending>();
+  /** @internal */
+  readonly queue = new Set<Queued>();
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly pingWaiters = new Set<() => void>();
   private readonly reconnector: Reconnector<WebSocket>;
-  private gaveUp = false;
+  /** @internal */
+  gaveUp = false;
   private dropJitter: TimerHandle | undefined;
-  private nextId = 1;
-  private closed = false;
+  /** @internal */
+  nextId = 1;
+  /** @internal */
+  closed = false;
   private connecting = false;
   private heartbeat: TimerHandle | undefined;
   private lastInboundAt = 0;
   private lastTickAt = 0;
   private unansweredPingAt: number | undefined;
-  private lastError: RpcError | undefined;
-  private readonly backstops = new Set<Backstop>();
+  /** @internal */
+  lastError: RpcError | undefined;
+  /** @internal */
+  readonly backstops = new Set<Backstop>();
   private sweeper: TimerHandle | undefined;
 
   constructor(
     readonly url: string,
-    private readonly options: ResolvedWsClientOptions,
-    private readonly connectOptions: ConnectOptions,
+    /** @internal */
+    readonly options: ResolvedWsClientOptions,
+    /** @internal */
+    readonly connectOptions: ConnectOptions,
   ) {
     this.reconnector = new Reconnector(
       (signal) =>
@@ -133,28 +144,7 @@ export class WsConnection implements ClientConnection {
         );
         return;
       }
-      const originalId = request.id as JsonRpcId;
-      this.submit(
-        () => {
-          const wireId = this.nextId++;
-          return [encode(request, wireId, options.metadata), wireId];
-        },
-        (wireIds) => {
-          const [wireId] = wireIds;
-          return new Map([
-            [
-              wireId!,
-              {
-                settle: (response: JsonRpcResponse) => resolve({ ...response, id: originalId }),
-                fail: reject,
-              },
-            ],
-          ]);
-        },
-        options,
-        undefined,
-        reject,
-      );
+      new SingleCall(this, request, options, resolve, reject).start();
     });
   }
 
@@ -333,7 +323,8 @@ export class WsConnection implements ClientConnection {
     this.ensureConnecting();
   }
 
-  private addBackstop(backstop: Backstop): void {
+  /** @internal */
+  addBackstop(backstop: Backstop): void {
     this.backstops.add(backstop);
     if (this.sweeper === undefined) this.scheduleSweep();
   }
@@ -408,7 +399,8 @@ export class WsConnection implements ClientConnection {
 
   // --- connection life cycle -------------------------------------------------------------
 
-  private ensureConnecting(): void {
+  /** @internal */
+  ensureConnecting(): void {
     if (this.closed || this.currentStatus === 'open' || this.connecting || this.dropJitter) return;
     this.connecting = true;
     if (this.currentStatus === 'idle') this.setStatus('connecting');
@@ -698,4 +690,137 @@ function toNotSent(error: unknown, endpoint: string): RpcError {
   if (RpcError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new NotSentError(`could not connect: ${message}`, { endpoint, cause: error });
+}
+
+/**
+ * The hot path: one request with an id. One object per call serves as the pending entry, the
+ * queue entry, the backstop and the abort listener (`handleEvent`), so no closures are made.
+ */
+class SingleCall implements Pending, Queued, Backstop {
+  at: number;
+  private wireId = 0;
+  private written = false;
+  private done = false;
+
+  constructor(
+    private readonly connection: WsConnection,
+    private readonly request: JsonRpcRequest,
+    private readonly options: SendOptions,
+    private readonly resolve: (response: JsonRpcResponse) => void,
+    private readonly reject: (error: RpcError) => void,
+  ) {
+    this.at = connection.connectOptions.clock.now() + options.timeoutMs + BACKSTOP_GRACE_MS;
+  }
+
+  start(): void {
+    const connection = this.connection;
+    if (connection.closed) {
+      this.reject(new NotSentError('the connection is closed', { endpoint: connection.url }));
+      return;
+    }
+    if (this.options.signal.aborted) {
+      this.reject(new NotSentError('the call was aborted before it was sent', { endpoint: connection.url }));
+      return;
+    }
+    this.options.signal.addEventListener('abort', this);
+    connection.addBackstop(this);
+    if (connection.currentStatus === 'open') {
+      this.write();
+      return;
+    }
+    if (connection.gaveUp) {
+      connection.ensureConnecting();
+      this.fail(
+        new NotSentError(`reconnecting to ${connection.url} gave up`, {
+          endpoint: connection.url,
+          cause: connection.lastError,
+        }),
+      );
+      return;
+    }
+    if (connection.queue.size >= connection.options.maxQueued) {
+      this.fail(
+        new OverloadedError(`${connection.queue.size} calls already wait for the connection to open`, {
+          endpoint: connection.url,
+        }),
+      );
+      return;
+    }
+    connection.queue.add(this);
+    connection.ensureConnecting();
+  }
+
+  write(): void {
+    if (this.done) return;
+    const connection = this.connection;
+    connection.queue.delete(this);
+    const socket = connection.socket;
+    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
+      this.fail(new NotSentError('the socket is not open', { endpoint: connection.url }));
+      return;
+    }
+    const bound = connection.options.maxBufferedBytes;
+    if (socket.bufferedAmount > bound) {
+      this.fail(
+        new OverloadedError(`the socket has ${socket.bufferedAmount} bytes buffered (bound ${bound})`, {
+          endpoint: connection.url,
+        }),
+      );
+      return;
+    }
+    this.wireId = connection.nextId++;
+    const text = encode(this.request, this.wireId, this.options.metadata);
+    connection.pending.set(this.wireId, this);
+    this.written = true;
+    try {
+      socket.send(text);
+    } catch (error) {
+      this.fail(
+        new NotSentError('the socket refused the message', { endpoint: connection.url, cause: error }),
+      );
+    }
+  }
+
+  /** The abort listener. */
+  handleEvent(): void {
+    const endpoint = this.connection.url;
+    this.fail(
+      this.written
+        ? new TimeoutError('the call was aborted while waiting for its response', { endpoint })
+        : new NotSentError('the call was aborted before it was sent', { endpoint }),
+    );
+  }
+
+  /** The backstop. */
+  fire(): void {
+    const endpoint = this.connection.url;
+    const timeoutMs = this.options.timeoutMs;
+    this.fail(
+      this.written
+        ? new TimeoutError(`no response within ${timeoutMs} ms`, { endpoint })
+        : new NotSentError(`the connection did not open within ${timeoutMs} ms`, { endpoint }),
+    );
+  }
+
+  settle(response: JsonRpcResponse): void {
+    if (this.done) return;
+    this.finish();
+    response.id = this.request.id as JsonRpcId;
+    this.resolve(response);
+  }
+
+  fail(error: RpcError): void {
+    if (this.done) return;
+    this.finish();
+    this.reject(error);
+  }
+
+  private finish(): void {
+    this.done = true;
+    const connection = this.connection;
+    if (this.written) connection.pending.delete(this.wireId);
+    else connection.queue.delete(this);
+    connection.backstops.delete(this);
+    this.options.signal.removeEventListener('abort', this);
+  }
 }
