@@ -1,0 +1,236 @@
+/**
+ * HTTP echo benchmark (issue 6). One run measures, at concurrency 1 and 64, a JSON-RPC echo
+ * against one resilient-rpc HTTP server running in a **child process** (so that client and server
+ * do not share an event loop):
+ *
+ * - `resilient-rpc`: createClient + httpTransport with every policy on (deadline, retry + budget,
+ *   p2c peak-EWMA, circuit breaker, outlier detection, heartbeat, stall detection, hedging for
+ *   the idempotent echo);
+ * - `axios defaults`: `axios.create({ httpAgent: keep-alive })`, `post(url, object)`;
+ * - `axios fastest`: plus `maxRedirects: 0`, `proxy: false`, a pre-serialised string body with an
+ *   identity `transformRequest`, `responseType: 'text'` and an identity `transformResponse`
+ *   (the body parsed with JSON.parse);
+ * - `node:http`: a raw keep-alive `http.request` (the ceiling).
+ *
+ * Values are medians of the repeats (3, or 1 with --quick) of calls/s and p50/p99 latency (ms);
+ * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
+ * ≥ 1.3× axios defaults).
+ */
+import { Agent, request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { createClient, createServer } from '@resilient-rpc/core';
+import { spawnScript } from '@resilient-rpc/testkit';
+import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
+import axios from 'axios';
+
+export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
+
+interface Variant {
+  readonly name: string;
+  call(i: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+interface Sample {
+  callsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+const PAYLOAD = { greeting: 'hello', numbers: [1, 2, 3], nested: { ok: true } };
+
+async function serve(): Promise<void> {
+  const { signalReady } = await import('@resilient-rpc/testkit');
+  const server = createServer({ methods: { echo: (params: unknown) => params } });
+  const listener = await server.listen(httpListener({ port: 0 }));
+  signalReady({ url: listener.urls[0] });
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `concurrency` closed-loop callers for `durationMs`. */
+async function measure(variant: Variant, concurrency: number, durationMs: number): Promise<Sample> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let counter = 0;
+  const started = performance.now();
+  const stopAt = started + durationMs;
+  const worker = async () => {
+    while (performance.now() < stopAt) {
+      const t0 = performance.now();
+      try {
+        await variant.call(counter++);
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = performance.now() - started;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    callsPerSecond: (latencies.length / elapsed) * 1000,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    errors,
+  };
+}
+
+function variants(url: string): Variant[] {
+  const resilient = createClient({
+    transports: [httpTransport()],
+    endpoints: [url],
+    deadlineMs: 10_000,
+    retry: { maxAttempts: 3 },
+    retryBudget: {},
+    circuitBreaker: {},
+    outlierDetection: {},
+    heartbeat: {},
+    stallDetection: {},
+    hedging: true,
+    balancer: 'p2c-peak-ewma',
+  });
+
+  const defaultsAgent = new Agent({ keepAlive: true });
+  const axiosDefaults = axios.create({ httpAgent: defaultsAgent });
+
+  const fastestAgent = new Agent({ keepAlive: true });
+  const identity = [(data: unknown) => data];
+  const axiosFastest = axios.create({
+    httpAgent: fastestAgent,
+    maxRedirects: 0,
+    proxy: false,
+    responseType: 'text',
+    transformRequest: identity,
+    transformResponse: identity,
+    validateStatus: () => true,
+    headers: { 'content-type': 'application/json' },
+  });
+
+  const rawAgent = new Agent({ keepAlive: true });
+  const target = new URL(url);
+  const rawCall = (body: string) =>
+    new Promise<unknown>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          agent: rawAgent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (error) {
+              reject(error);
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  const message = (i: number) => ({ jsonrpc: '2.0', id: i, method: 'echo', params: PAYLOAD });
+  return [
+    {
+      name: 'resilient-rpc',
+      call: () => resilient.call('echo', PAYLOAD, { idempotent: true }),
+      close: () => resilient.close(),
+    },
+    {
+      name: 'axios defaults',
+      call: async (i) => (await axiosDefaults.post(url, message(i))).data,
+      close: async () => defaultsAgent.destroy(),
+    },
+    {
+      name: 'axios fastest',
+      call: async (i) =>
+        JSON.parse((await axiosFastest.post(url, JSON.stringify(message(i)))).data as string),
+      close: async () => fastestAgent.destroy(),
+    },
+    {
+      name: 'node:http',
+      call: (i) => rawCall(JSON.stringify(message(i))),
+      close: async () => rawAgent.destroy(),
+    },
+  ];
+}
+
+export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
+  const repeats = options.quick ? 1 : 3;
+  const durationMs = options.quick ? 1_000 : 3_000;
+  const warmupMs = options.quick ? 300 : 1_000;
+  const child = spawnScript<{ url: string }>(fileURLToPath(import.meta.url), {
+    env: { RESILIENT_RPC_HTTP_BENCH_SERVER: '1' },
+  });
+  const results: BenchResult[] = [];
+  try {
+    const { url } = await child.ready;
+    const all = variants(url);
+    for (const concurrency of [1, 64]) {
+      const samples = new Map<string, Sample[]>(all.map((variant) => [variant.name, []]));
+      for (const variant of all) await measure(variant, concurrency, warmupMs);
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        // Rotate the order so that no variant always runs first or last.
+        for (let k = 0; k < all.length; k++) {
+          const variant = all[(k + repeat) % all.length]!;
+          samples.get(variant.name)!.push(await measure(variant, concurrency, durationMs));
+        }
+      }
+      const throughput = new Map<string, number>();
+      for (const variant of all) {
+        const runs = samples.get(variant.name)!;
+        const callsPerSecond = median(runs.map((s) => s.callsPerSecond));
+        throughput.set(variant.name, callsPerSecond);
+        results.push({
+          group: 'http',
+          name: `c=${concurrency} ${variant.name}`,
+          values: {
+            'calls/s': Math.round(callsPerSecond),
+            'p50 ms': median(runs.map((s) => s.p50)),
+            'p99 ms': median(runs.map((s) => s.p99)),
+            errors: runs.reduce((sum, s) => sum + s.errors, 0),
+            repeats: runs.length,
+          },
+        });
+      }
+      const ours = throughput.get('resilient-rpc')!;
+      results.push({
+        group: 'http',
+        name: `c=${concurrency} ratio resilient-rpc ÷ baseline (calls/s)`,
+        values: {
+          'axios defaults (goal ≥ 1.3)': ours / throughput.get('axios defaults')!,
+          'axios fastest (goal ≥ 0.9)': ours / throughput.get('axios fastest')!,
+          'node:http': ours / throughput.get('node:http')!,
+          server: 'child process',
+        },
+      });
+    }
+    await Promise.all(all.map((variant) => variant.close()));
+  } finally {
+    await child.kill('SIGKILL');
+  }
+  return results;
+}
+
+if (process.env.RESILIENT_RPC_HTTP_BENCH_SERVER === '1') await serve();
