@@ -1,0 +1,491 @@
+/**
+ * One run of the demo: a client (with recovery, or plain) drives a closed-loop workload against
+ * the replicas while the scenario's faults are injected for real; everything the client reports
+ * is recorded on one timeline.
+ */
+import {
+  type AvailabilityReport,
+  AvailabilityTracker,
+  type ClientOptions,
+  createClient,
+  type DetectionRecord,
+  type EndpointState,
+  type MethodOptions,
+  type RpcClient,
+  RpcError,
+  seededRandom,
+  systemClock,
+} from '@resilient-rpc/core';
+import { clientTransports } from './listeners.js';
+import type { Progress } from './progress.js';
+import type { ReplicaProcess } from './replicas.js';
+import type { PhaseWindow, ScheduledFault } from './scenario.js';
+import { percentile, prng } from './stats.js';
+import { IDEMPOTENT_METHODS, planCall } from './workload.js';
+
+export type RunName = 'with-recovery' | 'baseline';
+
+export interface RunConfig {
+  name: RunName;
+  recovery: boolean;
+  replicas: readonly ReplicaProcess[];
+  durationMs: number;
+  concurrency: number;
+  seed: number;
+  deadlineMs: number;
+  faults: readonly ScheduledFault[];
+  phases: readonly PhaseWindow[];
+  progress: Progress;
+}
+
+export interface PhaseResult {
+  name: string;
+  startMs: number;
+  endMs: number;
+  calls: number;
+  succeeded: number;
+  failed: number;
+  retries: number;
+  failovers: number;
+  hedges: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface SeriesBucket {
+  tMs: number;
+  calls: number;
+  succeeded: number;
+  failed: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface StateChange {
+  tMs: number;
+  replica: string;
+  from: EndpointState;
+  to: EndpointState;
+  reason: string;
+}
+
+export interface FaultResult {
+  label: string;
+  type: ScheduledFault['type'];
+  replica: string;
+  /** Scheduled window, ms from the run's start. */
+  startMs: number;
+  endMs: number;
+  /** When the fault was actually injected and cleared (ms from the run's start). */
+  injectedAtMs: number | null;
+  clearedAtMs: number | null;
+  pid: number | null;
+  /** crash: when the restarted process served again. */
+  restartedAtMs?: number | null;
+}
+
+export interface DetectionResult {
+  fault: string;
+  type: ScheduledFault['type'];
+  replica: string;
+  /** From injection to the endpoint leaving `healthy`, within the fault's window; null if not. */
+  detectedAfterMs: number | null;
+  detectedAs: EndpointState | null;
+  /** From the fault's end to the endpoint being `healthy` again; null if not within the run. */
+  recoveredAfterMs: number | null;
+  /** Why a fault may go undetected. */
+  note?: string;
+}
+
+export interface RunResult {
+  name: RunName;
+  recovery: boolean;
+  durationMs: number;
+  concurrency: number;
+  deadlineMs: number;
+  calls: number;
+  succeeded: number;
+  failed: number;
+  /** Calls that neither succeeded nor failed with a typed RpcError (by the deadline and a grace). */
+  lost: number;
+  /** Calls that failed with something other than an RpcError. */
+  untyped: number;
+  /** Calls that succeeded with a wrong result. */
+  wrongResults: number;
+  retries: number;
+  failovers: number;
+  hedges: number;
+  budgetExhausted: number;
+  /** Failed calls by failure kind. */
+  failures: Record<string, number>;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  nonIdempotent: { calls: number; succeeded: number; succeededIds: string[] };
+  phases: PhaseResult[];
+  series: SeriesBucket[];
+  bucketMs: number;
+  states: StateChange[];
+  faults: FaultResult[];
+  detections: DetectionResult[];
+  availability: AvailabilityReport;
+  /** Retries configured (maxAttempts − 1). */
+  configuredRetries: number;
+}
+
+interface CallRecord {
+  startMs: number;
+  endMs: number;
+  ok: boolean;
+}
+
+/** The client options of each run. Only the URLs differ between transports. */
+export function clientOptions(
+  recovery: boolean,
+  urls: readonly string[],
+  deadlineMs: number,
+  seed: number,
+): ClientOptions {
+  const base = { transports: clientTransports(), endpoints: urls, deadlineMs, random: seededRandom(seed) };
+  if (!recovery) {
+    return {
+      ...base,
+      retry: false,
+      retryBudget: false,
+      outlierDetection: false,
+      heartbeat: false,
+      stallDetection: false,
+      circuitBreaker: false,
+      hedging: false,
+      balancer: 'round-robin',
+    };
+  }
+  const methods: Record<string, MethodOptions> = { charge: { idempotent: false } };
+  for (const name of IDEMPOTENT_METHODS) methods[name] = { idempotent: true, hedge: true };
+  return {
+    ...base,
+    retry: { maxAttempts: 3 },
+    // A short demo needs short windows: ejections and open breakers of seconds, not the
+    // production defaults' 30 s and 5 s, so a repaired replica comes back within the run.
+    heartbeat: { intervalMs: 500, timeoutMs: 500 },
+    outlierDetection: { baseEjectionMs: 1_000, maxEjectionMs: 3_000 },
+    circuitBreaker: { openMs: 1_000, maxOpenMs: 3_000 },
+    hedging: true,
+    methods,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function runWorkload(config: RunConfig): Promise<RunResult> {
+  const { replicas, durationMs, progress } = config;
+  const urls = replicas.map((replica) => replica.url);
+  const nameOf = new Map(replicas.map((replica) => [replica.url, replica.name]));
+  const client: RpcClient = createClient(
+    clientOptions(config.recovery, urls, config.deadlineMs, config.seed),
+  );
+  const tracker = new AvailabilityTracker({ clock: systemClock });
+  const detach = tracker.attach(client);
+
+  const t0 = systemClock.now();
+  const rel = (at: number) => at - t0;
+  const stopAt = t0 + durationMs;
+
+  const states: StateChange[] = [];
+  const eventTimes = { retries: [] as number[], failovers: [] as number[], hedges: [] as number[] };
+  const currentState = new Map<string, EndpointState>(urls.map((url) => [url, 'healthy']));
+  const offs = [
+    client.on('endpoint-state', (e) => {
+      const replica = nameOf.get(e.endpoint) ?? e.endpoint;
+      currentState.set(e.endpoint, e.to);
+      states.push({ tMs: rel(e.at), replica, from: e.from, to: e.to, reason: e.reason });
+      progress.event(rel(e.at), `${replica} ${e.from} → ${e.to} (${e.reason})`);
+    }),
+    client.on('retry', (e) => eventTimes.retries.push(rel(e.at))),
+    client.on('failover', (e) => eventTimes.failovers.push(rel(e.at))),
+    client.on('hedge', (e) => eventTimes.hedges.push(rel(e.at))),
+  ];
+
+  // --- the scenario ------------------------------------------------------------------------
+  const faultResults: FaultResult[] = [];
+  const marks: Array<{ fault: ScheduledFault; record: DetectionRecord | undefined; result: FaultResult }> =
+    [];
+  const timers: NodeJS.Timeout[] = [];
+  const background: Promise<unknown>[] = [];
+  const activeFaults = new Set<string>();
+  for (const fault of config.faults) {
+    const replica = replicas[fault.replica]!;
+    const result: FaultResult = {
+      label: fault.label,
+      type: fault.type,
+      replica: replica.name,
+      startMs: fault.startMs,
+      endMs: fault.endMs,
+      injectedAtMs: null,
+      clearedAtMs: null,
+      pid: null,
+      ...(fault.type === 'crash' && { restartedAtMs: null }),
+    };
+    faultResults.push(result);
+    const mark = { fault, record: undefined as DetectionRecord | undefined, result };
+    marks.push(mark);
+    timers.push(
+      setTimeout(() => {
+        const at = systemClock.now();
+        result.injectedAtMs = rel(at);
+        result.pid = replica.pid ?? null;
+        if (config.recovery) mark.record = tracker.markFault(replica.url, at, fault.label);
+        activeFaults.add(fault.label);
+        let how = '';
+        switch (fault.type) {
+          case 'crash':
+            how = `SIGKILL pid ${replica.pid}`;
+            background.push(replica.kill());
+            break;
+          case 'hang':
+            how = `SIGSTOP pid ${replica.pid}`;
+            replica.stop();
+            break;
+          case 'flaky':
+            how = `${Math.round((fault.rate ?? 0.5) * 100)}% of calls fail`;
+            replica.setFault({ failRate: fault.rate ?? 0.5 });
+            break;
+          case 'slow':
+            how = `+${fault.delayMs ?? 600} ms per call`;
+            replica.setFault({ delayMs: fault.delayMs ?? 600 });
+            break;
+        }
+        progress.event(rel(at), `fault: ${fault.label} (${how})`);
+      }, fault.startMs),
+      setTimeout(() => {
+        const at = systemClock.now();
+        result.clearedAtMs = rel(at);
+        activeFaults.delete(fault.label);
+        switch (fault.type) {
+          case 'crash': {
+            progress.event(rel(at), `restarting ${replica.name} on ${replica.url}`);
+            const restart = replica
+              .kill()
+              .then(() => replica.start())
+              .then(() => {
+                result.restartedAtMs = rel(systemClock.now());
+                progress.event(result.restartedAtMs, `${replica.name} serves again (pid ${replica.pid})`);
+              });
+            background.push(restart);
+            break;
+          }
+          case 'hang':
+            replica.resume();
+            progress.event(rel(at), `SIGCONT ${replica.name} (pid ${replica.pid})`);
+            break;
+          case 'flaky':
+            replica.setFault({ failRate: 0 });
+            progress.event(rel(at), `${replica.name} no longer fails calls`);
+            break;
+          case 'slow':
+            replica.setFault({ delayMs: 0 });
+            progress.event(rel(at), `${replica.name} no longer slow`);
+            break;
+        }
+      }, fault.endMs),
+    );
+  }
+
+  // --- the workload ------------------------------------------------------------------------
+  const records: CallRecord[] = [];
+  const latencies: number[] = [];
+  const failures: Record<string, number> = {};
+  const succeededIds: string[] = [];
+  let nonIdempotentCalls = 0;
+  let started = 0;
+  let succeeded = 0;
+  let failed = 0;
+  let untyped = 0;
+  let wrongResults = 0;
+  let inFlight = 0;
+  const pending = new Set<number>();
+  const idPrefix = config.recovery ? 'rec' : 'base';
+
+  const worker = async (index: number) => {
+    const random = prng(config.seed * 7_919 + index * 104_729);
+    let seq = 0;
+    while (systemClock.now() < stopAt) {
+      const planned = planCall(random, `${idPrefix}${index}`, seq++);
+      const callNo = started++;
+      if (!planned.idempotent) nonIdempotentCalls++;
+      pending.add(callNo);
+      inFlight++;
+      const startedAt = systemClock.now();
+      let ok = false;
+      try {
+        const result = await client.call(planned.method, planned.params, { idempotent: planned.idempotent });
+        ok = true;
+        if (!planned.check(result)) wrongResults++;
+        if (planned.id !== undefined) succeededIds.push(planned.id);
+        succeeded++;
+      } catch (error) {
+        failed++;
+        if (RpcError.isInstance(error)) failures[error.kind] = (failures[error.kind] ?? 0) + 1;
+        else {
+          untyped++;
+          failures.untyped = (failures.untyped ?? 0) + 1;
+        }
+      } finally {
+        inFlight--;
+        pending.delete(callNo);
+      }
+      const endedAt = systemClock.now();
+      records.push({ startMs: rel(startedAt), endMs: rel(endedAt), ok });
+      latencies.push(endedAt - startedAt);
+    }
+  };
+
+  const snapshot = () => {
+    const now = systemClock.now();
+    let recent = 0;
+    for (let i = records.length - 1; i >= 0 && records[i]!.endMs >= rel(now) - 1_000; i--) recent++;
+    return {
+      run: config.name,
+      elapsedMs: Math.min(durationMs, rel(now)),
+      durationMs,
+      calls: succeeded + failed,
+      succeeded,
+      failed,
+      inFlight,
+      rate: recent,
+      endpoints: replicas.map((replica) => ({
+        name: replica.name,
+        url: replica.url,
+        state: config.recovery ? (currentState.get(replica.url) ?? 'healthy') : '(no health checks)',
+        process: replica.status,
+      })),
+      activeFaults: [...activeFaults],
+    };
+  };
+  const ticker = setInterval(() => progress.update(snapshot()), 100);
+
+  const workers = Array.from({ length: config.concurrency }, (_, i) => worker(i));
+  // Every call settles by its deadline; past that and a grace, whatever is pending is lost.
+  const graceMs = config.deadlineMs + 3_000;
+  await sleep(durationMs);
+  await Promise.race([Promise.all(workers), sleep(graceMs)]);
+  const lost = pending.size;
+  clearInterval(ticker);
+  progress.update({ ...snapshot(), elapsedMs: durationMs });
+  progress.done();
+  for (const timer of timers) clearTimeout(timer);
+  await Promise.allSettled(background);
+
+  // --- results -----------------------------------------------------------------------------
+  const detections: DetectionResult[] = marks
+    .filter((mark) => mark.record !== undefined)
+    .map(({ fault, record, result }) => {
+      const faultEnd = t0 + fault.endMs;
+      const detectedAt = record!.detectedAt;
+      const valid = detectedAt !== null && detectedAt <= faultEnd;
+      const name = replicas[fault.replica]!.name;
+      const back = states.find((s) => s.replica === name && s.to === 'healthy' && s.tMs >= fault.endMs);
+      return {
+        fault: fault.label,
+        type: fault.type,
+        replica: result.replica,
+        detectedAfterMs: valid ? record!.detectedAfterMs : null,
+        detectedAs: valid ? record!.detectedAs : null,
+        recoveredAfterMs: back === undefined ? null : back.tMs - fault.endMs,
+        ...(fault.type === 'flaky' &&
+          !valid && {
+            note: 'the replica still answers: the client counts remote errors, even retryable ones, as signs of life, so no health check sees a flaky replica (calls are retried instead)',
+          }),
+      };
+    });
+  const configuredRetries = config.recovery ? 2 : 0;
+  const availability = tracker.report({ replicas: replicas.length, retries: configuredRetries });
+  detach();
+  for (const off of offs) off();
+  const stats = client.stats();
+  await client.close();
+
+  // The last phase also takes what started after the scheduled end (the calls still settling).
+  const inWindow = (t: number, w: { startMs: number; endMs: number }, last: boolean) =>
+    t >= w.startMs && (t < w.endMs || last);
+  const phases: PhaseResult[] = config.phases.map((window, i) => {
+    const last = i === config.phases.length - 1;
+    const lat: number[] = [];
+    let ok = 0;
+    let bad = 0;
+    for (const record of records) {
+      if (!inWindow(record.startMs, window, last)) continue;
+      if (record.ok) ok++;
+      else bad++;
+      lat.push(record.endMs - record.startMs);
+    }
+    const count = (times: number[]) => times.filter((t) => inWindow(t, window, last)).length;
+    return {
+      name: window.name,
+      startMs: window.startMs,
+      endMs: window.endMs,
+      calls: ok + bad,
+      succeeded: ok,
+      failed: bad,
+      retries: count(eventTimes.retries),
+      failovers: count(eventTimes.failovers),
+      hedges: count(eventTimes.hedges),
+      p50Ms: percentile(lat, 50),
+      p99Ms: percentile(lat, 99),
+    };
+  });
+
+  const bucketMs = Math.max(100, Math.round(durationMs / 70 / 50) * 50);
+  const series: SeriesBucket[] = [];
+  const lastEnd = records.reduce((max, r) => Math.max(max, r.endMs), durationMs);
+  for (let t = 0; t < lastEnd; t += bucketMs) {
+    const lat: number[] = [];
+    let ok = 0;
+    let bad = 0;
+    for (const record of records) {
+      if (record.endMs < t || record.endMs >= t + bucketMs) continue;
+      if (record.ok) ok++;
+      else bad++;
+      lat.push(record.endMs - record.startMs);
+    }
+    series.push({
+      tMs: t,
+      calls: ok + bad,
+      succeeded: ok,
+      failed: bad,
+      p50Ms: percentile(lat, 50),
+      p99Ms: percentile(lat, 99),
+    });
+  }
+
+  return {
+    name: config.name,
+    recovery: config.recovery,
+    durationMs,
+    concurrency: config.concurrency,
+    deadlineMs: config.deadlineMs,
+    calls: started,
+    succeeded,
+    failed,
+    lost,
+    untyped,
+    wrongResults,
+    retries: stats.retries,
+    failovers: stats.failovers,
+    hedges: stats.hedges,
+    budgetExhausted: stats.budgetExhausted,
+    failures,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    nonIdempotent: { calls: nonIdempotentCalls, succeeded: succeededIds.length, succeededIds },
+    phases,
+    series,
+    bucketMs,
+    states,
+    faults: faultResults,
+    detections,
+    availability,
+    configuredRetries,
+  };
+}
