@@ -294,4 +294,11 @@ describe('server dispatch', () => {
     const { rpc } = server();
     expect((await send(rpc, '{"jsonrpc":"2.0","method":"rpc.ping","id":1}')).result).toBe('pong');
   });
+
+  it('answers a request it aborts at shutdown with -32008, even when the handler returns normally', async () => {
+    const { rpc } = server();
+    const pending = send(rpc, '{"jsonrpc":"2.0","method":"slow","id":1}');
+    await rpc.close();
+    expect((await pending).error.code).toBe(ErrorCodes.Aborted);
+  });
 });

@@ -3,6 +3,7 @@ import { LatencyTracker } from '../detection/latency-tracker.js';
 import { OutlierDetector } from '../detection/outlier-detector.js';
 import {
   CancelledError,
+  ConnectionLostError,
   NotSentError,
   OverloadedError,
   ProtocolError,
@@ -90,6 +91,8 @@ interface CallState {
   readonly hedge: boolean;
   endpoint: Endpoint | undefined;
   attempts: number;
+  /** Set by the running attempts: called right after the call's signal aborts (no event listener needed). */
+  onAbort: (() => void) | undefined;
 }
 
 const EMPTY: ReadonlySet<Endpoint> = new Set();
@@ -443,7 +446,7 @@ export function createClient(options: ClientOptions): RpcClient {
         done = true;
         timer?.cancel();
         hedgeTimer?.cancel();
-        state.signal.removeEventListener('abort', onAbort);
+        state.onAbort = undefined;
         if (controllers)
           for (const controller of controllers)
             controller.abort(new CancelledError('another attempt answered first'));
@@ -471,7 +474,7 @@ export function createClient(options: ClientOptions): RpcClient {
           giveUp(reason.kind === 'timeout' ? 'deadline exceeded' : 'cancelled');
         }
       };
-      state.signal.addEventListener('abort', onAbort, { once: true });
+      state.onAbort = onAbort;
 
       const launch = (isHedge: boolean): boolean => {
         const endpoint = pick(failed ?? EMPTY);
@@ -649,18 +652,24 @@ export function createClient(options: ClientOptions): RpcClient {
       throw new CancelledError('the call was cancelled before it started', { cause: userSignal.reason });
     const idempotent = callOptions.idempotent ?? perMethod?.idempotent ?? false;
     const controller = new AbortController();
+    let state: CallState | undefined;
+    const abortCall = (reason: RpcError) => {
+      if (controller.signal.aborted) return;
+      controller.abort(reason);
+      state?.onAbort?.();
+    };
     const deadlineTimer = clock.setTimeout(
-      () => controller.abort(new TimeoutError(`deadline of ${deadlineMs} ms exceeded`)),
+      () => abortCall(new TimeoutError(`deadline of ${deadlineMs} ms exceeded`)),
       deadlineMs,
     );
     const onUserAbort = () =>
-      controller.abort(new CancelledError('the call was cancelled', { cause: userSignal?.reason }));
+      abortCall(new CancelledError('the call was cancelled', { cause: userSignal?.reason }));
     userSignal?.addEventListener('abort', onUserAbort, { once: true });
     totals.calls++;
     totals.inFlight++;
     budget?.deposit();
     scheduleMaintenance();
-    const state: CallState = {
+    state = {
       callId,
       method,
       params,
@@ -673,6 +682,7 @@ export function createClient(options: ClientOptions): RpcClient {
       hedge: idempotent && (callOptions.hedge ?? perMethod?.hedge ?? false),
       endpoint: undefined,
       attempts: 0,
+      onAbort: undefined,
     };
     let admitted = clientBulkhead === undefined;
     try {

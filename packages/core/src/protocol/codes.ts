@@ -24,6 +24,8 @@ export const ErrorCodes = {
   MessageTooLarge: -32006,
   /** The batch has more entries than the server accepts. Not processed. */
   BatchTooLarge: -32007,
+  /** The server aborted the request while shutting down. It may have been processed. */
+  Aborted: -32008,
 } as const;
 
 /** Any of the codes in {@link ErrorCodes}. */

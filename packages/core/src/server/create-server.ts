@@ -18,6 +18,7 @@ import type {
 } from '../transport.js';
 import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
 import { MethodRegistry, type RegisteredMethod } from './method-registry.js';
+import { RequestScope } from './request-scope.js';
 import type { HandlerContext, MethodDefinition, MethodHandler, MethodTable } from './types.js';
 
 /** Server defaults, resolved once. */
@@ -109,10 +110,6 @@ export interface RpcServer {
   readonly inFlight: number;
 }
 
-interface ActiveRequest {
-  readonly controller: AbortController;
-}
-
 /** Creates a server. Add transports with `server.listen(httpListener({ port: 0 }))`. */
 export function createServer(options: ServerOptions = {}): RpcServer {
   const clock = options.clock ?? systemClock;
@@ -123,7 +120,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
   const maxInFlight = positive(options.maxInFlight, ServerDefaults.maxInFlight, 'maxInFlight');
   const registry = new MethodRegistry(options.methods, { 'rpc.ping': () => 'pong' });
   const listeners: ServerListener[] = [];
-  const active = new Set<ActiveRequest>();
+  const active = new Set<RequestScope>();
   let accepting = true;
   let idleWaiters: Array<() => void> = [];
   let drainPromise: Promise<void> | undefined;
@@ -138,6 +135,10 @@ export function createServer(options: ServerOptions = {}): RpcServer {
 
   function failure(request: JsonRpcRequest, code: number, message: string, data?: unknown): JsonRpcFailure {
     return errorResponse(request.id ?? null, code, message, data);
+  }
+
+  function abortedByServer(request: JsonRpcRequest): JsonRpcFailure {
+    return failure(request, ErrorCodes.Aborted, 'the server shut down before the request finished');
   }
 
   function errorToResponse(request: JsonRpcRequest, error: unknown, transport: string): JsonRpcFailure {
@@ -228,35 +229,15 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     if (deadlineMs !== undefined && deadlineMs <= 0) {
       return respond(failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded before dispatch'));
     }
-    const controller = new AbortController();
-    const entry: ActiveRequest = { controller };
-    active.add(entry);
-    const startedAt = clock.now();
-    let timer: TimerHandle | undefined;
-    if (deadlineMs !== undefined) {
-      timer = clock.setTimeout(
-        () =>
-          controller.abort(
-            new RpcError('timeout', 'deadline exceeded', { code: ErrorCodes.DeadlineExceeded }),
-          ),
-        deadlineMs,
-      );
-    }
-    const onConnectionGone = () =>
-      controller.abort(new RpcError('connection-lost', 'the caller disconnected'));
-    const connectionSignal = incoming.signal;
-    if (connectionSignal) {
-      if (connectionSignal.aborted) onConnectionGone();
-      else connectionSignal.addEventListener('abort', onConnectionGone, { once: true });
-    }
+    const scope = new RequestScope(clock, deadlineMs, incoming.signal);
+    active.add(scope);
     const context: HandlerContext = {
       method: request.method,
-      signal: controller.signal,
+      get signal() {
+        return scope.signal;
+      },
       metadata,
-      remainingMs: () =>
-        deadlineMs === undefined
-          ? Number.POSITIVE_INFINITY
-          : Math.max(0, deadlineMs - (clock.now() - startedAt)),
+      remainingMs: () => scope.remainingMs(),
       transport: incoming.transport,
       remoteAddress: incoming.remoteAddress,
       credentials: incoming.credentials,
@@ -264,24 +245,18 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     };
     try {
       const result = await method.handler(args.params, context);
-      if (controller.signal.aborted && deadlineMs !== undefined && clock.now() - startedAt >= deadlineMs) {
-        return respond(failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded'));
-      }
+      if (scope.closedByServer) return respond(abortedByServer(request));
+      if (scope.expired) return respond(failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded'));
       return respond(successResponse(request.id ?? null, result));
     } catch (error) {
-      if (
-        controller.signal.aborted &&
-        controller.signal.reason === error &&
-        RpcError.isInstance(error) &&
-        error.kind === 'timeout'
-      ) {
+      if (scope.closedByServer) return respond(abortedByServer(request));
+      if (scope.isDeadlineAbort(error) || (scope.expired && isAbortLike(error))) {
         return respond(failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded'));
       }
       return respond(errorToResponse(request, error, incoming.transport));
     } finally {
-      timer?.cancel();
-      connectionSignal?.removeEventListener('abort', onConnectionGone);
-      active.delete(entry);
+      scope.dispose();
+      active.delete(scope);
       settleIdle();
     }
   }
@@ -374,8 +349,8 @@ export function createServer(options: ServerOptions = {}): RpcServer {
         if (active.size > 0) {
           await new Promise<void>((resolve) => {
             const timer = clock.setTimeout(() => {
-              for (const entry of active)
-                entry.controller.abort(new RpcError('cancelled', 'the server closed'));
+              for (const scope of active)
+                scope.abort(new RpcError('cancelled', 'the server closed', { code: ErrorCodes.Aborted }));
               resolve();
             }, timeoutMs);
             idleWaiters.push(() => {
@@ -395,6 +370,15 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       return active.size;
     },
   };
+}
+
+/** An AbortError-like rejection from something the handler passed its signal to. */
+function isAbortLike(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    ((error as Error).name === 'AbortError' || RpcError.isInstance(error))
+  );
 }
 
 function requestMetadata(request: JsonRpcRequest, transportMetadata: WireMetadata): WireMetadata {
