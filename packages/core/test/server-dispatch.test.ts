@@ -296,7 +296,12 @@ describe('server dispatch', () => {
   });
 
   it('answers a request it aborts at shutdown with -32008, even when the handler returns normally', async () => {
-    const { rpc } = server();
+    const rpc = createServer({
+      methods: {
+        slow: (_params, handler) =>
+          new Promise((resolve) => handler.signal.addEventListener('abort', () => resolve('done anyway'), { once: true })),
+      },
+    });
     const pending = send(rpc, '{"jsonrpc":"2.0","method":"slow","id":1}');
     await rpc.close();
     expect((await pending).error.code).toBe(ErrorCodes.Aborted);
