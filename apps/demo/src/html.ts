@@ -328,15 +328,20 @@ ${b ? `<h2>Phases, baseline (plain client)</h2>${phaseTable('table-baseline-phas
 <h2>Detection</h2>
 ${htmlTable(
   'table-detections',
-  ['fault', 'replica', 'detected after', 'as', 'healthy again after the fault ended'],
+  ['fault', 'replica', 'detected after', 'by', 'as', 'healthy again after the fault ended'],
   report.detections.map((d) => [
     d.fault,
     d.replica,
     d.detectedAfterMs === null ? 'not detected' : ms(d.detectedAfterMs),
+    d.detectedBy ?? '—',
     d.detectedAs ?? '—',
     d.recoveredAfterMs === null ? '—' : ms(d.recoveredAfterMs),
   ]),
 )}
+${report.detections
+  .filter((d) => d.note)
+  .map((d) => `<p class="meta">${esc(d.fault)}: ${esc(d.note)}.</p>`)
+  .join('')}
 <h2>Availability: measured</h2>
 ${htmlTable('table-availability', ['measured', 'availability', '95% Wilson interval', 'n'], measured)}
 <h2>Availability: predicted from inputs measured in this run</h2>

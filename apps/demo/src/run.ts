@@ -93,7 +93,13 @@ export interface DetectionResult {
   detectedAs: EndpointState | null;
   /** From the fault's end to the endpoint being `healthy` again; null if not within the run. */
   recoveredAfterMs: number | null;
-  /** Why a fault may go undetected. */
+  /**
+   * What saw it: `health` (the endpoint left healthy: heartbeat, stall suspicion, connection
+   * state, outlier ejection); for a slow or flaky replica that stays healthy, `hedge` (a call on
+   * it was hedged to another replica) or `retry` (a call failed on it was retried elsewhere).
+   */
+  detectedBy: 'health' | 'hedge' | 'retry' | null;
+  /** How the fault was handled when the endpoint stayed healthy. */
   note?: string;
 }
 
@@ -194,6 +200,10 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
 
   const states: StateChange[] = [];
   const eventTimes = { retries: [] as number[], failovers: [] as number[], hedges: [] as number[] };
+  /** The endpoint of each call's latest non-hedge attempt, to see what a hedge moved away from. */
+  const primary = new Map<number, string>();
+  const hedgedAway: Array<{ tMs: number; replica: string }> = [];
+  const retriedAway: Array<{ tMs: number; replica: string }> = [];
   const currentState = new Map<string, EndpointState>(urls.map((url) => [url, 'healthy']));
   const offs = [
     client.on('endpoint-state', (e) => {
@@ -202,9 +212,21 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
       states.push({ tMs: rel(e.at), replica, from: e.from, to: e.to, reason: e.reason });
       progress.event(rel(e.at), `${replica} ${e.from} → ${e.to} (${e.reason})`);
     }),
-    client.on('retry', (e) => eventTimes.retries.push(rel(e.at))),
+    client.on('retry', (e) => {
+      eventTimes.retries.push(rel(e.at));
+      const from = e.cause.endpoint;
+      if (from !== undefined) retriedAway.push({ tMs: rel(e.at), replica: nameOf.get(from) ?? from });
+    }),
     client.on('failover', (e) => eventTimes.failovers.push(rel(e.at))),
-    client.on('hedge', (e) => eventTimes.hedges.push(rel(e.at))),
+    client.on('hedge', (e) => {
+      eventTimes.hedges.push(rel(e.at));
+      const from = primary.get(e.callId);
+      if (from !== undefined) hedgedAway.push({ tMs: rel(e.at), replica: nameOf.get(from) ?? from });
+    }),
+    client.on('attempt', (e) => {
+      if (!e.hedge) primary.set(e.callId, e.endpoint);
+    }),
+    client.on('call', (e) => primary.delete(e.callId)),
   ];
 
   // --- the scenario ------------------------------------------------------------------------
@@ -386,17 +408,32 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
       const valid = detectedAt !== null && detectedAt <= faultEnd;
       const name = replicas[fault.replica]!.name;
       const back = states.find((s) => s.replica === name && s.to === 'healthy' && s.tMs >= fault.endMs);
+      const start = result.injectedAtMs ?? fault.startMs;
+      const within = (e: { tMs: number; replica: string }) =>
+        e.replica === name && e.tMs >= start && e.tMs <= fault.endMs;
+      let detectedBy: DetectionResult['detectedBy'] = valid ? 'health' : null;
+      let detectedAfterMs = valid ? record!.detectedAfterMs : null;
+      let note: string | undefined;
+      if (!valid && (fault.type === 'slow' || fault.type === 'flaky')) {
+        const seen = (fault.type === 'slow' ? hedgedAway : retriedAway).find(within);
+        if (seen !== undefined) {
+          detectedBy = fault.type === 'slow' ? 'hedge' : 'retry';
+          detectedAfterMs = seen.tMs - start;
+        }
+        note =
+          fault.type === 'slow'
+            ? 'the replica stays healthy (it answers, slowly): p2c peak-EWMA steers calls away and hedging rescues the ones that went there'
+            : 'the replica stays healthy (it answers, with errors): remote errors, even retryable ones, count as signs of life, so calls are retried on another replica instead';
+      }
       return {
         fault: fault.label,
         type: fault.type,
         replica: result.replica,
-        detectedAfterMs: valid ? record!.detectedAfterMs : null,
+        detectedAfterMs,
         detectedAs: valid ? record!.detectedAs : null,
+        detectedBy,
         recoveredAfterMs: back === undefined ? null : back.tMs - fault.endMs,
-        ...(fault.type === 'flaky' &&
-          !valid && {
-            note: 'the replica still answers: the client counts remote errors, even retryable ones, as signs of life, so no health check sees a flaky replica (calls are retried instead)',
-          }),
+        ...(note !== undefined && { note }),
       };
     });
   const configuredRetries = config.recovery ? 2 : 0;
