@@ -23,15 +23,6 @@ describe('transport conformance: nats', () => {
     },
     clientTransport: () => natsTransport({ reconnectTimeWait: 100 }),
   })) {
-    if (testCase.name.startsWith('a server that stops mid-call')) {
-      // Over NATS the call settles at once, but with the handler's own result: the core dispatcher
-      // answers success for a handler that returned after the server aborted it, and NATS (unlike
-      // a TCP socket) has no connection to drop. Reported to core; the NATS-specific test below
-      // checks what matters (settles long before its deadline). Replace this todo with `it` once
-      // the core answers aborted handlers with an error.
-      it.todo(`${testCase.name} (core answers an aborted handler with success; see below)`);
-      continue;
-    }
     it(testCase.name, testCase.run);
   }
 

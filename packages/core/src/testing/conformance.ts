@@ -232,10 +232,15 @@ export function conformanceCases(factory: ConformanceFactory): ConformanceCase[]
       'a server that stops mid-call settles the call long before its deadline',
       async ({ client, server }) => {
         const started = Date.now();
-        const pending = rejection(client.call('never', [], { deadlineMs: 30_000 }));
+        const outcome = rejection(client.call('never', [], { deadlineMs: 30_000 })).then(
+          (error) => ({ error }),
+          (failure: unknown) => ({ failure }),
+        );
         await new Promise((resolve) => setTimeout(resolve, 100));
         await server.close();
-        const error = await pending;
+        const settled = await outcome;
+        if ('failure' in settled) throw settled.failure;
+        const error = settled.error;
         check(Date.now() - started < 10_000, `settled after ${Date.now() - started} ms`);
         check(error.kind !== 'cancelled', 'the caller did not cancel');
       },
