@@ -8,6 +8,7 @@ import {
   type JsonRpcResponse,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
+import { corkedSend } from './corked-send.js';
 
 /** What a server-side connection needs from its listener. */
 export interface ServerConnectionOptions {
@@ -151,6 +152,6 @@ export class ServerConnection {
       };
       text = JSON.stringify(Array.isArray(message) ? message.map(replace) : replace(message));
     }
-    this.socket.send(text);
+    corkedSend(this.socket, text);
   }
 }

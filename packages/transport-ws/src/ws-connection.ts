@@ -21,6 +21,7 @@ import {
   type WireMetadata,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
+import { corkedSend } from './corked-send.js';
 import type { ResolvedWsClientOptions } from './ws-transport.js';
 
 /** How much later than `timeoutMs` the per-call backstop timer fires. */
@@ -773,7 +774,7 @@ class SingleCall implements Pending, Queued, Backstop {
     connection.pending.set(this.wireId, this);
     this.written = true;
     try {
-      socket.send(text);
+      corkedSend(socket, text);
     } catch (error) {
       this.fail(
         new NotSentError('the socket refused the message', { endpoint: connection.url, cause: error }),

@@ -24,8 +24,12 @@ function replica(name: string, env: Record<string, string> = {}): ChildHandle<Re
   return child;
 }
 
-function client(endpoints: string[], transport = wsTransport()): RpcClient {
-  const created = createClient({ transports: [transport], endpoints });
+function client(
+  endpoints: string[],
+  transport = wsTransport(),
+  extra: Partial<Parameters<typeof createClient>[0]> = {},
+): RpcClient {
+  const created = createClient({ transports: [transport], endpoints, ...extra });
   cleanups.push(() => created.close());
   return created;
 }
