@@ -359,6 +359,9 @@ export function createServer(options: ServerOptions = {}): RpcServer {
             });
           });
         }
+        // The last handler has returned, but its answer is written by the transport a few
+        // microtasks later: give it one macrotask before the listeners close their sockets.
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
         await Promise.allSettled(listeners.map((listener) => listener.close()));
       })();
       return drainPromise;
