@@ -201,4 +201,19 @@ describe('load on one socket', () => {
       expect(response).toMatchObject({ result: { i } });
     });
   });
+
+  it('(d) 10 000 concurrent client calls with default limits: all answered correctly', async () => {
+    // The listener's default per-connection limit (1 000) answers part of the burst -32002
+    // (not processed); the core client retries those, so every call still gets its own answer.
+    const started = await startServer();
+    cleanups.push(() => started.server.close());
+    const rpc = client([started.url]);
+    await rpc.call('echo', [0]);
+    const results = await Promise.all(
+      Array.from({ length: 10_000 }, (_, i) => rpc.call('echo', { i }, { deadlineMs: 60_000 })),
+    );
+    results.forEach((result, i) => {
+      expect(result).toEqual({ i });
+    });
+  });
 });
