@@ -42,8 +42,6 @@ export const CloseCodes = {
   Normal: 1000,
   /** Going away: the server is shutting down. */
   GoingAway: 1001,
-  /** Policy violation: the handshake credentials were refused. */
-  PolicyViolation: 1008,
   /** Message too big: a frame exceeded `maxPayload`. */
   MessageTooBig: 1009,
 } as const;
