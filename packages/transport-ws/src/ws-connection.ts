@@ -669,12 +669,18 @@ function wireObject(
 ): Record<string, unknown> {
   // The request goes out as given (a malformed one too: the server judges it); only the id is
   // replaced by the connection-unique wire id and the metadata is merged into `meta`.
-  const wire: Record<string, unknown> = { ...request };
+  const wire: Record<string, unknown> = { jsonrpc: request.jsonrpc, method: request.method };
+  if (request.params !== undefined) wire.params = request.params;
   if (wireId !== undefined) wire.id = wireId;
-  else delete wire.id;
   const meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
-  if (Object.keys(meta).length > 0) wire.meta = meta;
-  else delete wire.meta;
+  if (
+    meta.deadlineMs !== undefined ||
+    meta.idempotent !== undefined ||
+    meta.attempt !== undefined ||
+    meta.traceId !== undefined
+  ) {
+    wire.meta = meta;
+  }
   return wire;
 }
 
