@@ -424,6 +424,8 @@ export function createClient(options: ClientOptions): RpcClient {
   function isRetryable(error: RpcError, idempotent: boolean): boolean {
     if (error.kind === 'cancelled') return false;
     if (error.retryable) return true;
+    // The server saw the caller's own deadline pass: there is no time left for another attempt.
+    if (error.code === ErrorCodes.DeadlineExceeded) return false;
     return idempotent && (error.kind === 'timeout' || error.kind === 'connection-lost');
   }
 

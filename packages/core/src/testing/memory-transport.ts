@@ -16,7 +16,6 @@ const CAPABILITIES: TransportCapabilities = { batch: true, ping: false, persiste
 
 interface Pending {
   readonly reject: (error: unknown) => void;
-  readonly connectionGone: AbortController;
 }
 
 /**
@@ -34,6 +33,8 @@ export class MemoryListener implements ServerListener {
   latencyMs = 0;
   /** Requests delivered to the dispatcher. */
   delivered = 0;
+  /** Aborts when the "process" dies: the handlers of every request in flight see their caller gone. */
+  connectionGone = new AbortController();
   readonly pending = new Set<Pending>();
 
   constructor(
@@ -84,10 +85,9 @@ export class MemoryListener implements ServerListener {
   }
 
   private dropAll(reason: string): void {
-    for (const pending of [...this.pending]) {
-      pending.connectionGone.abort();
-      pending.reject(new ConnectionLostError(reason));
-    }
+    this.connectionGone.abort();
+    this.connectionGone = new AbortController();
+    for (const pending of [...this.pending]) pending.reject(new ConnectionLostError(reason));
     this.pending.clear();
   }
 }
@@ -166,16 +166,11 @@ class MemoryConnection implements ClientConnection {
     const text = JSON.stringify(message);
     const dispatcher = listener.dispatcher;
     return new Promise((resolve, reject) => {
-      const connectionGone = new AbortController();
       let settled = false;
       const pending: Pending = {
         reject: (error) => settle(() => reject(error)),
-        connectionGone,
       };
-      const onAbort = () => {
-        connectionGone.abort();
-        settle(() => reject(options.signal.reason));
-      };
+      const onAbort = () => settle(() => reject(options.signal.reason));
       const settle = (action: () => void) => {
         if (settled) return;
         settled = true;
@@ -190,7 +185,7 @@ class MemoryConnection implements ClientConnection {
       const context = {
         transport: 'memory',
         metadata: options.metadata,
-        signal: connectionGone.signal,
+        signal: listener.connectionGone.signal,
         remoteAddress: 'memory',
       };
       dispatcher.handleText(text, context).then(
