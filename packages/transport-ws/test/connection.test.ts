@@ -1,5 +1,6 @@
 import { RpcError } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import type { WsConnection } from '../src/index.js';
 import { call, connect, resultOf, type Started, startServer } from './helpers.js';
 
@@ -156,5 +157,53 @@ describe('WsConnection', () => {
     for (const error of errors) expect(error).toMatchObject({ kind: 'connection-lost' });
     expect(connection.status).toBe('closed');
     await expect(call(connection, 'echo', [1])).rejects.toMatchObject({ kind: 'not-sent' });
+  });
+
+  it('terminates a silent peer and reports connection-lost, settling its calls at once', async () => {
+    // A server that never answers pings nor requests: a half-open peer.
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: false });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
+    const serverSockets: Array<{ terminate(): void }> = [];
+    wss.on('connection', (socket) => serverSockets.push(socket));
+    cleanups.push(async () => {
+      for (const socket of serverSockets) socket.terminate();
+    });
+    const address = wss.address() as { port: number };
+    const connection = connect(`ws://127.0.0.1:${address.port}/rpc`, {
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 300,
+      reconnectBaseMs: 5_000,
+    });
+    cleanups.push(() => connection.close());
+    const lost: RpcError[] = [];
+    connection.onEvent((event) => {
+      if (event.type === 'status' && event.status === 'reconnecting' && event.error) lost.push(event.error);
+    });
+    const pending = call(connection, 'echo', [1], { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    const error = await pending;
+    expect(error).toMatchObject({ kind: 'connection-lost' });
+    expect(lost[0]).toMatchObject({ kind: 'connection-lost' });
+    expect(lost[0]?.message).toMatch(/silent/);
+  });
+
+  it('fails fast with not-sent once reconnecting gave up', async () => {
+    const connection = connect('ws://127.0.0.1:1/rpc', { reconnectMaxAttempts: 2, reconnectBaseMs: 10 });
+    cleanups.push(() => connection.close());
+    await expect(call(connection, 'echo', [1])).rejects.toMatchObject({ kind: 'not-sent' });
+    await new Promise((resolve) => {
+      const stop = connection.onEvent((event) => {
+        if (event.type === 'status' && event.status === 'closed') {
+          stop();
+          resolve(undefined);
+        }
+      });
+      if (connection.status === 'closed') resolve(undefined);
+    });
+    const started = performance.now();
+    await expect(call(connection, 'echo', [1], { timeoutMs: 10_000 })).rejects.toMatchObject({
+      kind: 'not-sent',
+    });
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
