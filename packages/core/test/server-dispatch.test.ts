@@ -299,7 +299,9 @@ describe('server dispatch', () => {
     const rpc = createServer({
       methods: {
         slow: (_params, handler) =>
-          new Promise((resolve) => handler.signal.addEventListener('abort', () => resolve('done anyway'), { once: true })),
+          new Promise((resolve) =>
+            handler.signal.addEventListener('abort', () => resolve('done anyway'), { once: true }),
+          ),
       },
     });
     const pending = send(rpc, '{"jsonrpc":"2.0","method":"slow","id":1}');

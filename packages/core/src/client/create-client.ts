@@ -895,8 +895,13 @@ function remoteFailure(error: { code: number; message: string; data?: unknown },
       ...(retryAfterMs !== undefined && { retryAfterMs }),
     });
   }
-  if (error.code === ErrorCodes.DeadlineExceeded)
+  if (error.code === ErrorCodes.DeadlineExceeded) {
     return new TimeoutError(error.message, { code: error.code, data, endpoint });
+  }
+  // The server shut down mid-request: like a connection lost while waiting, it may have been processed.
+  if (error.code === ErrorCodes.Aborted) {
+    return new ConnectionLostError(error.message, { code: error.code, data, endpoint });
+  }
   const retryable =
     typeof data === 'object' && data !== null && (data as Record<string, unknown>).retryable === true;
   return new RemoteError(error.message, { code: error.code, data, endpoint, retryable });

@@ -16,7 +16,7 @@ import type {
   IncomingCredentials,
   ServerListener,
 } from '../transport.js';
-import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { MethodRegistry, type RegisteredMethod } from './method-registry.js';
 import { RequestScope } from './request-scope.js';
 import type { HandlerContext, MethodDefinition, MethodHandler, MethodTable } from './types.js';
