@@ -96,6 +96,11 @@ export interface DemoReport {
     } | null;
   };
   faults: RunResult['faults'];
+  /** The orchestrator's own event-loop delay per run: a starved client detects late. */
+  eventLoopDelayMs: {
+    withRecovery: RunResult['eventLoopDelayMs'];
+    baseline: RunResult['eventLoopDelayMs'] | null;
+  };
   executions: ExecutionCheck;
   invariants: {
     noLostCall: boolean;
@@ -267,6 +272,7 @@ export function buildReport(input: BuildInput): DemoReport {
             },
     },
     faults: run.faults,
+    eventLoopDelayMs: { withRecovery: run.eventLoopDelayMs, baseline: baseline?.eventLoopDelayMs ?? null },
     executions,
     invariants,
     timeline: {
@@ -411,6 +417,10 @@ export function renderReport(report: DemoReport): string {
     ),
   );
   for (const d of report.detections) if (d.note) out.push(`  ${d.fault}: ${d.note}.`);
+  const lag = report.eventLoopDelayMs.withRecovery;
+  out.push(
+    `  The client's own event loop was late by up to ${lag.max} ms (p99 ${lag.p99} ms)${lag.max > 250 ? ': a busy machine delays detection' : ''}.`,
+  );
   const av = report.availability;
   out.push('');
   out.push('Availability of calls (success ratio, Wilson 95% interval):');

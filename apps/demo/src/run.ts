@@ -3,6 +3,7 @@
  * the replicas while the scenario's faults are injected for real; everything the client reports
  * is recorded on one timeline.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   type AvailabilityReport,
   AvailabilityTracker,
@@ -21,7 +22,7 @@ import type { Progress } from './progress.js';
 import type { ReplicaProcess } from './replicas.js';
 import type { PhaseWindow, ScheduledFault } from './scenario.js';
 import { percentile, prng } from './stats.js';
-import { IDEMPOTENT_METHODS, planCall } from './workload.js';
+import { HEDGED_METHOD, IDEMPOTENT_METHODS, planCall } from './workload.js';
 
 export type RunName = 'with-recovery' | 'baseline';
 
@@ -136,6 +137,8 @@ export interface RunResult {
   availability: AvailabilityReport;
   /** Retries configured (maxAttempts − 1). */
   configuredRetries: number;
+  /** The orchestrator's event-loop delay during the run (p99 and max, ms): high values mean a starved client. */
+  eventLoopDelayMs: { p99: number; max: number };
 }
 
 interface CallRecord {
@@ -166,7 +169,7 @@ export function clientOptions(
     };
   }
   const methods: Record<string, MethodOptions> = { charge: { idempotent: false } };
-  for (const name of IDEMPOTENT_METHODS) methods[name] = { idempotent: true, hedge: true };
+  for (const name of IDEMPOTENT_METHODS) methods[name] = { idempotent: true, hedge: name === HEDGED_METHOD };
   return {
     ...base,
     retry: { maxAttempts: 3 },
@@ -184,6 +187,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Why a fault left the endpoint healthy, and what the client did instead. */
+const UNHEALTHY_NOTE: Record<ScheduledFault['type'], string> = {
+  slow: 'the replica stays healthy (it answers, slowly): p2c peak-EWMA steers calls away and hedging rescues the ones that went there',
+  flaky:
+    'the replica stays healthy (it answers, with errors): remote errors, even retryable ones, count as signs of life, so calls are retried on another replica instead',
+  crash:
+    'endpoint health never left healthy: the client counts a rejection (e.g. NATS "no responders" for a dead replica) as a sign of life; the rejected calls were retried elsewhere and the replica backed off',
+  hang: 'endpoint health never left healthy; calls on it were hedged or retried elsewhere',
+};
+
 export async function runWorkload(config: RunConfig): Promise<RunResult> {
   const { replicas, durationMs, progress } = config;
   const urls = replicas.map((replica) => replica.url);
@@ -194,6 +207,9 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
   const tracker = new AvailabilityTracker({ clock: systemClock });
   const detach = tracker.attach(client);
 
+  // How late our own timers fire: a starved client (a busy machine) detects late, and says so.
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const t0 = systemClock.now();
   const rel = (at: number) => at - t0;
   const stopAt = t0 + durationMs;
@@ -385,7 +401,16 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
       activeFaults: [...activeFaults],
     };
   };
-  const ticker = setInterval(() => progress.update(snapshot()), 100);
+  const ticker = setInterval(() => {
+    progress.update(snapshot());
+    if (process.env.DEMO_DEBUG)
+      process.stderr.write(
+        `${Math.round(rel(systemClock.now()))} ${client
+          .stats()
+          .endpoints.map((e) => `${e.state}/${e.inFlight}/${e.latencyEwmaMs.toFixed(0)}`)
+          .join(' ')}\n`,
+      );
+  }, 100);
 
   const workers = Array.from({ length: config.concurrency }, (_, i) => worker(i));
   // Every call settles by its deadline; past that and a grace, whatever is pending is lost.
@@ -393,6 +418,7 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
   await sleep(durationMs);
   await Promise.race([Promise.all(workers), sleep(graceMs)]);
   const lost = pending.size;
+  loopDelay.disable();
   clearInterval(ticker);
   progress.update({ ...snapshot(), elapsedMs: durationMs });
   progress.done();
@@ -414,16 +440,20 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
       let detectedBy: DetectionResult['detectedBy'] = valid ? 'health' : null;
       let detectedAfterMs = valid ? record!.detectedAfterMs : null;
       let note: string | undefined;
-      if (!valid && (fault.type === 'slow' || fault.type === 'flaky')) {
-        const seen = (fault.type === 'slow' ? hedgedAway : retriedAway).find(within);
+      if (!valid) {
+        const hedge = hedgedAway.find(within);
+        const retry = retriedAway.find(within);
+        const seen =
+          hedge !== undefined && (retry === undefined || hedge.tMs <= retry.tMs)
+            ? { by: 'hedge' as const, tMs: hedge.tMs }
+            : retry !== undefined
+              ? { by: 'retry' as const, tMs: retry.tMs }
+              : undefined;
         if (seen !== undefined) {
-          detectedBy = fault.type === 'slow' ? 'hedge' : 'retry';
+          detectedBy = seen.by;
           detectedAfterMs = seen.tMs - start;
         }
-        note =
-          fault.type === 'slow'
-            ? 'the replica stays healthy (it answers, slowly): p2c peak-EWMA steers calls away and hedging rescues the ones that went there'
-            : 'the replica stays healthy (it answers, with errors): remote errors, even retryable ones, count as signs of life, so calls are retried on another replica instead';
+        note = UNHEALTHY_NOTE[fault.type];
       }
       return {
         fault: fault.label,
@@ -524,5 +554,9 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
     detections,
     availability,
     configuredRetries,
+    eventLoopDelayMs: {
+      p99: Math.round(loopDelay.percentile(99) / 1e6),
+      max: Math.round(loopDelay.max / 1e6),
+    },
   };
 }

@@ -14,8 +14,10 @@ export interface PlannedCall {
 /** Share of non-idempotent calls. */
 export const NON_IDEMPOTENT_SHARE = 0.2;
 
-/** Idempotent methods, hedged in the recovery run. */
+/** Idempotent methods. */
 export const IDEMPOTENT_METHODS = ['work', 'echo', 'add'] as const;
+/** The method hedged in the recovery run (the one with real service time). */
+export const HEDGED_METHOD = 'work';
 
 /** The next call of one worker. `random` is the worker's seeded PRNG. */
 export function planCall(random: () => number, idPrefix: string, seq: number): PlannedCall {
