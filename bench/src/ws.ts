@@ -2,10 +2,11 @@
  * WebSocket echo benchmark: resilient-rpc (wsTransport + wsListener, the client's default
  * policies on: deadline, retry + budget, p2c peak-EWMA, breaker, outlier detection, heartbeat,
  * stall detection) against a raw `ws` JSON-RPC request/response echo (one socket, ids matched in
- * a Map, no policies), in the same run, at concurrency 1 and 64. Reports calls/s and p50/p99
+ * a Map, no policies), in the same run, at concurrency 1 and 64; a third row runs the transport
+ * alone (WsConnection.send, no client policies) to show where overhead sits. Reports calls/s and p50/p99
  * latency (ms) as medians of the repeats, and the throughput ratio (goal ≥ 0.9×).
  */
-import { createClient, createServer } from '@resilient-rpc/core';
+import { createClient, createServer, defaultRandom, systemClock } from '@resilient-rpc/core';
 import { wsListener, wsTransport } from '@resilient-rpc/transport-ws';
 import WebSocket, { WebSocketServer } from 'ws';
 
@@ -84,6 +85,31 @@ async function resilientRpcTarget(): Promise<Target> {
   };
 }
 
+/**
+ * The transport alone: a WsConnection against the wsListener + core server, without the client's
+ * policies (for locating overhead: transport vs client pipeline).
+ */
+async function transportOnlyTarget(): Promise<Target> {
+  const server = createServer({ methods: { echo: (params: unknown) => params } });
+  const listener = await server.listen(wsListener({ port: 0 }));
+  const transport = wsTransport();
+  const connection = transport.connect(listener.urls[0]!, { clock: systemClock, random: defaultRandom });
+  const signal = new AbortController().signal;
+  let nextId = 1;
+  return {
+    name: 'ws transport only',
+    call: () =>
+      connection.send(
+        { jsonrpc: '2.0', method: 'echo', params: PAYLOAD, id: nextId++ },
+        { signal, timeoutMs: 10_000, metadata: { deadlineMs: 10_000, idempotent: true, attempt: 1 } },
+      ),
+    async close() {
+      await connection.close();
+      await server.close();
+    },
+  };
+}
+
 /** The baseline: a hand-written JSON-RPC echo over one `ws` socket. */
 async function rawWsTarget(): Promise<Target> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
@@ -131,12 +157,12 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const targets: Target[] = [];
   const results: BenchResult[] = [];
   try {
-    targets.push(await resilientRpcTarget(), await rawWsTarget());
+    targets.push(await resilientRpcTarget(), await transportOnlyTarget(), await rawWsTarget());
     for (const target of targets) await load(target.call, 16, options.quick ? 300 : 1_000); // warm-up
     for (const concurrency of [1, 64]) {
       const samples = new Map<string, Sample[]>(targets.map((target) => [target.name, []]));
       for (let repeat = 0; repeat < repeats; repeat++) {
-        // Alternate the targets within a repeat so that machine drift hits both alike.
+        // Alternate the targets' order between repeats so that machine drift hits all alike.
         const order = repeat % 2 === 0 ? targets : [...targets].reverse();
         for (const target of order)
           samples.get(target.name)!.push(await load(target.call, concurrency, durationMs));
@@ -162,16 +188,17 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
           },
         });
       }
-      const ours = summary.get('resilient-rpc');
       const raw = summary.get('raw ws');
-      if (ours && raw) {
+      for (const name of ['resilient-rpc', 'ws transport only']) {
+        const ours = summary.get(name);
+        if (!ours || !raw) continue;
         results.push({
           group: 'ws',
-          name: `echo c=${concurrency} ratio`,
+          name: `echo c=${concurrency} ratio ${name}`,
           values: {
             'calls/s vs raw ws': Number((ours.callsPerSecond / raw.callsPerSecond).toFixed(2)),
             'p50 vs raw ws': Number((ours.p50 / raw.p50).toFixed(2)),
-            goal: '>= 0.9',
+            goal: name === 'resilient-rpc' ? '>= 0.9' : '',
           },
         });
       }
