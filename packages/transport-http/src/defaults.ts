@@ -27,8 +27,13 @@ export const HttpServerDefaults = {
   keepAliveTimeoutMs: 5_000,
   /** How often the server checks the header and request timeouts, ms (Node's default is 30 s). */
   connectionsCheckingIntervalMs: 1_000,
-  /** Most open connections; more are refused by closing them at once. */
+  /** Most open connections; a request on one past it gets 503 -32002 and its connection is closed. */
   maxConnections: 10_000,
+  /**
+   * Requests handled at once on one connection (HTTP/1.1 pipelining); more are answered 503 with
+   * -32002 Overloaded, in order, without running them.
+   */
+  maxInFlightPerConnection: 16,
   /** Largest request header block, bytes (Node's default). */
   maxHeaderSize: 16 * 1024,
   /** `Retry-After` sent with 503 answers while draining or overloaded, seconds. */

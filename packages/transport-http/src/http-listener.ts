@@ -1,7 +1,7 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import { type AddressInfo, Server as NetServer } from 'node:net';
-import type { Dispatcher, ServerListener } from '@resilient-rpc/core';
+import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
+import { type Dispatcher, ErrorCodes, errorResponse, type ServerListener } from '@resilient-rpc/core';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
 
@@ -19,10 +19,19 @@ export interface HttpListenerOptions extends HttpHandlerOptions {
   readonly requestTimeoutMs?: number;
   /** Idle keep-alive connection lifetime, ms. Default 5 000. */
   readonly keepAliveTimeoutMs?: number;
-  /** Most open connections; more are closed at once. Default 10 000. */
+  /**
+   * Most open connections; the request of a connection past it is answered 503 with JSON-RPC
+   * -32002 (never run) and the connection closed. Past twice this, connections are dropped at once.
+   * Default 10 000.
+   */
   readonly maxConnections?: number;
   /** Largest request header block, bytes. Default 16 KiB. */
   readonly maxHeaderSize?: number;
+  /**
+   * Requests handled at once on one connection (pipelined HTTP/1.1 requests); more are answered
+   * 503 with JSON-RPC -32002 Overloaded and never run. Default 16.
+   */
+  readonly maxInFlightPerConnection?: number;
   /** Requests served per keep-alive connection before it is closed; 0 is unlimited. Default 0. */
   readonly maxRequestsPerSocket?: number;
 }
@@ -37,6 +46,8 @@ export interface HttpListener extends ServerListener {
 
 /** How long close() waits for answers still being written before cutting connections, ms. */
 const CLOSE_GRACE_MS = 1_000;
+/** A connection past maxConnections that sends no request within this long is closed, ms. */
+const OVER_LIMIT_GRACE_MS = 1_000;
 /** close() within this long of stopAccepting() counts as a forced close, ms. */
 const FORCED_CLOSE_WINDOW_MS = 100;
 
@@ -95,9 +106,42 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         answering--;
         if (answering === 0) onQuiet?.();
       };
+      const maxPerConnection =
+        options.maxInFlightPerConnection ?? HttpServerDefaults.maxInFlightPerConnection;
+      const perSocket = new WeakMap<object, number>();
+      const retryAfter = String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds);
+      const maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
+      const overLimit = new WeakSet<object>();
+      let open = 0;
+      const overloaded = (res: ServerResponse, message: string, data: unknown, close = false) => {
+        const body = JSON.stringify(errorResponse(null, ErrorCodes.Overloaded, message, data));
+        res.writeHead(503, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'retry-after': retryAfter,
+          ...(close && { connection: 'close' }),
+        });
+        res.end(body);
+      };
       const handler: typeof inner = (req, res) => {
         answering++;
         res.once('close', done);
+        const socket = req.socket;
+        if (overLimit.has(socket)) {
+          // A connection past maxConnections: told so (safe to retry elsewhere), then closed.
+          overloaded(res, 'too many connections', { maxConnections }, true);
+          return;
+        }
+        const busy = perSocket.get(socket) ?? 0;
+        if (busy >= maxPerConnection) {
+          // Pipelined past the bound: answered in order, never dispatched.
+          overloaded(res, 'too many requests in flight on this connection', {
+            maxInFlightPerConnection: maxPerConnection,
+          });
+          return;
+        }
+        perSocket.set(socket, busy + 1);
+        res.once('close', () => perSocket.set(socket, (perSocket.get(socket) ?? 1) - 1));
         inner(req, res);
       };
       const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
@@ -116,7 +160,19 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         options.tls === undefined
           ? createHttpServer(serverOptions, handler)
           : createHttpsServer({ ...options.tls, ...serverOptions }, handler);
-      created.maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
+      // Connections past maxConnections get 503 -32002 on their first request and are closed;
+      // past twice that, node:net drops them before reading anything.
+      created.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+        open++;
+        socket.once('close', () => open--);
+        if (open <= maxConnections) return;
+        overLimit.add(socket);
+        // Its first request is refused at once; a connection that sends none is not kept around.
+        const timer = setTimeout(() => socket.destroy(), Math.min(headersTimeout, OVER_LIMIT_GRACE_MS));
+        timer.unref();
+        socket.once('close', () => clearTimeout(timer));
+      });
+      created.maxConnections = maxConnections * 2;
       created.maxRequestsPerSocket = options.maxRequestsPerSocket ?? 0;
       // Expect: 100-continue: refuse an oversized body before the client sends it.
       const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
@@ -127,7 +183,26 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       });
       // A broken client socket must never take the process down.
       created.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-        if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+        const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+        if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && pending && !pending.headersSent && socket.writable) {
+          // The body did not arrive within requestTimeoutMs: say so, then close. Never dispatched.
+          const body = JSON.stringify(
+            errorResponse(null, ErrorCodes.InvalidRequest, 'request timeout', {
+              reason: 'the request did not arrive in time',
+              requestTimeoutMs: requestTimeout,
+            }),
+          );
+          pending.shouldKeepAlive = false;
+          pending.writeHead(408, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            connection: 'close',
+          });
+          pending.end(body, () => socket.destroy());
+          setTimeout(() => socket.destroy(), 1_000).unref();
+          return;
+        }
+        if (!socket.writable || pending) {
           socket.destroy();
           return;
         }

@@ -151,10 +151,14 @@ describe('bad input never hurts the server', () => {
     sockets.push(socket);
     socket.on('error', () => {});
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
     socket.write(
       'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"js',
     );
     await closed;
+    // The 408 carries a JSON-RPC error saying why (the request was never dispatched).
+    expect(received.startsWith('HTTP/1.1 408'), received).toBe(true);
   });
 
   it('answers garbage that is not HTTP with 400 and oversized headers with 431', async () => {
