@@ -5,7 +5,7 @@ import {
   createServer,
   RetriesExhaustedError,
   type RpcClient,
-  type RpcError,
+  RpcError,
   type RpcServer,
   seededRandom,
 } from '@resilient-rpc/core';
@@ -449,5 +449,88 @@ describe('client-side stalls', () => {
     await clock.advanceAsync(100, 10);
     await Promise.all(pending);
     expect((events['endpoint-state'] ?? []).filter((event) => event.to === 'suspect')).toHaveLength(0);
+  });
+});
+
+describe('stall suspicion corner cases', () => {
+  it('suspects a hung endpoint even when an older call is still in flight after the last answer', async () => {
+    const { client, clock, listeners, events, urls } = await cluster(1, { retry: false });
+    const failures: unknown[] = [];
+    listeners[0]!.hang();
+    const first = client.call('work', ['a'], { deadlineMs: 3_000 }).catch((error) => failures.push(error));
+    listeners[0]!.resume();
+    await client.call('work', ['ok']);
+    listeners[0]!.hang();
+    const startedAt = clock.now();
+    const third = client.call('work', ['c'], { deadlineMs: 3_000 }).catch((error) => failures.push(error));
+    await clock.advanceAsync(600, 10);
+    const suspected = events['endpoint-state']?.find(
+      (event) => event.endpoint === urls[0] && event.to === 'suspect',
+    );
+    expect(suspected).toBeDefined();
+    expect(suspected!.at - startedAt).toBeLessThanOrEqual(500);
+    await clock.advanceAsync(3_000, 100);
+    await Promise.all([first, third]);
+  });
+
+  it('still suspects a hung endpoint whose calls are rescued by hedges', async () => {
+    const { client, clock, listeners, events, urls } = await cluster(2, {
+      balancer: 'round-robin',
+      hedging: { delayMs: 20 },
+    });
+    for (let index = 0; index < 10; index++)
+      await client.call('work', [index], { idempotent: true, hedge: true });
+    listeners[0]!.hang();
+    for (let step = 0; step < 60; step++) {
+      await settle(clock, client.call('work', [step], { idempotent: true, hedge: true }));
+      await clock.advanceAsync(10, 10);
+    }
+    expect(
+      events['endpoint-state']?.some((event) => event.endpoint === urls[0] && event.to === 'suspect'),
+    ).toBe(true);
+  });
+});
+
+describe('health feedback from answers', () => {
+  it('does not count a rejection (no responders, draining) as a sign of life', async () => {
+    const { client, clock, events, urls } = await cluster(2, { balancer: 'round-robin' }, [
+      { rates: { error: 1 }, errorKind: 'rejected' },
+    ]);
+    for (let index = 0; index < 4; index++) await settle(clock, client.call('work', [index]));
+    expect(events['endpoint-state']?.some((event) => event.endpoint === urls[0] && event.to === 'down')).toBe(
+      true,
+    );
+  });
+
+  it('ejects an endpoint that keeps answering with retryable errors', async () => {
+    const clock = new ManualClock();
+    const network = new MemoryNetwork(clock);
+    const unavailable = createServer({
+      methods: {
+        work: () => {
+          throw new RpcError('remote', 'unavailable', { code: 4503, retryable: true });
+        },
+      },
+    });
+    const healthy = createServer({ methods: { work: () => 'ok' } });
+    const urls = [
+      (await unavailable.listen(network.listener('retryable-bad'))).urls[0]!,
+      (await healthy.listen(network.listener('retryable-good'))).urls[0]!,
+    ];
+    const client = createClient({
+      transports: [memoryTransport(network)],
+      endpoints: urls,
+      clock,
+      heartbeat: false,
+      balancer: 'round-robin',
+      circuitBreaker: false,
+    });
+    const states: string[] = [];
+    client.on('endpoint-state', (event) => states.push(`${event.endpoint}:${event.to}`));
+    for (let index = 0; index < 20; index++) {
+      expect((await settle(clock, client.call('work'))).status).toBe('fulfilled');
+    }
+    expect(states).toContain(`${urls[0]}:ejected`);
+    await client.close();
   });
 });

@@ -96,6 +96,8 @@ interface CallState {
 }
 
 const EMPTY: ReadonlySet<Endpoint> = new Set();
+/** The message of the cancellation a hedge's loser gets. */
+const HEDGE_LOST = 'another attempt answered first';
 /** A maintenance timer this late (ms) means the client's own event loop stalled. */
 const LOCAL_STALL_TOLERANCE_MS = 250;
 
@@ -250,7 +252,7 @@ export function createClient(options: ClientOptions): RpcClient {
     if (stall === undefined) return;
     const now = clock.now();
     if (now < stallChecksResumeAt) return;
-    for (const endpoint of endpoints) if (endpoint.inFlight > 0) endpoint.checkStall(stall, now);
+    for (const endpoint of endpoints) if (endpoint.awaitingAnswer) endpoint.checkStall(stall, now);
   }
 
   /**
@@ -339,7 +341,11 @@ export function createClient(options: ClientOptions): RpcClient {
       failure =
         signal.aborted && RpcError.isInstance(signal.reason) ? signal.reason : toRpcError(error, 'protocol');
     } finally {
-      endpoint.end(token);
+      // A lost hedge or a timeout leaves without an answer: stall suspicion must still see it.
+      endpoint.end(
+        token,
+        failure !== undefined && (failure.kind === 'timeout' || failure.message === HEDGE_LOST),
+      );
       if (endpoint.removed && endpoint.inFlight === 0) void endpoint.close().catch(() => {});
     }
     const now = clock.now();
@@ -389,15 +395,21 @@ export function createClient(options: ClientOptions): RpcClient {
     endpoint.failures[failure.kind] = (endpoint.failures[failure.kind] ?? 0) + 1;
     switch (failure.kind) {
       case 'remote':
-        // The server answered: the endpoint is alive, whatever the application said.
         endpoint.heard();
-        breaker?.record(true);
-        outlier?.record(endpoint.url, true);
+        // The server answered: it is alive. An error it marks retryable ("unavailable, try
+        // elsewhere") still counts against its health, as Envoy counts a 503.
+        breaker?.record(!failure.retryable);
+        outlier?.record(endpoint.url, !failure.retryable);
         return;
       case 'rejected':
-        endpoint.heard();
+        // Not processed (draining, overloaded, NATS no responders): not proof that a replica
+        // serves, so it is not a heartbeat. Down until the Retry-After hint or a short backoff.
         breaker?.release();
-        endpoint.backoffUntil = now + (failure.retryAfterMs ?? 1_000);
+        endpoint.consecutiveNotSent++;
+        endpoint.refuse(
+          now + (failure.retryAfterMs ?? Math.min(5_000, 100 * 2 ** (endpoint.consecutiveNotSent - 1))),
+          `rejected: ${failure.message}`,
+        );
         return;
       case 'cancelled':
         breaker?.release();
@@ -450,8 +462,7 @@ export function createClient(options: ClientOptions): RpcClient {
         hedgeTimer?.cancel();
         state.onAbort = undefined;
         if (controllers)
-          for (const controller of controllers)
-            controller.abort(new CancelledError('another attempt answered first'));
+          for (const controller of controllers) controller.abort(new CancelledError(HEDGE_LOST));
         if (ok) resolve(value);
         else reject(value);
       };

@@ -56,6 +56,8 @@ export class Endpoint implements BalancerCandidate {
   };
   /** Start times of in-flight calls by attempt token; insertion order makes the first the oldest. */
   private readonly started = new Map<number, number>();
+  /** Start of the oldest abandoned attempt with nothing heard since (see `end`). */
+  private unansweredSince: number | undefined;
   private heartbeat: HeartbeatMonitor | undefined;
   private unsubscribe: () => void;
   private reason = NO_REASON;
@@ -139,14 +141,28 @@ export class Endpoint implements BalancerCandidate {
     return now;
   }
 
-  /** Marks the end of an attempt (whatever its outcome). */
-  end(token: number): void {
-    if (this.started.delete(token)) this.inFlight--;
+  /**
+   * Marks the end of an attempt. `abandoned` is an attempt given up without an answer (a lost
+   * hedge, a timeout): if nothing came back since it started, it still counts for stall suspicion.
+   */
+  end(token: number, abandoned = false): void {
+    const startedAt = this.started.get(token);
+    if (startedAt === undefined) return;
+    this.started.delete(token);
+    this.inFlight--;
+    if (
+      abandoned &&
+      startedAt >= this.lastHeardAt &&
+      (this.unansweredSince === undefined || startedAt < this.unansweredSince)
+    ) {
+      this.unansweredSince = startedAt;
+    }
   }
 
   /** Something came back from the peer: proof of life. */
   heard(): void {
     this.lastHeardAt = this.clock.now();
+    this.unansweredSince = undefined;
     this.heartbeat?.alive();
     const signals = this.signals;
     if (!signals.stalled && !signals.recovering && !signals.refused) return;
@@ -162,17 +178,32 @@ export class Endpoint implements BalancerCandidate {
    * nothing has come back from the endpoint since it started.
    */
   checkStall(options: StallDetectionOptions, now: number): void {
-    if (this.signals.stalled || this.started.size === 0) return;
-    const oldest = this.started.values().next().value as number;
+    if (this.signals.stalled) return;
+    // The oldest attempt that started after the last answer: older ones are excused by that answer.
+    let oldest = this.unansweredSince;
+    if (oldest === undefined) {
+      for (const startedAt of this.started.values()) {
+        if (startedAt >= this.lastHeardAt) {
+          oldest = startedAt;
+          break;
+        }
+      }
+    }
+    if (oldest === undefined) return;
     const threshold = Math.max(options.latencyMultiplier * this.latency.ewmaMs, options.minimumMs);
     const age = now - oldest;
-    if (age > threshold && this.lastHeardAt <= oldest) {
+    if (age > threshold) {
       this.update(
         'stalled',
         true,
-        `oldest in-flight call ${Math.round(age)} ms old, nothing back since (threshold ${Math.round(threshold)} ms)`,
+        `a call in flight for ${Math.round(age)} ms, nothing back since (threshold ${Math.round(threshold)} ms)`,
       );
     }
+  }
+
+  /** Whether stall checks have anything to look at. */
+  get awaitingAnswer(): boolean {
+    return this.started.size > 0 || this.unansweredSince !== undefined;
   }
 
   /** A refused connection: down until `until` (client time), then probed again. */
