@@ -24,6 +24,10 @@ const run = (command, args, cwd, extra = {}) =>
 
 let failures = 0;
 try {
+  // Pack what a release would publish: build first, so the tarballs hold a fresh dist/.
+  run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], root, {
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+  });
   for (const name of packages) {
     run('pnpm', ['pack', '--pack-destination', tarballs], join(root, 'packages', name));
   }
