@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Packaging smoke test: pack every public package, install the tarballs into a fresh project
-// outside the workspace, and run each package README's quick start (its first ```js block) there.
+// outside the workspace, and run each package README's quick start (its first ```js or ```ts
+// block, TypeScript through tsx as a user would) there.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,21 +40,21 @@ try {
   );
   run(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files.map((file) => join(tarballs, file))],
+    ['install', '--no-audit', '--no-fund', '--loglevel=error', 'tsx@4', ...files.map((file) => join(tarballs, file))],
     project,
   );
   for (const name of packages) {
     const readme = readFileSync(join(root, 'packages', name, 'README.md'), 'utf8');
-    const match = readme.match(/```js\n([\s\S]*?)```/);
+    const match = readme.match(/```(js|ts)\n([\s\S]*?)```/);
     if (!match) {
-      console.log(`smoke: FAIL ${name}: README has no \`\`\`js quick start`);
+      console.log(`smoke: FAIL ${name}: README has no \`\`\`js or \`\`\`ts quick start`);
       failures++;
       continue;
     }
-    const file = join(project, `quick-start-${name}.mjs`);
-    writeFileSync(file, match[1]);
+    const file = join(project, `quick-start-${name}.${match[1] === 'ts' ? 'mts' : 'mjs'}`);
+    writeFileSync(file, match[2]);
     try {
-      const output = run(process.execPath, [file], project, { timeout: 60_000 });
+      const output = run(process.execPath, ['--import', 'tsx', file], project, { timeout: 60_000 });
       console.log(`smoke: ok   ${name} quick start\n${output.trim().replace(/^/gm, '       ')}`);
     } catch (error) {
       failures++;
