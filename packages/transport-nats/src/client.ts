@@ -16,6 +16,7 @@ import {
   type WireMetadata,
 } from '@resilient-rpc/core';
 import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
+import { withIpIdentity } from './tls-identity.js';
 import { type NatsEndpoint, parseNatsUrl } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
@@ -52,6 +53,7 @@ export function natsTransport(options: NatsTransportOptions = {}): ClientTranspo
     if (entry === undefined) {
       const perServerSet: ConnectionOptions = { ...connectOptions, servers: [...endpoint.servers] };
       if (endpoint.scheme === 'tls' && perServerSet.tls === undefined) perServerSet.tls = {};
+      perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
       entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX');
       shared.set(key, entry);
     }
@@ -153,15 +155,22 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
         .publish(this, this.subject, payload, headers, options.signal, options.timeoutMs)
         .then(() => undefined);
     }
-    return this.shared.request(
-      this,
-      this.subject,
-      payload,
-      headers,
-      options.signal,
-      options.timeoutMs,
-      false,
-    ) as Promise<JsonRpcResponse>;
+    const id = request.id ?? null;
+    return (
+      this.shared.request(
+        this,
+        this.subject,
+        payload,
+        headers,
+        options.signal,
+        options.timeoutMs,
+        false,
+      ) as Promise<JsonRpcResponse>
+    ).then((response) =>
+      // An error the server could not tie to an id (message too large, parse error) answers the
+      // one request this reply subject was made for.
+      response.id === null && 'error' in response ? { ...response, id } : response,
+    );
   }
 
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
@@ -172,7 +181,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
       await this.shared.publish(this, this.subject, payload, headers, options.signal, options.timeoutMs);
       return [];
     }
-    return (await this.shared.request(
+    const responses = (await this.shared.request(
       this,
       this.subject,
       payload,
@@ -181,6 +190,14 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
       options.timeoutMs,
       true,
     )) as JsonRpcResponse[];
+    // One error with id null for the whole batch (too large, too many entries): it answers each request.
+    const only = responses.length === 1 ? responses[0] : undefined;
+    if (only !== undefined && only.id === null && 'error' in only && requests.length > 1) {
+      return requests
+        .filter((entry) => !isNotification(entry))
+        .map((entry) => ({ ...only, id: entry.id ?? null }));
+    }
+    return responses;
   }
 
   async ping(options: PingOptions): Promise<void> {

@@ -14,6 +14,7 @@ import {
   type IncomingContext,
   type IncomingCredentials,
   type JsonRpcId,
+  type JsonRpcResponse,
   metadataFromHeaders,
   type ServerListener,
   type WireMetadata,
@@ -24,6 +25,7 @@ import {
   type ServiceIdentityOptions,
   startDiscovery,
 } from './discovery.js';
+import { withIpIdentity } from './tls-identity.js';
 import { validateSubject } from './url.js';
 
 /** Options of {@link natsListener}: the subject, the queue group, and nats.js connection options. */
@@ -43,6 +45,14 @@ export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> 
   service?: ServiceIdentityOptions | false;
   /** How long `close()` waits for replies still being written, ms. Default 5 000. */
   closeTimeoutMs?: number;
+  /**
+   * Messages this listener handles at once (a batch counts one): its one broker
+   * connection carries every caller, so this is its in-flight-per-connection bound. More are
+   * answered -32002 Overloaded at once and never run (NATS gives the next one to another
+   * instance of the queue group only if this one does not answer: a quick refusal is retried
+   * elsewhere by the client). Default: no listener bound; the server's `maxInFlight` (10 000) applies.
+   */
+  maxInFlight?: number;
 }
 
 /** Listener defaults. */
@@ -72,6 +82,28 @@ interface Active {
   readonly text: string;
   readonly started: number;
   settled: boolean;
+}
+
+/** A -32002 Overloaded error for every request (with an id) in `text`, or undefined if none needs an answer. */
+function overloadedReply(text: string, maxInFlight: number): string | undefined {
+  return errorReply(text, (id) =>
+    errorResponse(id, ErrorCodes.Overloaded, 'too many requests in flight on this listener', { maxInFlight }),
+  );
+}
+
+function errorReply(text: string, make: (id: JsonRpcId) => JsonRpcResponse): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const items = Array.isArray(parsed) ? parsed : [parsed];
+  const responses = items
+    .filter((item): item is { id: JsonRpcId } => typeof item === 'object' && item !== null && 'id' in item)
+    .map((item) => make(item.id ?? null));
+  if (responses.length === 0) return undefined;
+  return JSON.stringify(Array.isArray(parsed) ? responses : responses[0]);
 }
 
 /** A -32603 error for every request (with an id) in `text`, or undefined if none needs an answer. */
@@ -136,6 +168,7 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     connection: existing,
     service = {},
     closeTimeoutMs = NatsListenerDefaults.closeTimeoutMs,
+    maxInFlight = Number.POSITIVE_INFINITY,
     ...connectOptions
   } = options;
   validateSubject(subject);
@@ -155,6 +188,18 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
   const onMessage = (error: Error | null, msg: Msg) => {
     if (error !== null || dispatcher === undefined) return;
     const text = decoder.decode(msg.data);
+    if (inFlight >= maxInFlight) {
+      const refusal = msg.reply ? overloadedReply(text, maxInFlight) : undefined;
+      if (refusal !== undefined && nc !== undefined && !nc.isClosed()) {
+        try {
+          nc.publish(msg.reply!, refusal);
+        } catch {
+          // the caller's deadline settles it
+        }
+      }
+      stats.record(0, 'overloaded');
+      return;
+    }
     const record = headerRecordOf(msg.headers);
     const metadata = record === undefined ? {} : metadataFromHeaders((name) => record[name]);
     const entry: Active = { reply: msg.reply, text, started: performance.now(), settled: false };
@@ -262,6 +307,7 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
         (await connect({
           ...NatsListenerDefaults,
           ...connectOptions,
+          ...(connectOptions.tls !== undefined && { tls: withIpIdentity(connectOptions.tls, serverList) }),
           servers: serverList,
         }));
       sub = nc.subscribe(subject, { queue, callback: onMessage });
