@@ -10,6 +10,7 @@
  * Each figure is the median of the repeats; the calls are then cancelled and the heap checked again
  * (`retained after cancel`, per call: should be ≈ 0).
  */
+import { setMaxListeners } from 'node:events';
 import { type ClientTransport, createClient, createServer } from '@resilient-rpc/core';
 import { MemoryNetwork, memoryTransport } from '@resilient-rpc/core/testing';
 import { spawnScript } from '@resilient-rpc/testkit';
@@ -28,11 +29,12 @@ async function heapPerCall(
   warmUp: boolean,
 ): Promise<{ perCall: number; retained: number }> {
   const client = createClient({ transports: [transport], endpoints: [url], deadlineMs: 600_000 });
+  // The client's timers are unref'd: keep the process alive while every call hangs.
+  const keepAlive = setInterval(() => {}, 1_000);
   try {
     if (warmUp) await client.call('echo', ['warm-up']); // opens the connection
-    // The client's timers are unref'd: keep the process alive while every call hangs.
-    const keepAlive = setInterval(() => {}, 1_000);
     const cancel = new AbortController();
+    setMaxListeners(0, cancel.signal); // one signal shared by every call
     fullGc();
     await sleep(50);
     fullGc();
@@ -52,9 +54,9 @@ async function heapPerCall(
     await sleep(50);
     fullGc();
     const after = process.memoryUsage().heapUsed;
-    clearInterval(keepAlive);
     return { perCall: (during - before) / inFlight, retained: (after - before) / inFlight };
   } finally {
+    clearInterval(keepAlive);
     await client.close();
   }
 }
