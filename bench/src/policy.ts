@@ -9,13 +9,13 @@
  * - `bare client`: createClient with every policy off (the deadline cannot be turned off);
  * - `all policies, heartbeat off|on`: deadline, retry + budget, breaker, outlier detection,
  *   stall detection, p2c peak-EWMA;
- * - `cockatiel`: wrap(retry(3, exponential), circuitBreaker(consecutive 5), timeout(10 s,
- *   cooperative)) around the raw send.
+ * - `cockatiel`: wrap(retry(maxAttempts 2, i.e. up to 3 tries, exponential backoff),
+ *   circuitBreaker(consecutive 5), timeout(10 s, cooperative)) around the raw send.
  *
  * ns/call: sequential calls (await each), wall time / calls. bytes/call: heapUsed growth over a
- * batch of calls started right after a full GC (the batch stays well below the young generation,
- * with the child's young generation raised to 64 MiB so no scavenge runs inside it; batches where the
- * heap shrank are discarded), median per call.
+ * batch of 2 000 calls started right after a full GC (the child's young generation is raised to
+ * 64 MiB so that no scavenge runs inside the batch; batches where the heap shrank are discarded),
+ * median per call.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
