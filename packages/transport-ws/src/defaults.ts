@@ -30,6 +30,8 @@ export const WsServerDefaults = {
   maxInFlightPerConnection: 1_000,
   /** Open connections per listener; more upgrades are refused with HTTP 503. */
   maxConnections: 10_000,
+  /** Time to receive the upgrade request's headers on the listener's own server (slow-loris bound) → 408: 10 s. */
+  headersTimeoutMs: 10_000,
   /** Server ping interval; a client that has not answered the previous ping by the next tick is terminated. */
   heartbeatIntervalMs: 15_000,
   /** How long `close()` waits for clients to answer the 1001 close frame before terminating: 2 s. */

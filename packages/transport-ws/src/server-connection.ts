@@ -98,7 +98,7 @@ export class ServerConnection {
     }
     this.inFlight += count;
     this.options.dispatcher.handleMessage(value, this.context).then(
-      (response) => this.done(count, response),
+      (response) => this.done(count, Array.isArray(value) ? perEntry(value, response) : response),
       () =>
         // handleMessage never rejects by contract; guard anyway.
         this.done(count, errorResponse(null, ErrorCodes.InternalError, 'Internal error')),
@@ -154,4 +154,23 @@ export class ServerConnection {
     }
     corkedSend(this.socket, text);
   }
+}
+
+/**
+ * One error without an id for a whole batch (too many entries) cannot be matched on a socket that
+ * multiplexes many requests: answer it for every request of the batch, by id (notifications get none).
+ */
+function perEntry(
+  batch: readonly unknown[],
+  response: JsonRpcResponse | JsonRpcResponse[] | undefined,
+): JsonRpcResponse | JsonRpcResponse[] | undefined {
+  if (response === undefined || Array.isArray(response) || response.id !== null || !('error' in response))
+    return response;
+  const answers: JsonRpcResponse[] = [];
+  for (const item of batch) {
+    if (typeof item !== 'object' || item === null || !Object.hasOwn(item, 'id')) continue;
+    const id = (item as { id: unknown }).id;
+    if (typeof id === 'string' || typeof id === 'number') answers.push({ ...response, id });
+  }
+  return answers.length > 0 ? answers : response;
 }

@@ -25,6 +25,11 @@ export interface WsListenerOptions {
   maxInFlightPerConnection?: number;
   /** Open connections; more upgrades get HTTP 503. Default 10 000. */
   maxConnections?: number;
+  /**
+   * Time to receive the upgrade request's headers, ms; a slower client gets HTTP 408 and is closed.
+   * Only on the listener's own server (configure a `server` you pass yourself). Default 10 000.
+   */
+  headersTimeoutMs?: number;
   /** Server ping interval, ms; a client silent for a whole interval after a ping is terminated. Default 15 000. */
   heartbeatIntervalMs?: number;
   /** How long `close()` waits for clients to acknowledge the 1001 close frame, ms. Default 2 000. */
@@ -132,7 +137,15 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         clientTracking: false,
       });
       if (httpServer === undefined) {
-        httpServer = options.tls ? createHttpsServer(options.tls) : createHttpServer();
+        const headersTimeout = options.headersTimeoutMs ?? WsServerDefaults.headersTimeoutMs;
+        const serverOptions = {
+          headersTimeout,
+          requestTimeout: Math.max(headersTimeout, 30_000),
+          connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 2))),
+        };
+        httpServer = options.tls
+          ? createHttpsServer({ ...options.tls, ...serverOptions })
+          : createHttpServer(serverOptions);
         httpServer.on('request', (_request, response) => {
           response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
           response.end('Upgrade Required: this endpoint speaks JSON-RPC over WebSocket');
