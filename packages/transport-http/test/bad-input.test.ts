@@ -203,24 +203,40 @@ describe('bad input never hurts the server', () => {
   });
 
   it('refuses connections over maxConnections and serves again once they close', async () => {
-    const opened = await Promise.all(
-      Array.from(
-        { length: 50 },
-        () =>
-          new Promise<Socket>((resolve) => {
-            const socket = netConnect(port, '127.0.0.1', () => resolve(socket));
-            socket.on('error', () => {});
-            sockets.push(socket);
-          }),
-      ),
+    // A server of its own, whose header timeout is far away: a socket it closes was refused.
+    const limited = await startServer(
+      {},
+      { headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, maxConnections: 5 },
     );
-    expect(opened).toHaveLength(50);
-    await sleep(50);
-    const extra = netConnect(port, '127.0.0.1');
-    extra.on('error', () => {});
-    sockets.push(extra);
-    await new Promise<void>((resolve) => extra.on('close', () => resolve()));
-    for (const socket of sockets.splice(0)) socket.destroy();
-    await sleep(50);
+    const limitedPort = Number(new URL(limited.url).port);
+    const own: Socket[] = [];
+    try {
+      const accepted = await Promise.all(
+        Array.from(
+          { length: 5 },
+          () =>
+            new Promise<Socket>((resolve) => {
+              const socket = netConnect(limitedPort, '127.0.0.1', () => resolve(socket));
+              socket.on('error', () => {});
+              own.push(socket);
+            }),
+        ),
+      );
+      await sleep(50);
+      const extra = netConnect(limitedPort, '127.0.0.1');
+      extra.on('error', () => {});
+      own.push(extra);
+      await new Promise<void>((resolve) => extra.on('close', () => resolve()));
+      expect(accepted.every((socket) => !socket.destroyed)).toBe(true);
+      for (const socket of own.splice(0)) socket.destroy();
+      await sleep(50);
+      const after = connect(limited.url);
+      const answer = await after.connection.send(request('echo', ['after']), sendOptions());
+      expect(answer).toMatchObject({ result: ['after'] });
+      await after.transport.close?.();
+    } finally {
+      for (const socket of own) socket.destroy();
+      await limited.server.close();
+    }
   });
 });
