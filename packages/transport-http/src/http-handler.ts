@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import {
   type Dispatcher,
   ErrorCodes,
@@ -66,6 +67,22 @@ function flattenHeaders(headers: IncomingMessage['headers']): Record<string, str
     else if (Array.isArray(value)) result[name] = value.join(', ');
   }
   return result;
+}
+
+/**
+ * The subject (CN, else the whole subject) of a client certificate the TLS layer verified
+ * (https with `requestCert: true`), for the `authenticate` hook as `credentials.user`.
+ */
+function clientCertificateSubject(req: IncomingMessage): string | undefined {
+  const socket = req.socket as TLSSocket;
+  if (socket.encrypted !== true || socket.authorized !== true) return undefined;
+  const subject = socket.getPeerCertificate?.()?.subject as Record<string, string | string[]> | undefined;
+  if (subject === undefined || Object.keys(subject).length === 0) return undefined;
+  const cn = subject.CN;
+  if (typeof cn === 'string') return cn;
+  return Object.entries(subject)
+    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : value}`)
+    .join(',');
 }
 
 function serialise(body: Body): string {
@@ -156,11 +173,13 @@ export function buildHandler(
       if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
     });
     let flat: Record<string, string> | undefined;
+    const user = clientCertificateSubject(req);
     const credentials: IncomingCredentials = {
       get headers() {
         flat ??= flattenHeaders(headers);
         return flat;
       },
+      ...(user !== undefined && { user }),
     };
     const context: IncomingContext = {
       transport: 'http',

@@ -457,3 +457,60 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('https with client certificates (mutual TLS)', () => {
+  let serverPair: SelfSigned;
+  let clientPair: SelfSigned;
+  beforeAll(() => {
+    serverPair = selfSigned();
+    clientPair = selfSigned('billing-service');
+  });
+  afterAll(() => {
+    serverPair?.remove();
+    clientPair?.remove();
+  });
+
+  it('passes the verified client certificate subject to authenticate as credentials.user', async () => {
+    const { url, executed } = await track(
+      start(
+        {
+          authenticate: (credentials) =>
+            credentials?.user === 'billing-service'
+              ? { service: credentials.user }
+              : refuse('unauthenticated', 'client certificate required'),
+        },
+        {
+          tls: {
+            key: serverPair.key,
+            cert: serverPair.cert,
+            ca: clientPair.cert,
+            requestCert: true,
+            rejectUnauthorized: false, // let authenticate decide (and answer 401) instead of a TLS alert
+          },
+        },
+      ),
+    );
+    const withCert = createClient({
+      transports: [
+        httpTransport({ tls: { ca: serverPair.cert, cert: clientPair.cert, key: clientPair.key } }),
+      ],
+      endpoints: [url],
+      retry: false,
+      heartbeat: false,
+    });
+    const without = createClient({
+      transports: [httpTransport({ tls: { ca: serverPair.cert } })],
+      endpoints: [url],
+      retry: false,
+      heartbeat: false,
+    });
+    try {
+      await expect(withCert.call('whoami')).resolves.toEqual({ service: 'billing-service' });
+      await expect(without.call('whoami')).rejects.toMatchObject({ kind: 'remote', code: -32004 });
+    } finally {
+      await withCert.close();
+      await without.close();
+    }
+    expect(executed.whoami).toBe(1);
+  });
+});
