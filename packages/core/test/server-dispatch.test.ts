@@ -308,4 +308,25 @@ describe('server dispatch', () => {
     await rpc.close();
     expect((await pending).error.code).toBe(ErrorCodes.Aborted);
   });
+
+  it('checks credentials before revealing whether a method exists', async () => {
+    const rpc = createServer({ authenticate: () => refuse('unauthenticated'), methods: { known: () => 1 } });
+    expect((await send(rpc, '{"jsonrpc":"2.0","method":"unknown","id":1}')).error.code).toBe(
+      ErrorCodes.Unauthenticated,
+    );
+    expect((await send(rpc, '{"jsonrpc":"2.0","method":"known","params":{"x":1},"id":2}')).error.code).toBe(
+      ErrorCodes.Unauthenticated,
+    );
+  });
+
+  it('measures maxMessageBytes in UTF-8 bytes, not characters', async () => {
+    const rpc = createServer({ maxMessageBytes: 100, methods: { echo: (params) => params } });
+    const frame = (text: string) => JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: [text], id: 1 });
+    const ascii = frame('a'.repeat(40));
+    const wide = frame('€'.repeat(40)); // 40 characters, 120 bytes
+    expect(ascii.length).toBeLessThan(100);
+    expect(wide.length).toBeLessThan(100);
+    expect((await send(rpc, ascii)).result).toEqual(['a'.repeat(40)]);
+    expect((await send(rpc, wide)).error.code).toBe(ErrorCodes.MessageTooLarge);
+  });
 });

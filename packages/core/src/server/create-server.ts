@@ -195,12 +195,6 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     if (!accepting) return respond(failure(request, ErrorCodes.Draining, 'server is draining'));
     if (active.size >= maxInFlight)
       return respond(failure(request, ErrorCodes.Overloaded, 'server is overloaded'));
-    const method = registry.get(request.method);
-    if (method === undefined) return respond(failure(request, ErrorCodes.MethodNotFound, 'Method not found'));
-    const args = toArguments(method, request);
-    if (!args.ok)
-      return respond(failure(request, ErrorCodes.InvalidParams, 'Invalid params', { reason: args.reason }));
-
     let auth: unknown;
     if (options.authenticate) {
       try {
@@ -224,6 +218,14 @@ export function createServer(options: ServerOptions = {}): RpcServer {
         );
       }
     }
+
+    // Credentials are checked before the method lookup, so that an unauthenticated caller cannot
+    // learn which methods exist or what params they take.
+    const method = registry.get(request.method);
+    if (method === undefined) return respond(failure(request, ErrorCodes.MethodNotFound, 'Method not found'));
+    const args = toArguments(method, request);
+    if (!args.ok)
+      return respond(failure(request, ErrorCodes.InvalidParams, 'Invalid params', { reason: args.reason }));
 
     const deadlineMs = metadata.deadlineMs;
     if (deadlineMs !== undefined && deadlineMs <= 0) {
@@ -299,7 +301,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
           }),
         );
       }
-      if (text.length > limits.maxMessageBytes) {
+      if (utf8LengthExceeds(text, limits.maxMessageBytes)) {
         return JSON.stringify(
           errorResponse(null, ErrorCodes.MessageTooLarge, 'message too large', {
             maxMessageBytes: limits.maxMessageBytes,
@@ -373,6 +375,15 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       return active.size;
     },
   };
+}
+
+const encoder = new TextEncoder();
+
+/** Whether `text` takes more than `maxBytes` bytes in UTF-8, encoding it only when it must. */
+function utf8LengthExceeds(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true; // at least one byte per UTF-16 unit
+  if (text.length * 3 <= maxBytes) return false; // at most three bytes per UTF-16 unit
+  return encoder.encode(text).length > maxBytes;
 }
 
 /** An AbortError-like rejection from something the handler passed its signal to. */
