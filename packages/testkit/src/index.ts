@@ -1,3 +1,4 @@
 export * from './child.js';
 export * from './nats-server.js';
 export * from './net.js';
+export * from './tls.js';

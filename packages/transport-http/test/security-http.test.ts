@@ -14,9 +14,9 @@ import {
   refuse,
   type ServerOptions,
 } from '@resilient-rpc/core';
+import { type SelfSigned, selfSigned } from '@resilient-rpc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpListenerOptions, httpListener, httpTransport } from '../src/index.js';
-import { type SelfSigned, selfSigned } from './fixtures/security-tls.js';
 
 interface Principal {
   user: string;

@@ -1,45 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createClient, createServer, type RpcServer, refuse } from '@resilient-rpc/core';
+import { selfSigned } from '@resilient-rpc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpListener, httpTransport } from '../src/index.js';
-
-/** A self-signed certificate for 127.0.0.1, made with the openssl CLI. */
-function selfSigned(): { key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'rrpc-tls-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    return {
-      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
-      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('https and authentication', () => {
   let server: RpcServer;
@@ -49,6 +12,7 @@ describe('https and authentication', () => {
 
   beforeAll(async () => {
     const pair = selfSigned();
+    pair.remove();
     cert = pair.cert;
     server = createServer({
       methods: {

@@ -15,7 +15,7 @@ import {
   refuse,
   type ServerOptions,
 } from '@resilient-rpc/core';
-import { type NatsServerHandle, startNatsServer } from '@resilient-rpc/testkit';
+import { type NatsServerHandle, type SelfSigned, selfSigned, startNatsServer } from '@resilient-rpc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type NatsListenerOptions,
@@ -23,7 +23,6 @@ import {
   natsListener,
   natsTransport,
 } from '../src/index.js';
-import { type SelfSigned, selfSigned } from './fixtures/security-tls.js';
 
 interface Principal {
   user: string;

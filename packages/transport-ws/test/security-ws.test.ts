@@ -15,11 +15,11 @@ import {
   refuse,
   type ServerOptions,
 } from '@resilient-rpc/core';
+import { type SelfSigned, selfSigned } from '@resilient-rpc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type WsListener, type WsListenerOptions, wsListener, wsTransport } from '../src/index.js';
 import type { WsTransportOptions } from '../src/ws-transport.js';
-import { type SelfSigned, selfSigned } from './fixtures/security-tls.js';
 
 interface Principal {
   user: string;
