@@ -601,6 +601,10 @@ export function createClient(options: ClientOptions): RpcClient {
         errors.push(error);
         (failed ??= new Set()).add(endpoint);
         if (active > 0) return; // a hedge is still running; it may yet answer
+        // Without a per-attempt timeout, an attempt is given the whole remaining deadline: its
+        // timeout is the call's deadline, whichever timer fired first.
+        if (error.kind === 'timeout' && state.attemptTimeoutMs === undefined)
+          return giveUp('deadline exceeded');
         if (!isRetryable(error, state.idempotent))
           return giveUp(
             `${error.kind} is not retryable${state.idempotent ? '' : ' for a non-idempotent call'}`,
