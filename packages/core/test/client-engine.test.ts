@@ -534,3 +534,58 @@ describe('health feedback from answers', () => {
     await client.close();
   });
 });
+
+describe('rescue of calls waiting on a stalled endpoint', () => {
+  it('retries an idempotent call elsewhere as soon as its endpoint is suspected, without waiting for the deadline', async () => {
+    const { client, clock, listeners, events, urls } = await cluster(2, { balancer: 'round-robin' });
+    for (let index = 0; index < 10; index++) await client.call('work', [index], { idempotent: true });
+    listeners[0]!.hang();
+    const startedAt = clock.now();
+    const outcomes = await Promise.all(
+      [0, 1, 2, 3].map((index) =>
+        settle(clock, client.call('work', [index], { idempotent: true, deadlineMs: 10_000 })),
+      ),
+    );
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    const rescued = (events.call ?? []).filter((event) => event.at >= startedAt);
+    expect(Math.max(...rescued.map((event) => event.latencyMs))).toBeLessThan(1_500);
+    expect((events.hedge ?? []).some((event) => event.endpoint === urls[1])).toBe(true);
+    listeners[0]!.resume();
+  });
+
+  it('does not rescue a call that is not idempotent', async () => {
+    const { client, clock, listeners, events } = await cluster(2, { balancer: 'round-robin' });
+    listeners[0]!.hang();
+    const outcome = await settle(clock, client.call('work', [], { deadlineMs: 2_000 }));
+    expect(outcome.status).toBe('rejected');
+    expect(events.hedge ?? []).toHaveLength(0);
+  });
+
+  it('prefers an endpoint whose breaker admits calls over one whose breaker is open, even in panic mode', async () => {
+    let rejectNext = false;
+    const { client, clock, events, urls } = await cluster(
+      2,
+      { outlierDetection: false, circuitBreaker: { consecutiveFailures: 2 }, balancer: 'round-robin' },
+      [
+        { rates: { error: 1 }, errorKind: 'connection-lost' },
+        {
+          decide: () => {
+            if (!rejectNext) return undefined;
+            rejectNext = false;
+            return { type: 'error', kind: 'rejected' };
+          },
+        },
+      ],
+    );
+    for (let index = 0; index < 4; index++)
+      await settle(clock, client.call('work', [index], { idempotent: true }));
+    expect(client.stats().endpoints.find((endpoint) => endpoint.url === urls[0])!.breaker).toBe('open');
+    rejectNext = true;
+    await settle(clock, client.call('work', ['rejected once'], { idempotent: true }));
+    // Now neither endpoint is usable: the second is backing off after its rejection, the first is
+    // circuit-open. The call must go to the one that can take it, at the first attempt.
+    const outcome = await settle(clock, client.call('work', ['next'], { idempotent: true }));
+    expect(outcome.status).toBe('fulfilled');
+    expect(events.call!.at(-1)!.attempts).toBe(1);
+  });
+});

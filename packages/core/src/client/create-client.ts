@@ -93,6 +93,8 @@ interface CallState {
   attempts: number;
   /** Set by the running attempts: called right after the call's signal aborts (no event listener needed). */
   onAbort: (() => void) | undefined;
+  /** Aborts attempts still running once the call has its answer. */
+  cancelRest: (() => void) | undefined;
 }
 
 const EMPTY: ReadonlySet<Endpoint> = new Set();
@@ -310,6 +312,7 @@ export function createClient(options: ClientOptions): RpcClient {
     endpoint: Endpoint,
     attemptNumber: number,
     signal: AbortSignal,
+    rescue: (() => void) | undefined,
   ): Promise<unknown> {
     const remaining = state.deadlineAt - clock.now();
     if (remaining <= 0)
@@ -323,7 +326,7 @@ export function createClient(options: ClientOptions): RpcClient {
       });
     }
     const token = ++nextToken;
-    const startedAt = endpoint.begin(token);
+    const startedAt = endpoint.begin(token, rescue);
     totals.attempts++;
     const id = ++nextRequestId;
     const request: JsonRpcRequest = { jsonrpc: '2.0', method: state.method, id };
@@ -463,6 +466,8 @@ export function createClient(options: ClientOptions): RpcClient {
         state.onAbort = undefined;
         if (controllers)
           for (const controller of controllers) controller.abort(new CancelledError(HEDGE_LOST));
+        // A rescue or hedge still running on the call's own signal loses now.
+        if (active > 0) state.cancelRest?.();
         if (ok) resolve(value);
         else reject(value);
       };
@@ -539,7 +544,7 @@ export function createClient(options: ClientOptions): RpcClient {
           }
           const cleanup = () => state.signal.removeEventListener('abort', forward);
           active++;
-          attempt(state, endpoint, attemptNumber, signal).then(
+          attempt(state, endpoint, attemptNumber, signal, rescueOf(endpoint)).then(
             (value) => {
               cleanup();
               active--;
@@ -552,7 +557,7 @@ export function createClient(options: ClientOptions): RpcClient {
           );
         } else {
           active++;
-          attempt(state, endpoint, attemptNumber, signal).then(
+          attempt(state, endpoint, attemptNumber, signal, rescueOf(endpoint)).then(
             (value) => {
               active--;
               finish(true, value);
@@ -562,6 +567,43 @@ export function createClient(options: ClientOptions): RpcClient {
         }
         return true;
       };
+
+      /**
+       * An idempotent call waiting on an endpoint that turns suspect or down is tried on another
+       * usable endpoint at once (like a hedge, within the retry budget): the first answer wins.
+       */
+      const rescueOf = (stalled: Endpoint) =>
+        state.idempotent
+          ? () => {
+              if (done) return;
+              const exclude = new Set(failed);
+              exclude.add(stalled);
+              const target = pick(exclude);
+              if (target === undefined || !target.usable) return;
+              if (budget !== undefined && !budget.tryWithdraw()) {
+                totals.budgetExhausted++;
+                emitter.emit('budget-exhausted', {
+                  at: clock.now(),
+                  callId: state.callId,
+                  method: state.method,
+                });
+                return;
+              }
+              totals.hedges++;
+              if (emitter.has('hedge')) {
+                emitter.emit('hedge', {
+                  at: clock.now(),
+                  callId: state.callId,
+                  method: state.method,
+                  endpoint: target.url,
+                  attempt: state.attempts + 1,
+                });
+              }
+              (failed ??= new Set()).add(stalled);
+              launch(true);
+              failed.delete(stalled);
+            }
+          : undefined;
 
       const scheduleHedge = () => {
         if (hedging === undefined || hedges >= hedging.maxHedges) return;
@@ -700,6 +742,7 @@ export function createClient(options: ClientOptions): RpcClient {
       endpoint: undefined,
       attempts: 0,
       onAbort: undefined,
+      cancelRest: () => abortCall(new CancelledError(HEDGE_LOST)),
     };
     let admitted = clientBulkhead === undefined;
     try {
@@ -924,6 +967,8 @@ function remoteFailure(error: { code: number; message: string; data?: unknown },
 
 /** Lower is better in panic mode: a merely suspect endpoint beats a down one. */
 function panicRank(endpoint: Endpoint): number {
+  // An open breaker refuses the attempt locally, so it can never be the better choice.
+  if (endpoint.breaker !== undefined && !endpoint.breaker.isAvailable()) return 5;
   switch (endpoint.state) {
     case 'healthy':
     case 'probing':

@@ -54,6 +54,8 @@ export class Endpoint implements BalancerCandidate {
     refused: false,
     recovering: false,
   };
+  /** Rescue callbacks of in-flight attempts by token (see `begin`). */
+  private readonly rescuers = new Map<number, () => void>();
   /** Start times of in-flight calls by attempt token; insertion order makes the first the oldest. */
   private readonly started = new Map<number, number>();
   /** Start of the oldest abandoned attempt with nothing heard since (see `end`). */
@@ -133,11 +135,16 @@ export class Endpoint implements BalancerCandidate {
     this.heartbeat.start();
   }
 
-  /** Marks the start of an attempt; returns its start time. */
-  begin(token: number): number {
+  /**
+   * Marks the start of an attempt; returns its start time. `rescue` is called (once) if the
+   * endpoint turns suspect, down or ejected while the attempt waits, so that an idempotent call
+   * can be tried elsewhere instead of waiting for its deadline.
+   */
+  begin(token: number, rescue?: () => void): number {
     const now = this.clock.now();
     this.inFlight++;
     this.started.set(token, now);
+    if (rescue !== undefined) this.rescuers.set(token, rescue);
     return now;
   }
 
@@ -149,6 +156,7 @@ export class Endpoint implements BalancerCandidate {
     const startedAt = this.started.get(token);
     if (startedAt === undefined) return;
     this.started.delete(token);
+    if (this.rescuers.size > 0) this.rescuers.delete(token);
     this.inFlight--;
     if (
       abandoned &&
@@ -263,5 +271,13 @@ export class Endpoint implements BalancerCandidate {
     const from = this.state;
     this.state = next;
     this.onState(this, from, next, this.reason);
+    if ((next === 'suspect' || next === 'down' || next === 'ejected') && this.rescuers.size > 0) {
+      const rescuers = [...this.rescuers.values()];
+      this.rescuers.clear();
+      // After the state change has settled: a rescue picks endpoints, which reads states.
+      queueMicrotask(() => {
+        for (const rescue of rescuers) rescue();
+      });
+    }
   }
 }
