@@ -21,7 +21,7 @@ import { clientTransports } from './listeners.js';
 import type { Progress } from './progress.js';
 import type { ReplicaProcess } from './replicas.js';
 import type { PhaseWindow, ScheduledFault } from './scenario.js';
-import { percentile, prng } from './stats.js';
+import { percentile } from './stats.js';
 import { HEDGED_METHOD, IDEMPOTENT_METHODS, planCall } from './workload.js';
 
 export type RunName = 'with-recovery' | 'baseline';
@@ -346,7 +346,7 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
   const idPrefix = config.recovery ? 'rec' : 'base';
 
   const worker = async (index: number) => {
-    const random = prng(config.seed * 7_919 + index * 104_729);
+    const random = seededRandom(config.seed * 7_919 + index * 104_729);
     let seq = 0;
     while (systemClock.now() < stopAt) {
       const planned = planCall(random, `${idPrefix}${index}`, seq++);
