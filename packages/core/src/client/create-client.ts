@@ -569,69 +569,53 @@ export function createClient(options: ClientOptions): RpcClient {
       };
 
       /**
+       * Sends an extra copy of the call (a hedge or a rescue) to an endpoint other than `avoid`,
+       * taking a retry-budget token; the first answer wins. False when there is no such endpoint
+       * (`usableOnly`: none that is healthy) or no token.
+       */
+      const sendCopy = (avoid: Endpoint, usableOnly: boolean): boolean => {
+        const exclude = new Set(failed);
+        exclude.add(avoid);
+        const target = pick(exclude);
+        if (target === undefined || target === avoid || (usableOnly && !target.usable)) return false;
+        if (budget !== undefined && !budget.tryWithdraw()) {
+          totals.budgetExhausted++;
+          emitter.emit('budget-exhausted', { at: clock.now(), callId: state.callId, method: state.method });
+          return false;
+        }
+        totals.hedges++;
+        if (emitter.has('hedge')) {
+          emitter.emit('hedge', {
+            at: clock.now(),
+            callId: state.callId,
+            method: state.method,
+            endpoint: target.url,
+            attempt: state.attempts + 1,
+          });
+        }
+        (failed ??= new Set()).add(avoid);
+        launch(true);
+        failed.delete(avoid);
+        return true;
+      };
+
+      /**
        * An idempotent call waiting on an endpoint that turns suspect or down is tried on another
-       * usable endpoint at once (like a hedge, within the retry budget): the first answer wins.
+       * usable endpoint at once (like a hedge, within the retry budget).
        */
       const rescueOf = (stalled: Endpoint) =>
         state.idempotent
           ? () => {
-              if (done) return;
-              const exclude = new Set(failed);
-              exclude.add(stalled);
-              const target = pick(exclude);
-              if (target === undefined || !target.usable) return;
-              if (budget !== undefined && !budget.tryWithdraw()) {
-                totals.budgetExhausted++;
-                emitter.emit('budget-exhausted', {
-                  at: clock.now(),
-                  callId: state.callId,
-                  method: state.method,
-                });
-                return;
-              }
-              totals.hedges++;
-              if (emitter.has('hedge')) {
-                emitter.emit('hedge', {
-                  at: clock.now(),
-                  callId: state.callId,
-                  method: state.method,
-                  endpoint: target.url,
-                  attempt: state.attempts + 1,
-                });
-              }
-              (failed ??= new Set()).add(stalled);
-              launch(true);
-              failed.delete(stalled);
+              if (!done) sendCopy(stalled, true);
             }
           : undefined;
 
       const scheduleHedge = () => {
         if (hedging === undefined || hedges >= hedging.maxHedges) return;
         hedgeTimer = clock.setTimeout(() => {
-          if (done || active === 0) return;
-          if (budget !== undefined && !budget.tryWithdraw()) {
-            totals.budgetExhausted++;
-            emitter.emit('budget-exhausted', { at: clock.now(), callId: state.callId, method: state.method });
-            return;
-          }
-          const exclude = new Set(failed);
-          if (state.endpoint) exclude.add(state.endpoint);
-          const target = pick(exclude);
-          if (target === undefined || target === state.endpoint) return;
+          if (done || active === 0 || state.endpoint === undefined) return;
+          if (!sendCopy(state.endpoint, false)) return;
           hedges++;
-          totals.hedges++;
-          if (emitter.has('hedge')) {
-            emitter.emit('hedge', {
-              at: clock.now(),
-              callId: state.callId,
-              method: state.method,
-              endpoint: target.url,
-              attempt: state.attempts + 1,
-            });
-          }
-          (failed ??= new Set()).add(state.endpoint!);
-          launch(true);
-          failed.delete(state.endpoint!);
           scheduleHedge();
         }, hedgeDelay(hedging));
       };
