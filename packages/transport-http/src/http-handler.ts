@@ -150,8 +150,27 @@ export function buildHandler(
     send(res, status, errorResponse(null, code, message, data), true);
   }
 
-  function draining(res: ServerResponse): void {
-    send(res, 503, errorResponse(null, ErrorCodes.Draining, 'server is draining'), true);
+  /**
+   * 503 Draining, then `Connection: close`. The request body is read first (up to the body limit):
+   * closing a socket with unread data makes the kernel send a reset, and the client would see
+   * ECONNRESET ("may have been processed") instead of the 503 ("not processed, retry elsewhere").
+   */
+  function draining(req: IncomingMessage, res: ServerResponse): void {
+    const answer = () => send(res, 503, errorResponse(null, ErrorCodes.Draining, 'server is draining'), true);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (req.complete || !(declared <= maxBodyBytes)) {
+      answer();
+      return;
+    }
+    const timer = setTimeout(answer, 1_000);
+    timer.unref();
+    const finish = () => {
+      clearTimeout(timer);
+      answer();
+    };
+    req.once('end', finish);
+    req.once('error', finish);
+    req.resume();
   }
 
   function health(req: IncomingMessage, res: ServerResponse): void {
@@ -220,7 +239,7 @@ export function buildHandler(
       return;
     }
     if (!dispatcher.accepting) {
-      draining(res);
+      draining(req, res);
       return;
     }
     if (!isJsonContentType(req.headers['content-type'])) {

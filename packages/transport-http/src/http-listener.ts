@@ -228,10 +228,11 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async stopAccepting() {
       draining = true;
       stoppedAt ??= performance.now();
-      if (server === undefined) return;
-      // Close the port. Open keep-alive connections stay: a request on one gets 503 Draining with
-      // `Connection: close` (safe to retry elsewhere), in-flight ones finish and close after answering.
-      void stopListening(server);
+      // The port stays open until close(): closing a listening socket resets every connection
+      // still waiting in the kernel's accept queue, so a busy server would turn requests clients
+      // already sent into ECONNRESET ("may have been processed"). Until close(), every new
+      // request gets 503 Draining with `Connection: close` (not processed: retry elsewhere), and
+      // in-flight ones finish and close after answering.
     },
     async close() {
       draining = true;
