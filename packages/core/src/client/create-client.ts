@@ -593,9 +593,11 @@ export function createClient(options: ClientOptions): RpcClient {
             attempt: state.attempts + 1,
           });
         }
-        (failed ??= new Set()).add(avoid);
+        failed ??= new Set();
+        const added = !failed.has(avoid);
+        failed.add(avoid);
         launch(true);
-        failed.delete(avoid);
+        if (added) failed.delete(avoid);
         return true;
       };
 
