@@ -588,4 +588,21 @@ describe('rescue of calls waiting on a stalled endpoint', () => {
     expect(outcome.status).toBe('fulfilled');
     expect(events.call!.at(-1)!.attempts).toBe(1);
   });
+
+  it('does not rescue when rescue is turned off', async () => {
+    const { client, clock, listeners, events } = await cluster(2, {
+      balancer: 'round-robin',
+      rescue: false,
+      retry: false,
+    });
+    for (let index = 0; index < 10; index++) await client.call('work', [index], { idempotent: true });
+    listeners[0]!.hang();
+    await Promise.all(
+      [0, 1].map((index) =>
+        settle(clock, client.call('work', [index], { idempotent: true, deadlineMs: 2_000 })),
+      ),
+    );
+    expect(events.hedge ?? []).toHaveLength(0);
+    listeners[0]!.resume();
+  });
 });

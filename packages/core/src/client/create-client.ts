@@ -148,6 +148,7 @@ export function createClient(options: ClientOptions): RpcClient {
   const methodOptions = new Map(Object.entries(options.methods ?? {}));
   const globalHeaders = options.headers;
   const allLatency = new LatencyTracker();
+  const rescueEnabled = options.rescue !== false;
 
   const endpoints: Endpoint[] = [];
   const byUrl = new Map<string, Endpoint>();
@@ -606,7 +607,7 @@ export function createClient(options: ClientOptions): RpcClient {
        * usable endpoint at once (like a hedge, within the retry budget).
        */
       const rescueOf = (stalled: Endpoint) =>
-        state.idempotent
+        state.idempotent && rescueEnabled
           ? () => {
               if (!done) sendCopy(stalled, true);
             }

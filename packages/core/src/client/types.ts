@@ -92,6 +92,12 @@ export interface ClientOptions {
   /** Off by default. `true` uses the defaults. */
   hedging?: Partial<HedgingOptions> | boolean;
   bulkhead?: Partial<BulkheadLimits> | false;
+  /**
+   * Rescue: an idempotent call still waiting on an endpoint that turns suspect, down or ejected
+   * is sent at once to another healthy endpoint (within the retry budget; first answer wins).
+   * Default true. Turn it off for idempotent methods that are expensive to run twice.
+   */
+  rescue?: boolean;
   methods?: Record<string, MethodOptions>;
   /** Headers sent with every call to every endpoint. */
   headers?: Record<string, string>;
