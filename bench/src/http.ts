@@ -22,6 +22,7 @@ import { createClient, createServer } from '@resilient-rpc/core';
 import { spawnScript } from '@resilient-rpc/testkit';
 import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
 import axios from 'axios';
+import { closedLoop, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
 
@@ -31,13 +32,6 @@ interface Variant {
   close(): Promise<void>;
 }
 
-interface Sample {
-  callsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 const PAYLOAD = { greeting: 'hello', numbers: [1, 2, 3], nested: { ok: true } };
 
 async function serve(): Promise<void> {
@@ -45,48 +39,6 @@ async function serve(): Promise<void> {
   const server = createServer({ methods: { echo: (params: unknown) => params } });
   const listener = await server.listen(httpListener({ port: 0 }));
   signalReady({ url: listener.urls[0] });
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index]!;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** `concurrency` closed-loop callers for `durationMs`. */
-async function measure(variant: Variant, concurrency: number, durationMs: number): Promise<Sample> {
-  const latencies: number[] = [];
-  let errors = 0;
-  let counter = 0;
-  const started = performance.now();
-  const stopAt = started + durationMs;
-  const worker = async () => {
-    while (performance.now() < stopAt) {
-      const t0 = performance.now();
-      try {
-        await variant.call(counter++);
-        latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = performance.now() - started;
-  const sorted = Float64Array.from(latencies).sort();
-  return {
-    callsPerSecond: (latencies.length / elapsed) * 1000,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    errors,
-  };
 }
 
 function variants(url: string): Variant[] {
@@ -189,12 +141,12 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
     const all = variants(url);
     for (const concurrency of [1, 64]) {
       const samples = new Map<string, Sample[]>(all.map((variant) => [variant.name, []]));
-      for (const variant of all) await measure(variant, concurrency, warmupMs);
+      for (const variant of all) await closedLoop((i) => variant.call(i), concurrency, warmupMs);
       for (let repeat = 0; repeat < repeats; repeat++) {
         // Rotate the order so that no variant always runs first or last.
         for (let k = 0; k < all.length; k++) {
           const variant = all[(k + repeat) % all.length]!;
-          samples.get(variant.name)!.push(await measure(variant, concurrency, durationMs));
+          samples.get(variant.name)!.push(await closedLoop((i) => variant.call(i), concurrency, durationMs));
         }
       }
       const throughput = new Map<string, number>();

@@ -10,6 +10,7 @@ import { createClient, createServer } from '@resilient-rpc/core';
 import { startNatsServer } from '@resilient-rpc/testkit';
 import { natsListener, natsTransport } from '@resilient-rpc/transport-nats';
 import { ServiceBroker } from 'moleculer';
+import { closedLoop, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
 
@@ -21,56 +22,7 @@ interface System {
   close(): Promise<void>;
 }
 
-interface Sample {
-  callsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 const PAYLOAD = { message: 'hello', n: 42 };
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] ?? Number.NaN;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? Number.NaN)
-    : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
-}
-
-/** Runs `concurrency` closed-loop workers for `durationMs`; returns throughput and latencies. */
-async function measure(call: Call, concurrency: number, durationMs: number): Promise<Sample> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const end = started + durationMs;
-  const worker = async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        await call();
-        latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  const sorted = Float64Array.from(latencies).sort();
-  return {
-    callsPerSecond: latencies.length / elapsed,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    errors,
-  };
-}
 
 async function resilientRpc(url: string): Promise<System> {
   const server = createServer({ methods: { echo: (params: unknown) => params } });
@@ -146,13 +98,13 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   try {
     systems.push(await resilientRpc(broker.url), await rawRequest(broker.url), await moleculer(broker.url));
     // warm up every path (JIT, connections, discovery)
-    for (const system of systems) await measure(system.call, 16, options.quick ? 200 : 500);
+    for (const system of systems) await closedLoop(system.call, 16, options.quick ? 200 : 500);
     for (const concurrency of concurrencies) {
       const samples = new Map<string, Sample[]>(systems.map((s) => [s.name, []]));
       for (let repeat = 0; repeat < repeats; repeat++) {
         // interleave the systems in each repeat so drift hits them alike
         for (const system of systems) {
-          samples.get(system.name)?.push(await measure(system.call, concurrency, durationMs));
+          samples.get(system.name)?.push(await closedLoop(system.call, concurrency, durationMs));
         }
       }
       const summary = new Map<string, { callsPerSecond: number; p50: number; p99: number; errors: number }>();

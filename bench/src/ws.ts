@@ -9,6 +9,7 @@
 import { createClient, createServer, defaultRandom, systemClock } from '@resilient-rpc/core';
 import { wsListener, wsTransport } from '@resilient-rpc/transport-ws';
 import WebSocket, { WebSocketServer } from 'ws';
+import { closedLoop, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
 
@@ -20,54 +21,7 @@ interface Target {
   close(): Promise<void>;
 }
 
-interface Sample {
-  callsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 const PAYLOAD = { message: 'hello', n: 42 };
-
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
-
-function middle(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const half = sorted.length >> 1;
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1 ? sorted[half]! : (sorted[half - 1]! + sorted[half]!) / 2;
-}
-
-/** `concurrency` closed-loop callers for `durationMs`. */
-async function load(call: Call, concurrency: number, durationMs: number): Promise<Sample> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const begin = performance.now();
-  const stopAt = begin + durationMs;
-  const caller = async () => {
-    while (performance.now() < stopAt) {
-      const t0 = performance.now();
-      try {
-        await call();
-        latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, caller));
-  const seconds = (performance.now() - begin) / 1000;
-  const sorted = Float64Array.from(latencies).sort();
-  return {
-    callsPerSecond: latencies.length / seconds,
-    p50: quantile(sorted, 0.5),
-    p99: quantile(sorted, 0.99),
-    errors,
-  };
-}
 
 async function resilientRpcTarget(): Promise<Target> {
   const server = createServer({ methods: { echo: (params: unknown) => params } });
@@ -158,21 +112,21 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   try {
     targets.push(await resilientRpcTarget(), await transportOnlyTarget(), await rawWsTarget());
-    for (const target of targets) await load(target.call, 16, options.quick ? 300 : 1_000); // warm-up
+    for (const target of targets) await closedLoop(target.call, 16, options.quick ? 300 : 1_000); // warm-up
     for (const concurrency of [1, 64]) {
       const samples = new Map<string, Sample[]>(targets.map((target) => [target.name, []]));
       for (let repeat = 0; repeat < repeats; repeat++) {
         // Alternate the targets' order between repeats so that machine drift hits all alike.
         const order = repeat % 2 === 0 ? targets : [...targets].reverse();
         for (const target of order)
-          samples.get(target.name)!.push(await load(target.call, concurrency, durationMs));
+          samples.get(target.name)!.push(await closedLoop(target.call, concurrency, durationMs));
       }
       const summary = new Map<string, Sample>();
       for (const [name, list] of samples) {
         summary.set(name, {
-          callsPerSecond: middle(list.map((sample) => sample.callsPerSecond)),
-          p50: middle(list.map((sample) => sample.p50)),
-          p99: middle(list.map((sample) => sample.p99)),
+          callsPerSecond: median(list.map((sample) => sample.callsPerSecond)),
+          p50: median(list.map((sample) => sample.p50)),
+          p99: median(list.map((sample) => sample.p99)),
           errors: list.reduce((sum, sample) => sum + sample.errors, 0),
         });
         const figures = summary.get(name)!;
