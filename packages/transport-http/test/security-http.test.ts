@@ -5,28 +5,10 @@
  */
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
-import {
-  createClient,
-  createServer,
-  ErrorCodes,
-  RemoteError,
-  type RpcServer,
-  refuse,
-  type ServerOptions,
-} from '@resilient-rpc/core';
-import { type SelfSigned, selfSigned } from '@resilient-rpc/testkit';
+import { createClient, createServer, type RpcServer, refuse, type ServerOptions } from '@resilient-rpc/core';
+import { bearerAuthenticate, type SelfSigned, securityMethods, selfSigned } from '@resilient-rpc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpListenerOptions, httpListener, httpTransport } from '../src/index.js';
-
-interface Principal {
-  user: string;
-  role: 'admin' | 'reader';
-}
-
-const TOKENS: Record<string, Principal> = {
-  'Bearer alice-token': { user: 'alice', role: 'admin' },
-  'Bearer bob-token': { user: 'bob', role: 'reader' },
-};
 
 interface Raw {
   status: number;
@@ -65,36 +47,11 @@ const rpc = (method: string, params?: unknown, id: number | string = 1) =>
 
 /** A server with the test's methods; `executed` counts handler runs per method. */
 async function start(options: ServerOptions = {}, listenerOptions: HttpListenerOptions = {}) {
-  const executed: Record<string, number> = {};
-  const count = (name: string) => {
-    executed[name] = (executed[name] ?? 0) + 1;
-  };
+  const { methods, executed, count } = securityMethods();
   const server = createServer({
     methods: {
-      whoami: (_params: unknown, context) => {
-        count('whoami');
-        return context.auth ?? null;
-      },
-      'admin.reset': () => {
-        count('admin.reset');
-        return 'reset';
-      },
-      report: (_params: unknown, context) => {
-        // Per-method authorization in the handler, through the principal authenticate returned.
-        if ((context.auth as Principal | undefined)?.role !== 'admin')
-          throw new RemoteError('only admins may read the report', { code: ErrorCodes.Forbidden });
-        count('report');
-        return 'the report';
-      },
-      echo: (params: unknown) => {
-        count('echo');
-        return params;
-      },
-      sleep: async ([ms]: [number]) => {
-        count('sleep');
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        return ms;
-      },
+      ...methods,
+      // Thrown here, so that the stack the server logs points into this file.
       leak: () => {
         count('leak');
         throw new Error('at /srv/secret/path.ts:42');
@@ -106,14 +63,7 @@ async function start(options: ServerOptions = {}, listenerOptions: HttpListenerO
   return { server, listener, url: listener.urls[0]!, executed };
 }
 
-const authenticate: ServerOptions['authenticate'] = (credentials, { method }) => {
-  const header = credentials?.headers.authorization;
-  if (header === undefined) return refuse('unauthenticated', 'missing bearer token');
-  const principal = TOKENS[header];
-  if (principal === undefined) return refuse('unauthenticated', 'invalid token');
-  if (method.startsWith('admin.') && principal.role !== 'admin') return refuse('forbidden', 'admins only');
-  return principal;
-};
+const authenticate = bearerAuthenticate;
 
 const servers: RpcServer[] = [];
 afterEach(async () => {

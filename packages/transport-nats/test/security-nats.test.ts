@@ -8,14 +8,19 @@ import { join } from 'node:path';
 import {
   createClient,
   createServer,
-  ErrorCodes,
-  RemoteError,
+  type RemoteError,
   type RpcClient,
   type RpcServer,
-  refuse,
   type ServerOptions,
 } from '@resilient-rpc/core';
-import { type NatsServerHandle, type SelfSigned, selfSigned, startNatsServer } from '@resilient-rpc/testkit';
+import {
+  bearerAuthenticate,
+  type NatsServerHandle,
+  type SelfSigned,
+  securityMethods,
+  selfSigned,
+  startNatsServer,
+} from '@resilient-rpc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type NatsListenerOptions,
@@ -24,24 +29,7 @@ import {
   natsTransport,
 } from '../src/index.js';
 
-interface Principal {
-  user: string;
-  role: 'admin' | 'reader';
-}
-
-const TOKENS: Record<string, Principal> = {
-  'Bearer alice-token': { user: 'alice', role: 'admin' },
-  'Bearer bob-token': { user: 'bob', role: 'reader' },
-};
-
-const authenticate: ServerOptions['authenticate'] = (credentials, { method }) => {
-  const header = credentials?.headers.authorization;
-  if (header === undefined) return refuse('unauthenticated', 'missing bearer token');
-  const principal = TOKENS[header];
-  if (principal === undefined) return refuse('unauthenticated', 'invalid token');
-  if (method.startsWith('admin.') && principal.role !== 'admin') return refuse('forbidden', 'admins only');
-  return principal;
-};
+const authenticate = bearerAuthenticate;
 
 let subjects = 0;
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -55,35 +43,11 @@ async function start(
   options: ServerOptions = {},
   listenerOptions: Partial<NatsListenerOptions> = {},
 ): Promise<{ server: RpcServer; url: string; executed: Record<string, number> }> {
-  const executed: Record<string, number> = {};
-  const count = (name: string) => {
-    executed[name] = (executed[name] ?? 0) + 1;
-  };
+  const { methods, executed, count } = securityMethods();
   const server = createServer({
     methods: {
-      whoami: (_params: unknown, context) => {
-        count('whoami');
-        return context.auth ?? null;
-      },
-      'admin.reset': () => {
-        count('admin.reset');
-        return 'reset';
-      },
-      report: (_params: unknown, context) => {
-        if ((context.auth as Principal | undefined)?.role !== 'admin')
-          throw new RemoteError('only admins may read the report', { code: ErrorCodes.Forbidden });
-        count('report');
-        return 'the report';
-      },
-      echo: (params: unknown) => {
-        count('echo');
-        return params;
-      },
-      sleep: async ([ms]: [number]) => {
-        count('sleep');
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        return ms;
-      },
+      ...methods,
+      // Thrown here, so that the stack the server logs points into this file.
       leak: () => {
         count('leak');
         throw new Error('at /srv/secret/path.ts:42');

@@ -8,37 +8,24 @@ import { connect as netConnect } from 'node:net';
 import {
   createClient,
   createServer,
-  ErrorCodes,
-  RemoteError,
+  type RemoteError,
   type RpcClient,
   type RpcServer,
-  refuse,
   type ServerOptions,
 } from '@resilient-rpc/core';
-import { type SelfSigned, selfSigned } from '@resilient-rpc/testkit';
+import {
+  bearerAuthenticate,
+  type SelfSigned,
+  securityMethods,
+  selfSigned,
+  TEST_TOKENS,
+} from '@resilient-rpc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type WsListener, type WsListenerOptions, wsListener, wsTransport } from '../src/index.js';
 import type { WsTransportOptions } from '../src/ws-transport.js';
 
-interface Principal {
-  user: string;
-  role: 'admin' | 'reader';
-}
-
-const TOKENS: Record<string, Principal> = {
-  'Bearer alice-token': { user: 'alice', role: 'admin' },
-  'Bearer bob-token': { user: 'bob', role: 'reader' },
-};
-
-const authenticate: ServerOptions['authenticate'] = (credentials, { method }) => {
-  const header = credentials?.headers.authorization;
-  if (header === undefined) return refuse('unauthenticated', 'missing bearer token');
-  const principal = TOKENS[header];
-  if (principal === undefined) return refuse('unauthenticated', 'invalid token');
-  if (method.startsWith('admin.') && principal.role !== 'admin') return refuse('forbidden', 'admins only');
-  return principal;
-};
+const authenticate = bearerAuthenticate;
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -49,35 +36,11 @@ async function start(
   options: ServerOptions = {},
   listenerOptions: WsListenerOptions = {},
 ): Promise<{ server: RpcServer; listener: WsListener; url: string; executed: Record<string, number> }> {
-  const executed: Record<string, number> = {};
-  const count = (name: string) => {
-    executed[name] = (executed[name] ?? 0) + 1;
-  };
+  const { methods, executed, count } = securityMethods();
   const server = createServer({
     methods: {
-      whoami: (_params: unknown, context) => {
-        count('whoami');
-        return context.auth ?? null;
-      },
-      'admin.reset': () => {
-        count('admin.reset');
-        return 'reset';
-      },
-      report: (_params: unknown, context) => {
-        if ((context.auth as Principal | undefined)?.role !== 'admin')
-          throw new RemoteError('only admins may read the report', { code: ErrorCodes.Forbidden });
-        count('report');
-        return 'the report';
-      },
-      echo: (params: unknown) => {
-        count('echo');
-        return params;
-      },
-      sleep: async ([ms]: [number]) => {
-        count('sleep');
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        return ms;
-      },
+      ...methods,
+      // Thrown here, so that the stack the server logs points into this file.
       leak: () => {
         count('leak');
         throw new Error('at /srv/secret/path.ts:42');
@@ -116,7 +79,7 @@ const failure = (promise: Promise<unknown>) =>
 
 describe('authentication at the upgrade (verifyUpgrade)', () => {
   const verifyUpgrade: WsListenerOptions['verifyUpgrade'] = (credentials) => {
-    const principal = TOKENS[credentials.headers.authorization ?? ''];
+    const principal = TEST_TOKENS[credentials.headers.authorization ?? ''];
     if (principal === undefined) return 401;
     return principal.role === 'admin' ? true : 403;
   };
