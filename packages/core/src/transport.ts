@@ -80,6 +80,16 @@ export interface ConnectOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** What the core hands a transport's {@link ClientTransport.discover}. */
+export interface DiscoverOptions extends ConnectOptions {
+  /**
+   * Called with the full current set of instance URLs behind the configured URL, each time it
+   * changes. An empty set means "nothing discovered": the client then uses the configured URL
+   * itself (for example a queue subject whose responders do not answer discovery).
+   */
+  readonly update: (urls: readonly string[]) => void;
+}
+
 /** A client-side transport: it opens connections to endpoints whose URL scheme it serves. */
 export interface ClientTransport {
   /** A short name: `http`, `ws`, `nats`, `memory`. */
@@ -87,6 +97,13 @@ export interface ClientTransport {
   /** URL schemes without the colon, e.g. `['http', 'https']`. */
   readonly schemes: readonly string[];
   connect(url: string, options: ConnectOptions): ClientConnection;
+  /**
+   * Optional: expands one configured endpoint URL into the instances behind it (a NATS queue
+   * group's members, each on a subject of its own), so that the client keeps health, breakers
+   * and balancing per instance. The transport keeps calling `options.update` as instances join
+   * and leave; the returned function stops discovery. Transports without it are used as given.
+   */
+  discover?(url: string, options: DiscoverOptions): () => void;
   /** Releases shared resources (agents, broker connections). */
   close?(): Promise<void>;
 }

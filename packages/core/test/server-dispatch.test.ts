@@ -251,6 +251,44 @@ describe('server dispatch', () => {
     expect((await first).result).toBe(1);
   });
 
+  it('holds maxInFlight when an async authenticate hook runs before the handler', async () => {
+    let running = 0;
+    let peak = 0;
+    const release: Array<() => void> = [];
+    const rpc = createServer({
+      maxInFlight: 5,
+      authenticate: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return 'user';
+      },
+      methods: {
+        hold: () => {
+          running++;
+          peak = Math.max(peak, running);
+          return new Promise<string>((resolve) => release.push(() => resolve('done')));
+        },
+      },
+    });
+    const requests = Array.from({ length: 20 }, (_, id) =>
+      send(rpc, JSON.stringify({ jsonrpc: '2.0', id, method: 'hold' })),
+    );
+    const batch = send(
+      rpc,
+      JSON.stringify(
+        Array.from({ length: 3 }, (_, index) => ({ jsonrpc: '2.0', id: 100 + index, method: 'hold' })),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(rpc.inFlight).toBe(5);
+    expect(peak).toBe(5);
+    while (release.length > 0) release.shift()?.();
+    const answers = [...(await Promise.all(requests)), ...((await batch) as unknown[])];
+    const overloaded = answers.filter((answer) => answer.error?.code === ErrorCodes.Overloaded);
+    expect(answers.filter((answer) => answer.result === 'done')).toHaveLength(5);
+    expect(overloaded).toHaveLength(18);
+    expect(rpc.inFlight).toBe(0);
+  });
+
   it('refuses a request the authenticate hook refuses, without dispatching it', async () => {
     let ran = 0;
     const rpc = createServer({

@@ -22,11 +22,12 @@ import { backoffDelay } from '../recovery/backoff.js';
 import { type Balancer, createBalancer } from '../recovery/balancer.js';
 import { Bulkhead } from '../recovery/bulkhead.js';
 import { RetryBudget } from '../recovery/retry-budget.js';
-import { type ClientTransport, schemeOf } from '../transport.js';
+import { type ClientTransport, type ConnectOptions, schemeOf } from '../transport.js';
 import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
 import { defaultRandom, type Random } from '../util/random.js';
 import { ClientDefaults } from './defaults.js';
 import { Endpoint } from './endpoint.js';
+import { EndpointDiscovery } from './endpoint-discovery.js';
 import { type ApiProxy, createProxy } from './proxy.js';
 import type {
   BatchCall,
@@ -174,19 +175,26 @@ export function createClient(options: ClientOptions): RpcClient {
 
   outlier?.onChange((url, ejected, reason) => byUrl.get(url)?.setEjected(ejected, reason));
 
-  function addEndpoint(entry: string | EndpointConfig): void {
-    if (closed) throw new Error('the client is closed');
-    const config: EndpointConfig = typeof entry === 'string' ? { url: entry } : entry;
-    const url = config.url;
-    if (byUrl.has(url)) return;
+  function transportFor(url: string): ClientTransport {
     const transport = transports.get(schemeOf(url));
     if (transport === undefined) {
       throw new TypeError(
         `no transport for "${url}": this client has transports for ${[...transports.keys()].join(', ')}`,
       );
     }
+    return transport;
+  }
+
+  function connectOptions(config: EndpointConfig): ConnectOptions {
     const headers = globalHeaders || config.headers ? { ...globalHeaders, ...config.headers } : undefined;
-    const connection = transport.connect(url, { clock, random, ...(headers && { headers }) });
+    return { clock, random, ...(headers && { headers }) };
+  }
+
+  function addEndpoint(config: EndpointConfig): void {
+    const url = config.url;
+    if (byUrl.has(url)) return;
+    const transport = transportFor(url);
+    const connection = transport.connect(url, connectOptions(config));
     const endpoint = new Endpoint(
       url,
       connection,
@@ -226,12 +234,15 @@ export function createClient(options: ClientOptions): RpcClient {
     if (endpoint.inFlight === 0) void endpoint.close().catch(() => {});
   }
 
-  for (const entry of options.endpoints ?? []) addEndpoint(entry);
+  const configured = new EndpointDiscovery({
+    transportFor,
+    connectOptions,
+    add: addEndpoint,
+    remove: removeEndpoint,
+  });
+  for (const entry of options.endpoints ?? []) configured.add(entry);
   const stopResolver = options.resolver?.start((next) => {
-    if (closed) return;
-    const wanted = new Set(next.map((entry) => (typeof entry === 'string' ? entry : entry.url)));
-    for (const endpoint of [...endpoints]) if (!wanted.has(endpoint.url)) removeEndpoint(endpoint.url);
-    for (const entry of next) addEndpoint(entry);
+    if (!closed) configured.replace(next);
   });
 
   /** Stall checks run while calls are in flight, and never keep an idle client busy. */
@@ -906,8 +917,13 @@ export function createClient(options: ClientOptions): RpcClient {
     stats() {
       return { ...totals, endpoints: endpoints.map((endpoint) => endpoint.stats()) };
     },
-    addEndpoint,
-    removeEndpoint,
+    addEndpoint(entry) {
+      if (closed) throw new Error('the client is closed');
+      configured.add(entry);
+    },
+    removeEndpoint(url) {
+      configured.remove(url);
+    },
     get endpoints() {
       return endpoints.map((endpoint) => endpoint.url);
     },
@@ -916,6 +932,7 @@ export function createClient(options: ClientOptions): RpcClient {
       closed = true;
       maintenance?.cancel();
       stopResolver?.();
+      configured.close();
       await Promise.allSettled(endpoints.map((endpoint) => endpoint.close()));
       await Promise.allSettled(options.transports.map((transport) => transport.close?.()));
     },

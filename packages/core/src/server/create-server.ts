@@ -120,13 +120,16 @@ export function createServer(options: ServerOptions = {}): RpcServer {
   const maxInFlight = positive(options.maxInFlight, ServerDefaults.maxInFlight, 'maxInFlight');
   const registry = new MethodRegistry(options.methods, { 'rpc.ping': () => 'pong' });
   const listeners: ServerListener[] = [];
+  /** Scopes of the requests whose handlers run (the drain aborts them). */
   const active = new Set<RequestScope>();
+  /** Requests admitted and not yet answered, authentication included. */
+  let inFlight = 0;
   let accepting = true;
   let idleWaiters: Array<() => void> = [];
   let drainPromise: Promise<void> | undefined;
 
   const settleIdle = () => {
-    if (active.size === 0 && idleWaiters.length > 0) {
+    if (inFlight === 0 && idleWaiters.length > 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const waiter of waiters) waiter();
@@ -193,8 +196,25 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     const notification = isNotification(request);
     const respond = (response: JsonRpcResponse) => (notification ? undefined : response);
     if (!accepting) return respond(failure(request, ErrorCodes.Draining, 'server is draining'));
-    if (active.size >= maxInFlight)
+    // The slot is reserved before any await (the authenticate hook included): checking here and
+    // counting after an await would let every request of one tick pass the limit.
+    if (inFlight >= maxInFlight)
       return respond(failure(request, ErrorCodes.Overloaded, 'server is overloaded'));
+    inFlight++;
+    try {
+      return await handleAdmitted(request, incoming, metadata, respond);
+    } finally {
+      inFlight--;
+      settleIdle();
+    }
+  }
+
+  async function handleAdmitted(
+    request: JsonRpcRequest,
+    incoming: IncomingContext,
+    metadata: WireMetadata,
+    respond: (response: JsonRpcResponse) => JsonRpcResponse | undefined,
+  ): Promise<JsonRpcResponse | undefined> {
     let auth: unknown;
     if (options.authenticate) {
       try {
@@ -259,7 +279,6 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     } finally {
       scope.dispose();
       active.delete(scope);
-      settleIdle();
     }
   }
 
@@ -325,7 +344,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     },
     limits,
     get inFlight() {
-      return active.size;
+      return inFlight;
     },
   };
 
@@ -348,7 +367,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
         accepting = false;
         await Promise.allSettled(listeners.map((listener) => listener.stopAccepting()));
         const timeoutMs = drainOptions.timeoutMs ?? ServerDefaults.drainTimeoutMs;
-        if (active.size > 0) {
+        if (inFlight > 0) {
           await new Promise<void>((resolve) => {
             const timer = clock.setTimeout(() => {
               for (const scope of active)
@@ -372,7 +391,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       return this.drain({ timeoutMs: 0 });
     },
     get inFlight() {
-      return active.size;
+      return inFlight;
     },
   };
 }
