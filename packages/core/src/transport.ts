@@ -104,6 +104,13 @@ export interface ClientTransport {
    * and leave; the returned function stops discovery. Transports without it are used as given.
    */
   discover?(url: string, options: DiscoverOptions): () => void;
+  /**
+   * Optional: the server side of the same transport. Returns a listener for a listen URL of one
+   * of `schemes` (`http://0.0.0.0:3000/rpc`, `ws://0.0.0.0:3001/rpc`,
+   * `nats://127.0.0.1:4222/<subject>`), so that a server picks its transports from configuration
+   * alone: `createServer({ transports: [httpTransport()] }).listen('http://0.0.0.0:3000/rpc')`.
+   */
+  listen?(url: string): ServerListener;
   /** Releases shared resources (agents, broker connections). */
   close?(): Promise<void>;
 }
