@@ -189,8 +189,12 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     request: JsonRpcRequest,
   ): { ok: true; params: unknown } | { ok: false; reason: string } {
     const params = request.params;
-    if (method.paramNames === undefined || params === undefined || Array.isArray(params)) {
-      return { ok: true, params: params ?? (method.paramNames ? [] : undefined) };
+    if (params === undefined || Array.isArray(params)) {
+      return { ok: true, params: params ?? (method.paramNames || method.positional ? [] : undefined) };
+    }
+    if (method.paramNames === undefined) {
+      if (!method.positional) return { ok: true, params };
+      return { ok: false, reason: 'params must be an array: this method takes its params by position' };
     }
     const named = params as Record<string, unknown>;
     const allowed = method.paramNames;
