@@ -86,13 +86,25 @@ export function createServer(options: ServerOptions = {}): RpcServer {
   const clock = options.clock ?? systemClock;
   const transports = transportsByScheme(options.transports);
   const registry = new MethodRegistry(options.methods, { 'rpc.ping': () => 'pong' });
+  const report = options.onError;
+  // A logger that throws must not turn an answer into a rejection nobody handles.
+  const onError =
+    report === undefined
+      ? undefined
+      : (error: unknown, context: { method: string; transport: string }) => {
+          try {
+            report(error, context);
+          } catch {
+            // the answer still goes out
+          }
+        };
   const requests = new RequestHandler({
     clock,
     maxInFlight: positive(options.maxInFlight, ServerDefaults.maxInFlight, 'maxInFlight'),
     registry,
     authenticate: options.authenticate,
     exposeErrorDetails: options.exposeErrorDetails === true,
-    onError: options.onError,
+    onError,
   });
   const dispatcher = new MessageDispatcher(requests, {
     limits: {
@@ -100,7 +112,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       maxBatchSize: positive(options.maxBatchSize, ServerDefaults.maxBatchSize, 'maxBatchSize'),
     },
     maxDeadlineMs: positive(options.maxDeadlineMs, ServerDefaults.maxDeadlineMs, 'maxDeadlineMs'),
-    onError: options.onError,
+    onError,
   });
   const listeners: ServerListener[] = [];
   let drainPromise: Promise<void> | undefined;
