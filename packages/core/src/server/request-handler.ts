@@ -64,17 +64,10 @@ export class RequestHandler implements ScopeOwner {
       });
     }
     this.inFlight++;
-    const answer = this.options.authenticate
-      ? this.authenticated(request, incoming, metadata, this.options.authenticate)
-      : this.invoke(request, incoming, metadata, undefined);
-    if (answer instanceof Promise) {
-      return answer.then((response) => {
-        this.release(limit);
-        return notification ? undefined : response;
-      });
-    }
-    this.release(limit);
-    return notification ? undefined : answer;
+    const authenticate = this.options.authenticate;
+    if (authenticate !== undefined)
+      return this.authenticated(request, incoming, metadata, authenticate, limit, notification);
+    return this.invoke(request, incoming, metadata, undefined, limit, notification);
   }
 
   /** Resolves once no request is in flight. */
@@ -99,12 +92,20 @@ export class RequestHandler implements ScopeOwner {
     }
   }
 
+  /** Releases the request's slots and returns its answer (none for a notification). */
+  private settle(limit: InFlightLimit | undefined, notification: boolean, response: JsonRpcResponse): Answer {
+    this.release(limit);
+    return notification ? undefined : response;
+  }
+
   private async authenticated(
     request: JsonRpcRequest,
     incoming: IncomingContext,
     metadata: WireMetadata,
     authenticate: Authenticate,
-  ): Promise<JsonRpcResponse> {
+    limit: InFlightLimit | undefined,
+    notification: boolean,
+  ): Promise<Answer> {
     let auth: unknown;
     try {
       auth = await authenticate(incoming.credentials, {
@@ -118,43 +119,56 @@ export class RequestHandler implements ScopeOwner {
     }
     if (isRefusal(auth)) {
       const forbidden = auth.reason === 'forbidden';
-      return failure(
-        request,
-        forbidden ? ErrorCodes.Forbidden : ErrorCodes.Unauthenticated,
-        auth.message ?? (forbidden ? 'forbidden' : 'unauthenticated'),
-      );
+      const code = forbidden ? ErrorCodes.Forbidden : ErrorCodes.Unauthenticated;
+      const message = auth.message ?? (forbidden ? 'forbidden' : 'unauthenticated');
+      return this.settle(limit, notification, failure(request, code, message));
     }
     // Credentials are checked before the method lookup, so that an unauthenticated caller cannot
     // learn which methods exist or what params they take.
-    return this.invoke(request, incoming, metadata, auth);
+    return this.invoke(request, incoming, metadata, auth, limit, notification);
   }
 
+  /**
+   * Looks the method up, checks params and deadline, runs the handler and maps its outcome;
+   * releases the request's slots when it is answered. Synchronous for a synchronous handler; one
+   * promise reaction for an asynchronous one.
+   */
   private invoke(
     request: JsonRpcRequest,
     incoming: IncomingContext,
     metadata: WireMetadata,
     auth: unknown,
-  ): JsonRpcResponse | Promise<JsonRpcResponse> {
+    limit: InFlightLimit | undefined,
+    notification: boolean,
+  ): Answer | Promise<Answer> {
     const method = this.options.registry.get(request.method);
-    if (method === undefined) return failure(request, ErrorCodes.MethodNotFound, 'Method not found');
+    if (method === undefined)
+      return this.settle(
+        limit,
+        notification,
+        failure(request, ErrorCodes.MethodNotFound, 'Method not found'),
+      );
     const params = toArguments(method, request.params);
-    if (params === INVALID) return invalidParams(request, method, request.params);
-    if (metadata.deadlineMs !== undefined && metadata.deadlineMs <= 0)
-      return failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded before dispatch');
+    if (params === INVALID)
+      return this.settle(limit, notification, invalidParams(request, method, request.params));
+    if (metadata.deadlineMs !== undefined && metadata.deadlineMs <= 0) {
+      const expired = failure(request, ErrorCodes.DeadlineExceeded, 'deadline exceeded before dispatch');
+      return this.settle(limit, notification, expired);
+    }
     const scope = new RequestScope(this, request.method, metadata, incoming, auth);
     let result: unknown;
     try {
       result = method.handler(params, scope);
     } catch (error) {
-      return this.failed(request, scope, error);
+      return this.settle(limit, notification, this.failed(request, scope, error));
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
-        (value) => this.succeeded(request, scope, value),
-        (error: unknown) => this.failed(request, scope, error),
+        (value) => this.settle(limit, notification, this.succeeded(request, scope, value)),
+        (error: unknown) => this.settle(limit, notification, this.failed(request, scope, error)),
       );
     }
-    return this.succeeded(request, scope, result);
+    return this.settle(limit, notification, this.succeeded(request, scope, result));
   }
 
   private succeeded(request: JsonRpcRequest, scope: RequestScope, result: unknown): JsonRpcResponse {
