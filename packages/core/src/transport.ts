@@ -1,7 +1,7 @@
 /**
  * The contracts every transport adapter implements. The core never imports a transport; an
  * adapter package implements {@link ClientTransport} and/or {@link ServerListener} and maps its
- * library's failures into the core's {@link FailureKind}s (DESIGN.md §4).
+ * library's failures into the core's {@link FailureKind}s.
  */
 import type { RpcError } from './errors/rpc-error.js';
 import type { JsonRpcRequest, JsonRpcResponse, WireMetadata } from './protocol/types.js';
