@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createServer } from '../src/index.js';
+import { createServer, type DispatchStatus, ErrorCodes, InFlightLimit } from '../src/index.js';
 import {
   fuzzParameters,
   fuzzRuns,
@@ -60,4 +60,39 @@ describe('evidence: fuzzing the dispatcher', () => {
     expect(answered).toBeGreaterThan(0);
     expect(server.inFlight).toBe(0);
   });
+
+  it('dispatch(): hostile text or bytes get a well-formed body whose status matches it, never a rejection', async () => {
+    const limit = new InFlightLimit(8);
+    await fc.assert(
+      fc.asyncProperty(hostileMessage(LIMIT), fc.boolean(), async (hostile, answerEachEntry) => {
+        const result = await server.dispatcher.dispatch(hostile.payload, context, { limit, answerEachEntry });
+        if (result.body === undefined) {
+          expect(result.status, hostile.label).toBe('no-content');
+        } else {
+          const body = JSON.parse(result.body);
+          expect(isWellFormedResponse(body), `${hostile.label}: ${result.body.slice(0, 200)}`).toBe(true);
+          if (Array.isArray(body) || !('error' in body)) expect(result.status, hostile.label).toBe('ok');
+          else
+            expect(result.status, `${hostile.label}: ${body.error.code}`).toBe(
+              STATUS_OF[body.error.code] ?? 'ok',
+            );
+        }
+        expect(limit.inFlight).toBe(0);
+        expect(prototypePolluted()).toBe(false);
+      }),
+      fuzzParameters(fuzzRuns(2_000)),
+    );
+    expect(server.inFlight).toBe(0);
+  });
 });
+
+const STATUS_OF: Record<number, DispatchStatus> = {
+  [ErrorCodes.ParseError]: 'bad-request',
+  [ErrorCodes.InvalidRequest]: 'bad-request',
+  [ErrorCodes.Unauthenticated]: 'unauthenticated',
+  [ErrorCodes.Forbidden]: 'forbidden',
+  [ErrorCodes.MessageTooLarge]: 'too-large',
+  [ErrorCodes.BatchTooLarge]: 'too-large',
+  [ErrorCodes.Overloaded]: 'overloaded',
+  [ErrorCodes.Draining]: 'draining',
+};
