@@ -1,6 +1,16 @@
-export * from './authentication.js';
-export * from './create-server.js';
-export * from './defaults.js';
-export * from './implement.js';
-export * from './in-flight-limit.js';
-export * from './types.js';
+export {
+  type Authenticate,
+  type AuthenticationFailure,
+  type AuthenticationRequest,
+  refuse,
+} from './authentication.js';
+export { createServer, type DrainOptions, type RpcServer, type ServerOptions } from './create-server.js';
+export { ServerDefaults } from './defaults.js';
+export {
+  type ApiHandlers,
+  implement,
+  type TypedHandler,
+  type TypedMethodDefinition,
+} from './implement.js';
+export { InFlightLimit } from './in-flight-limit.js';
+export type { HandlerContext, MethodDefinition, MethodHandler, MethodTable, RawParams } from './types.js';
