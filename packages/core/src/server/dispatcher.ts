@@ -102,8 +102,8 @@ export class MessageDispatcher implements Dispatcher {
     return Promise.resolve(this.serialise(answer, context));
   }
 
-  async handleText(text: string, context: IncomingContext): Promise<string | undefined> {
-    return (await this.dispatch(text, context)).body;
+  handleText(text: string, context: IncomingContext): Promise<string | undefined> {
+    return this.dispatch(text, context).then(bodyOf);
   }
 
   async handleMessage(message: unknown, context: IncomingContext): Promise<MessageAnswer> {
@@ -209,6 +209,10 @@ function statusOf(answer: JsonRpcResponse | JsonRpcResponse[]): DispatchStatus {
     default:
       return 'ok';
   }
+}
+
+function bodyOf(result: DispatchResult): string | undefined {
+  return result.body;
 }
 
 function badRequest(code: number, message: string, reason: string): DispatchResult {
