@@ -29,7 +29,10 @@ export type CallShape = 'request' | 'notification' | 'batch';
 /** The method name events carry for a batch (`rpc.` names are reserved by JSON-RPC, so no method has it). */
 export const BATCH_METHOD = 'rpc.batch';
 
-/** Everything a call is created with (resolved options; validated by the client). */
+/**
+ * Everything a call is created with (resolved options; validated by the client). The client
+ * resolves them into the {@link Call} itself (no separate object per call).
+ */
 export interface CallSpec {
   readonly shape: CallShape;
   readonly method: string;
@@ -52,8 +55,19 @@ export interface CallSpec {
  * still running is cancelled. Its deadline (one entry in the shared deadline timer) and the
  * caller's signal end it whatever its attempts are doing.
  */
-export class Call implements DeadlineEntry {
+export class Call implements DeadlineEntry, CallSpec {
   readonly id: number;
+  readonly shape: CallShape;
+  readonly method: string;
+  readonly params: JsonRpcParams | undefined;
+  readonly batch: readonly JsonRpcRequest[] | undefined;
+  readonly idempotent: boolean;
+  readonly deadlineMs: number;
+  readonly attemptTimeoutMs: number | undefined;
+  readonly maxAttempts: number;
+  readonly hedge: boolean;
+  readonly traceId: string | undefined;
+  readonly signal: AbortSignal | undefined;
   readonly startedAt: number;
   readonly deadlineAt: number;
   deadlineSlot = -1;
@@ -61,46 +75,69 @@ export class Call implements DeadlineEntry {
   attempts = 0;
   /** The endpoint of the latest attempt. */
   endpoint: Endpoint | undefined;
-  readonly promise: Promise<unknown>;
   private resolve!: (value: unknown) => void;
   private reject!: (error: unknown) => void;
   private done = false;
-  private admitted = false;
-  /** Attempts running: the latest, and any hedge or rescue copies beside it. */
+  /** The attempt running (the latest); hedge and rescue copies are in `more.copies`. */
   private running: Attempt | undefined;
-  private copies: Attempt[] | undefined;
-  private errors: RpcError[] | undefined;
-  private failed: Set<Endpoint> | undefined;
-  private hedges = 0;
-  private timer: TimerHandle | undefined;
-  private hedgeTimer: TimerHandle | undefined;
-  /** Created only when a queued bulkhead admission needs a signal. */
-  private controller: AbortController | undefined;
+  /** State only some calls need (retries, copies, admission queue), created on first use. */
+  private more: CallExtras | undefined;
 
   constructor(
     readonly pipeline: CallPipeline,
-    readonly spec: CallSpec,
     id: number,
     now: number,
+    shape: CallShape,
+    method: string,
+    params: JsonRpcParams | undefined,
+    batch: readonly JsonRpcRequest[] | undefined,
+    idempotent: boolean,
+    deadlineMs: number,
+    attemptTimeoutMs: number | undefined,
+    maxAttempts: number,
+    hedge: boolean,
+    traceId: string | undefined,
+    signal: AbortSignal | undefined,
   ) {
     this.id = id;
+    this.shape = shape;
+    this.method = method;
+    this.params = params;
+    this.batch = batch;
+    this.idempotent = idempotent;
+    this.deadlineMs = deadlineMs;
+    this.attemptTimeoutMs = attemptTimeoutMs;
+    this.maxAttempts = maxAttempts;
+    this.hedge = hedge;
+    this.traceId = traceId;
+    this.signal = signal;
     this.startedAt = now;
-    this.deadlineAt = now + spec.deadlineMs;
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    this.deadlineAt = now + deadlineMs;
   }
 
-  /** Starts the call: deadline, cancellation, admission, then the first attempt. */
-  start(): void {
+  private extras(): CallExtras {
+    let more = this.more;
+    if (more === undefined) more = this.more = new CallExtras();
+    return more;
+  }
+
+  /** Starts the call (deadline, cancellation, admission, then the first attempt); returns its outcome. */
+  start(): Promise<unknown> {
+    const promise = new Promise(capture);
+    this.resolve = captured.resolve!;
+    this.reject = captured.reject!;
+    this.begin();
+    return promise;
+  }
+
+  private begin(): void {
     const pipeline = this.pipeline;
     const totals = pipeline.totals;
     totals.calls++;
     totals.inFlight++;
     if (Number.isFinite(this.deadlineAt)) pipeline.deadline.add(this);
     else pipeline.deadline.hold();
-    const signal = this.spec.signal;
+    const signal = this.signal;
     if (signal !== undefined) {
       if (signal.aborted) {
         this.fail(new CancelledError('the call was cancelled before it started', { cause: signal.reason }));
@@ -112,12 +149,13 @@ export class Call implements DeadlineEntry {
     pipeline.stall?.callStarted(this.startedAt);
     const bulkhead = pipeline.bulkhead;
     if (bulkhead === undefined || bulkhead.tryAcquire()) {
-      this.admitted = bulkhead !== undefined;
+      if (bulkhead !== undefined) this.extras().admitted = true;
       this.first(this.startedAt);
       return;
     }
-    this.controller = new AbortController();
-    bulkhead.acquire(this.controller.signal).then(
+    const controller = new AbortController();
+    this.extras().controller = controller;
+    bulkhead.acquire(controller.signal).then(
       (admitted) => {
         if (this.done) {
           if (admitted) bulkhead.release();
@@ -127,7 +165,7 @@ export class Call implements DeadlineEntry {
           this.fail(new OverloadedError(`the client has ${bulkhead.inFlight} calls in flight (maxInFlight)`));
           return;
         }
-        this.admitted = true;
+        this.extras().admitted = true;
         this.first(this.pipeline.clock.now());
       },
       () => {}, // aborted: the call has already settled
@@ -136,17 +174,17 @@ export class Call implements DeadlineEntry {
 
   /** The caller's signal aborted. */
   handleEvent(): void {
-    this.abandon(new CancelledError('the call was cancelled', { cause: this.spec.signal?.reason }));
+    this.abandon(new CancelledError('the call was cancelled', { cause: this.signal?.reason }));
   }
 
   /** The deadline passed. */
   onDeadline(): void {
-    this.abandon(new TimeoutError(`deadline of ${Math.round(this.spec.deadlineMs)} ms exceeded`));
+    this.abandon(new TimeoutError(`deadline of ${Math.round(this.deadlineMs)} ms exceeded`));
   }
 
   /** Whether a call with this endpoint's waiting attempt may be copied elsewhere (see rescue). */
   get rescuable(): boolean {
-    return !this.done && this.pipeline.rescue.appliesTo(this.spec.idempotent);
+    return !this.done && this.pipeline.rescue.appliesTo(this.idempotent);
   }
 
   /** Milliseconds left before the deadline, at client time `now`. */
@@ -165,18 +203,18 @@ export class Call implements DeadlineEntry {
   attemptFailed(attempt: Attempt, error: RpcError, now: number): void {
     this.forget(attempt);
     if (this.done) return;
-    if (error.kind === 'cancelled' && this.spec.signal?.aborted) return;
-    (this.errors ??= []).push(error);
-    (this.failed ??= new Set()).add(attempt.endpoint);
-    if (this.running !== undefined || (this.copies !== undefined && this.copies.length > 0)) return; // a copy may yet answer
+    if (error.kind === 'cancelled' && this.signal?.aborted) return;
+    (this.extras().errors ??= []).push(error);
+    (this.extras().failed ??= new Set()).add(attempt.endpoint);
+    if (this.hasRunning()) return; // a copy may yet answer
     const pipeline = this.pipeline;
     const decision = pipeline.retry.decide(error, {
       attempts: this.attempts,
-      maxAttempts: this.spec.maxAttempts,
-      idempotent: this.spec.idempotent,
+      maxAttempts: this.maxAttempts,
+      idempotent: this.idempotent,
       remainingMs: this.deadlineAt - now,
-      attemptTimeout: this.spec.attemptTimeoutMs !== undefined,
-      hasAlternative: pipeline.selector.hasAlternative(this.failed, now),
+      attemptTimeout: this.attemptTimeoutMs !== undefined,
+      hasAlternative: pipeline.selector.hasAlternative(this.more?.failed, now),
     });
     if (typeof decision === 'string') {
       if (decision === GiveUpReason.budget) this.budgetExhausted(now);
@@ -188,14 +226,15 @@ export class Call implements DeadlineEntry {
       pipeline.events.emit('retry', {
         at: now,
         callId: this.id,
-        method: this.spec.method,
+        method: this.method,
         attempt: this.attempts + 1,
         delayMs: decision,
         cause: error,
       });
     }
     if (decision <= 0) this.retry(now);
-    else this.timer = pipeline.clock.setTimeout(() => this.retry(this.pipeline.clock.now()), decision);
+    else
+      this.extras().timer = pipeline.clock.setTimeout(() => this.retry(this.pipeline.clock.now()), decision);
   }
 
   /**
@@ -217,7 +256,7 @@ export class Call implements DeadlineEntry {
   }
 
   private retry(now: number): void {
-    this.timer = undefined;
+    if (this.more !== undefined) this.more.timer = undefined;
     if (this.done) return;
     if (!this.launch(undefined, false, now)) this.giveUp(GiveUpReason.noEndpoint, now);
     else this.scheduleHedge(now);
@@ -226,8 +265,8 @@ export class Call implements DeadlineEntry {
   /** Starts an attempt on `target`, or on the endpoint the selector picks. False when there is none. */
   private launch(target: Endpoint | undefined, copy: boolean, now: number): boolean {
     const pipeline = this.pipeline;
-    const need: EndpointNeed = this.spec.shape === 'batch' ? 'batch' : 'any';
-    const endpoint = target ?? pipeline.selector.pick(this.failed, now, need);
+    const need: EndpointNeed = this.shape === 'batch' ? 'batch' : 'any';
+    const endpoint = target ?? pipeline.selector.pick(this.more?.failed, now, need);
     if (endpoint === undefined) return false;
     const number = ++this.attempts;
     pipeline.totals.attempts++;
@@ -240,7 +279,7 @@ export class Call implements DeadlineEntry {
         events.emit('failover', {
           at: now,
           callId: this.id,
-          method: this.spec.method,
+          method: this.method,
           from: previous.url,
           to: endpoint.url,
           attempt: number,
@@ -251,14 +290,14 @@ export class Call implements DeadlineEntry {
       events.emit('attempt', {
         at: now,
         callId: this.id,
-        method: this.spec.method,
+        method: this.method,
         endpoint: endpoint.url,
         attempt: number,
         hedge: copy,
       });
     }
     const attempt = new Attempt(this, endpoint, number, now);
-    if (copy) (this.copies ??= []).push(attempt);
+    if (copy) (this.extras().copies ??= []).push(attempt);
     else this.running = attempt;
     attempt.send(now);
     return true;
@@ -266,17 +305,21 @@ export class Call implements DeadlineEntry {
 
   private scheduleHedge(now: number): void {
     const hedging = this.pipeline.hedging;
-    if (hedging === undefined || !this.spec.hedge || this.done || this.hedges >= hedging.maxHedges) return;
-    this.hedgeTimer = this.pipeline.clock.setTimeout(() => this.onHedgeDelay(), hedging.delayMs(now));
+    if (hedging === undefined || !this.hedge || this.done || (this.more?.hedges ?? 0) >= hedging.maxHedges)
+      return;
+    this.extras().hedgeTimer = this.pipeline.clock.setTimeout(
+      () => this.onHedgeDelay(),
+      hedging.delayMs(now),
+    );
   }
 
   private onHedgeDelay(): void {
-    this.hedgeTimer = undefined;
+    this.extras().hedgeTimer = undefined;
     const endpoint = this.endpoint;
     if (this.done || endpoint === undefined || !this.hasRunning()) return;
     const now = this.pipeline.clock.now();
     if (!this.sendCopy(endpoint, false, now)) return;
-    this.hedges++;
+    this.extras().hedges++;
     this.scheduleHedge(now);
   }
 
@@ -287,9 +330,9 @@ export class Call implements DeadlineEntry {
    */
   private sendCopy(avoid: Endpoint, usableOnly: boolean, now: number): boolean {
     const pipeline = this.pipeline;
-    const exclude = new Set(this.failed);
+    const exclude = new Set(this.more?.failed);
     exclude.add(avoid);
-    const need: EndpointNeed = this.spec.shape === 'batch' ? 'batch' : 'any';
+    const need: EndpointNeed = this.shape === 'batch' ? 'batch' : 'any';
     const target = pipeline.selector.pick(exclude, now, need);
     if (target === undefined || target === avoid || (usableOnly && !target.usableAt(now))) return false;
     if (!pipeline.retry.withdraw()) {
@@ -301,7 +344,7 @@ export class Call implements DeadlineEntry {
       pipeline.events.emit('hedge', {
         at: now,
         callId: this.id,
-        method: this.spec.method,
+        method: this.method,
         endpoint: target.url,
         attempt: this.attempts + 1,
       });
@@ -310,27 +353,29 @@ export class Call implements DeadlineEntry {
   }
 
   private hasRunning(): boolean {
-    return this.running !== undefined || (this.copies !== undefined && this.copies.length > 0);
+    const copies = this.more?.copies;
+    return this.running !== undefined || (copies !== undefined && copies.length > 0);
   }
 
   private forget(attempt: Attempt): void {
     if (this.running === attempt) this.running = undefined;
-    else if (this.copies !== undefined) {
-      const index = this.copies.indexOf(attempt);
-      if (index >= 0) this.copies.splice(index, 1);
+    else {
+      const copies = this.more?.copies;
+      const index = copies === undefined ? -1 : copies.indexOf(attempt);
+      if (index >= 0) copies!.splice(index, 1);
     }
   }
 
   private budgetExhausted(now: number): void {
     this.pipeline.totals.budgetExhausted++;
     if (this.pipeline.events.has('budget-exhausted'))
-      this.pipeline.events.emit('budget-exhausted', { at: now, callId: this.id, method: this.spec.method });
+      this.pipeline.events.emit('budget-exhausted', { at: now, callId: this.id, method: this.method });
   }
 
   /** The deadline passed or the caller cancelled: every running attempt is abandoned with `reason`. */
   private abandon(reason: RpcFailure): void {
     if (this.done) return;
-    const errors = this.errors;
+    const errors = this.more?.errors;
     this.cancelRunning(reason, false);
     if (errors === undefined) this.fail(reason);
     else {
@@ -340,7 +385,7 @@ export class Call implements DeadlineEntry {
   }
 
   private giveUp(reason: GiveUpReason | undefined, now: number): void {
-    const errors = this.errors ?? [];
+    const errors = this.more?.errors ?? [];
     // The reason is worth saying only when the last error does not already say it.
     const detail =
       reason === GiveUpReason.budget ||
@@ -353,7 +398,7 @@ export class Call implements DeadlineEntry {
       this.pipeline.events.emit('give-up', {
         at: now,
         callId: this.id,
-        method: this.spec.method,
+        method: this.method,
         attempts: this.attempts,
         cause: error,
       });
@@ -369,7 +414,7 @@ export class Call implements DeadlineEntry {
       pipeline.events.emit('call', {
         at: now,
         callId: this.id,
-        method: this.spec.method,
+        method: this.method,
         ok: true,
         latencyMs: now - this.startedAt,
         attempts: this.attempts,
@@ -389,7 +434,7 @@ export class Call implements DeadlineEntry {
       pipeline.events.emit('call', {
         at: now,
         callId: this.id,
-        method: this.spec.method,
+        method: this.method,
         ok: false,
         latencyMs: now - this.startedAt,
         attempts: this.attempts,
@@ -406,24 +451,66 @@ export class Call implements DeadlineEntry {
     pipeline.totals.inFlight--;
     if (Number.isFinite(this.deadlineAt)) pipeline.deadline.remove(this);
     else pipeline.deadline.release();
-    this.spec.signal?.removeEventListener('abort', this);
-    this.timer?.cancel();
-    this.hedgeTimer?.cancel();
-    if (this.controller !== undefined) this.controller.abort();
-    if (this.admitted) pipeline.bulkhead?.release();
+    this.signal?.removeEventListener('abort', this);
+    const more = this.more;
+    if (more !== undefined) {
+      more.timer?.cancel();
+      more.hedgeTimer?.cancel();
+      more.controller?.abort();
+      if (more.admitted) pipeline.bulkhead?.release();
+    }
     // A hedge or rescue still running loses now.
     if (this.hasRunning()) this.cancelRunning(LOST, true);
   }
 
   private cancelRunning(reason: RpcError, lost: boolean): void {
     const running = this.running;
-    const copies = this.copies;
+    const copies = this.more?.copies;
     this.running = undefined;
-    this.copies = undefined;
+    if (this.more !== undefined) this.more.copies = undefined;
     running?.abandon(reason, lost);
     if (copies !== undefined) for (const copy of copies) copy.abandon(reason, lost);
   }
 }
+
+/** The part of a call's state that only some calls need. */
+class CallExtras {
+  /** Hedge and rescue copies running beside the latest attempt. */
+  copies: Attempt[] | undefined;
+  /** Every failed attempt's error, in order. */
+  errors: RpcError[] | undefined;
+  /** Endpoints an attempt failed on (not tried again while another is available). */
+  failed: Set<Endpoint> | undefined;
+  hedges = 0;
+  /** The backoff before the next retry. */
+  timer: TimerHandle | undefined;
+  hedgeTimer: TimerHandle | undefined;
+  /** Created only when a queued bulkhead admission needs a signal. */
+  controller: AbortController | undefined;
+  /** The call holds a client bulkhead slot. */
+  admitted = false;
+}
+
+/** Where {@link capture} leaves a new promise's resolving functions (no closure per call). */
+const captured: {
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+} = {
+  resolve: undefined,
+  reject: undefined,
+};
+
+function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
+/** The call gave up on the attempt because another won: it still counts for stall suspicion. */
+const LOST_FLAG = 1;
+/** The attempt's call was rescued once already. */
+const RESCUED_FLAG = 2;
+/** The call has taken the attempt's outcome (or given up on it). */
+const REPORTED_FLAG = 4;
 
 /** The reason every attempt still running gets when another answered first. */
 const LOST = new CancelledError('another attempt answered first');
@@ -443,12 +530,11 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
   deadlineAt: number;
   /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
   private abandonedWith: RpcError | undefined;
-  /** The call gave up on it because another attempt won: it still counts for stall suspicion. */
-  private lost = false;
-  private rescued = false;
-  /** The call has taken this attempt's outcome (or given up on it). */
-  private reported = false;
+  /** {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG}. */
+  private flags = 0;
   private controller: AbortController | undefined;
+  /** The request sent (not for a batch). */
+  private request: JsonRpcRequest | undefined;
 
   constructor(
     readonly call: Call,
@@ -457,15 +543,18 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
     now: number,
   ) {
     this.startedAt = now;
-    const spec = call.spec;
+    const spec: CallSpec = call;
     const remaining = call.deadlineAt - now;
     const attemptTimeoutMs = spec.attemptTimeoutMs;
     this.timeoutMs = attemptTimeoutMs === undefined ? remaining : Math.min(remaining, attemptTimeoutMs);
-    const metadata: WireMetadata = { attempt: number };
-    // Every attempt carries the time left, so that the server stops when the caller has.
-    if (Number.isFinite(remaining)) metadata.deadlineMs = Math.max(0, Math.floor(remaining));
-    if (spec.idempotent) metadata.idempotent = true;
-    if (spec.traceId !== undefined) metadata.traceId = spec.traceId;
+    // One literal with every member (adding members later would allocate a property store).
+    const metadata: WireMetadata = {
+      // Every attempt carries the time left, so that the server stops when the caller has.
+      deadlineMs: Number.isFinite(remaining) ? Math.max(0, Math.floor(remaining)) : undefined,
+      attempt: number,
+      idempotent: call.idempotent ? true : undefined,
+      traceId: call.traceId,
+    };
     this.metadata = metadata;
     this.deadlineAt = attemptTimeoutMs === undefined ? Number.POSITIVE_INFINITY : now + attemptTimeoutMs;
   }
@@ -480,10 +569,22 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
     return controller.signal;
   }
 
-  /** Sends the attempt and reports its outcome to the call and the endpoint. */
-  async send(now: number): Promise<void> {
+  /**
+   * Sends the attempt and reports its outcome to the call and the endpoint. Only `transmit` and
+   * `settle` run around the one `await`, so that the suspended frame stays small.
+   */
+  send(now: number): void {
+    const pending = this.transmit(now);
+    if (pending === undefined) return;
+    pending.then(
+      (response) => this.settle(response, undefined),
+      (error: unknown) => this.settle(undefined, toRpcError(error, 'protocol')),
+    );
+  }
+
+  /** Takes the breaker's permit and hands the request to the transport; undefined when refused. */
+  private transmit(now: number): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> | undefined {
     const call = this.call;
-    const pipeline = call.pipeline;
     const endpoint = this.endpoint;
     if (this.timeoutMs <= 0) {
       this.report(
@@ -492,7 +593,7 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
         }),
         now,
       );
-      return;
+      return undefined;
     }
     const breaker = endpoint.breaker;
     if (breaker !== undefined && !breaker.tryAcquire()) {
@@ -502,44 +603,65 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
         }),
         now,
       );
-      return;
+      return undefined;
     }
     endpoint.begin(this);
-    if (this.deadlineAt !== Number.POSITIVE_INFINITY) pipeline.deadline.add(this);
+    if (this.deadlineAt !== Number.POSITIVE_INFINITY) call.pipeline.deadline.add(this);
     const connection = endpoint.connection;
-    const spec = call.spec;
-    let response: JsonRpcResponse | JsonRpcResponse[] | undefined;
-    let failure: RpcError | undefined;
-    let request: JsonRpcRequest | undefined;
     try {
-      if (spec.shape === 'batch') {
-        response = await connection.sendBatch!(spec.batch!, this);
+      if (call.shape === 'batch') return connection.sendBatch!(call.batch!, this);
+      // One literal per shape (never `delete`, which would turn the object into a slow dictionary).
+      const params = call.params;
+      let request: JsonRpcRequest;
+      if (call.shape === 'request') {
+        const id = call.pipeline.nextRequestId();
+        request =
+          params === undefined
+            ? { jsonrpc: '2.0', method: call.method, id }
+            : { jsonrpc: '2.0', method: call.method, params, id };
       } else {
-        request = { jsonrpc: '2.0', method: spec.method };
-        if (spec.params !== undefined) request.params = spec.params;
-        if (spec.shape === 'request') request.id = pipeline.nextRequestId();
-        response = await connection.send(request, this);
+        request =
+          params === undefined
+            ? { jsonrpc: '2.0', method: call.method }
+            : { jsonrpc: '2.0', method: call.method, params };
       }
+      this.request = request;
+      return connection.send(request, this);
     } catch (error) {
-      failure = toRpcError(error, 'protocol');
+      return Promise.reject(error);
     }
+  }
+
+  /** Takes the transport's outcome: endpoint bookkeeping and feedback, then the call's turn. */
+  private settle(
+    response: JsonRpcResponse | JsonRpcResponse[] | undefined,
+    failed: RpcError | undefined,
+  ): void {
+    const call = this.call;
+    const pipeline = call.pipeline;
+    const endpoint = this.endpoint;
+    let failure = failed;
     if (this.deadlineSlot >= 0) pipeline.deadline.remove(this);
     const end = pipeline.clock.now();
+    const abandonedWith = this.abandonedWith;
     // An attempt abandoned without an answer (a lost copy, a timeout) still counts for stall suspicion.
     const abandoned =
-      this.abandonedWith !== undefined && (this.lost || this.abandonedWith.kind === 'timeout');
+      abandonedWith !== undefined && ((this.flags & LOST_FLAG) !== 0 || abandonedWith.kind === 'timeout');
     endpoint.end(this, abandoned || failure?.kind === 'timeout');
     if (endpoint.removed && endpoint.inFlight === 0) void endpoint.close().catch(() => {});
     let result: unknown;
-    if (this.abandonedWith !== undefined) failure = this.abandonedWith;
+    if (abandonedWith !== undefined) failure = abandonedWith;
     else if (failure === undefined) {
-      if (spec.shape === 'batch')
-        result = batchResults(spec.batch!, response as JsonRpcResponse[], endpoint.url);
-      else if (spec.shape === 'notification') result = undefined;
-      else
-        failure = readResponse(response as JsonRpcResponse | undefined, request!.id as number, endpoint.url);
-      if (failure === undefined && spec.shape === 'request')
-        result = (response as { result?: unknown }).result;
+      if (call.shape === 'batch')
+        result = batchResults(call.batch!, response as JsonRpcResponse[], endpoint.url);
+      else if (call.shape === 'request') {
+        failure = readResponse(
+          response as JsonRpcResponse | undefined,
+          this.request!.id as number,
+          endpoint.url,
+        );
+        if (failure === undefined) result = (response as { result?: unknown }).result;
+      }
     }
     const latencyMs = end - this.startedAt;
     endpoint.recordOutcome(failure, latencyMs, end);
@@ -548,7 +670,7 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
       events.emit('attempt-result', {
         at: end,
         callId: call.id,
-        method: spec.method,
+        method: call.method,
         endpoint: endpoint.url,
         attempt: this.number,
         outcome: failure === undefined ? 'success' : failure.kind,
@@ -556,8 +678,8 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
         ...(failure && { error: failure }),
       });
     }
-    if (this.reported) return;
-    this.reported = true;
+    if ((this.flags & REPORTED_FLAG) !== 0) return;
+    this.flags |= REPORTED_FLAG;
     if (failure === undefined) call.attemptSucceeded(this, result, end);
     else call.attemptFailed(this, failure, end);
   }
@@ -566,8 +688,7 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
   abandon(reason: RpcError, lost: boolean): void {
     if (this.abandonedWith !== undefined) return;
     this.abandonedWith = reason;
-    this.lost = lost;
-    this.reported = true;
+    this.flags |= REPORTED_FLAG | (lost ? LOST_FLAG : 0);
     this.controller?.abort(reason);
   }
 
@@ -575,27 +696,27 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
   onDeadline(): void {
     if (this.abandonedWith !== undefined) return;
     const error = new TimeoutError(
-      `attempt timeout of ${Math.round(this.call.spec.attemptTimeoutMs ?? 0)} ms exceeded`,
+      `attempt timeout of ${Math.round(this.call.attemptTimeoutMs ?? 0)} ms exceeded`,
       {
         endpoint: this.endpoint.url,
       },
     );
     this.abandonedWith = error;
     this.controller?.abort(error);
-    if (this.reported) return;
-    this.reported = true;
-    this.call.attemptFailed(this, error, this.startedAt + (this.call.spec.attemptTimeoutMs ?? 0));
+    if ((this.flags & REPORTED_FLAG) !== 0) return;
+    this.flags |= REPORTED_FLAG;
+    this.call.attemptFailed(this, error, this.startedAt + (this.call.attemptTimeoutMs ?? 0));
   }
 
   onEndpointUnhealthy(): void {
-    if (this.rescued || this.reported) return;
-    this.rescued = true;
+    if ((this.flags & (RESCUED_FLAG | REPORTED_FLAG)) !== 0) return;
+    this.flags |= RESCUED_FLAG;
     this.call.rescue(this);
   }
 
   /** Reports an attempt refused before the transport (nothing about the endpoint's health is learnt). */
   private report(failure: RpcError, now: number): void {
-    this.reported = true;
+    this.flags |= REPORTED_FLAG;
     this.call.attemptFailed(this, failure, now);
   }
 }

@@ -16,7 +16,7 @@ import { RetryPolicy } from '../recovery/retry-policy.js';
 import { type ClientConnection, type ClientTransport, type ConnectOptions, schemeOf } from '../transport.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { defaultRandom, type Random } from '../util/random.js';
-import { BATCH_METHOD, Call, type CallSpec } from './call.js';
+import { BATCH_METHOD, Call, type CallShape } from './call.js';
 import { ClientDefaults } from './defaults.js';
 import { Endpoint } from './endpoint.js';
 import { EndpointDiscovery } from './endpoint-discovery.js';
@@ -251,14 +251,14 @@ export function createClient(options: ClientOptions): RpcClient {
     if (!closed) configured.replace(next);
   });
 
-  /** Resolves the options of one call into its spec; throws a TypeError on invalid values. */
-  function specOf(
-    shape: CallSpec['shape'],
+  /** Resolves the options of one call into a {@link Call}; throws a TypeError on invalid values. */
+  function callOf(
+    shape: CallShape,
     method: string,
     params: JsonRpcParams | undefined,
     batch: readonly JsonRpcRequest[] | undefined,
     callOptions: CallOptions,
-  ): CallSpec {
+  ): Call {
     const perMethod = shape === 'batch' ? undefined : methodOptions.get(method);
     const deadlineMs = callOptions.deadlineMs ?? perMethod?.deadlineMs ?? defaultDeadlineMs;
     if (callOptions.deadlineMs !== undefined) validateDeadlineMs(deadlineMs, 'deadlineMs', allowNoDeadline);
@@ -269,7 +269,10 @@ export function createClient(options: ClientOptions): RpcClient {
     const maxAttempts = callOptions.maxAttempts ?? retryOptions?.maxAttempts ?? 1;
     if (!(maxAttempts >= 1) || !Number.isInteger(maxAttempts))
       throw new TypeError(`maxAttempts must be a whole number ≥ 1 (got ${String(maxAttempts)})`);
-    return {
+    return new Call(
+      pipeline,
+      ++nextCallId,
+      clock.now(),
       shape,
       method,
       params,
@@ -278,16 +281,14 @@ export function createClient(options: ClientOptions): RpcClient {
       deadlineMs,
       attemptTimeoutMs,
       maxAttempts,
-      hedge: shape === 'request' && idempotent && (callOptions.hedge ?? perMethod?.hedge ?? false),
-      traceId: callOptions.traceId,
-      signal: callOptions.signal,
-    };
+      shape === 'request' && idempotent && (callOptions.hedge ?? perMethod?.hedge ?? false),
+      callOptions.traceId,
+      callOptions.signal,
+    );
   }
 
-  function run(spec: CallSpec): Promise<unknown> {
-    const call = new Call(pipeline, spec, ++nextCallId, clock.now());
-    call.start();
-    return call.promise;
+  function run(call: Call): Promise<unknown> {
+    return call.start();
   }
 
   function call<Result>(
@@ -296,15 +297,15 @@ export function createClient(options: ClientOptions): RpcClient {
     callOptions: CallOptions = NO_OPTIONS,
   ): Promise<Result> {
     if (closed) return Promise.reject(new NotSentError('the client is closed'));
-    let spec: CallSpec;
+    let created: Call;
     try {
       if (typeof method !== 'string' || method.length === 0)
         throw new TypeError('method must be a non-empty string');
-      spec = specOf('request', method, params, undefined, callOptions);
+      created = callOf('request', method, params, undefined, callOptions);
     } catch (error) {
       return Promise.reject(error);
     }
-    return run(spec) as Promise<Result>;
+    return run(created) as Promise<Result>;
   }
 
   async function notify(
@@ -315,7 +316,7 @@ export function createClient(options: ClientOptions): RpcClient {
     if (closed) throw new NotSentError('the client is closed');
     if (typeof method !== 'string' || method.length === 0)
       throw new TypeError('method must be a non-empty string');
-    await run(specOf('notification', method, params, undefined, callOptions));
+    await run(callOf('notification', method, params, undefined, callOptions));
   }
 
   async function batch(
@@ -331,7 +332,7 @@ export function createClient(options: ClientOptions): RpcClient {
       if (!entry.notification) request.id = ++nextRequestId;
       return request;
     });
-    return (await run(specOf('batch', BATCH_METHOD, undefined, requests, callOptions))) as BatchResult[];
+    return (await run(callOf('batch', BATCH_METHOD, undefined, requests, callOptions))) as BatchResult[];
   }
 
   return {

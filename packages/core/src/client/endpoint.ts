@@ -114,12 +114,16 @@ export class Endpoint implements BalancerCandidate {
     return this.usableAt(this.clock.now());
   }
 
-  /** Feeds a health signal; an `answer` also counts as a heartbeat. */
-  signal(signal: HealthSignal): void {
+  /**
+   * Feeds a health signal; an `answer` also counts as a heartbeat. `now`: the client time, when the
+   * caller already read it.
+   */
+  signal(signal: HealthSignal, now?: number): void {
     if (signal.type === 'answer') {
-      this.lastHeardAt = this.clock.now();
+      const at = now ?? this.clock.now();
+      this.lastHeardAt = at;
       this.unansweredSince = undefined;
-      this.heartbeat?.alive();
+      this.heartbeat?.alive(at);
     }
     this.health.apply(signal);
   }
@@ -211,13 +215,13 @@ export class Endpoint implements BalancerCandidate {
       breaker?.record(true);
       this.outlier?.record(this.url, true, now);
       this.consecutiveRefusals = 0;
-      this.signal(ANSWER);
+      this.signal(ANSWER, now);
       return;
     }
     this.failures[failure.kind] = (this.failures[failure.kind] ?? 0) + 1;
     switch (failure.kind) {
       case 'remote':
-        this.signal(ANSWER);
+        this.signal(ANSWER, now);
         // The server answered: it is alive. An error it marks retryable ("unavailable, try
         // elsewhere") still counts against its health, as Envoy counts a 503.
         breaker?.record(!failure.retryable);

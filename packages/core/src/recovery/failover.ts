@@ -14,8 +14,6 @@ export type EndpointNeed = 'any' | 'batch';
  * one, an open breaker last.
  */
 export class EndpointSelector {
-  private readonly scratch: Endpoint[] = [];
-
   constructor(
     private readonly endpoints: readonly Endpoint[],
     private readonly balancer: Balancer,
@@ -27,33 +25,31 @@ export class EndpointSelector {
 
   /** Picks an endpoint at client time `now`, avoiding `exclude` (the endpoints the call failed on). */
   pick(exclude: ReadonlySet<Endpoint> | undefined, now: number, need: EndpointNeed): Endpoint | undefined {
-    const scratch = this.scratch;
-    const limit = this.maxInFlightPerEndpoint;
     const endpoints = this.endpoints;
+    let eligible = 0;
     for (let index = 0; index < endpoints.length; index++) {
       const endpoint = endpoints[index]!;
       const state = endpoint.state;
       if (state === 'ejected' && this.outlier !== undefined) this.outlier.isEjected(endpoint.url);
       else if (state === 'down') endpoint.signal({ type: 'tick', now });
-      if (
-        endpoint.usableAt(now) &&
-        endpoint.inFlight < limit &&
-        (exclude === undefined || !exclude.has(endpoint)) &&
-        (need === 'any' || endpoint.connection.sendBatch !== undefined)
-      ) {
+      if (this.eligible(endpoint, exclude, now, need)) {
         endpoint.pickedAt = now;
-        scratch.push(endpoint);
+        eligible++;
       }
     }
-    if (scratch.length > 0) {
-      const chosen = this.balancer.pick(scratch, this.random);
-      scratch.length = 0;
-      return chosen;
+    // Usually every endpoint is eligible: the balancer then picks from the list itself, and no
+    // scratch list is built (emptying one frees its backing store, so refilling it allocates).
+    if (eligible === endpoints.length && eligible > 0) return this.balancer.pick(endpoints, this.random);
+    if (eligible > 0) {
+      const scratch: Endpoint[] = [];
+      for (const endpoint of endpoints)
+        if (this.eligible(endpoint, exclude, now, need)) scratch.push(endpoint);
+      return this.balancer.pick(scratch, this.random);
     }
     let best: Endpoint | undefined;
     let bestRank = Number.POSITIVE_INFINITY;
     for (const endpoint of endpoints) {
-      if (endpoint.inFlight >= limit) continue;
+      if (endpoint.inFlight >= this.maxInFlightPerEndpoint) continue;
       if (need === 'batch' && endpoint.connection.sendBatch === undefined) continue;
       const rank = panicRank(endpoint) + (exclude?.has(endpoint) ? 10 : 0);
       if (rank < bestRank || (rank === bestRank && best !== undefined && endpoint.inFlight < best.inFlight)) {
@@ -62,6 +58,20 @@ export class EndpointSelector {
       }
     }
     return best;
+  }
+
+  private eligible(
+    endpoint: Endpoint,
+    exclude: ReadonlySet<Endpoint> | undefined,
+    now: number,
+    need: EndpointNeed,
+  ): boolean {
+    return (
+      endpoint.usableAt(now) &&
+      endpoint.inFlight < this.maxInFlightPerEndpoint &&
+      (exclude === undefined || !exclude.has(endpoint)) &&
+      (need === 'any' || endpoint.connection.sendBatch !== undefined)
+    );
   }
 
   /** Whether a usable endpoint outside `exclude` exists (a retry there needs no backoff). */
