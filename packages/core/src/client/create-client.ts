@@ -178,7 +178,7 @@ export function createClient(options: ClientOptions): RpcClient {
 
   /** A liveness probe: the transport's own ping, else an `rpc.ping` call; any answer proves life. */
   function ping(connection: ClientConnection, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (connection.ping) return connection.ping({ signal, timeoutMs });
+    if (connection.capabilities.ping && connection.ping) return connection.ping({ signal, timeoutMs });
     return connection
       .send(
         { jsonrpc: '2.0', method: 'rpc.ping', id: `ping-${++nextRequestId}` },

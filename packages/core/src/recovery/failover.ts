@@ -50,7 +50,7 @@ export class EndpointSelector {
     let bestRank = Number.POSITIVE_INFINITY;
     for (const endpoint of endpoints) {
       if (endpoint.inFlight >= this.maxInFlightPerEndpoint) continue;
-      if (need === 'batch' && endpoint.connection.sendBatch === undefined) continue;
+      if (need === 'batch' && !sendsBatches(endpoint)) continue;
       const rank = panicRank(endpoint) + (exclude?.has(endpoint) ? 10 : 0);
       if (rank < bestRank || (rank === bestRank && best !== undefined && endpoint.inFlight < best.inFlight)) {
         best = endpoint;
@@ -70,7 +70,7 @@ export class EndpointSelector {
       endpoint.usableAt(now) &&
       endpoint.inFlight < this.maxInFlightPerEndpoint &&
       (exclude === undefined || !exclude.has(endpoint)) &&
-      (need === 'any' || endpoint.connection.sendBatch !== undefined)
+      (need === 'any' || sendsBatches(endpoint))
     );
   }
 
@@ -80,6 +80,11 @@ export class EndpointSelector {
       if (endpoint.usableAt(now) && (exclude === undefined || !exclude.has(endpoint))) return true;
     return false;
   }
+}
+
+/** Whether the endpoint's transport sends JSON-RPC batches (its capability, and the method to do it). */
+function sendsBatches(endpoint: Endpoint): boolean {
+  return endpoint.connection.capabilities.batch && endpoint.connection.sendBatch !== undefined;
 }
 
 /** Lower is better in panic mode: a merely suspect endpoint beats a down one. */
