@@ -93,7 +93,7 @@ describe('the cost of a call (issue 15: the pipeline skeleton, not the policies,
     expect(clock.pendingTimers).toBe(1);
     clock.advance(10_001);
     const outcomes = await Promise.all(pending);
-    expect(outcomes.every((error) => error.kind === 'timeout')).toBe(true);
+    expect(outcomes.every((error) => (error as { kind: string }).kind === 'timeout')).toBe(true);
     await client.close();
   });
 });

@@ -85,7 +85,11 @@ describe('client deadlines', () => {
       stallDetection: false,
       ...options,
     });
-    return { client, clock, close: async () => (await client.close(), await server.close()) };
+    const close = async () => {
+      await client.close();
+      await server.close();
+    };
+    return { client, clock, close };
   }
 
   it('a 24 h deadline times out after 24 h, not after 1 ms', async () => {
