@@ -2,6 +2,9 @@
  * Heap per in-flight call: 10 000 calls started against a replica that never answers, the heap
  * measured after a full GC before and while they are all in flight, divided by the count.
  *
+ * - zero-cost stub transport (its connection keeps each pending call's resolver in an array and
+ *   answers them all at the end; it never reads the attempt's signal), all policies at defaults —
+ *   the client's own cost per pending call (issue 15 budget: ≤ 1 KB);
  * - memory transport, hung listener (`listener.hang()`: requests accepted, never delivered), all
  *   policies at defaults — the client's own cost per pending call;
  * - WebSocket to a replica in a child process whose `hang` method never answers (so only the
@@ -11,7 +14,14 @@
  * (`retained after cancel`, per call: should be ≈ 0).
  */
 import { setMaxListeners } from 'node:events';
-import { type ClientTransport, createClient, createServer } from '@resilient-rpc/core';
+import {
+  type ClientConnection,
+  type ClientTransport,
+  createClient,
+  createServer,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '@resilient-rpc/core';
 import { MemoryNetwork, memoryTransport } from '@resilient-rpc/core/testing';
 import { spawnScript } from '@resilient-rpc/testkit';
 import { wsTransport } from '@resilient-rpc/transport-ws';
@@ -21,16 +31,47 @@ export type BenchResult = { group: string; name: string; values: Record<string, 
 
 const replicaScript = new URL('./fixtures/replica.ts', import.meta.url).pathname;
 
+/** A transport whose connection answers nothing until `answerAll()`, and never reads the attempt's signal. */
+function hungStubTransport(): ClientTransport & { answerAll(): void } {
+  const pending: Array<(response: JsonRpcResponse) => void> = [];
+  return {
+    name: 'stub',
+    schemes: ['stub'],
+    connect(url) {
+      return {
+        url,
+        capabilities: { batch: false, ping: false, persistentConnection: false },
+        status: 'open',
+        send: (request: JsonRpcRequest) =>
+          new Promise<JsonRpcResponse>((resolve) => {
+            pending.push(resolve);
+            void request;
+          }),
+        onEvent: () => () => {},
+        close: async () => {},
+      } satisfies ClientConnection;
+    },
+    answerAll() {
+      for (const resolve of pending.splice(0)) resolve({ jsonrpc: '2.0', id: null, result: null });
+    },
+  };
+}
+
 async function heapPerCall(
   transport: ClientTransport,
   url: string,
   method: string,
   inFlight: number,
   warmUp: boolean,
+  end?: () => void,
 ): Promise<{ perCall: number; retained: number }> {
-  const client = createClient({ transports: [transport], endpoints: [url], deadlineMs: 600_000 });
-  // The client's timers are unref'd: keep the process alive while every call hangs.
-  const keepAlive = setInterval(() => {}, 1_000);
+  // Stall detection off for the stub: it never answers its probes either.
+  const client = createClient({
+    transports: [transport],
+    endpoints: [url],
+    deadlineMs: 600_000,
+    ...(end && { stallDetection: false, heartbeat: false }),
+  });
   try {
     if (warmUp) await client.call('echo', ['warm-up']); // opens the connection
     const cancel = new AbortController();
@@ -41,14 +82,19 @@ async function heapPerCall(
     const before = process.memoryUsage().heapUsed;
     const calls: Promise<unknown>[] = [];
     for (let i = 0; i < inFlight; i++) {
-      calls.push(client.call(method, [i], { signal: cancel.signal }).catch(() => undefined));
+      calls.push(
+        (end ? client.call(method, [i]) : client.call(method, [i], { signal: cancel.signal })).catch(
+          () => undefined,
+        ),
+      );
     }
     await sleep(200); // let the requests reach the socket
     fullGc();
     const during = process.memoryUsage().heapUsed;
     const stats = client.stats();
     if (stats.inFlight !== inFlight) throw new Error(`expected ${inFlight} in flight, saw ${stats.inFlight}`);
-    cancel.abort();
+    if (end) end();
+    else cancel.abort();
     await Promise.all(calls);
     calls.length = 0;
     await sleep(50);
@@ -56,7 +102,6 @@ async function heapPerCall(
     const after = process.memoryUsage().heapUsed;
     return { perCall: (during - before) / inFlight, retained: (after - before) / inFlight };
   } finally {
-    clearInterval(keepAlive);
     await client.close();
   }
 }
@@ -65,6 +110,24 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult[]>
   const inFlight = 10_000;
   const repeats = quick ? 2 : 5;
   const rows: BenchResult[] = [];
+
+  // Zero-cost stub, never answers until the end: the client's own cost.
+  const stub: Array<{ perCall: number; retained: number }> = [];
+  for (let r = 0; r < repeats; r++) {
+    const transport = hungStubTransport();
+    stub.push(
+      await heapPerCall(transport, 'stub://hung', 'noop', inFlight, false, () => transport.answerAll()),
+    );
+  }
+  rows.push({
+    group: 'memory',
+    name: `stub transport (zero cost), ${inFlight} in flight, all policies at defaults`,
+    values: {
+      'bytes/in-flight call': round(median(stub.map((each) => each.perCall)), 0),
+      'retained after answer (bytes/call)': round(median(stub.map((each) => each.retained)), 0),
+      repeats,
+    },
+  });
 
   // Memory transport, hung listener.
   const network = new MemoryNetwork();

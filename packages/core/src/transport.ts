@@ -1,7 +1,8 @@
 /**
  * The contracts every transport adapter implements. The core never imports a transport; an
  * adapter package implements {@link ClientTransport} and/or {@link ServerListener} and maps its
- * library's failures into the core's {@link FailureKind}s.
+ * library's failures into the core's {@link FailureKind}s in one file (docs/architecture.md,
+ * "Failure kinds").
  */
 import type { RpcError } from './errors/rpc-error.js';
 import type { JsonRpcRequest, JsonRpcResponse, WireMetadata } from './protocol/types.js';
@@ -11,11 +12,17 @@ import type { Random } from './util/random.js';
 
 /** What a transport can do; the client adapts to it. */
 export interface TransportCapabilities {
-  /** Several requests in one message (JSON-RPC batch). */
+  /** Several requests in one message (JSON-RPC batch): `client.batch` only picks endpoints with it (and `sendBatch`). */
   readonly batch: boolean;
-  /** The connection has a native, cheap liveness probe (`ClientConnection.ping`). */
+  /**
+   * The connection has a native, cheap liveness probe (`ClientConnection.ping`): heartbeats and
+   * stall probes use it; without it they send an `rpc.ping` request.
+   */
   readonly ping: boolean;
-  /** One long-lived connection carries many calls (WS, NATS): its loss fails every pending call at once. */
+  /**
+   * One long-lived connection carries many calls (WS, NATS): its loss fails every pending call at
+   * once. Informational: the client learns of such a loss from the connection's status events.
+   */
   readonly persistentConnection: boolean;
 }
 
@@ -32,9 +39,11 @@ export type ConnectionEvent =
 /** Options for one attempt handed to {@link ClientConnection.send}. */
 export interface SendOptions {
   /**
-   * Aborts when the caller cancels, the call's deadline passes or the attempt times out. The
-   * adapter must then stop waiting and reject promptly (free the socket slot, forget the id);
-   * the core replaces the rejection with `signal.reason`, so its exact value does not matter.
+   * Aborts when the caller cancels, the call's deadline passes, the attempt times out or another
+   * attempt of the call answered first. The adapter must then stop waiting and reject promptly
+   * (free the socket slot, forget the id); the core has already moved on with its own reason, so
+   * the rejection's value does not matter. The signal is created when first read: an adapter that
+   * never needs it (it answers at once) should not read it.
    */
   readonly signal: AbortSignal;
   /** Milliseconds this attempt may take at most (the remaining deadline or the attempt timeout). */

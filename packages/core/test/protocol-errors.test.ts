@@ -6,8 +6,8 @@ import {
   NotSentError,
   ProtocolError,
   parseResponseText,
-  RetriesExhaustedError,
   RpcError,
+  retriesExhausted,
   sanitizeMetadata,
   TimeoutError,
   toRpcError,
@@ -40,15 +40,15 @@ describe('errors', () => {
     expect(toRpcError(already)).toBe(already);
   });
 
-  it('carries every attempt in a retries-exhausted error and takes the last kind', () => {
-    const error = new RetriesExhaustedError(
-      [new NotSentError('a'), new TimeoutError('b')],
-      '2 attempts made',
-    );
-    expect(error.attempts).toHaveLength(2);
+  it('carries every attempt in a retries-exhausted error and takes the last kind and class', () => {
+    const attempts = [new NotSentError('a'), new TimeoutError('deadline of 2000 ms exceeded')];
+    const error = retriesExhausted(attempts);
+    expect(error.attempts).toEqual(attempts);
+    expect(error).toBeInstanceOf(TimeoutError);
     expect(error.kind).toBe('timeout');
+    expect(error.cause).toBe(attempts[1]);
     expect(error.retryable).toBe(false);
-    expect(error.message).toContain('2 attempt');
+    expect(error.message).toBe('the call failed after 2 attempts: deadline of 2000 ms exceeded');
   });
 });
 

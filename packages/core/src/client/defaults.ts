@@ -1,6 +1,6 @@
 import type { BulkheadLimits, HedgingOptions, RetryOptions, StallDetectionOptions } from './types.js';
 
-/** Client defaults (DESIGN.md §6), resolved once per client. */
+/** Client defaults (the reasons for each are in docs/policies.md), resolved once per client. */
 export const ClientDefaults = {
   /** Whole-call deadline: 10 s (Envoy's route timeout is 15 s). */
   deadlineMs: 10_000,
@@ -9,6 +9,7 @@ export const ClientDefaults = {
     latencyMultiplier: 4,
     minimumMs: 250,
     checkIntervalMs: 100,
+    probeTimeoutMs: 300,
   } satisfies StallDetectionOptions,
   hedging: { delayMs: 'p95', minDelayMs: 10, maxHedges: 1 } satisfies HedgingOptions,
   bulkhead: {

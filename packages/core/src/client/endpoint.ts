@@ -1,122 +1,131 @@
 import { HeartbeatMonitor, type HeartbeatOptions } from '../detection/heartbeat.js';
 import { LatencyTracker } from '../detection/latency-tracker.js';
-import type { FailureKind } from '../errors/rpc-error.js';
+import type { OutlierDetector } from '../detection/outlier-detector.js';
+import type { FailureKind, RpcError } from '../errors/rpc-error.js';
 import type { EndpointState } from '../events/types.js';
 import type { BalancerCandidate } from '../recovery/balancer.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from '../recovery/circuit-breaker.js';
-import type { ClientConnection } from '../transport.js';
+import type { ClientConnection, ConnectionEvent } from '../transport.js';
 import type { Clock } from '../util/clock.js';
-import type { EndpointStats, StallDetectionOptions } from './types.js';
+import { ANSWER, EndpointHealth, type HealthSignal } from './endpoint-health.js';
+import type { EndpointStats } from './types.js';
 
-/** What drives an endpoint's state; the state is derived from these, never stored apart from them. */
-interface HealthSignals {
-  /** The transport reports the connection closed or reconnecting. */
-  connectionDown: boolean;
-  /** The heartbeat monitor's verdict (missed pings or phi over threshold). */
-  heartbeatSuspect: boolean;
-  /** Calls stopped completing: the oldest in-flight call is too old and nothing came back since. */
-  stalled: boolean;
-  /** Passive outlier detection ejected it. */
-  ejected: boolean;
-  /** It refused a connection (nothing listens); kept until its local backoff ends. */
-  refused: boolean;
-  /** It was unhealthy and has not answered anything since it looked better. */
-  recovering: boolean;
+/** An attempt waiting on an endpoint, linked into the endpoint's in-flight list (oldest first). */
+export interface PendingAttempt {
+  /** Client time the attempt was sent. */
+  readonly startedAt: number;
+  previousOnEndpoint: PendingAttempt | undefined;
+  nextOnEndpoint: PendingAttempt | undefined;
+  /**
+   * Called when the endpoint turns suspect, down or ejected while the attempt waits, so that an
+   * idempotent call can be tried elsewhere at once (rescue).
+   */
+  onEndpointUnhealthy(): void;
 }
 
-const NO_REASON = '';
+/** The longest local backoff after a refusal, in ms. */
+const MAX_REFUSAL_BACKOFF_MS = 5_000;
+/** The first local backoff after a refusal, in ms (doubles per consecutive refusal). */
+const FIRST_REFUSAL_BACKOFF_MS = 100;
 
 /**
- * The client's view of one endpoint: its connection, in-flight calls, latency, breaker,
- * heartbeat, and the health state machine healthy → suspect → down/ejected → probing → healthy.
+ * The client's view of one endpoint: its connection, its attempts in flight, latency, breaker,
+ * heartbeat, and its {@link EndpointHealth} (fed only through {@link signal}).
  */
 export class Endpoint implements BalancerCandidate {
   readonly url: string;
   readonly connection: ClientConnection;
   readonly latency = new LatencyTracker();
   readonly breaker: CircuitBreaker | undefined;
+  readonly health: EndpointHealth;
   readonly failures: Partial<Record<FailureKind, number>> = {};
   successes = 0;
-  /** Consecutive `not-sent` failures (refused connections), for the local backoff. */
-  consecutiveNotSent = 0;
   inFlight = 0;
   removed = false;
   /** Client time of the last thing that came back from this endpoint (response, pong, activity). */
   lastHeardAt: number;
-  /** Not used for new calls before this client time (a Retry-After hint). */
-  backoffUntil = 0;
-  state: EndpointState = 'healthy';
-  private readonly signals: HealthSignals = {
-    connectionDown: false,
-    heartbeatSuspect: false,
-    stalled: false,
-    ejected: false,
-    refused: false,
-    recovering: false,
-  };
-  /** Rescue callbacks of in-flight attempts by token (see `begin`). */
-  private readonly rescuers = new Map<number, () => void>();
-  /** Start times of in-flight calls by attempt token; insertion order makes the first the oldest. */
-  private readonly started = new Map<number, number>();
-  /** Start of the oldest abandoned attempt with nothing heard since (see `end`). */
-  private unansweredSince: number | undefined;
+  /** The client time the balancer's latency cost is computed for (set by the selector before a pick). */
+  pickedAt = 0;
+  /** Start of the oldest abandoned attempt with nothing heard since (see {@link end}). */
+  unansweredSince: number | undefined;
+  /** The latency of every endpoint together (the hedge delay's p95), fed with this one's answers. */
+  sharedLatency: LatencyTracker | undefined;
+  /** A stall probe in flight (see stall suspicion). */
+  probing = false;
+  private oldest: PendingAttempt | undefined;
+  private newest: PendingAttempt | undefined;
+  private consecutiveRefusals = 0;
   private heartbeat: HeartbeatMonitor | undefined;
-  private unsubscribe: () => void;
-  private reason = NO_REASON;
+  private readonly unsubscribe: () => void;
 
   constructor(
     url: string,
     connection: ClientConnection,
     private readonly clock: Clock,
-    private readonly onState: (
-      endpoint: Endpoint,
-      from: EndpointState,
-      to: EndpointState,
-      reason: string,
-    ) => void,
+    private readonly outlier: OutlierDetector | undefined,
+    onState: (endpoint: Endpoint, from: EndpointState, to: EndpointState, reason: string) => void,
     breakerOptions: Partial<CircuitBreakerOptions> | false,
     onBreaker: (endpoint: Endpoint, to: CircuitBreaker['state'], from: CircuitBreaker['state']) => void,
   ) {
     this.url = url;
     this.connection = connection;
     this.lastHeardAt = clock.now();
+    this.health = new EndpointHealth((from, to, reason) => {
+      onState(this, from, to, reason);
+      if (to === 'suspect' || to === 'down' || to === 'ejected') this.rescueWaiting();
+    });
     if (breakerOptions !== false) {
       this.breaker = new CircuitBreaker(breakerOptions, clock);
       this.breaker.onStateChange((to, from) => onBreaker(this, to, from));
     }
-    this.unsubscribe = connection.onEvent((event) => {
-      if (event.type === 'activity') {
-        this.heard();
-        return;
-      }
-      const down = event.status === 'closed' || event.status === 'reconnecting';
-      if (event.status === 'open') this.heard();
-      this.update(
-        'connectionDown',
-        down,
-        down
-          ? `connection ${event.status}${event.error ? `: ${event.error.message}` : ''}`
-          : 'connection open',
-      );
-    });
+    this.unsubscribe = connection.onEvent((event) => this.onConnectionEvent(event));
     if (connection.status === 'closed' || connection.status === 'reconnecting') {
-      this.update('connectionDown', true, `connection ${connection.status}`);
+      this.signal({
+        type: 'connection',
+        status: connection.status,
+        reason: `connection ${connection.status}`,
+      });
     }
   }
 
-  /** Peak-EWMA cost for the balancer. */
+  /** The health state. */
+  get state(): EndpointState {
+    return this.health.state;
+  }
+
+  /** Peak-EWMA cost for the balancer, at the time of the current pick. */
   get latencyCost(): number {
-    return this.latency.peakEwmaMs(this.clock.now());
+    return this.latency.peakEwmaMs(this.pickedAt);
+  }
+
+  /** Whether new calls should go here when there is a choice, at client time `now`. */
+  usableAt(now: number): boolean {
+    const state = this.health.state;
+    return (
+      !this.removed &&
+      (state === 'healthy' || state === 'probing') &&
+      (this.breaker === undefined || this.breaker.isAvailable()) &&
+      this.health.backoffUntil <= now
+    );
   }
 
   /** Whether new calls should go here when there is a choice. */
   get usable(): boolean {
-    return (
-      !this.removed &&
-      (this.state === 'healthy' || this.state === 'probing') &&
-      (this.breaker === undefined || this.breaker.isAvailable()) &&
-      this.backoffUntil <= this.clock.now()
-    );
+    return this.usableAt(this.clock.now());
+  }
+
+  /**
+   * Feeds a health signal; an `answer` also counts as a heartbeat. `now`: the client time, when the
+   * caller already read it.
+   */
+  signal(signal: HealthSignal, now?: number): void {
+    if (signal.type === 'answer') {
+      const at = now ?? this.clock.now();
+      this.lastHeardAt = at;
+      this.unansweredSince = undefined;
+      this.heartbeat?.alive(at);
+    }
+    this.health.apply(signal);
   }
 
   startHeartbeat(
@@ -126,38 +135,43 @@ export class Endpoint implements BalancerCandidate {
     this.heartbeat = new HeartbeatMonitor(
       async (signal, timeoutMs) => {
         await ping(signal, timeoutMs);
-        this.heard();
+        this.signal(ANSWER);
       },
-      (verdict) => this.update('heartbeatSuspect', verdict.suspect, `heartbeat: ${verdict.reason}`),
+      (verdict) =>
+        this.signal({ type: 'probe', ok: !verdict.suspect, reason: `heartbeat: ${verdict.reason}` }),
       options,
       this.clock,
     );
     this.heartbeat.start();
   }
 
-  /**
-   * Marks the start of an attempt; returns its start time. `rescue` is called (once) if the
-   * endpoint turns suspect, down or ejected while the attempt waits, so that an idempotent call
-   * can be tried elsewhere instead of waiting for its deadline.
-   */
-  begin(token: number, rescue?: () => void): number {
-    const now = this.clock.now();
+  /** Marks the start of an attempt sent at `attempt.startedAt`. */
+  begin(attempt: PendingAttempt): void {
     this.inFlight++;
-    this.started.set(token, now);
-    if (rescue !== undefined) this.rescuers.set(token, rescue);
-    return now;
+    attempt.previousOnEndpoint = this.newest;
+    attempt.nextOnEndpoint = undefined;
+    if (this.newest === undefined) this.oldest = attempt;
+    else this.newest.nextOnEndpoint = attempt;
+    this.newest = attempt;
   }
 
   /**
    * Marks the end of an attempt. `abandoned` is an attempt given up without an answer (a lost
    * hedge, a timeout): if nothing came back since it started, it still counts for stall suspicion.
    */
-  end(token: number, abandoned = false): void {
-    const startedAt = this.started.get(token);
-    if (startedAt === undefined) return;
-    this.started.delete(token);
-    if (this.rescuers.size > 0) this.rescuers.delete(token);
+  end(attempt: PendingAttempt, abandoned: boolean): void {
+    const previous = attempt.previousOnEndpoint;
+    const next = attempt.nextOnEndpoint;
+    if (previous === undefined) {
+      if (this.oldest !== attempt) return; // not in the list
+      this.oldest = next;
+    } else previous.nextOnEndpoint = next;
+    if (next === undefined) this.newest = previous;
+    else next.previousOnEndpoint = previous;
+    attempt.previousOnEndpoint = undefined;
+    attempt.nextOnEndpoint = undefined;
     this.inFlight--;
+    const startedAt = attempt.startedAt;
     if (
       abandoned &&
       startedAt >= this.lastHeardAt &&
@@ -167,67 +181,76 @@ export class Endpoint implements BalancerCandidate {
     }
   }
 
-  /** Something came back from the peer: proof of life. */
-  heard(): void {
-    this.lastHeardAt = this.clock.now();
-    this.unansweredSince = undefined;
-    this.heartbeat?.alive();
-    const signals = this.signals;
-    if (!signals.stalled && !signals.recovering && !signals.refused) return;
-    signals.stalled = false;
-    signals.refused = false;
-    if (!signals.connectionDown && !signals.heartbeatSuspect && !signals.ejected) signals.recovering = false;
-    this.reason = 'answered again';
-    this.derive();
-  }
-
   /**
-   * Stall suspicion: the oldest in-flight call is older than max(multiplier × EWMA, minimum) and
-   * nothing has come back from the endpoint since it started.
+   * The start of the oldest attempt still unanswered that began after the last answer (older ones
+   * are excused by that answer), or undefined.
    */
-  checkStall(options: StallDetectionOptions, now: number): void {
-    if (this.signals.stalled) return;
-    // The oldest attempt that started after the last answer: older ones are excused by that answer.
-    let oldest = this.unansweredSince;
-    if (oldest === undefined) {
-      for (const startedAt of this.started.values()) {
-        if (startedAt >= this.lastHeardAt) {
-          oldest = startedAt;
-          break;
-        }
-      }
+  oldestUnanswered(): number | undefined {
+    if (this.unansweredSince !== undefined) return this.unansweredSince;
+    for (
+      let attempt: PendingAttempt | undefined = this.oldest;
+      attempt !== undefined;
+      attempt = attempt.nextOnEndpoint
+    ) {
+      if (attempt.startedAt >= this.lastHeardAt) return attempt.startedAt;
     }
-    if (oldest === undefined) return;
-    const threshold = Math.max(options.latencyMultiplier * this.latency.ewmaMs, options.minimumMs);
-    const age = now - oldest;
-    if (age > threshold) {
-      this.update(
-        'stalled',
-        true,
-        `a call in flight for ${Math.round(age)} ms, nothing back since (threshold ${Math.round(threshold)} ms)`,
-      );
-    }
+    return undefined;
   }
 
   /** Whether stall checks have anything to look at. */
   get awaitingAnswer(): boolean {
-    return this.started.size > 0 || this.unansweredSince !== undefined;
+    return this.oldest !== undefined || this.unansweredSince !== undefined;
   }
 
-  /** A refused connection: down until `until` (client time), then probed again. */
-  refuse(until: number, reason: string): void {
-    this.backoffUntil = until;
-    this.update('refused', true, reason);
-  }
-
-  /** Ends a refusal whose backoff is over, so that the next call probes the endpoint. */
-  expireRefusal(now: number): void {
-    if (this.signals.refused && now >= this.backoffUntil)
-      this.update('refused', false, 'retrying after a refused connection');
-  }
-
-  setEjected(ejected: boolean, reason: string): void {
-    this.update('ejected', ejected, reason);
+  /**
+   * Feeds an attempt's outcome (`failure` undefined: success) into latency, breaker, outlier
+   * detection and health. Which kinds count against the endpoint is decided by kind alone.
+   */
+  recordOutcome(failure: RpcError | undefined, latencyMs: number, now: number): void {
+    const breaker = this.breaker;
+    if (failure === undefined) {
+      this.successes++;
+      this.latency.record(latencyMs, now);
+      this.sharedLatency?.record(latencyMs, now);
+      breaker?.record(true);
+      this.outlier?.record(this.url, true, now);
+      this.consecutiveRefusals = 0;
+      this.signal(ANSWER, now);
+      return;
+    }
+    this.failures[failure.kind] = (this.failures[failure.kind] ?? 0) + 1;
+    switch (failure.kind) {
+      case 'remote':
+        this.signal(ANSWER, now);
+        // The server answered: it is alive. An error it marks retryable ("unavailable, try
+        // elsewhere") still counts against its health, as Envoy counts a 503.
+        breaker?.record(!failure.retryable);
+        this.outlier?.record(this.url, !failure.retryable, now);
+        return;
+      case 'rejected':
+        // Not processed (draining, overloaded, NATS no responders): not proof that a replica
+        // serves, so it is not a heartbeat. Down until the Retry-After hint or a short backoff.
+        breaker?.release();
+        this.refused(failure, now, failure.retryAfterMs);
+        return;
+      case 'cancelled':
+        breaker?.release();
+        return;
+      case 'not-sent':
+        // Local admission (a full socket buffer) says nothing about the peer's health.
+        if (failure.local) {
+          breaker?.release();
+          return;
+        }
+        breaker?.record(false);
+        this.outlier?.record(this.url, false, now);
+        // A refused connection is cheap to detect and cheap to avoid: down, then probed after a backoff.
+        this.refused(failure, now, undefined);
+        return;
+      default:
+        breaker?.record(false);
+        this.outlier?.record(this.url, false, now);
+    }
   }
 
   stats(): EndpointStats {
@@ -250,34 +273,48 @@ export class Endpoint implements BalancerCandidate {
     return this.connection.close();
   }
 
-  private update(signal: keyof HealthSignals, value: boolean, reason: string): void {
-    if (this.signals[signal] === value) return;
-    const wasBad = this.state !== 'healthy' && this.state !== 'probing';
-    this.signals[signal] = value;
-    if (!value && wasBad && signal !== 'recovering') this.signals.recovering = true;
-    this.reason = reason;
-    this.derive();
+  private refused(failure: RpcError, now: number, hintMs: number | undefined): void {
+    this.consecutiveRefusals++;
+    const backoffMs =
+      hintMs ??
+      Math.min(MAX_REFUSAL_BACKOFF_MS, FIRST_REFUSAL_BACKOFF_MS * 2 ** (this.consecutiveRefusals - 1));
+    this.signal({
+      type: 'failure',
+      kind: failure.kind,
+      until: now + backoffMs,
+      reason: `${failure.kind === 'rejected' ? 'rejected' : 'not sent'}: ${failure.message}`,
+    });
   }
 
-  private derive(): void {
-    const signals = this.signals;
-    let next: EndpointState;
-    if (signals.ejected) next = 'ejected';
-    else if (signals.connectionDown || signals.heartbeatSuspect || signals.refused) next = 'down';
-    else if (signals.stalled) next = 'suspect';
-    else if (signals.recovering) next = 'probing';
-    else next = 'healthy';
-    if (next === this.state) return;
-    const from = this.state;
-    this.state = next;
-    this.onState(this, from, next, this.reason);
-    if ((next === 'suspect' || next === 'down' || next === 'ejected') && this.rescuers.size > 0) {
-      const rescuers = [...this.rescuers.values()];
-      this.rescuers.clear();
-      // After the state change has settled: a rescue picks endpoints, which reads states.
-      queueMicrotask(() => {
-        for (const rescue of rescuers) rescue();
-      });
+  private onConnectionEvent(event: ConnectionEvent): void {
+    if (event.type === 'activity') {
+      this.signal(ANSWER);
+      return;
     }
+    if (event.status === 'open') this.signal(ANSWER);
+    const down = event.status === 'closed' || event.status === 'reconnecting';
+    this.signal({
+      type: 'connection',
+      status: event.status,
+      reason: down
+        ? `connection ${event.status}${event.error ? `: ${event.error.message}` : ''}`
+        : 'connection open',
+    });
+  }
+
+  /** Tells every attempt waiting here that the endpoint turned unhealthy (after the change settled). */
+  private rescueWaiting(): void {
+    if (this.oldest === undefined) return;
+    const waiting: PendingAttempt[] = [];
+    for (
+      let attempt: PendingAttempt | undefined = this.oldest;
+      attempt !== undefined;
+      attempt = attempt.nextOnEndpoint
+    )
+      waiting.push(attempt);
+    // After the state change has settled: a rescue picks endpoints, which reads states.
+    queueMicrotask(() => {
+      for (const attempt of waiting) attempt.onEndpointUnhealthy();
+    });
   }
 }

@@ -1,11 +1,13 @@
 import type { HeartbeatOptions } from '../detection/heartbeat.js';
 import type { OutlierDetectionOptions } from '../detection/outlier-detector.js';
+import type { StallDetectionOptions } from '../detection/stall-suspicion.js';
 import type { FailureKind } from '../errors/rpc-error.js';
 import type { EndpointState } from '../events/types.js';
 import type { JsonRpcParams } from '../protocol/types.js';
 import type { BackoffOptions } from '../recovery/backoff.js';
 import type { Balancer, BalancerName } from '../recovery/balancer.js';
 import type { CircuitBreakerOptions } from '../recovery/circuit-breaker.js';
+import type { HedgingOptions } from '../recovery/hedging.js';
 import type { RetryBudgetOptions } from '../recovery/retry-budget.js';
 import type { ClientTransport } from '../transport.js';
 import type { Clock } from '../util/clock.js';
@@ -31,25 +33,8 @@ export interface RetryOptions extends BackoffOptions {
   maxAttempts: number;
 }
 
-/** Stall suspicion options (a hung peer: calls stop completing). */
-export interface StallDetectionOptions {
-  /** Suspect when the oldest in-flight call is older than `latencyMultiplier` × latency EWMA… Default 4. */
-  latencyMultiplier: number;
-  /** …but never before this age, in ms. Default 250. */
-  minimumMs: number;
-  /** How often the client sweeps endpoints for stalls when nothing else triggers a check, in ms. Default 100. */
-  checkIntervalMs: number;
-}
-
-/** Hedging options (idempotent calls only). */
-export interface HedgingOptions {
-  /** Delay before the hedge in ms, or `'p95'` (the endpoint set's observed p95 latency). Default `'p95'`. */
-  delayMs: number | 'p95';
-  /** Floor of a percentile-based delay, in ms. Default 10. */
-  minDelayMs: number;
-  /** Extra copies at most. Default 1. */
-  maxHedges: number;
-}
+export type { StallDetectionOptions } from '../detection/stall-suspicion.js';
+export type { HedgingOptions } from '../recovery/hedging.js';
 
 /** Admission limits. */
 export interface BulkheadLimits {
@@ -77,8 +62,16 @@ export interface ClientOptions {
   transports: readonly ClientTransport[];
   endpoints?: ReadonlyArray<string | EndpointConfig>;
   resolver?: EndpointResolver;
-  /** Deadline for a whole call (all attempts and hedges), in ms. Default 10 000. */
+  /**
+   * Deadline for a whole call (all attempts and hedges), in ms: a finite number > 0, up to 365
+   * days (long deadlines are timed exactly, never clamped). Default 10 000.
+   */
   deadlineMs?: number;
+  /**
+   * Accept `deadlineMs: Infinity` (on the client, a method or a call) as "no deadline". Default
+   * false: `Infinity`, like NaN, a negative number or a string, is a TypeError.
+   */
+  allowNoDeadline?: boolean;
   /** Per-attempt timeout, in ms. Default none (the deadline bounds each attempt). */
   attemptTimeoutMs?: number;
   retry?: Partial<RetryOptions> | false;
@@ -107,7 +100,7 @@ export interface ClientOptions {
 
 /** Options of one call. */
 export interface CallOptions {
-  /** Deadline for this call, in ms. */
+  /** Deadline for this call, in ms (validated as {@link ClientOptions.deadlineMs}). */
   deadlineMs?: number;
   /** Per-attempt timeout, in ms. */
   attemptTimeoutMs?: number;
@@ -119,6 +112,12 @@ export interface CallOptions {
   maxAttempts?: number;
   traceId?: string;
 }
+
+/** Options of `client.notify` and `client.batch` (a notification is never idempotent). */
+export type BatchOptions = Pick<
+  CallOptions,
+  'signal' | 'deadlineMs' | 'attemptTimeoutMs' | 'maxAttempts' | 'traceId' | 'idempotent'
+>;
 
 /** Per-endpoint statistics. */
 export interface EndpointStats {

@@ -121,8 +121,8 @@ export class HeartbeatMonitor {
   }
 
   /** Any inbound traffic from the peer (a response, a pong): counts as a heartbeat. */
-  alive(): void {
-    const now = this.clock.now();
+  alive(nowMs?: number): void {
+    const now = nowMs ?? this.clock.now();
     this.detector.heartbeat(now);
     this.missed = 0;
     if (this.suspect) this.evaluate(now, 'peer alive');

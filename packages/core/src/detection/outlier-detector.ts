@@ -101,14 +101,17 @@ export class OutlierDetector {
     this.endpoints.delete(endpoint);
   }
 
-  /** Records an outcome that says something about the endpoint's health. Unknown endpoints are added. */
-  record(endpoint: string, success: boolean): void {
+  /**
+   * Records an outcome that says something about the endpoint's health. Unknown endpoints are
+   * added. `nowMs` is the clock time when the caller already read it (saves a clock read).
+   */
+  record(endpoint: string, success: boolean, nowMs?: number): void {
     let state = this.endpoints.get(endpoint);
     if (!state) {
       this.add(endpoint);
       state = this.endpoints.get(endpoint) as EndpointState;
     }
-    const now = this.clock.now();
+    const now = nowMs ?? this.clock.now();
     this.refresh(endpoint, state, now);
     if (state.ejected) return;
 

@@ -1,5 +1,6 @@
 /**
- * How a call failed, and therefore whether it is safe to try again (DESIGN.md §4).
+ * How a call failed, and therefore whether it is safe to try again (docs/architecture.md,
+ * "Failure kinds").
  *
  * | kind | processed by the server? | retried |
  * | --- | --- | --- |
@@ -32,6 +33,7 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
 ];
 
 const MARKER = Symbol.for('resilient-rpc.error');
+const NO_ATTEMPTS: readonly RpcError[] = Object.freeze([]);
 
 /** Options shared by every {@link RpcError}. */
 export interface RpcErrorOptions {
@@ -47,6 +49,13 @@ export interface RpcErrorOptions {
   data?: unknown;
   /** A server's hint of how long to wait before retrying, in milliseconds. */
   retryAfterMs?: number;
+  /**
+   * The failure is this process's own admission control (a full bulkhead or socket buffer): it
+   * says nothing about the peer's health. Default false.
+   */
+  local?: boolean;
+  /** Every attempt's error of the call this error ends, in order (see {@link RpcError.attempts}). */
+  attempts?: readonly RpcError[];
 }
 
 /** Whether a failure of this kind is safe to retry for a call that is not idempotent. */
@@ -60,7 +69,7 @@ export function isKindRetryableByDefault(kind: FailureKind): boolean {
  * duplicate installs of the package.
  */
 export class RpcError extends Error {
-  /** What kind of failure this is (DESIGN.md §4). */
+  /** What kind of failure this is; for a call that made several attempts, the last attempt's kind. */
   readonly kind: FailureKind;
   /**
    * Whether a retry is safe whatever the call's idempotency: true for `not-sent` and `rejected`,
@@ -72,6 +81,13 @@ export class RpcError extends Error {
   readonly code: number | undefined;
   readonly data: unknown;
   readonly retryAfterMs: number | undefined;
+  /** True for this process's own admission control (see {@link RpcErrorOptions.local}). */
+  readonly local: boolean;
+  /**
+   * Every attempt's error, in order, when this error ends a call that made more than one attempt;
+   * otherwise empty (the error itself is the only attempt's).
+   */
+  readonly attempts: readonly RpcError[];
   protected readonly [MARKER] = true;
 
   constructor(kind: FailureKind, message: string, options: RpcErrorOptions = {}) {
@@ -83,6 +99,8 @@ export class RpcError extends Error {
     this.code = options.code;
     this.data = options.data;
     this.retryAfterMs = options.retryAfterMs;
+    this.local = options.local ?? false;
+    this.attempts = options.attempts ?? NO_ATTEMPTS;
   }
 
   /** True for any resilient-rpc error, even one created by another copy of this package. */

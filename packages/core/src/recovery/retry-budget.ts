@@ -57,9 +57,9 @@ export class RetryBudget {
     this.headStart = clock.now();
   }
 
-  /** Records a call (the first attempt). */
-  deposit(): void {
-    this.expire();
+  /** Records a call (the first attempt). `nowMs`: the clock time, when the caller already read it. */
+  deposit(nowMs?: number): void {
+    this.expire(nowMs);
     this.add(this.deposit1);
   }
 
@@ -83,8 +83,8 @@ export class RetryBudget {
   }
 
   /** Drops the slices that left the window. At most {@link SLICES} steps, so O(1). */
-  private expire(): void {
-    const now = this.clock.now();
+  private expire(nowMs?: number): void {
+    const now = nowMs ?? this.clock.now();
     const elapsed = now - this.headStart;
     if (!(elapsed >= this.sliceMs)) return; // also covers a clock that went backwards
     const steps = Math.floor(elapsed / this.sliceMs);

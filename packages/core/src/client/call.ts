@@ -1,0 +1,787 @@
+import {
+  CancelledError,
+  ConnectionLostError,
+  NotSentError,
+  OverloadedError,
+  ProtocolError,
+  RejectedError,
+  RemoteError,
+  type RpcFailure,
+  retriesExhausted,
+  TimeoutError,
+  toRpcError,
+} from '../errors/kinds.js';
+import type { RpcError } from '../errors/rpc-error.js';
+import { ErrorCodes, NOT_PROCESSED_CODES } from '../protocol/codes.js';
+import type { JsonRpcParams, JsonRpcRequest, JsonRpcResponse, WireMetadata } from '../protocol/types.js';
+import type { DeadlineEntry } from '../recovery/deadline.js';
+import type { EndpointNeed } from '../recovery/failover.js';
+import { GiveUpReason } from '../recovery/retry-policy.js';
+import type { SendOptions } from '../transport.js';
+import type { TimerHandle } from '../util/clock.js';
+import type { Endpoint, PendingAttempt } from './endpoint.js';
+import type { CallPipeline } from './pipeline.js';
+import type { BatchResult } from './types.js';
+
+/** What a call sends: a request expecting an answer, a notification, or a JSON-RPC batch. */
+export type CallShape = 'request' | 'notification' | 'batch';
+
+/** The method name events carry for a batch (`rpc.` names are reserved by JSON-RPC, so no method has it). */
+export const BATCH_METHOD = 'rpc.batch';
+
+/**
+ * Everything a call is created with (resolved options; validated by the client). The client
+ * resolves them into the {@link Call} itself (no separate object per call).
+ */
+export interface CallSpec {
+  readonly shape: CallShape;
+  readonly method: string;
+  readonly params: JsonRpcParams | undefined;
+  /** The requests of a batch (`shape` batch). */
+  readonly batch: readonly JsonRpcRequest[] | undefined;
+  readonly idempotent: boolean;
+  readonly deadlineMs: number;
+  readonly attemptTimeoutMs: number | undefined;
+  readonly maxAttempts: number;
+  readonly hedge: boolean;
+  readonly traceId: string | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * One call: its state, and the methods that move it along. A call starts one attempt, then, as
+ * the pipeline's policies decide, retries (after a failed attempt), hedges (after a delay) or
+ * rescues (when its endpoint turns bad); the first answer settles it, and every other attempt
+ * still running is cancelled. Its deadline (one entry in the shared deadline timer) and the
+ * caller's signal end it whatever its attempts are doing.
+ */
+export class Call implements DeadlineEntry, CallSpec {
+  readonly id: number;
+  readonly shape: CallShape;
+  readonly method: string;
+  readonly params: JsonRpcParams | undefined;
+  readonly batch: readonly JsonRpcRequest[] | undefined;
+  readonly idempotent: boolean;
+  readonly deadlineMs: number;
+  readonly attemptTimeoutMs: number | undefined;
+  readonly maxAttempts: number;
+  readonly hedge: boolean;
+  readonly traceId: string | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly startedAt: number;
+  readonly deadlineAt: number;
+  deadlineSlot = -1;
+  /** Attempts started so far (hedges and rescues included). */
+  attempts = 0;
+  /** The endpoint of the latest attempt. */
+  endpoint: Endpoint | undefined;
+  private resolve!: (value: unknown) => void;
+  private reject!: (error: unknown) => void;
+  private done = false;
+  /** The attempt running (the latest); hedge and rescue copies are in `more.copies`. */
+  private running: Attempt | undefined;
+  /** State only some calls need (retries, copies, admission queue), created on first use. */
+  private more: CallExtras | undefined;
+
+  constructor(
+    readonly pipeline: CallPipeline,
+    id: number,
+    now: number,
+    shape: CallShape,
+    method: string,
+    params: JsonRpcParams | undefined,
+    batch: readonly JsonRpcRequest[] | undefined,
+    idempotent: boolean,
+    deadlineMs: number,
+    attemptTimeoutMs: number | undefined,
+    maxAttempts: number,
+    hedge: boolean,
+    traceId: string | undefined,
+    signal: AbortSignal | undefined,
+  ) {
+    this.id = id;
+    this.shape = shape;
+    this.method = method;
+    this.params = params;
+    this.batch = batch;
+    this.idempotent = idempotent;
+    this.deadlineMs = deadlineMs;
+    this.attemptTimeoutMs = attemptTimeoutMs;
+    this.maxAttempts = maxAttempts;
+    this.hedge = hedge;
+    this.traceId = traceId;
+    this.signal = signal;
+    this.startedAt = now;
+    this.deadlineAt = now + deadlineMs;
+  }
+
+  private extras(): CallExtras {
+    let more = this.more;
+    if (more === undefined) more = this.more = new CallExtras();
+    return more;
+  }
+
+  /** Starts the call (deadline, cancellation, admission, then the first attempt); returns its outcome. */
+  start(): Promise<unknown> {
+    const promise = new Promise(capture);
+    this.resolve = captured.resolve!;
+    this.reject = captured.reject!;
+    this.begin();
+    return promise;
+  }
+
+  private begin(): void {
+    const pipeline = this.pipeline;
+    const totals = pipeline.totals;
+    totals.calls++;
+    totals.inFlight++;
+    if (Number.isFinite(this.deadlineAt)) pipeline.deadline.add(this);
+    else pipeline.deadline.hold();
+    const signal = this.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.fail(new CancelledError('the call was cancelled before it started', { cause: signal.reason }));
+        return;
+      }
+      signal.addEventListener('abort', this);
+    }
+    pipeline.retry.recordCall(this.startedAt);
+    pipeline.stall?.callStarted(this.startedAt);
+    const bulkhead = pipeline.bulkhead;
+    if (bulkhead === undefined || bulkhead.tryAcquire()) {
+      if (bulkhead !== undefined) this.extras().admitted = true;
+      this.first(this.startedAt);
+      return;
+    }
+    const controller = new AbortController();
+    this.extras().controller = controller;
+    bulkhead.acquire(controller.signal).then(
+      (admitted) => {
+        if (this.done) {
+          if (admitted) bulkhead.release();
+          return;
+        }
+        if (!admitted) {
+          this.fail(new OverloadedError(`the client has ${bulkhead.inFlight} calls in flight (maxInFlight)`));
+          return;
+        }
+        this.extras().admitted = true;
+        this.first(this.pipeline.clock.now());
+      },
+      () => {}, // aborted: the call has already settled
+    );
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    this.abandon(new CancelledError('the call was cancelled', { cause: this.signal?.reason }));
+  }
+
+  /** The deadline passed. */
+  onDeadline(): void {
+    this.abandon(new TimeoutError(`deadline of ${Math.round(this.deadlineMs)} ms exceeded`));
+  }
+
+  /** Whether a call with this endpoint's waiting attempt may be copied elsewhere (see rescue). */
+  get rescuable(): boolean {
+    return !this.done && this.pipeline.rescue.appliesTo(this.idempotent);
+  }
+
+  /** Milliseconds left before the deadline, at client time `now`. */
+  remainingMs(now: number): number {
+    return this.deadlineAt - now;
+  }
+
+  /** An attempt answered. */
+  attemptSucceeded(attempt: Attempt, value: unknown, now: number): void {
+    this.forget(attempt);
+    if (this.done) return;
+    this.succeed(value, now);
+  }
+
+  /** An attempt failed (or was abandoned by its own timeout). */
+  attemptFailed(attempt: Attempt, error: RpcError, now: number): void {
+    this.forget(attempt);
+    if (this.done) return;
+    if (error.kind === 'cancelled' && this.signal?.aborted) return;
+    (this.extras().errors ??= []).push(error);
+    (this.extras().failed ??= new Set()).add(attempt.endpoint);
+    if (this.hasRunning()) return; // a copy may yet answer
+    const pipeline = this.pipeline;
+    const decision = pipeline.retry.decide(error, {
+      attempts: this.attempts,
+      maxAttempts: this.maxAttempts,
+      idempotent: this.idempotent,
+      remainingMs: this.deadlineAt - now,
+      attemptTimeout: this.attemptTimeoutMs !== undefined,
+      hasAlternative: pipeline.selector.hasAlternative(this.more?.failed, now),
+    });
+    if (typeof decision === 'string') {
+      if (decision === GiveUpReason.budget) this.budgetExhausted(now);
+      this.giveUp(decision, now);
+      return;
+    }
+    pipeline.totals.retries++;
+    if (pipeline.events.has('retry')) {
+      pipeline.events.emit('retry', {
+        at: now,
+        callId: this.id,
+        method: this.method,
+        attempt: this.attempts + 1,
+        delayMs: decision,
+        cause: error,
+      });
+    }
+    if (decision <= 0) this.retry(now);
+    else
+      this.extras().timer = pipeline.clock.setTimeout(() => this.retry(this.pipeline.clock.now()), decision);
+  }
+
+  /**
+   * The endpoint `attempt` waits on turned suspect, down or ejected: an idempotent call gets a
+   * copy on another healthy endpoint at once (within the retry budget).
+   */
+  rescue(attempt: Attempt): void {
+    if (!this.rescuable) return;
+    this.sendCopy(attempt.endpoint, true, this.pipeline.clock.now());
+  }
+
+  private first(now: number): void {
+    if (this.done) return;
+    if (!this.launch(undefined, false, now)) {
+      this.fail(new NotSentError('the client has no endpoints'));
+      return;
+    }
+    this.scheduleHedge(now);
+  }
+
+  private retry(now: number): void {
+    if (this.more !== undefined) this.more.timer = undefined;
+    if (this.done) return;
+    if (!this.launch(undefined, false, now)) this.giveUp(GiveUpReason.noEndpoint, now);
+    else this.scheduleHedge(now);
+  }
+
+  /** Starts an attempt on `target`, or on the endpoint the selector picks. False when there is none. */
+  private launch(target: Endpoint | undefined, copy: boolean, now: number): boolean {
+    const pipeline = this.pipeline;
+    const need: EndpointNeed = this.shape === 'batch' ? 'batch' : 'any';
+    const endpoint = target ?? pipeline.selector.pick(this.more?.failed, now, need);
+    if (endpoint === undefined) return false;
+    const number = ++this.attempts;
+    pipeline.totals.attempts++;
+    const previous = this.endpoint;
+    this.endpoint = endpoint;
+    const events = pipeline.events;
+    if (!copy && previous !== undefined && previous !== endpoint) {
+      pipeline.totals.failovers++;
+      if (events.has('failover')) {
+        events.emit('failover', {
+          at: now,
+          callId: this.id,
+          method: this.method,
+          from: previous.url,
+          to: endpoint.url,
+          attempt: number,
+        });
+      }
+    }
+    if (events.has('attempt')) {
+      events.emit('attempt', {
+        at: now,
+        callId: this.id,
+        method: this.method,
+        endpoint: endpoint.url,
+        attempt: number,
+        hedge: copy,
+      });
+    }
+    const attempt = new Attempt(this, endpoint, number, now);
+    if (copy) (this.extras().copies ??= []).push(attempt);
+    else this.running = attempt;
+    attempt.send(now);
+    return true;
+  }
+
+  private scheduleHedge(now: number): void {
+    const hedging = this.pipeline.hedging;
+    if (hedging === undefined || !this.hedge || this.done || (this.more?.hedges ?? 0) >= hedging.maxHedges)
+      return;
+    this.extras().hedgeTimer = this.pipeline.clock.setTimeout(
+      () => this.onHedgeDelay(),
+      hedging.delayMs(now),
+    );
+  }
+
+  private onHedgeDelay(): void {
+    this.extras().hedgeTimer = undefined;
+    const endpoint = this.endpoint;
+    if (this.done || endpoint === undefined || !this.hasRunning()) return;
+    const now = this.pipeline.clock.now();
+    if (!this.sendCopy(endpoint, false, now)) return;
+    this.extras().hedges++;
+    this.scheduleHedge(now);
+  }
+
+  /**
+   * Sends an extra copy of the call (a hedge or a rescue) to an endpoint other than `avoid`,
+   * taking a retry-budget token; the first answer wins. False when there is no such endpoint
+   * (`usableOnly`: none that is healthy) or no token.
+   */
+  private sendCopy(avoid: Endpoint, usableOnly: boolean, now: number): boolean {
+    const pipeline = this.pipeline;
+    const exclude = new Set(this.more?.failed);
+    exclude.add(avoid);
+    const need: EndpointNeed = this.shape === 'batch' ? 'batch' : 'any';
+    const target = pipeline.selector.pick(exclude, now, need);
+    if (target === undefined || target === avoid || (usableOnly && !target.usableAt(now))) return false;
+    if (!pipeline.retry.withdraw()) {
+      this.budgetExhausted(now);
+      return false;
+    }
+    pipeline.totals.hedges++;
+    if (pipeline.events.has('hedge')) {
+      pipeline.events.emit('hedge', {
+        at: now,
+        callId: this.id,
+        method: this.method,
+        endpoint: target.url,
+        attempt: this.attempts + 1,
+      });
+    }
+    return this.launch(target, true, now);
+  }
+
+  private hasRunning(): boolean {
+    const copies = this.more?.copies;
+    return this.running !== undefined || (copies !== undefined && copies.length > 0);
+  }
+
+  private forget(attempt: Attempt): void {
+    if (this.running === attempt) this.running = undefined;
+    else {
+      const copies = this.more?.copies;
+      const index = copies === undefined ? -1 : copies.indexOf(attempt);
+      if (index >= 0) copies!.splice(index, 1);
+    }
+  }
+
+  private budgetExhausted(now: number): void {
+    this.pipeline.totals.budgetExhausted++;
+    if (this.pipeline.events.has('budget-exhausted'))
+      this.pipeline.events.emit('budget-exhausted', { at: now, callId: this.id, method: this.method });
+  }
+
+  /** The deadline passed or the caller cancelled: every running attempt is abandoned with `reason`. */
+  private abandon(reason: RpcFailure): void {
+    if (this.done) return;
+    const errors = this.more?.errors;
+    this.cancelRunning(reason, false);
+    if (errors === undefined) this.fail(reason);
+    else {
+      errors.push(reason);
+      this.giveUp(reason.kind === 'timeout' ? GiveUpReason.deadline : undefined, this.pipeline.clock.now());
+    }
+  }
+
+  private giveUp(reason: GiveUpReason | undefined, now: number): void {
+    const errors = this.more?.errors ?? [];
+    // The reason is worth saying only when the last error does not already say it.
+    const detail =
+      reason === GiveUpReason.budget ||
+      reason === GiveUpReason.noEndpoint ||
+      reason === GiveUpReason.notRetryable
+        ? reason
+        : undefined;
+    const error = errors.length === 1 ? errors[0]! : retriesExhausted(errors, detail);
+    if (this.pipeline.events.has('give-up')) {
+      this.pipeline.events.emit('give-up', {
+        at: now,
+        callId: this.id,
+        method: this.method,
+        attempts: this.attempts,
+        cause: error,
+      });
+    }
+    this.fail(error);
+  }
+
+  private succeed(value: unknown, now: number): void {
+    this.finish(now);
+    const pipeline = this.pipeline;
+    pipeline.totals.succeeded++;
+    if (pipeline.events.has('call')) {
+      pipeline.events.emit('call', {
+        at: now,
+        callId: this.id,
+        method: this.method,
+        ok: true,
+        latencyMs: now - this.startedAt,
+        attempts: this.attempts,
+        endpoint: this.endpoint?.url,
+      });
+    }
+    this.resolve(value);
+  }
+
+  private fail(error: RpcError): void {
+    if (this.done) return;
+    const pipeline = this.pipeline;
+    const now = pipeline.clock.now();
+    this.finish(now);
+    pipeline.totals.failed++;
+    if (pipeline.events.has('call')) {
+      pipeline.events.emit('call', {
+        at: now,
+        callId: this.id,
+        method: this.method,
+        ok: false,
+        latencyMs: now - this.startedAt,
+        attempts: this.attempts,
+        endpoint: this.endpoint?.url,
+        error,
+      });
+    }
+    this.reject(error);
+  }
+
+  private finish(_now: number): void {
+    this.done = true;
+    const pipeline = this.pipeline;
+    pipeline.totals.inFlight--;
+    if (Number.isFinite(this.deadlineAt)) pipeline.deadline.remove(this);
+    else pipeline.deadline.release();
+    this.signal?.removeEventListener('abort', this);
+    const more = this.more;
+    if (more !== undefined) {
+      more.timer?.cancel();
+      more.hedgeTimer?.cancel();
+      more.controller?.abort();
+      if (more.admitted) pipeline.bulkhead?.release();
+    }
+    // A hedge or rescue still running loses now.
+    if (this.hasRunning()) this.cancelRunning(LOST, true);
+  }
+
+  private cancelRunning(reason: RpcError, lost: boolean): void {
+    const running = this.running;
+    const copies = this.more?.copies;
+    this.running = undefined;
+    if (this.more !== undefined) this.more.copies = undefined;
+    running?.abandon(reason, lost);
+    if (copies !== undefined) for (const copy of copies) copy.abandon(reason, lost);
+  }
+}
+
+/** The part of a call's state that only some calls need. */
+class CallExtras {
+  /** Hedge and rescue copies running beside the latest attempt. */
+  copies: Attempt[] | undefined;
+  /** Every failed attempt's error, in order. */
+  errors: RpcError[] | undefined;
+  /** Endpoints an attempt failed on (not tried again while another is available). */
+  failed: Set<Endpoint> | undefined;
+  hedges = 0;
+  /** The backoff before the next retry. */
+  timer: TimerHandle | undefined;
+  hedgeTimer: TimerHandle | undefined;
+  /** Created only when a queued bulkhead admission needs a signal. */
+  controller: AbortController | undefined;
+  /** The call holds a client bulkhead slot. */
+  admitted = false;
+}
+
+/** Where {@link capture} leaves a new promise's resolving functions (no closure per call). */
+const captured: {
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+} = {
+  resolve: undefined,
+  reject: undefined,
+};
+
+function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
+/** The call gave up on the attempt because another won: it still counts for stall suspicion. */
+const LOST_FLAG = 1;
+/** The attempt's call was rescued once already. */
+const RESCUED_FLAG = 2;
+/** The call has taken the attempt's outcome (or given up on it). */
+const REPORTED_FLAG = 4;
+
+/** The reason every attempt still running gets when another answered first. */
+const LOST = new CancelledError('another attempt answered first');
+
+/**
+ * One attempt of a call on one endpoint. It is also the transport's {@link SendOptions}: its
+ * `signal` (an AbortController) is created only if the transport reads it, so an attempt that
+ * answers costs no controller.
+ */
+export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
+  readonly startedAt: number;
+  readonly timeoutMs: number;
+  readonly metadata: WireMetadata;
+  previousOnEndpoint: PendingAttempt | undefined;
+  nextOnEndpoint: PendingAttempt | undefined;
+  deadlineSlot = -1;
+  deadlineAt: number;
+  /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
+  private abandonedWith: RpcError | undefined;
+  /** {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG}. */
+  private flags = 0;
+  private controller: AbortController | undefined;
+  /** The request sent (not for a batch). */
+  private request: JsonRpcRequest | undefined;
+
+  constructor(
+    readonly call: Call,
+    readonly endpoint: Endpoint,
+    readonly number: number,
+    now: number,
+  ) {
+    this.startedAt = now;
+    const spec: CallSpec = call;
+    const remaining = call.deadlineAt - now;
+    const attemptTimeoutMs = spec.attemptTimeoutMs;
+    this.timeoutMs = attemptTimeoutMs === undefined ? remaining : Math.min(remaining, attemptTimeoutMs);
+    // One literal with every member (adding members later would allocate a property store).
+    const metadata: WireMetadata = {
+      // Every attempt carries the time left, so that the server stops when the caller has.
+      deadlineMs: Number.isFinite(remaining) ? Math.max(0, Math.floor(remaining)) : undefined,
+      attempt: number,
+      idempotent: call.idempotent ? true : undefined,
+      traceId: call.traceId,
+    };
+    this.metadata = metadata;
+    this.deadlineAt = attemptTimeoutMs === undefined ? Number.POSITIVE_INFINITY : now + attemptTimeoutMs;
+  }
+
+  /** Aborts when the call gives up on this attempt (created on first read: see the class). */
+  get signal(): AbortSignal {
+    let controller = this.controller;
+    if (controller === undefined) {
+      controller = this.controller = new AbortController();
+      if (this.abandonedWith !== undefined) controller.abort(this.abandonedWith);
+    }
+    return controller.signal;
+  }
+
+  /**
+   * Sends the attempt and reports its outcome to the call and the endpoint. Only `transmit` and
+   * `settle` run around the one `await`, so that the suspended frame stays small.
+   */
+  send(now: number): void {
+    const pending = this.transmit(now);
+    if (pending === undefined) return;
+    pending.then(
+      (response) => this.settle(response, undefined),
+      (error: unknown) => this.settle(undefined, toRpcError(error, 'protocol')),
+    );
+  }
+
+  /** Takes the breaker's permit and hands the request to the transport; undefined when refused. */
+  private transmit(now: number): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> | undefined {
+    const call = this.call;
+    const endpoint = this.endpoint;
+    if (this.timeoutMs <= 0) {
+      this.report(
+        new TimeoutError('the deadline was spent before the attempt could be sent', {
+          endpoint: endpoint.url,
+        }),
+        now,
+      );
+      return undefined;
+    }
+    const breaker = endpoint.breaker;
+    if (breaker !== undefined && !breaker.tryAcquire()) {
+      this.report(
+        new NotSentError(`the circuit breaker of ${endpoint.url} is ${breaker.state}`, {
+          endpoint: endpoint.url,
+        }),
+        now,
+      );
+      return undefined;
+    }
+    endpoint.begin(this);
+    if (this.deadlineAt !== Number.POSITIVE_INFINITY) call.pipeline.deadline.add(this);
+    const connection = endpoint.connection;
+    try {
+      if (call.shape === 'batch') return connection.sendBatch!(call.batch!, this);
+      // One literal per shape (never `delete`, which would turn the object into a slow dictionary).
+      const params = call.params;
+      let request: JsonRpcRequest;
+      if (call.shape === 'request') {
+        const id = call.pipeline.nextRequestId();
+        request =
+          params === undefined
+            ? { jsonrpc: '2.0', method: call.method, id }
+            : { jsonrpc: '2.0', method: call.method, params, id };
+      } else {
+        request =
+          params === undefined
+            ? { jsonrpc: '2.0', method: call.method }
+            : { jsonrpc: '2.0', method: call.method, params };
+      }
+      this.request = request;
+      return connection.send(request, this);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Takes the transport's outcome: endpoint bookkeeping and feedback, then the call's turn. */
+  private settle(
+    response: JsonRpcResponse | JsonRpcResponse[] | undefined,
+    failed: RpcError | undefined,
+  ): void {
+    const call = this.call;
+    const pipeline = call.pipeline;
+    const endpoint = this.endpoint;
+    let failure = failed;
+    if (this.deadlineSlot >= 0) pipeline.deadline.remove(this);
+    const end = pipeline.clock.now();
+    const abandonedWith = this.abandonedWith;
+    // An attempt abandoned without an answer (a lost copy, a timeout) still counts for stall suspicion.
+    const abandoned =
+      abandonedWith !== undefined && ((this.flags & LOST_FLAG) !== 0 || abandonedWith.kind === 'timeout');
+    endpoint.end(this, abandoned || failure?.kind === 'timeout');
+    if (endpoint.removed && endpoint.inFlight === 0) void endpoint.close().catch(() => {});
+    let result: unknown;
+    if (abandonedWith !== undefined) failure = abandonedWith;
+    else if (failure === undefined) {
+      if (call.shape === 'batch')
+        result = batchResults(call.batch!, response as JsonRpcResponse[], endpoint.url);
+      else if (call.shape === 'request') {
+        failure = readResponse(
+          response as JsonRpcResponse | undefined,
+          this.request!.id as number,
+          endpoint.url,
+        );
+        if (failure === undefined) result = (response as { result?: unknown }).result;
+      }
+    }
+    const latencyMs = end - this.startedAt;
+    endpoint.recordOutcome(failure, latencyMs, end);
+    const events = pipeline.events;
+    if (events.has('attempt-result')) {
+      events.emit('attempt-result', {
+        at: end,
+        callId: call.id,
+        method: call.method,
+        endpoint: endpoint.url,
+        attempt: this.number,
+        outcome: failure === undefined ? 'success' : failure.kind,
+        latencyMs,
+        ...(failure && { error: failure }),
+      });
+    }
+    if ((this.flags & REPORTED_FLAG) !== 0) return;
+    this.flags |= REPORTED_FLAG;
+    if (failure === undefined) call.attemptSucceeded(this, result, end);
+    else call.attemptFailed(this, failure, end);
+  }
+
+  /** The call gave up on this attempt: the transport is told through the signal. */
+  abandon(reason: RpcError, lost: boolean): void {
+    if (this.abandonedWith !== undefined) return;
+    this.abandonedWith = reason;
+    this.flags |= REPORTED_FLAG | (lost ? LOST_FLAG : 0);
+    this.controller?.abort(reason);
+  }
+
+  /** The per-attempt timeout passed: the call moves on at once, the transport is told to stop. */
+  onDeadline(): void {
+    if (this.abandonedWith !== undefined) return;
+    const error = new TimeoutError(
+      `attempt timeout of ${Math.round(this.call.attemptTimeoutMs ?? 0)} ms exceeded`,
+      {
+        endpoint: this.endpoint.url,
+      },
+    );
+    this.abandonedWith = error;
+    this.controller?.abort(error);
+    if ((this.flags & REPORTED_FLAG) !== 0) return;
+    this.flags |= REPORTED_FLAG;
+    this.call.attemptFailed(this, error, this.startedAt + (this.call.attemptTimeoutMs ?? 0));
+  }
+
+  onEndpointUnhealthy(): void {
+    if ((this.flags & (RESCUED_FLAG | REPORTED_FLAG)) !== 0) return;
+    this.flags |= RESCUED_FLAG;
+    this.call.rescue(this);
+  }
+
+  /** Reports an attempt refused before the transport (nothing about the endpoint's health is learnt). */
+  private report(failure: RpcError, now: number): void {
+    this.flags |= REPORTED_FLAG;
+    this.call.attemptFailed(this, failure, now);
+  }
+}
+
+/** Checks a response to a request: undefined when it carries a result, else the failure. */
+function readResponse(
+  response: JsonRpcResponse | undefined,
+  id: number,
+  endpoint: string,
+): RpcError | undefined {
+  if (response === undefined || typeof response !== 'object')
+    return new ProtocolError('the transport returned no response for a call', { endpoint });
+  if (response.id !== id)
+    return new ProtocolError(`the response id ${String(response.id)} does not match the request id ${id}`, {
+      endpoint,
+    });
+  if ('error' in response) return remoteFailure(response.error, endpoint);
+  return undefined;
+}
+
+/** The results of a batch, in call order, from its responses (matched by id). */
+function batchResults(
+  requests: readonly JsonRpcRequest[],
+  responses: readonly JsonRpcResponse[] | undefined,
+  endpoint: string,
+): BatchResult[] {
+  const byId = new Map<unknown, JsonRpcResponse>();
+  for (const response of responses ?? []) byId.set(response.id, response);
+  return requests.map((request): BatchResult => {
+    if (request.id === undefined) return { ok: true, result: undefined };
+    const response = byId.get(request.id);
+    if (response === undefined)
+      return { ok: false, error: new ProtocolError(`the batch response has no entry for id ${request.id}`) };
+    if ('error' in response) return { ok: false, error: remoteFailure(response.error, endpoint) };
+    return { ok: true, result: response.result };
+  });
+}
+
+/** Turns a JSON-RPC error object into the right failure: not-processed codes are `rejected`. */
+export function remoteFailure(
+  error: { code: number; message: string; data?: unknown },
+  endpoint: string,
+): RpcFailure {
+  const data = error.data;
+  const record = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : undefined;
+  const retryAfterMs = typeof record?.retryAfterMs === 'number' ? record.retryAfterMs : undefined;
+  if (NOT_PROCESSED_CODES.has(error.code)) {
+    return new RejectedError(error.message, {
+      code: error.code,
+      data,
+      endpoint,
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+    });
+  }
+  if (error.code === ErrorCodes.DeadlineExceeded) {
+    return new TimeoutError(error.message, { code: error.code, data, endpoint });
+  }
+  // The server shut down mid-request: like a connection lost while waiting, it may have been processed.
+  if (error.code === ErrorCodes.Aborted) {
+    return new ConnectionLostError(error.message, { code: error.code, data, endpoint });
+  }
+  return new RemoteError(error.message, {
+    code: error.code,
+    data,
+    endpoint,
+    retryable: record?.retryable === true,
+  });
+}

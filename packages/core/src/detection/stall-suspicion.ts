@@ -1,0 +1,113 @@
+import type { Endpoint } from '../client/endpoint.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+
+/** Stall suspicion options (a hung peer: calls stop completing). */
+export interface StallDetectionOptions {
+  /** Look closer when the oldest unanswered call is older than `latencyMultiplier` × latency EWMA… Default 4. */
+  latencyMultiplier: number;
+  /** …but never before this age, in ms. Default 250. */
+  minimumMs: number;
+  /** How often the client sweeps endpoints for stalls while calls are in flight, in ms. Default 100. */
+  checkIntervalMs: number;
+  /**
+   * The corroborating probe (the transport's ping, else `rpc.ping`) must answer within this many
+   * ms; if it does not, and nothing else came back meanwhile, the endpoint is suspect. Default 300.
+   */
+  probeTimeoutMs: number;
+}
+
+/** A sweep timer this late (ms) means the client's own event loop stalled. */
+const LOCAL_STALL_TOLERANCE_MS = 250;
+
+/**
+ * Stall suspicion: notices a hung peer (a SIGSTOPped process, a half-open connection) from calls
+ * that stop completing, faster than heartbeats do. An unanswered call older than
+ * max(multiplier × latency EWMA, minimum) only raises the question; the answer comes from a
+ * probe: if the endpoint answers it, the slow call is legitimately slow (it is excused, nothing
+ * is marked, nothing is copied); if the probe goes unanswered too and nothing else came back, the
+ * endpoint is `suspect` (and waiting idempotent calls are rescued elsewhere).
+ */
+export class StallSuspicion {
+  private timer: TimerHandle | undefined;
+  private due = 0;
+  private resumeAt = Number.NEGATIVE_INFINITY;
+  private readonly sweep = () => this.onSweep();
+
+  constructor(
+    private readonly options: StallDetectionOptions,
+    private readonly clock: Clock,
+    private readonly endpoints: readonly Endpoint[],
+    /** Probes an endpoint; resolves when it answers, rejects on failure; stops when `signal` aborts. */
+    private readonly probe: (endpoint: Endpoint, timeoutMs: number, signal: AbortSignal) => Promise<void>,
+    /** Whether any call is in flight (sweeps stop when the client is idle). */
+    private readonly busy: () => boolean,
+  ) {}
+
+  /** A call started: make sure sweeps run (they never keep an idle client busy). */
+  callStarted(now: number): void {
+    if (this.timer !== undefined) return;
+    this.due = now + this.options.checkIntervalMs;
+    this.timer = this.clock.setTimeout(this.sweep, this.options.checkIntervalMs);
+  }
+
+  /** Stops sweeping (the client closes). */
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Looks at every endpoint with an unanswered call now. */
+  check(now: number): void {
+    if (now < this.resumeAt) return;
+    for (const endpoint of this.endpoints) if (endpoint.awaitingAnswer) this.checkEndpoint(endpoint, now);
+  }
+
+  private onSweep(): void {
+    this.timer = undefined;
+    const now = this.clock.now();
+    // A sweep that fires late means our own event loop was blocked: answers may be waiting
+    // unread in socket buffers, so every endpoint would look stalled. Skip one interval.
+    if (now - this.due > LOCAL_STALL_TOLERANCE_MS) this.resumeAt = now + this.options.checkIntervalMs;
+    else this.check(now);
+    if (this.busy()) this.callStarted(now);
+  }
+
+  private checkEndpoint(endpoint: Endpoint, now: number): void {
+    if (endpoint.health.isStalled || endpoint.probing || endpoint.removed) return;
+    const oldest = endpoint.oldestUnanswered();
+    if (oldest === undefined) return;
+    const { latencyMultiplier, minimumMs, probeTimeoutMs } = this.options;
+    const threshold = Math.max(latencyMultiplier * endpoint.latency.ewmaMs, minimumMs);
+    const age = now - oldest;
+    if (age <= threshold) return;
+    endpoint.probing = true;
+    const sentAt = now;
+    let settled = false;
+    const controller = new AbortController();
+    const conclude = (answered: boolean) => {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      if (!answered) controller.abort(new Error('stall probe timed out'));
+      endpoint.probing = false;
+      if (answered) {
+        // Alive: the slow call is excused (it started before this answer).
+        endpoint.signal({ type: 'answer' });
+        return;
+      }
+      // Something else came back meanwhile (another answer): alive after all.
+      if (endpoint.lastHeardAt > sentAt || endpoint.oldestUnanswered() === undefined) return;
+      const waited = Math.round(this.clock.now() - oldest);
+      endpoint.signal({
+        type: 'stall',
+        stalled: true,
+        reason: `a call unanswered for ${waited} ms (threshold ${Math.round(threshold)} ms) and a probe unanswered for ${probeTimeoutMs} ms`,
+      });
+    };
+    const timer = this.clock.setTimeout(() => conclude(false), probeTimeoutMs);
+    this.probe(endpoint, probeTimeoutMs, controller.signal).then(
+      () => conclude(true),
+      () => conclude(false),
+    );
+  }
+}

@@ -1,0 +1,99 @@
+import {
+  type ClientConnection,
+  type ClientTransport,
+  createClient,
+  type JsonRpcRequest,
+} from '@resilient-rpc/core';
+import { ManualClock } from '@resilient-rpc/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/** A zero-cost transport that answers at once and never reads the attempt's signal. */
+function stubTransport(hang = false): ClientTransport {
+  return {
+    name: 'stub',
+    schemes: ['stub'],
+    connect(url) {
+      return {
+        url,
+        capabilities: { batch: false, ping: false, persistentConnection: false },
+        status: 'open',
+        send: (request: JsonRpcRequest) =>
+          hang
+            ? new Promise(() => {})
+            : Promise.resolve({ jsonrpc: '2.0', id: request.id ?? null, result: 1 }),
+        onEvent: () => () => {},
+        close: async () => {},
+      } satisfies ClientConnection;
+    },
+  };
+}
+
+/** A manual clock that counts its reads and its timers. */
+class CountingClock extends ManualClock {
+  reads = 0;
+  timersStarted = 0;
+  override now(): number {
+    this.reads++;
+    return super.now();
+  }
+  override setTimeout(callback: () => void, delayMs: number) {
+    this.timersStarted++;
+    return super.setTimeout(callback, delayMs);
+  }
+}
+
+const RealAbortController = globalThis.AbortController;
+afterEach(() => {
+  globalThis.AbortController = RealAbortController;
+});
+
+describe('the cost of a call (issue 15: the pipeline skeleton, not the policies, was the cost)', () => {
+  it('creates no AbortController for a transport that does not read the signal', async () => {
+    let created = 0;
+    globalThis.AbortController = class extends RealAbortController {
+      constructor() {
+        super();
+        created++;
+      }
+    };
+    const client = createClient({ transports: [stubTransport()], endpoints: ['stub://a'], heartbeat: false });
+    for (let index = 0; index < 100; index++) await client.call('noop');
+    expect(created).toBe(0);
+    await client.close();
+  });
+
+  it('reads the clock twice per call with one attempt (start and answer), at defaults', async () => {
+    const clock = new CountingClock(1_000);
+    const client = createClient({
+      transports: [stubTransport()],
+      endpoints: ['stub://a', 'stub://b', 'stub://c'],
+      clock,
+      heartbeat: false,
+    });
+    await client.call('noop'); // warm-up: the first call arms the shared timers
+    clock.reads = 0;
+    for (let index = 0; index < 100; index++) await client.call('noop');
+    expect(clock.reads).toBeLessThanOrEqual(200);
+    await client.close();
+  });
+
+  it('times every pending call with one shared timer, not one timer per call', async () => {
+    const clock = new CountingClock(1_000);
+    const client = createClient({
+      transports: [stubTransport(true)],
+      endpoints: ['stub://a'],
+      clock,
+      heartbeat: false,
+      stallDetection: false,
+    });
+    const pending = Array.from({ length: 1_000 }, () =>
+      client.call('noop').catch((error: { kind: string }) => error),
+    );
+    expect(clock.timersStarted).toBe(1);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(10_001);
+    const outcomes = await Promise.all(pending);
+    expect(outcomes.every((error) => (error as { kind: string }).kind === 'timeout')).toBe(true);
+    await client.close();
+  });
+});
