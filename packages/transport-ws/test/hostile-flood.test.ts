@@ -149,32 +149,35 @@ describe('in flight until written', () => {
   it('a request stays counted against maxInFlightPerConnection until its reply is written, not when its handler ends', async () => {
     const server = createServer({
       methods: { echo: (params: unknown) => params },
-      maxMessageBytes: 16 * MB,
+      maxMessageBytes: 2 * MB,
     });
-    // No pause here (a bound larger than the replies): only the in-flight count holds the line.
+    // No pause here (a bound larger than every reply): only the in-flight count holds the line.
     const listener = await server.listen(
-      wsListener({ port: 0, maxInFlightPerConnection: 5, maxBufferedBytes: 256 * MB, maxPayload: 16 * MB }),
+      wsListener({ port: 0, maxInFlightPerConnection: 5, maxBufferedBytes: 256 * MB }),
     );
     try {
       const attacker = await openUnread(listener.urls[0]!);
-      // 5 replies of 12 MB: more than the kernel buffers of a loopback pair hold, so some stay unwritten.
-      const big = 'y'.repeat(12 * MB);
-      for (let id = 1; id <= 5; id++)
-        attacker.send(`{"jsonrpc":"2.0","method":"echo","params":["${big}"],"id":${id}}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      attacker.send('{"jsonrpc":"2.0","method":"echo","params":["small"],"id":6}');
       const answers = new Map<unknown, any>();
       attacker.on('message', (data) => {
         const message = JSON.parse(data.toString());
         answers.set(message.id, message);
       });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // 60 requests for 1 MB replies, one at a time: each handler ends at once, but once the
+      // kernel buffers of the loopback pair are full (tens of MB) the replies stay unwritten.
+      const big = 'y'.repeat(MB);
+      for (let id = 1; id <= 60; id++) {
+        attacker.send(`{"jsonrpc":"2.0","method":"echo","params":["${big}"],"id":${id}}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       attacker.resume();
-      await expect.poll(() => answers.size, { timeout: 10_000 }).toBe(6);
-      expect(answers.get(6)).toMatchObject({ error: { code: -32002 } });
-      for (let id = 1; id <= 5; id++) expect(answers.get(id).result[0]).toHaveLength(12 * MB);
+      await expect.poll(() => answers.size, { timeout: 20_000 }).toBe(60);
+      const refused = [...answers.values()].filter((answer) => answer.error?.code === -32002);
+      const served = [...answers.values()].filter((answer) => 'result' in answer);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(served.length).toBeGreaterThanOrEqual(5);
+      for (const answer of served) expect(answer.result[0]).toHaveLength(MB);
     } finally {
       await server.close();
     }
-  }, 30_000);
+  }, 40_000);
 });

@@ -202,8 +202,9 @@ describe('10 000 idle connections against one server process', () => {
       }
     }
     console.log(`10 000 idle connections: legitimate calls (connect included) took ${times.join(', ')} ms`);
-    // "Within a few seconds": 1 s claimed, 2 s of margin for a loaded machine.
-    for (const time of times) expect(time).toBeLessThan(3_000);
+    // "Within a few seconds": 1 s claimed (alone it is milliseconds), 4 s of margin for a machine
+    // loaded by other suites, with 10 000 pongs a second to read.
+    for (const time of times) expect(time).toBeLessThan(5_000);
     expect(child.alive).toBe(true);
   }, 120_000);
 });
