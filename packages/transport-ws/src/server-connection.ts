@@ -37,8 +37,11 @@ export class ServerConnection {
   private inFlight = 0;
   /** Answered a ping (or sent anything) since the last heartbeat tick. */
   alive = true;
-  /** When the last message arrived (`Date.now()`); pongs do not count: idle clients answer pings. */
-  lastMessageAt = Date.now();
+  /**
+   * When the connection was last active (`Date.now()`): a message arrived or its last reply was
+   * written. Pongs do not count: idle clients answer pings.
+   */
+  lastActiveAt = Date.now();
   /** The socket is not read because too many reply bytes wait to be sent. */
   private paused = false;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -67,7 +70,7 @@ export class ServerConnection {
     };
     socket.on('message', (data, isBinary) => {
       this.alive = true;
-      this.lastMessageAt = Date.now();
+      this.lastActiveAt = Date.now();
       this.onMessage(data, isBinary);
     });
     socket.on('pong', () => {
@@ -153,6 +156,8 @@ export class ServerConnection {
   private written(count: number): void {
     if (count > 0) {
       this.inFlight -= count;
+      // A long call just answered: the idle time starts now, not at its request.
+      if (this.inFlight === 0) this.lastActiveAt = Date.now();
       if (this.inFlight === 0 && this.idleWaiters.length > 0) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];

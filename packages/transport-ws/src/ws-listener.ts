@@ -117,8 +117,13 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     // process. ws adds its own once it takes the socket; this one stays as a backstop.
     guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-    if (connections.size + upgrading >= maxConnections && !evictIdlest())
-      return refuse(socket, 503, 'too many connections');
+    if (connections.size + upgrading >= maxConnections) {
+      // Full: only an upgrade that will evict an idle connection may go on. With verifyUpgrade the
+      // eviction waits for the verdict, so that an unauthenticated client evicts nobody; the
+      // upgrades waiting for it are bounded by maxConnections.
+      const waitingTooMany = options.verifyUpgrade !== undefined && upgrading >= maxConnections;
+      if (waitingTooMany || findIdlest() === undefined) return refuse(socket, 503, 'too many connections');
+    }
     const remoteAddress = (request.socket as Socket).remoteAddress;
     if (Number.isFinite(maxConnectionsPerAddress) && remoteAddress !== undefined) {
       const count = perAddress.get(remoteAddress) ?? 0;
@@ -188,12 +193,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
    * request for `evictIdleAfterMs`), so that idle connections cannot lock callers out.
    */
   const evictIdlest = (): boolean => {
-    const now = Date.now();
-    let idlest: ServerConnection | undefined;
-    for (const connection of connections) {
-      if (connection.pending > 0 || now - connection.lastMessageAt < evictIdleAfterMs) continue;
-      if (idlest === undefined || connection.lastMessageAt < idlest.lastMessageAt) idlest = connection;
-    }
+    const idlest = findIdlest();
     if (idlest === undefined) return false;
     // Its slot is free now; the socket itself goes once the close handshake ends (or times out).
     connections.delete(idlest);
@@ -205,10 +205,21 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     return true;
   };
 
+  /** The connection idle the longest, if one has been idle `evictIdleAfterMs` with nothing in flight. */
+  const findIdlest = (): ServerConnection | undefined => {
+    const now = Date.now();
+    let idlest: ServerConnection | undefined;
+    for (const connection of connections) {
+      if (connection.pending > 0 || now - connection.lastActiveAt < evictIdleAfterMs) continue;
+      if (idlest === undefined || connection.lastActiveAt < idlest.lastActiveAt) idlest = connection;
+    }
+    return idlest;
+  };
+
   const sweepIdle = () => {
     const now = Date.now();
     for (const connection of connections) {
-      if (connection.pending === 0 && now - connection.lastMessageAt >= idleTimeoutMs) {
+      if (connection.pending === 0 && now - connection.lastActiveAt >= idleTimeoutMs) {
         connection.close(CloseCodes.GoingAway, 'idle timeout', closeTimeoutMs);
       }
     }
