@@ -180,7 +180,7 @@ describe('resets at every stage of the handshake', () => {
     });
     let attacks = 0;
     try {
-      for (let index = 0; index < 8; index++) {
+      for (let index = 0; index < 6; index++) {
         const batch = round();
         attacks += batch.length;
         await Promise.all(batch);
@@ -189,7 +189,7 @@ describe('resets at every stage of the handshake', () => {
     } finally {
       holder.terminate();
     }
-    expect(attacks).toBeGreaterThan(1_000);
+    expect(attacks).toBeGreaterThanOrEqual(900);
     // Give late errors (after the attacker is gone) a moment to surface.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(child.alive).toBe(true);
