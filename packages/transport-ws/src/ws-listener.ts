@@ -34,7 +34,7 @@ export interface WsListenerOptions {
    * proxy or NAT every client shares its address: leave it unlimited there. Default `Infinity`.
    */
   maxConnectionsPerAddress?: number;
-  /** A connection with nothing in flight that received no request for this long is closed with 1001, ms. Pongs do not count. Default 300 000. */
+  /** A connection with nothing in flight and no request or reply for this long is closed with 1001, ms. Pongs do not count. Default 300 000. */
   idleTimeoutMs?: number;
   /** When the listener is full, a connection idle this long may be evicted for a new one, ms. Default 1 000. */
   evictIdleAfterMs?: number;
