@@ -35,6 +35,8 @@ export interface ServerConnectionOptions {
 export class ServerConnection {
   /** Requests admitted whose reply has not been written yet (batch entries count one each). */
   private inFlight = 0;
+  /** Of those, the ones whose reply is sent and waits for its write callback. */
+  private awaitingWrite = 0;
   /** Answered a ping (or sent anything) since the last heartbeat tick. */
   alive = true;
   /**
@@ -141,6 +143,9 @@ export class ServerConnection {
       : 1;
     if (this.inFlight + count > this.options.maxInFlight) {
       this.refuseOverloaded(value);
+      // Slots held by replies the peer has not read yet: reading on would only parse and refuse
+      // (id-less entries are refused silently, so no reply bytes would ever trigger the pause).
+      if (this.awaitingWrite > 0 && !this.paused) this.pause();
       return;
     }
     this.inFlight += count;
@@ -156,6 +161,7 @@ export class ServerConnection {
   private written(count: number): void {
     if (count > 0) {
       this.inFlight -= count;
+      this.awaitingWrite -= count;
       // A long call just answered: the idle time starts now, not at its request.
       if (this.inFlight === 0) this.lastActiveAt = Date.now();
       if (this.inFlight === 0 && this.idleWaiters.length > 0) {
@@ -165,7 +171,12 @@ export class ServerConnection {
       }
     }
     // Resume at half the bound, so that a slow reader does not flip the socket on every frame.
-    if (this.paused && this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2) this.resume();
+    if (
+      this.paused &&
+      this.inFlight < this.options.maxInFlight &&
+      this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2
+    )
+      this.resume();
   }
 
   private pause(): void {
@@ -211,6 +222,7 @@ export class ServerConnection {
    * of unsent replies the socket stops being read.
    */
   private reply(message: JsonRpcResponse | JsonRpcResponse[] | undefined, count: number): void {
+    this.awaitingWrite += count;
     if (message === undefined || this.socket.readyState !== WebSocket.OPEN) {
       this.written(count);
       return;
