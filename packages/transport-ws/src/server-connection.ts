@@ -10,6 +10,9 @@ import {
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
 
+/** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What a server-side connection needs from its listener. */
 export interface ServerConnectionOptions {
   readonly dispatcher: Dispatcher;
@@ -182,10 +185,14 @@ export class ServerConnection {
   private pause(): void {
     this.paused = true;
     this.socket.pause();
-    this.stallTimer = setTimeout(() => {
-      // The peer read nothing of ours for the whole timeout: its replies are not wanted.
-      this.socket.terminate();
-    }, this.options.stalledReadTimeoutMs);
+    if (!Number.isFinite(this.options.stalledReadTimeoutMs)) return;
+    this.stallTimer = setTimeout(
+      () => {
+        // The peer read nothing of ours for the whole timeout: its replies are not wanted.
+        this.socket.terminate();
+      },
+      Math.min(this.options.stalledReadTimeoutMs, MAX_TIMER_MS),
+    );
     this.stallTimer.unref();
   }
 

@@ -87,6 +87,18 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? WsServerDefaults.heartbeatIntervalMs;
   const closeTimeoutMs = options.closeTimeoutMs ?? WsServerDefaults.closeTimeoutMs;
   const verifyUpgradeTimeoutMs = options.verifyUpgradeTimeoutMs ?? WsServerDefaults.verifyUpgradeTimeoutMs;
+  for (const [name, value] of Object.entries({
+    maxConnectionsPerAddress,
+    idleTimeoutMs,
+    evictIdleAfterMs,
+    maxBufferedBytes,
+    stalledReadTimeoutMs,
+    verifyUpgradeTimeoutMs,
+  })) {
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+      throw new RangeError(`wsListener: ${name} must be a positive number (got ${String(value)})`);
+    }
+  }
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : isTlsServer(options.server);
 
@@ -171,11 +183,13 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       if (socket.destroyed) return;
       then();
     };
-    const timer = setTimeout(
-      () => settle(() => refuse(socket, 503, 'the upgrade check timed out')),
-      verifyUpgradeTimeoutMs,
-    );
-    timer.unref();
+    const timer = Number.isFinite(verifyUpgradeTimeoutMs)
+      ? setTimeout(
+          () => settle(() => refuse(socket, 503, 'the upgrade check timed out')),
+          Math.min(verifyUpgradeTimeoutMs, 2 ** 31 - 1),
+        )
+      : undefined;
+    timer?.unref();
     Promise.resolve()
       .then(() => options.verifyUpgrade!(credentials, request))
       .then(

@@ -128,6 +128,19 @@ describe('connection limits', () => {
     expect(await evicted).toMatchObject({ code: 1001 });
   });
 
+  it('rejects limits that are not positive numbers; Infinity turns a timeout or limit off', () => {
+    expect(() => wsListener({ idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs must be a positive number/);
+    expect(() => wsListener({ maxBufferedBytes: -1 })).toThrow(RangeError);
+    expect(() => wsListener({ maxConnectionsPerAddress: Number.NaN })).toThrow(RangeError);
+    expect(() =>
+      wsListener({
+        idleTimeoutMs: Infinity,
+        stalledReadTimeoutMs: Infinity,
+        verifyUpgradeTimeoutMs: Infinity,
+      }),
+    ).not.toThrow();
+  });
+
   it('never evicts a connection with a request in flight', async () => {
     const { url } = await start({ maxConnections: 1, evictIdleAfterMs: 100 });
     const busy = await open(url);
