@@ -99,6 +99,13 @@ export class SharedConnection {
   private readonly listeners = new Map<string, ReplyListener>();
   private readonly owners = new Set<SharedConnectionOwner>();
   private openWaiters: Array<(error?: RpcError) => void> = [];
+  /**
+   * A call waiting for the connection keeps the process alive, as a call on an open connection
+   * does through its socket (the injected clock's timers never do, and between two connect
+   * attempts there is no socket): a script's `await client.call()` settles instead of the
+   * process ending under it. Released when no call waits any more.
+   */
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
   private replyPrefix = '';
   private sequence = 0;
   private closing = false;
@@ -262,7 +269,17 @@ export class SharedConnection {
   private wakeWaiters(error?: RpcError): void {
     const waiters = this.openWaiters;
     this.openWaiters = [];
+    this.updateKeepAlive();
     for (const waiter of waiters) waiter(error);
+  }
+
+  private updateKeepAlive(): void {
+    if (this.openWaiters.length > 0 && this.keepAlive === undefined) {
+      this.keepAlive = setInterval(() => {}, 3_600_000);
+    } else if (this.openWaiters.length === 0 && this.keepAlive !== undefined) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
   }
 
   private failPending(makeError: (owner: SharedConnectionOwner) => RpcError): void {
@@ -290,6 +307,9 @@ export class SharedConnection {
       const finish = (error?: RpcError) => {
         if (done) return;
         done = true;
+        const index = this.openWaiters.indexOf(finish);
+        if (index >= 0) this.openWaiters.splice(index, 1);
+        this.updateKeepAlive();
         timer.cancel();
         signal.removeEventListener('abort', onAbort);
         if (error === undefined) resolve();
@@ -309,6 +329,7 @@ export class SharedConnection {
       }, waitMs);
       signal.addEventListener('abort', onAbort, { once: true });
       this.openWaiters.push(finish);
+      this.updateKeepAlive();
     });
   }
 
