@@ -30,6 +30,11 @@ export interface NatsDiscoveryOptions {
    * name for the subject ({@link serviceNameFor}); set it when listeners use `service: { name }`.
    */
   serviceName?: (subject: string) => string;
+  /**
+   * Most instances used behind one subject; answers announcing more are ignored (a bound on what
+   * a misbehaving responder on the broker can make the client open). Default 256.
+   */
+  maxInstances?: number;
 }
 
 /** Discovery defaults. */
@@ -38,6 +43,7 @@ export const NatsDiscoveryDefaults = {
   /** Each interval is drawn from ±10 % around `intervalMs`, so that many clients do not ask at once. */
   jitterRatio: 0.2,
   forgetAfterMs: 30_000,
+  maxInstances: 256,
 } as const;
 
 interface Instance {
@@ -60,6 +66,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   private readonly instances = new Map<string, Instance>();
   private readonly intervalMs: number;
   private readonly forgetAfterRounds: number;
+  private readonly maxInstances: number;
   private readonly pingSubject: string;
   private readonly stopProbes = new AbortController();
   private reply: { readonly subject: string; stop(): void } | undefined;
@@ -80,6 +87,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     if (!(this.intervalMs > 0)) throw new RangeError('discovery.intervalMs must be positive');
     const forgetAfterMs = settings.forgetAfterMs ?? NatsDiscoveryDefaults.forgetAfterMs;
     this.forgetAfterRounds = Math.max(2, Math.ceil(forgetAfterMs / this.intervalMs));
+    this.maxInstances = settings.maxInstances ?? NatsDiscoveryDefaults.maxInstances;
     const name = (settings.serviceName ?? serviceNameFor)(subject);
     this.pingSubject = `${SERVICE_API_PREFIX}.PING.${name}`;
     shared.addOwner(this);
@@ -138,6 +146,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
       known.lastSeenRound = this.round;
       return;
     }
+    if (this.instances.size >= this.maxInstances) return;
     this.instances.set(instanceSubject, { lastSeenRound: this.round, probing: false });
     this.announce();
   }
