@@ -13,7 +13,7 @@ import { validateSubject, withSubject } from './url.js';
 export interface NatsDiscoveryOptions {
   /**
    * How often the client asks the broker which instances serve a subject, ms. An instance that
-   * starts is used within one interval; one that leaves is dropped within about two. Each round
+   * starts is used within one interval; one that leaves is dropped within two to three. Each round
    * costs one small message from the client and one answer (~300 bytes) from every instance.
    * Default 1 000.
    */
@@ -50,6 +50,8 @@ interface Instance {
   /** The discovery round it last answered (or answered a probe in). */
   lastSeenRound: number;
   probing: boolean;
+  /** A probe got "no responders": its subscription was gone then. Dropped if still silent next round. */
+  gone: boolean;
 }
 
 const PROBE = '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}';
@@ -59,8 +61,8 @@ const PROBE = '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}';
  * publishes `$SRV.PING.<name>` with a reply subject of its own and collects the answers of
  * resilient-rpc listeners that serve this subject (they name their own instance subject in the
  * service metadata). An instance that missed a round is probed on its instance subject: "no
- * responders" from the broker means it is gone (dropped at once); silence means it hangs (kept
- * until `forgetAfterMs`, the client's health decides its traffic).
+ * responders" from the broker means it is gone (dropped unless it answers the next round);
+ * silence means it hangs (kept until `forgetAfterMs`, the client's health decides its traffic).
  */
 export class InstanceDiscovery implements SharedConnectionOwner {
   private readonly instances = new Map<string, Instance>();
@@ -126,7 +128,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     let changed = false;
     for (const [instanceSubject, instance] of this.instances) {
       const missed = this.round - instance.lastSeenRound;
-      if (missed >= this.forgetAfterRounds) {
+      if (missed >= this.forgetAfterRounds || (instance.gone && missed >= 2)) {
         this.instances.delete(instanceSubject);
         changed = true;
       } else if (missed >= 1 && !instance.probing) {
@@ -144,10 +146,11 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     const known = this.instances.get(instanceSubject);
     if (known !== undefined) {
       known.lastSeenRound = this.round;
+      known.gone = false;
       return;
     }
     if (this.instances.size >= this.maxInstances) return;
-    this.instances.set(instanceSubject, { lastSeenRound: this.round, probing: false });
+    this.instances.set(instanceSubject, { lastSeenRound: this.round, probing: false, gone: false });
     this.announce();
   }
 
@@ -190,16 +193,15 @@ export class InstanceDiscovery implements SharedConnectionOwner {
         () => {
           // alive: it answers calls, whatever kept its discovery answer away
           instance.lastSeenRound = this.round;
+          instance.gone = false;
         },
         (error: unknown) => {
-          // "no responders": its subscription is gone (exited, crashed, drained). Anything
-          // else (no answer in time) leaves the decision to the client's health checks.
-          if (RpcError.isInstance(error) && error.kind === 'rejected') {
-            if (this.instances.get(instanceSubject) === instance) {
-              this.instances.delete(instanceSubject);
-              this.announce();
-            }
-          }
+          // "no responders": its subscription is gone (exited, crashed, drained, or its broker
+          // node died and it is reconnecting). It is dropped if it stays silent through the next
+          // round too: an instance that reconnects keeps its endpoint and health history, and
+          // calls still waiting on a dead one get time to be rescued by the client first.
+          // Anything else (no answer in time) leaves the decision to the client's health checks.
+          if (RpcError.isInstance(error) && error.kind === 'rejected') instance.gone = true;
         },
       )
       .finally(() => {

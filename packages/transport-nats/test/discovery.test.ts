@@ -56,7 +56,7 @@ function client(subject: string, options: NatsTransportOptions = {}): RpcClient 
 const rounds = (count: number) => new Promise((resolve) => setTimeout(resolve, count * INTERVAL_MS * 1.1));
 
 describe('NATS instance discovery', () => {
-  it('uses each instance through its own subject; a drained instance leaves within two intervals', async () => {
+  it('uses each instance through its own subject; a drained instance leaves within three intervals', async () => {
     const subject = nextSubject();
     const a = await instance(subject, 'a');
     const b = await instance(subject, 'b');
@@ -71,7 +71,7 @@ describe('NATS instance discovery', () => {
     const calls = Array.from({ length: 20 }, () => caller.call<string>('whoami', [], { idempotent: true }));
     await a.server.drain();
     await waitFor(() => caller.endpoints.length === 1, 'the drained instance dropped', 5_000);
-    expect(performance.now() - drainedAt).toBeLessThan(2 * INTERVAL_MS * 1.1 + 500);
+    expect(performance.now() - drainedAt).toBeLessThan(3 * INTERVAL_MS * 1.1 + 500);
     expect(caller.endpoints).toEqual([b.listener.instanceUrl]);
     await Promise.all(calls); // none failed
     // the last one gone: back to the service subject (no responders → rejected at once)

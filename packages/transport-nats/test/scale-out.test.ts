@@ -155,8 +155,9 @@ describe('NATS scale-out: instances discovered behind one subject (issue 19)', (
     await traffic.stop();
     expect(traffic.failures.map((e) => `${e.kind}: ${e.message}`).join('\n')).toBe('');
     expect(traffic.calls.filter((call) => call.durationMs > 1_000).length).toBeLessThanOrEqual(8);
-    // gone within about two discovery intervals (one missed round, one probe), plus scheduling margin
-    expect(droppedAfterMs).toBeLessThan(3 * INTERVAL_MS + 1_000);
+    // gone within three discovery intervals (a missed round, a probe, a second silent round; +10 %
+    // jitter each), plus a scheduling margin
+    expect(droppedAfterMs).toBeLessThan(3 * INTERVAL_MS * 1.1 + 1_000);
   });
 
   it('one NATS node killed under load: calls continue through the other nodes', async () => {
