@@ -13,7 +13,8 @@ import { validateSubject, withSubject } from './url.js';
 export interface NatsDiscoveryOptions {
   /**
    * How often the client asks the broker which instances serve a subject, ms. An instance that
-   * starts is used within one interval; one that leaves is dropped within two to three. Each round
+   * starts is used within one interval; one that leaves is dropped about half a second after a
+   * call to it found it gone, and within two to three intervals without calls. Each round
    * costs one small message from the client and one answer (~300 bytes) from every instance.
    * Default 1 000.
    */
@@ -44,14 +45,25 @@ export const NatsDiscoveryDefaults = {
   jitterRatio: 0.2,
   forgetAfterMs: 30_000,
   maxInstances: 256,
+  /**
+   * A call to an instance answered "no responders" is confirmed by a probe this much later, ms;
+   * a second "no responders" drops the instance. The pause lets an instance whose broker node
+   * died reconnect (and keep its endpoint), and calls still waiting on a dead one be rescued.
+   */
+  confirmGoneAfterMs: 500,
 } as const;
 
 interface Instance {
   /** The discovery round it last answered (or answered a probe in). */
   lastSeenRound: number;
   probing: boolean;
-  /** A probe got "no responders": its subscription was gone then. Dropped if still silent next round. */
+  /**
+   * "No responders" was seen for its subject: its subscription was gone then. A second sighting,
+   * or silence through the next round, drops it.
+   */
   gone: boolean;
+  /** The confirmation probe scheduled after a call saw "no responders". */
+  confirm: TimerHandle | undefined;
 }
 
 const PROBE = '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}';
@@ -60,9 +72,10 @@ const PROBE = '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}';
  * Finds the instances behind one service subject and keeps the set current: every interval it
  * publishes `$SRV.PING.<name>` with a reply subject of its own and collects the answers of
  * resilient-rpc listeners that serve this subject (they name their own instance subject in the
- * service metadata). An instance that missed a round is probed on its instance subject: "no
- * responders" from the broker means it is gone (dropped unless it answers the next round);
- * silence means it hangs (kept until `forgetAfterMs`, the client's health decides its traffic).
+ * service metadata). An instance that missed a round, or whose subject answered a call with "no
+ * responders", is probed on its instance subject: "no responders" seen twice (or followed by a
+ * silent round) means it is gone and it is dropped; silence means it hangs (kept until
+ * `forgetAfterMs`, the client's health decides its traffic).
  */
 export class InstanceDiscovery implements SharedConnectionOwner {
   private readonly instances = new Map<string, Instance>();
@@ -71,6 +84,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   private readonly maxInstances: number;
   private readonly pingSubject: string;
   private readonly stopProbes = new AbortController();
+  private readonly unwatch: () => void;
   private reply: { readonly subject: string; stop(): void } | undefined;
   private timer: TimerHandle | undefined;
   private round = 0;
@@ -93,6 +107,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     const name = (settings.serviceName ?? serviceNameFor)(subject);
     this.pingSubject = `${SERVICE_API_PREFIX}.PING.${name}`;
     shared.addOwner(this);
+    this.unwatch = shared.watchNoResponders((subject) => this.onNoResponders(subject));
     this.tick();
   }
 
@@ -106,6 +121,8 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     if (this.stopped) return;
     this.stopped = true;
     this.timer?.cancel();
+    this.unwatch();
+    for (const instance of this.instances.values()) instance.confirm?.cancel();
     this.reply?.stop();
     this.stopProbes.abort();
     this.shared.removeOwner(this);
@@ -129,7 +146,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     for (const [instanceSubject, instance] of this.instances) {
       const missed = this.round - instance.lastSeenRound;
       if (missed >= this.forgetAfterRounds || (instance.gone && missed >= 2)) {
-        this.instances.delete(instanceSubject);
+        this.forget(instanceSubject, instance);
         changed = true;
       } else if (missed >= 1 && !instance.probing) {
         this.probe(instanceSubject, instance);
@@ -150,7 +167,12 @@ export class InstanceDiscovery implements SharedConnectionOwner {
       return;
     }
     if (this.instances.size >= this.maxInstances) return;
-    this.instances.set(instanceSubject, { lastSeenRound: this.round, probing: false, gone: false });
+    this.instances.set(instanceSubject, {
+      lastSeenRound: this.round,
+      probing: false,
+      gone: false,
+      confirm: undefined,
+    });
     this.announce();
   }
 
@@ -197,16 +219,38 @@ export class InstanceDiscovery implements SharedConnectionOwner {
         },
         (error: unknown) => {
           // "no responders": its subscription is gone (exited, crashed, drained, or its broker
-          // node died and it is reconnecting). It is dropped if it stays silent through the next
-          // round too: an instance that reconnects keeps its endpoint and health history, and
+          // node died and it is reconnecting). Seen twice, or followed by a silent round, it is
+          // dropped: an instance that only reconnects keeps its endpoint and health history, and
           // calls still waiting on a dead one get time to be rescued by the client first.
           // Anything else (no answer in time) leaves the decision to the client's health checks.
-          if (RpcError.isInstance(error) && error.kind === 'rejected') instance.gone = true;
+          if (!RpcError.isInstance(error) || error.kind !== 'rejected') return;
+          if (!instance.gone) instance.gone = true;
+          else if (this.instances.get(instanceSubject) === instance) {
+            this.forget(instanceSubject, instance);
+            this.announce();
+          }
         },
       )
       .finally(() => {
         instance.probing = false;
       });
+  }
+
+  /** A call to `subject` got "no responders": if it is an instance, confirm a little later. */
+  private onNoResponders(subject: string): void {
+    const instance = this.instances.get(subject);
+    if (this.stopped || instance === undefined || instance.confirm !== undefined) return;
+    instance.gone = true;
+    instance.confirm = this.options.clock.setTimeout(() => {
+      instance.confirm = undefined;
+      if (!this.stopped && this.instances.get(subject) === instance && !instance.probing)
+        this.probe(subject, instance);
+    }, NatsDiscoveryDefaults.confirmGoneAfterMs);
+  }
+
+  private forget(instanceSubject: string, instance: Instance): void {
+    instance.confirm?.cancel();
+    this.instances.delete(instanceSubject);
   }
 
   private announce(): void {

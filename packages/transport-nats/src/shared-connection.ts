@@ -65,6 +65,7 @@ export interface SharedConnectionSettings {
 
 interface Pending {
   readonly owner: SharedConnectionOwner;
+  readonly subject: string;
   readonly resolve: (value: JsonRpcResponse | JsonRpcResponse[]) => void;
   readonly reject: (error: RpcError) => void;
   readonly signal: AbortSignal;
@@ -97,6 +98,7 @@ export class SharedConnection {
   private sub: Subscription | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly listeners = new Map<string, ReplyListener>();
+  private readonly noRespondersWatchers = new Set<(subject: string) => void>();
   private readonly owners = new Set<SharedConnectionOwner>();
   private openWaiters: Array<(error?: RpcError) => void> = [];
   /**
@@ -374,7 +376,16 @@ export class SharedConnection {
     }
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
-      const entry: Pending = { owner, resolve, reject, signal, batch, timer: undefined, onAbort: undefined };
+      const entry: Pending = {
+        owner,
+        subject,
+        resolve,
+        reject,
+        signal,
+        batch,
+        timer: undefined,
+        onAbort: undefined,
+      };
       this.pending.set(token, entry);
       entry.timer = this.settings.clock.setTimeout(
         () => {
@@ -429,6 +440,15 @@ export class SharedConnection {
         if (this.listeners.get(token) === listener) this.listeners.delete(token);
       },
     };
+  }
+
+  /**
+   * Calls `watcher` with the subject of every request the broker answered "no responders" (so
+   * that discovery hears at once that an instance's subscription is gone). Returns the unsubscribe.
+   */
+  watchNoResponders(watcher: (subject: string) => void): () => void {
+    this.noRespondersWatchers.add(watcher);
+    return () => this.noRespondersWatchers.delete(watcher);
   }
 
   /** Publishes `payload` with a reply subject, if the connection is open; false when it is not. */
@@ -515,6 +535,7 @@ export class SharedConnection {
             endpoint: entry.owner.url,
           }),
         );
+        for (const watcher of this.noRespondersWatchers) watcher(entry.subject);
       } else {
         this.settle(token, entry, new ProtocolError('empty reply', { endpoint: entry.owner.url }));
       }
