@@ -62,6 +62,8 @@ interface Instance {
    * or silence through the next round, drops it.
    */
   gone: boolean;
+  /** The number of rounds sent when `gone` was set. */
+  goneAtRound: number;
   /** The confirmation probe scheduled after a call saw "no responders". */
   confirm: TimerHandle | undefined;
 }
@@ -145,7 +147,8 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     let changed = false;
     for (const [instanceSubject, instance] of this.instances) {
       const missed = this.round - instance.lastSeenRound;
-      if (missed >= this.forgetAfterRounds || (instance.gone && missed >= 2)) {
+      // gone, and silent through a whole round sent since: it did not just reconnect
+      if (missed >= this.forgetAfterRounds || (instance.gone && this.round - instance.goneAtRound >= 1)) {
         this.forget(instanceSubject, instance);
         changed = true;
       } else if (missed >= 1 && !instance.probing) {
@@ -171,6 +174,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
       lastSeenRound: this.round,
       probing: false,
       gone: false,
+      goneAtRound: 0,
       confirm: undefined,
     });
     this.announce();
@@ -224,7 +228,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
           // calls still waiting on a dead one get time to be rescued by the client first.
           // Anything else (no answer in time) leaves the decision to the client's health checks.
           if (!RpcError.isInstance(error) || error.kind !== 'rejected') return;
-          if (!instance.gone) instance.gone = true;
+          if (!instance.gone) this.markGone(instance);
           else if (this.instances.get(instanceSubject) === instance) {
             this.forget(instanceSubject, instance);
             this.announce();
@@ -239,13 +243,19 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   /** A call to `subject` got "no responders": if it is an instance, confirm a little later. */
   private onNoResponders(subject: string): void {
     const instance = this.instances.get(subject);
-    if (this.stopped || instance === undefined || instance.confirm !== undefined) return;
-    instance.gone = true;
+    // (a probe's own "no responders" is judged by the probe)
+    if (this.stopped || instance === undefined || instance.probing || instance.confirm !== undefined) return;
+    this.markGone(instance);
     instance.confirm = this.options.clock.setTimeout(() => {
       instance.confirm = undefined;
       if (!this.stopped && this.instances.get(subject) === instance && !instance.probing)
         this.probe(subject, instance);
     }, NatsDiscoveryDefaults.confirmGoneAfterMs);
+  }
+
+  private markGone(instance: Instance): void {
+    instance.gone = true;
+    instance.goneAtRound = this.round;
   }
 
   private forget(instanceSubject: string, instance: Instance): void {

@@ -141,6 +141,61 @@ describe('NATS instance discovery', () => {
     await expect(caller.call('whoami')).resolves.toBe('real');
   });
 
+  it('an instance whose subscriptions vanish briefly (a reconnect) keeps its endpoint; one that stays away is dropped', async () => {
+    const subject = nextSubject();
+    const name = serviceNameFor(subject);
+    /** A hand-made instance on the raw connection: it can unsubscribe and come back. */
+    const fake = (id: string) => {
+      const instanceSubject = `${subject}.${id}`;
+      const ping = JSON.stringify({
+        type: ServiceResponseTypes.ping,
+        name,
+        id,
+        version: '0.0.0',
+        metadata: { 'rpc.subject': subject, 'rpc.instance-subject': instanceSubject },
+      });
+      let subscriptions: Array<{ unsubscribe(): void }> = [];
+      const up = () => {
+        subscriptions = [
+          raw.subscribe(`$SRV.PING.${name}`, {
+            callback: (_e, msg) => {
+              msg.respond(ping);
+            },
+          }),
+          raw.subscribe(instanceSubject, {
+            callback: (_e, msg) => {
+              msg.respond(JSON.stringify({ jsonrpc: '2.0', id: msg.json<{ id: number }>().id, result: id }));
+            },
+          }),
+        ];
+      };
+      const down = () => {
+        for (const subscription of subscriptions.splice(0)) subscription.unsubscribe();
+      };
+      up();
+      cleanup.push(async () => down());
+      return { url: `${broker.url}/${instanceSubject}`, up, down };
+    };
+    const steady = fake('steady');
+    const flaky = fake('flaky');
+    const vanishing = fake('vanishing');
+    const caller = client(subject, { discovery: { intervalMs: 500 } });
+    const removed: string[] = [];
+    caller.on('endpoint-removed', (event) => {
+      // (the service subject's URL goes once the instances are found)
+      if (event.endpoint !== `${broker.url}/${subject}`) removed.push(event.endpoint);
+    });
+    await waitFor(() => caller.endpoints.length === 3, 'three instances', 5_000);
+    flaky.down();
+    vanishing.down();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    flaky.up();
+    await waitFor(() => removed.includes(vanishing.url), 'the vanished instance dropped', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(removed).toEqual([vanishing.url]);
+    expect([...caller.endpoints].sort()).toEqual([flaky.url, steady.url].sort());
+  });
+
   it('uses at most maxInstances instances of a subject', async () => {
     const subject = nextSubject();
     for (const name of ['a', 'b', 'c']) await instance(subject, name);
