@@ -4,6 +4,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createClient, createServer, type RpcClient, type RpcServer } from '@resilient-rpc/core';
+import { ManualClock } from '@resilient-rpc/core/testing';
 import { type NatsServerHandle, startNatsServer, waitFor } from '@resilient-rpc/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -194,6 +195,35 @@ describe('NATS instance discovery', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(removed).toEqual([vanishing.url]);
     expect([...caller.endpoints].sort()).toEqual([flaky.url, steady.url].sort());
+  });
+
+  it('runs its rounds on the injected clock: a new instance is found when the clock passes the interval', async () => {
+    const subject = nextSubject();
+    const first = await instance(subject, 'first');
+    const clock = new ManualClock();
+    const transport = natsTransport({ discovery: { intervalMs: 1_000 } });
+    cleanup.push(async () => transport.close?.());
+    const announced: string[][] = [];
+    const stop = transport.discover?.(`${broker.url}/${subject}`, {
+      clock,
+      random: () => 0.5, // no jitter: exactly intervalMs
+      update: (urls) => announced.push([...urls]),
+    });
+    cleanup.push(async () => stop?.());
+    // the first round goes out as soon as the connection opens
+    await waitFor(() => announced.length === 1, 'the first instance', 5_000);
+    expect(announced[0]).toEqual([first.listener.instanceUrl]);
+    const second = await instance(subject, 'second');
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS)); // real time only
+    expect(announced).toHaveLength(1);
+    clock.advance(999);
+    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    expect(announced).toHaveLength(1);
+    clock.advance(1);
+    await waitFor(() => announced.length === 2, 'the second instance', 5_000);
+    expect([...(announced[1] ?? [])].sort()).toEqual(
+      [first.listener.instanceUrl, second.listener.instanceUrl].sort(),
+    );
   });
 
   it('uses at most maxInstances instances of a subject', async () => {
