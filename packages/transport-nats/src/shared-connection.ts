@@ -116,6 +116,8 @@ export class SharedConnection {
   /** The pause between two first-connect attempts, if one is scheduled. */
   private retryTimer: TimerHandle | undefined;
   private lastConnectError: RpcError | undefined;
+  /** Closing a connection that opened after `close()` was called. */
+  private lateClose: Promise<void> | undefined;
   private outbox: Outgoing[] = [];
   private readonly flushOutbox = () => {
     const batch = this.outbox;
@@ -167,7 +169,7 @@ export class SharedConnection {
     attempt.then(
       (nc) => {
         this.attempt = undefined;
-        if (this.closing) void nc.close().catch(() => {});
+        if (this.closing) this.lateClose = nc.close().catch(() => {});
         else this.opened(nc);
       },
       (error: unknown) => {
@@ -585,6 +587,7 @@ export class SharedConnection {
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
     // closed by the attempt's own handler (closing is set).
     if (this.attempt !== undefined) await this.attempt.catch(() => {});
+    await this.lateClose;
     const nc = this.nc;
     if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
     if (!this.existing) this.setStatus('closed');
