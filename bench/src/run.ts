@@ -23,6 +23,7 @@ const GROUPS: Record<string, string> = {
   ws: './ws.js',
   nats: './nats.js',
   dispatcher: './dispatcher.js',
+  'nats-scale': './nats-scale.js',
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {

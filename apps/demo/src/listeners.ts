@@ -40,7 +40,14 @@ export function listenerFor(options: ListenOptions): ServerListener {
   }
 }
 
-/** Every client transport: the endpoint URL's scheme picks one. */
-export function clientTransports(): ClientTransport[] {
-  return [httpTransport(), wsTransport(), natsTransport()];
+/**
+ * Every client transport: the endpoint URL's scheme picks one. `natsDiscovery: false` uses each
+ * NATS URL as given instead of the instances discovered behind it (default on).
+ */
+export function clientTransports(options: { natsDiscovery?: boolean } = {}): ClientTransport[] {
+  return [
+    httpTransport(),
+    wsTransport(),
+    natsTransport(options.natsDiscovery === false ? { discovery: false } : {}),
+  ];
 }

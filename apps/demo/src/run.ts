@@ -154,7 +154,9 @@ export function clientOptions(
   deadlineMs: number,
   seed: number,
 ): ClientOptions {
-  const base = { transports: clientTransports(), endpoints: urls, deadlineMs, random: seededRandom(seed) };
+  // Each replica has a NATS subject of its own and the report follows replicas by URL: no discovery.
+  const transports = clientTransports({ natsDiscovery: false });
+  const base = { transports, endpoints: urls, deadlineMs, random: seededRandom(seed) };
   if (!recovery) {
     return {
       ...base,

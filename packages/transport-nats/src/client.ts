@@ -5,16 +5,19 @@ import {
   type ConnectionEvent,
   type ConnectionStatus,
   type ConnectOptions,
+  type DiscoverOptions,
   isNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
   NotSentError,
   type PingOptions,
+  ProtocolError,
   type RpcError,
   type SendOptions,
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
+import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { withIpIdentity } from './tls-identity.js';
 import { type NatsEndpoint, parseNatsUrl } from './url.js';
@@ -29,7 +32,25 @@ export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'>
   connection?: NatsConnection;
   /** `ping()` also calls `rpc.ping` on the service (not only a broker round trip). Default true. */
   servicePing?: boolean;
+  /**
+   * Longest wait of a call for a connection that is not open (first connect, reconnect) before it
+   * fails `not-sent`, ms; a failed first-connect attempt fails waiting calls at once with its
+   * reason. Default {@link NatsTransportDefaults.connectWaitMs}.
+   */
+  connectWaitMs?: number;
+  /**
+   * Find the instances behind a service subject and use each as an endpoint of its own (see
+   * {@link NatsDiscoveryOptions}). `false`: the subject (its queue group) is one endpoint.
+   * Default: on, every {@link NatsDiscoveryDefaults.intervalMs} ms.
+   */
+  discovery?: NatsDiscoveryOptions | false;
 }
+
+/** Transport defaults that are not nats.js options (those are in `NatsClientDefaults`). */
+export const NatsTransportDefaults = {
+  /** A call waits at most 2 s for a connection that is not open, then fails `not-sent`. */
+  connectWaitMs: 2_000,
+} as const;
 
 /** What a NATS connection can do. */
 export const natsCapabilities: TransportCapabilities = Object.freeze({
@@ -43,18 +64,32 @@ export const natsCapabilities: TransportCapabilities = Object.freeze({
  * Endpoints that name the same servers share one NATS connection and one reply subscription.
  */
 export function natsTransport(options: NatsTransportOptions = {}): ClientTransport {
-  const { connection: existing, servicePing = true, ...connectOptions } = options;
+  const {
+    connection: existing,
+    servicePing = true,
+    connectWaitMs = NatsTransportDefaults.connectWaitMs,
+    discovery = {},
+    ...connectOptions
+  } = options;
   const shared = new Map<string, SharedConnection>();
   let closed = false;
 
-  const acquire = (endpoint: NatsEndpoint): { key: string; shared: SharedConnection } => {
+  const acquire = (
+    endpoint: NatsEndpoint,
+    connectOpts: ConnectOptions,
+  ): { key: string; shared: SharedConnection } => {
     const key = existing ? 'existing' : endpoint.key;
     let entry = shared.get(key);
     if (entry === undefined) {
       const perServerSet: ConnectionOptions = { ...connectOptions, servers: [...endpoint.servers] };
       if (endpoint.scheme === 'tls' && perServerSet.tls === undefined) perServerSet.tls = {};
       perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
-      entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX');
+      // The first user's clock and random source serve the connection (one client's, in practice).
+      entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', {
+        clock: connectOpts.clock,
+        random: connectOpts.random,
+        connectWaitMs,
+      });
       shared.set(key, entry);
     }
     entry.refs++;
@@ -75,10 +110,19 @@ export function natsTransport(options: NatsTransportOptions = {}): ClientTranspo
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw new NotSentError('the NATS transport is closed', { endpoint: url });
       const endpoint = parseNatsUrl(url);
-      const { key, shared: entry } = acquire(endpoint);
+      const { key, shared: entry } = acquire(endpoint, connectOpts);
       return new NatsClientConnection(url, endpoint.subject, entry, connectOpts.headers, servicePing, () =>
         release(key, entry),
       );
+    },
+    discover(url: string, discoverOpts: DiscoverOptions): () => void {
+      if (closed || discovery === false) return () => {};
+      const endpoint = parseNatsUrl(url);
+      const { key, shared: entry } = acquire(endpoint, discoverOpts);
+      const finder = new InstanceDiscovery(url, endpoint.subject, entry, discoverOpts, discovery, () =>
+        release(key, entry),
+      );
+      return () => finder.stop();
     },
     async close() {
       closed = true;
@@ -87,6 +131,21 @@ export function natsTransport(options: NatsTransportOptions = {}): ClientTranspo
       await Promise.all(entries.map((entry) => entry.close()));
     },
   };
+}
+
+/**
+ * The request as JSON text. Params that JSON cannot express (a BigInt, a cycle) fail the call
+ * at once as `protocol`: no retry or other endpoint can send them either.
+ */
+function serialise(message: JsonRpcRequest | readonly JsonRpcRequest[], url: string): string {
+  try {
+    return JSON.stringify(message);
+  } catch (cause) {
+    throw new ProtocolError(
+      `the request cannot be serialised as JSON: ${(cause as Error)?.message ?? cause}`,
+      { endpoint: url, cause },
+    );
+  }
 }
 
 class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
@@ -143,11 +202,9 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
       return Promise.reject(new NotSentError('the connection is closed', { endpoint: this.url }));
     let payload: string;
     try {
-      payload = JSON.stringify(request);
-    } catch (cause) {
-      return Promise.reject(
-        new NotSentError('the request is not JSON-serialisable', { endpoint: this.url, cause }),
-      );
+      payload = serialise(request, this.url);
+    } catch (error) {
+      return Promise.reject(error);
     }
     const headers = this.buildHeaders(options.metadata, options.headers);
     if (isNotification(request)) {
@@ -175,7 +232,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
 
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     if (this.closedLocally) throw new NotSentError('the connection is closed', { endpoint: this.url });
-    const payload = JSON.stringify(requests);
+    const payload = serialise(requests, this.url);
     const headers = this.buildHeaders(options.metadata, options.headers);
     if (requests.every(isNotification)) {
       await this.shared.publish(this, this.subject, payload, headers, options.signal, options.timeoutMs);
@@ -202,10 +259,10 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
 
   async ping(options: PingOptions): Promise<void> {
     if (this.closedLocally) throw new NotSentError('the connection is closed', { endpoint: this.url });
-    const started = Date.now();
+    const started = this.shared.clock.now();
     await this.shared.flush(this, options.signal, options.timeoutMs);
     if (!this.servicePing) return;
-    const remaining = Math.max(1, options.timeoutMs - (Date.now() - started));
+    const remaining = Math.max(1, options.timeoutMs - (this.shared.clock.now() - started));
     // Any JSON-RPC answer proves a live service (a foreign server may lack rpc.ping).
     await this.shared.request(
       this,

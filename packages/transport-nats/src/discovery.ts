@@ -23,8 +23,21 @@ export interface ServiceIdentityOptions {
   endpointName?: string;
 }
 
-/** Per-endpoint counters the STATS response reports. */
-export class EndpointStats {
+/**
+ * Service metadata keys a resilient-rpc listener announces in every `$SRV` answer. Clients read
+ * them to find the instances behind a subject (`natsTransport().discover`).
+ */
+export const ServiceMetadataKeys = {
+  /** `jsonrpc-2.0`. */
+  protocol: 'rpc.protocol',
+  /** The service (queue group) subject. */
+  subject: 'rpc.subject',
+  /** The subject only this instance subscribes: `<subject>.<service id>`. */
+  instanceSubject: 'rpc.instance-subject',
+} as const;
+
+/** Counters of one `$SRV` endpoint (a subscription of the listener), as its STATS answer reports them. */
+export class ServiceEndpointCounters {
   requests = 0;
   errors = 0;
   lastError = '';
@@ -46,6 +59,7 @@ export function serviceNameFor(subject: string): string {
   return name.length > 0 ? name : 'service';
 }
 
+/** A running `$SRV` responder of one listener. */
 export interface DiscoveryResponder {
   readonly id: string;
   readonly name: string;
@@ -54,7 +68,9 @@ export interface DiscoveryResponder {
 
 /**
  * Subscribes the nine discovery subjects (no queue group: every instance answers) and answers
- * them with the standard JSON documents.
+ * them with the standard JSON documents. Two endpoints are announced: the service subject (the
+ * queue group) and the instance's own subject; the service metadata names both, so that a
+ * client's PING round (the smallest answer) finds every instance of a subject.
  */
 export function startDiscovery(
   nc: NatsConnection,
@@ -63,42 +79,57 @@ export function startDiscovery(
     identity: ServiceIdentityOptions;
     subject: string;
     queue: string;
-    stats: EndpointStats;
+    instanceSubject: string;
+    stats: ServiceEndpointCounters;
+    instanceStats: ServiceEndpointCounters;
   },
 ): DiscoveryResponder {
-  const { id, subject, queue, stats } = options;
+  const { id, subject, queue, instanceSubject, stats, instanceStats } = options;
   const name = options.identity.name ?? serviceNameFor(subject);
   if (!/^[-\w]+$/.test(name)) throw new TypeError(`invalid NATS service name "${name}": use [-A-Za-z0-9_]`);
   const version = options.identity.version ?? '0.0.0';
-  const metadata = { ...options.identity.metadata, 'rpc.protocol': 'jsonrpc-2.0' };
+  const metadata = {
+    ...options.identity.metadata,
+    [ServiceMetadataKeys.protocol]: 'jsonrpc-2.0',
+    [ServiceMetadataKeys.subject]: subject,
+    [ServiceMetadataKeys.instanceSubject]: instanceSubject,
+  };
   const endpointName = options.identity.endpointName ?? 'rpc';
   const started = new Date().toISOString();
   const identity = { name, id, version, metadata };
   const ping = JSON.stringify({ type: ServiceResponseTypes.ping, ...identity });
+  const endpoints: Array<[string, string, ServiceEndpointCounters]> = [
+    [endpointName, subject, stats],
+    [`${endpointName}-instance`, instanceSubject, instanceStats],
+  ];
   const info = () =>
     JSON.stringify({
       type: ServiceResponseTypes.info,
       ...identity,
       description: options.identity.description ?? '',
-      endpoints: [{ name: endpointName, subject, queue_group: queue, metadata: { protocol: 'jsonrpc-2.0' } }],
+      endpoints: endpoints.map(([endpoint, endpointSubject]) => ({
+        name: endpoint,
+        subject: endpointSubject,
+        queue_group: queue,
+        metadata: { protocol: 'jsonrpc-2.0' },
+      })),
     });
   const statsDocument = () =>
     JSON.stringify({
       type: ServiceResponseTypes.stats,
       ...identity,
       started,
-      endpoints: [
-        {
-          name: endpointName,
-          subject,
-          queue_group: queue,
-          num_requests: stats.requests,
-          num_errors: stats.errors,
-          last_error: stats.lastError,
-          processing_time: stats.processingNs,
-          average_processing_time: stats.requests === 0 ? 0 : Math.round(stats.processingNs / stats.requests),
-        },
-      ],
+      endpoints: endpoints.map(([endpoint, endpointSubject, counters]) => ({
+        name: endpoint,
+        subject: endpointSubject,
+        queue_group: queue,
+        num_requests: counters.requests,
+        num_errors: counters.errors,
+        last_error: counters.lastError,
+        processing_time: counters.processingNs,
+        average_processing_time:
+          counters.requests === 0 ? 0 : Math.round(counters.processingNs / counters.requests),
+      })),
     });
   const subscriptions: Subscription[] = [];
   const verbs: Array<[string, () => string]> = [
@@ -125,7 +156,7 @@ export function startDiscovery(
     id,
     name,
     stop() {
-      for (const subscription of subscriptions) subscription.unsubscribe();
+      for (const subscription of subscriptions.splice(0)) subscription.unsubscribe();
     },
   };
 }

@@ -1,12 +1,19 @@
-export { type NatsTransportOptions, natsCapabilities, natsTransport } from './client.js';
+export {
+  NatsTransportDefaults,
+  type NatsTransportOptions,
+  natsCapabilities,
+  natsTransport,
+} from './client.js';
 export {
   type DiscoveryResponder,
-  EndpointStats,
   SERVICE_API_PREFIX,
+  ServiceEndpointCounters,
   type ServiceIdentityOptions,
+  ServiceMetadataKeys,
   ServiceResponseTypes,
   serviceNameFor,
 } from './discovery.js';
+export { NatsDiscoveryDefaults, type NatsDiscoveryOptions } from './instance-discovery.js';
 export {
   NatsListenerDefaults,
   type NatsListenerOptions,
@@ -14,4 +21,4 @@ export {
   natsListener,
 } from './listener.js';
 export { NatsClientDefaults } from './shared-connection.js';
-export { type NatsEndpoint, parseNatsUrl, validateSubject } from './url.js';
+export { type NatsEndpoint, parseNatsUrl, validateSubject, withSubject } from './url.js';

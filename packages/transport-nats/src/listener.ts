@@ -21,7 +21,7 @@ import {
 } from '@resilient-rpc/core';
 import {
   type DiscoveryResponder,
-  EndpointStats,
+  ServiceEndpointCounters,
   type ServiceIdentityOptions,
   startDiscovery,
 } from './discovery.js';
@@ -40,7 +40,9 @@ export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> 
   connection?: NatsConnection;
   /**
    * Answer the NATS micro-services discovery subjects (`$SRV.PING|INFO|STATS`). Default: on,
-   * with a name derived from the subject. `false` turns discovery off.
+   * with a name derived from the subject. The answers name this instance's own subject, through
+   * which clients reach each instance as an endpoint of its own. `false` turns discovery off:
+   * clients then use the queue group only.
    */
   service?: ServiceIdentityOptions | false;
   /** How long `close()` waits for replies still being written, ms. Default 5 000. */
@@ -72,12 +74,20 @@ export interface NatsServerListener extends ServerListener {
   readonly connection: NatsConnection | undefined;
   /** The micro-service id this instance answers `$SRV.*.<name>.<id>` with (after `start`). */
   readonly serviceId: string | undefined;
+  /**
+   * The subject only this instance subscribes (`<subject>.<instance id>`, after `start`): calls
+   * published to it reach this instance and no other.
+   */
+  readonly instanceSubject: string | undefined;
+  /** The client URL of this instance alone (its instance subject on the same servers, after `start`). */
+  readonly instanceUrl: string | undefined;
   readonly serviceName: string | undefined;
 }
 
 const decoder = new TextDecoder();
 
 interface Active {
+  readonly stats: ServiceEndpointCounters;
   readonly reply: string | undefined;
   readonly text: string;
   readonly started: number;
@@ -175,17 +185,21 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
   const serverList = Array.isArray(servers) ? servers : [servers];
   let nc: NatsConnection | undefined;
   let sub: Subscription | undefined;
+  let instanceSub: Subscription | undefined;
+  let instanceSubject: string | undefined;
+  let instanceUrl: string | undefined;
   let discovery: DiscoveryResponder | undefined;
   let dispatcher: Dispatcher | undefined;
   let inFlight = 0;
   let idle: Array<() => void> = [];
-  const stats = new EndpointStats();
+  const stats = new ServiceEndpointCounters();
+  const instanceStats = new ServiceEndpointCounters();
   let urls: string[] = [];
   let closed: Promise<void> | undefined;
 
   const active = new Set<Active>();
 
-  const onMessage = (error: Error | null, msg: Msg) => {
+  const onMessage = (counters: ServiceEndpointCounters, error: Error | null, msg: Msg) => {
     if (error !== null || dispatcher === undefined) return;
     const text = decoder.decode(msg.data);
     if (inFlight >= maxInFlight) {
@@ -197,12 +211,18 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
           // the caller's deadline settles it
         }
       }
-      stats.record(0, 'overloaded');
+      counters.record(0, 'overloaded');
       return;
     }
     const record = headerRecordOf(msg.headers);
     const metadata = record === undefined ? {} : metadataFromHeaders((name) => record[name]);
-    const entry: Active = { reply: msg.reply, text, started: performance.now(), settled: false };
+    const entry: Active = {
+      stats: counters,
+      reply: msg.reply,
+      text,
+      started: performance.now(),
+      settled: false,
+    };
     active.add(entry);
     inFlight++;
     dispatcher.handleText(text, new NatsIncoming(metadata, record)).then(
@@ -242,7 +262,7 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     if (entry.settled) return;
     entry.settled = true;
     active.delete(entry);
-    stats.record(performance.now() - entry.started, failed);
+    entry.stats.record(performance.now() - entry.started, failed);
     inFlight--;
     if (inFlight === 0 && idle.length > 0) {
       const waiters = idle;
@@ -299,6 +319,12 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     get serviceName() {
       return discovery?.name;
     },
+    get instanceSubject() {
+      return instanceSubject;
+    },
+    get instanceUrl() {
+      return instanceUrl;
+    },
     async start(d: Dispatcher) {
       if (dispatcher !== undefined) throw new Error('natsListener: already started');
       dispatcher = d;
@@ -310,9 +336,26 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
           ...(connectOptions.tls !== undefined && { tls: withIpIdentity(connectOptions.tls, serverList) }),
           servers: serverList,
         }));
-      sub = nc.subscribe(subject, { queue, callback: onMessage });
+      const id = nuid.next();
+      instanceSubject = `${subject}.${id}`;
+      sub = nc.subscribe(subject, { queue, callback: (e, msg) => onMessage(stats, e, msg) });
+      // The instance's own subject, in the same queue group (it has one member): a client that
+      // found this instance through discovery sends here, so that its health, breaker and
+      // retries are about this process and not the whole group.
+      instanceSub = nc.subscribe(instanceSubject, {
+        queue,
+        callback: (e, msg) => onMessage(instanceStats, e, msg),
+      });
       if (service !== false) {
-        discovery = startDiscovery(nc, { id: nuid.next(), identity: service, subject, queue, stats });
+        discovery = startDiscovery(nc, {
+          id,
+          identity: service,
+          subject,
+          queue,
+          instanceSubject,
+          stats,
+          instanceStats,
+        });
       }
       // Make sure the broker has our subscriptions before we report ready.
       await nc.flush();
@@ -321,12 +364,22 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
         : serverList.map((server) => server.replace(/^[a-z]+:\/\//i, ''));
       const scheme = serverList.some((server) => server.startsWith('tls://')) ? 'tls' : 'nats';
       urls = [`${scheme}://${hosts.join(',')}/${subject}`];
+      instanceUrl = `${scheme}://${hosts.join(',')}/${instanceSubject}`;
     },
     async stopAccepting() {
-      // UNSUB + flush: the queue group stops sending us requests; ones already delivered still run.
-      if (sub !== undefined && !sub.isClosed() && nc !== undefined && !nc.isClosed()) {
-        await sub.drain().catch(() => {});
-      }
+      // Discovery first: clients stop finding this instance. Then UNSUB + flush: the queue group
+      // and the instance subject stop sending us requests (a client still sending to the
+      // instance subject gets "no responders" at once, `rejected`, and retries elsewhere); those
+      // already delivered still run.
+      discovery?.stop();
+      if (nc === undefined || nc.isClosed()) return;
+      await Promise.all(
+        [sub, instanceSub].map((subscription) =>
+          subscription !== undefined && !subscription.isClosed()
+            ? subscription.drain().catch(() => {})
+            : undefined,
+        ),
+      );
     },
     close() {
       closed ??= (async () => {
@@ -337,6 +390,7 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
         if (nc === undefined || nc.isClosed()) return;
         if (existing) {
           sub?.unsubscribe();
+          instanceSub?.unsubscribe();
           await nc.flush().catch(() => {});
         } else {
           // drain: unsubscribes, delivers what is buffered, flushes our replies, then closes.

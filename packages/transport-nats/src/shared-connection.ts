@@ -8,20 +8,27 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import {
+  type Clock,
   ConnectionLostError,
   type ConnectionStatus,
   type JsonRpcResponse,
   NotSentError,
   ProtocolError,
   parseResponseText,
+  type Random,
   RejectedError,
   type RpcError,
   TimeoutError,
+  type TimerHandle,
 } from '@resilient-rpc/core';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
 export const NatsClientDefaults = {
-  /** Keep trying the first connect instead of failing at once (a broker that starts late is fine). */
+  /**
+   * Keep trying the first connect instead of failing at once (a broker that starts late is
+   * fine). The transport runs this loop itself (one nats.js attempt at a time, `reconnectTimeWait`
+   * plus jitter apart) so that closing the transport cancels it.
+   */
   waitOnFirstConnect: true,
   /** Reconnect forever: the endpoint goes `reconnecting`, the core routes around it meanwhile. */
   maxReconnectAttempts: -1,
@@ -45,13 +52,25 @@ export interface SharedConnectionOwner {
   statusChanged(status: ConnectionStatus, error?: RpcError): void;
 }
 
+/** How a shared connection waits, times and jitters (from the client's `ConnectOptions`). */
+export interface SharedConnectionSettings {
+  readonly clock: Clock;
+  readonly random: Random;
+  /**
+   * Longest wait of a call for a connection that is not open (connecting, reconnecting) before
+   * it fails `not-sent`, ms. A failed first-connect attempt fails the waiting calls at once.
+   */
+  readonly connectWaitMs: number;
+}
+
 interface Pending {
   readonly owner: SharedConnectionOwner;
+  readonly subject: string;
   readonly resolve: (value: JsonRpcResponse | JsonRpcResponse[]) => void;
   readonly reject: (error: RpcError) => void;
   readonly signal: AbortSignal;
   readonly batch: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
   onAbort: (() => void) | undefined;
 }
 
@@ -62,6 +81,9 @@ interface Outgoing {
   readonly payload: string;
   readonly headers: MsgHdrs | undefined;
 }
+
+/** Receives every message sent to one reply token (discovery answers come from many instances). */
+export type ReplyListener = (msg: Msg) => void;
 
 const decoder = new TextDecoder();
 
@@ -75,12 +97,27 @@ export class SharedConnection {
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
   private readonly pending = new Map<string, Pending>();
+  private readonly listeners = new Map<string, ReplyListener>();
+  private readonly noRespondersWatchers = new Set<(subject: string) => void>();
   private readonly owners = new Set<SharedConnectionOwner>();
   private openWaiters: Array<(error?: RpcError) => void> = [];
+  /**
+   * A call waiting for the connection keeps the process alive, as a call on an open connection
+   * does through its socket (the injected clock's timers never do, and between two connect
+   * attempts there is no socket): a script's `await client.call()` settles instead of the
+   * process ending under it. Released when no call waits any more.
+   */
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
   private replyPrefix = '';
   private sequence = 0;
   private closing = false;
-  private readonly ready: Promise<NatsConnection>;
+  /** The nats.js connect attempt under way, if any (awaited by `close()`). */
+  private attempt: Promise<unknown> | undefined;
+  /** The pause between two first-connect attempts, if one is scheduled. */
+  private retryTimer: TimerHandle | undefined;
+  private lastConnectError: RpcError | undefined;
+  /** Closing a connection that opened after `close()` was called. */
+  private lateClose: Promise<void> | undefined;
   private outbox: Outgoing[] = [];
   private readonly flushOutbox = () => {
     const batch = this.outbox;
@@ -99,14 +136,56 @@ export class SharedConnection {
   };
 
   constructor(
-    options: ConnectionOptions,
+    private readonly options: ConnectionOptions,
     private readonly existing: NatsConnection | undefined,
     private readonly inboxPrefix: string,
+    private readonly settings: SharedConnectionSettings,
   ) {
-    this.ready = existing ? Promise.resolve(existing) : connect({ ...NatsClientDefaults, ...options });
-    this.ready.then(
-      (nc) => this.opened(nc),
-      (error: unknown) => this.failed(error),
+    if (existing) this.opened(existing);
+    else this.connectOnce();
+  }
+
+  /**
+   * One nats.js connect attempt over the server list (`waitOnFirstConnect: false`: each server
+   * is tried once). On failure the waiting calls fail `not-sent` with the reason, and, unless the
+   * caller turned `waitOnFirstConnect` off, the next attempt follows after `reconnectTimeWait`
+   * plus jitter, on the injected clock, so that `close()` can cancel it.
+   */
+  private connectOnce(): void {
+    this.retryTimer = undefined;
+    if (this.closing) return;
+    const waitTimeMs = this.options.reconnectTimeWait ?? NatsClientDefaults.reconnectTimeWait;
+    const jitterMs = this.options.tls
+      ? (this.options.reconnectJitterTLS ?? NatsClientDefaults.reconnectJitterTLS)
+      : (this.options.reconnectJitter ?? NatsClientDefaults.reconnectJitter);
+    const delayMs = () => waitTimeMs + Math.floor(this.settings.random() * (jitterMs + 1));
+    const attempt = connect({
+      ...NatsClientDefaults,
+      reconnectDelayHandler: delayMs,
+      ...this.options,
+      waitOnFirstConnect: false,
+    });
+    this.attempt = attempt;
+    attempt.then(
+      (nc) => {
+        this.attempt = undefined;
+        if (this.closing) this.lateClose = nc.close().catch(() => {});
+        else this.opened(nc);
+      },
+      (error: unknown) => {
+        this.attempt = undefined;
+        const reason = new NotSentError(`cannot connect to NATS: ${(error as Error)?.message ?? error}`, {
+          cause: error,
+        });
+        this.lastConnectError = reason;
+        this.wakeWaiters(reason);
+        if (this.closing) return;
+        if ((this.options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false) {
+          this.setStatus('closed', reason);
+          return;
+        }
+        this.retryTimer = this.settings.clock.setTimeout(() => this.connectOnce(), delayMs());
+      },
     );
   }
 
@@ -122,6 +201,11 @@ export class SharedConnection {
     }
   }
 
+  /** The clock of this connection's timers. */
+  get clock(): Clock {
+    return this.settings.clock;
+  }
+
   /** The underlying connection, once it is open. */
   get connection(): NatsConnection | undefined {
     return this.nc;
@@ -129,10 +213,7 @@ export class SharedConnection {
 
   private opened(nc: NatsConnection): void {
     this.nc = nc;
-    if (this.closing) {
-      if (!this.existing) void nc.close().catch(() => {});
-      return;
-    }
+    this.lastConnectError = undefined;
     this.replyPrefix = `${this.inboxPrefix}.${nuid.next()}.`;
     this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
     void this.watchStatus(nc);
@@ -149,14 +230,6 @@ export class SharedConnection {
     });
     this.setStatus('open');
     this.wakeWaiters();
-  }
-
-  private failed(error: unknown): void {
-    const rpcError = new NotSentError(`cannot connect to NATS: ${(error as Error)?.message ?? error}`, {
-      cause: error,
-    });
-    this.setStatus('closed', rpcError);
-    this.wakeWaiters(rpcError);
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -200,41 +273,67 @@ export class SharedConnection {
   private wakeWaiters(error?: RpcError): void {
     const waiters = this.openWaiters;
     this.openWaiters = [];
+    this.updateKeepAlive();
     for (const waiter of waiters) waiter(error);
+  }
+
+  private updateKeepAlive(): void {
+    if (this.openWaiters.length > 0 && this.keepAlive === undefined) {
+      this.keepAlive = setInterval(() => {}, 3_600_000);
+    } else if (this.openWaiters.length === 0 && this.keepAlive !== undefined) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
   }
 
   private failPending(makeError: (owner: SharedConnectionOwner) => RpcError): void {
     for (const [token, entry] of this.pending) this.settle(token, entry, makeError(entry.owner));
   }
 
-  /** Resolves once the connection is open, rejects with `not-sent` if that does not happen in time. */
+  /**
+   * Resolves once the connection is open. Rejects `not-sent` at once when the connection is
+   * closed, when a first-connect attempt fails (with its reason), and after
+   * `min(timeoutMs, connectWaitMs)` otherwise: a call never spends its whole deadline on a broker
+   * that cannot be reached.
+   */
   private waitOpen(signal: AbortSignal, timeoutMs: number, url: string): Promise<void> {
+    if (this.status === 'closed' || this.closing) {
+      return Promise.reject(
+        new NotSentError(`the NATS connection is closed`, {
+          endpoint: url,
+          ...(this.lastConnectError && { cause: this.lastConnectError }),
+        }),
+      );
+    }
+    const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
     return new Promise<void>((resolve, reject) => {
       let done = false;
       const finish = (error?: RpcError) => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        const index = this.openWaiters.indexOf(finish);
+        if (index >= 0) this.openWaiters.splice(index, 1);
+        this.updateKeepAlive();
+        timer.cancel();
         signal.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve();
+        if (error === undefined) resolve();
+        else reject(error.endpoint === undefined ? withEndpoint(error, url) : error);
       };
       const onAbort = () =>
         finish(new NotSentError('aborted while waiting for the NATS connection', { endpoint: url }));
-      const timer = setTimeout(
-        () =>
-          finish(
-            new NotSentError(
-              `the NATS connection was not open within ${timeoutMs} ms (status ${this.status})`,
-              {
-                endpoint: url,
-              },
-            ),
+      const timer = this.settings.clock.setTimeout(() => {
+        const last = this.lastConnectError;
+        finish(
+          new NotSentError(
+            `the NATS connection was not open within ${waitMs} ms (status ${this.status})` +
+              (last ? `: ${last.message}` : ''),
+            { endpoint: url, ...(last && { cause: last }) },
           ),
-        Math.max(0, timeoutMs),
-      );
+        );
+      }, waitMs);
       signal.addEventListener('abort', onAbort, { once: true });
       this.openWaiters.push(finish);
+      this.updateKeepAlive();
     });
   }
 
@@ -252,9 +351,9 @@ export class SharedConnection {
     batch: boolean,
   ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
     if (this.status !== 'open') {
-      const started = Date.now();
+      const started = this.settings.clock.now();
       await this.waitOpen(signal, timeoutMs, owner.url);
-      timeoutMs -= Date.now() - started;
+      timeoutMs -= this.settings.clock.now() - started;
     }
     return this.requestOpen(owner, subject, payload, headers, signal, timeoutMs, batch);
   }
@@ -279,9 +378,18 @@ export class SharedConnection {
     }
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
-      const entry: Pending = { owner, resolve, reject, signal, batch, timer: undefined, onAbort: undefined };
+      const entry: Pending = {
+        owner,
+        subject,
+        resolve,
+        reject,
+        signal,
+        batch,
+        timer: undefined,
+        onAbort: undefined,
+      };
       this.pending.set(token, entry);
-      entry.timer = setTimeout(
+      entry.timer = this.settings.clock.setTimeout(
         () => {
           this.settle(
             token,
@@ -319,19 +427,58 @@ export class SharedConnection {
     }
   }
 
+  /**
+   * A reply subject of this connection that stays valid until `stop()`: every message sent to
+   * it goes to `listener` (the answers of every instance to one discovery request). Undefined
+   * while the connection is not open.
+   */
+  replySubject(listener: ReplyListener): { readonly subject: string; stop(): void } | undefined {
+    if (this.nc === undefined || this.status === 'closed') return undefined;
+    const token = `l${(++this.sequence).toString(36)}`;
+    this.listeners.set(token, listener);
+    return {
+      subject: this.replyPrefix + token,
+      stop: () => {
+        if (this.listeners.get(token) === listener) this.listeners.delete(token);
+      },
+    };
+  }
+
+  /**
+   * Calls `watcher` with the subject of every request the broker answered "no responders" (so
+   * that discovery hears at once that an instance's subscription is gone). Returns the unsubscribe.
+   */
+  watchNoResponders(watcher: (subject: string) => void): () => void {
+    this.noRespondersWatchers.add(watcher);
+    return () => this.noRespondersWatchers.delete(watcher);
+  }
+
+  /** Publishes `payload` with a reply subject, if the connection is open; false when it is not. */
+  publishWithReply(subject: string, payload: string, reply: string): boolean {
+    const nc = this.nc;
+    if (nc === undefined || this.status !== 'open') return false;
+    try {
+      nc.publish(subject, payload, { reply });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Round trip to the broker (PING/PONG), bounded by `timeoutMs` and `signal`. */
   async flush(owner: SharedConnectionOwner, signal: AbortSignal, timeoutMs: number): Promise<void> {
-    const started = Date.now();
+    const clock = this.settings.clock;
+    const started = clock.now();
     if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
     const nc = this.nc;
     if (nc === undefined) throw new NotSentError('the NATS connection is not open', { endpoint: owner.url });
-    const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+    const remaining = Math.max(1, timeoutMs - (clock.now() - started));
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
-        clearTimeout(timer);
+        timer.cancel();
         reject(new TimeoutError('ping aborted', { endpoint: owner.url }));
       };
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         reject(
           new TimeoutError(`no PONG from the NATS server within ${remaining} ms`, { endpoint: owner.url }),
@@ -340,12 +487,12 @@ export class SharedConnection {
       signal.addEventListener('abort', onAbort, { once: true });
       nc.flush().then(
         () => {
-          clearTimeout(timer);
+          timer.cancel();
           signal.removeEventListener('abort', onAbort);
           resolve();
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          timer.cancel();
           signal.removeEventListener('abort', onAbort);
           reject(
             new ConnectionLostError('the NATS connection failed the ping', {
@@ -366,7 +513,7 @@ export class SharedConnection {
   ): void {
     if (this.pending.get(token) !== entry) return;
     this.pending.delete(token);
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer?.cancel();
     if (entry.onAbort !== undefined) entry.signal.removeEventListener('abort', entry.onAbort);
     if (error !== undefined) entry.reject(error);
     else entry.resolve(value as JsonRpcResponse | JsonRpcResponse[]);
@@ -376,7 +523,10 @@ export class SharedConnection {
     if (error !== null) return; // the subscription's own failure surfaces through the connection status
     const token = msg.subject.slice(this.replyPrefix.length);
     const entry = this.pending.get(token);
-    if (entry === undefined) return; // late reply to a request that already settled
+    if (entry === undefined) {
+      this.listeners.get(token)?.(msg);
+      return; // otherwise a late reply to a request that already settled
+    }
     const data = msg.data;
     if (data.length === 0) {
       if (msg.headers?.code === 503) {
@@ -387,6 +537,7 @@ export class SharedConnection {
             endpoint: entry.owner.url,
           }),
         );
+        for (const watcher of this.noRespondersWatchers) watcher(entry.subject);
       } else {
         this.settle(token, entry, new ProtocolError('empty reply', { endpoint: entry.owner.url }));
       }
@@ -419,17 +570,32 @@ export class SharedConnection {
     }
   }
 
-  /** Stops everything: pending calls settle `connection-lost`, an owned connection is closed. */
+  /**
+   * Stops everything: a scheduled connect attempt is cancelled, one under way is awaited and its
+   * connection closed, pending calls settle `connection-lost`, an owned connection is closed.
+   * Nothing of ours keeps the process alive afterwards, and no further connection attempt is made.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    this.listeners.clear();
     this.failPending((owner) => new ConnectionLostError('the transport was closed', { endpoint: owner.url }));
     this.wakeWaiters(new NotSentError('the transport was closed'));
     this.sub?.unsubscribe();
+    // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
+    // closed by the attempt's own handler (closing is set).
+    if (this.attempt !== undefined) await this.attempt.catch(() => {});
+    await this.lateClose;
     const nc = this.nc;
     if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
     if (!this.existing) this.setStatus('closed');
   }
+}
+
+function withEndpoint(error: RpcError, url: string): RpcError {
+  return new NotSentError(error.message, { endpoint: url, cause: error.cause ?? error });
 }
 
 function publishError(error: unknown, url: string): RpcError {

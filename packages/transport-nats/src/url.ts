@@ -53,3 +53,14 @@ export function validateSubject(subject: string, context = subject): void {
       throw new TypeError(`NATS subject may not contain wildcards (${context})`);
   }
 }
+
+/**
+ * The same endpoint URL (scheme, credentials, servers) with another subject: the URL of one
+ * instance behind a service URL, e.g. `nats://h1,h2/orders.rpc` → `nats://h1,h2/orders.rpc.<id>`.
+ */
+export function withSubject(url: string, subject: string): string {
+  const match = /^([a-z]+:\/\/[^/]*)\//i.exec(url.trim());
+  if (match === null) throw new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
+  validateSubject(subject);
+  return `${match[1]}/${subject.split('.').map(encodeURIComponent).join('.')}`;
+}

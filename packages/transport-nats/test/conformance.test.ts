@@ -2,7 +2,7 @@ import { createClient, createServer, type HandlerContext, RpcError } from '@resi
 import { conformanceCases } from '@resilient-rpc/core/testing';
 import { type NatsServerHandle, startNatsServer } from '@resilient-rpc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { natsListener, natsTransport } from '../src/index.js';
+import { type NatsServerListener, natsListener, natsTransport } from '../src/index.js';
 
 describe('transport conformance: nats', () => {
   let broker: NatsServerHandle;
@@ -14,16 +14,25 @@ describe('transport conformance: nats', () => {
     await broker?.kill();
   });
 
-  for (const testCase of conformanceCases({
-    async serve(server) {
-      const listener = await server.listen(
-        natsListener({ servers: broker.url, subject: `conformance.${process.pid}.${++subjects}` }),
-      );
-      return listener.urls[0] ?? '';
-    },
-    clientTransport: () => natsTransport({ reconnectTimeWait: 100 }),
-  })) {
-    it(testCase.name, testCase.run);
+  // The queue group as one endpoint (discovery off), and one instance through its own subject.
+  const variants = [
+    { name: 'queue group', url: (listener: NatsServerListener) => listener.urls[0], discovery: false },
+    { name: 'instance subject', url: (listener: NatsServerListener) => listener.instanceUrl, discovery: {} },
+  ] as const;
+  for (const variant of variants) {
+    describe(variant.name, () => {
+      for (const testCase of conformanceCases({
+        async serve(server) {
+          const listener = await server.listen(
+            natsListener({ servers: broker.url, subject: `conformance.${process.pid}.${++subjects}` }),
+          );
+          return variant.url(listener) ?? '';
+        },
+        clientTransport: () => natsTransport({ reconnectTimeWait: 100, discovery: variant.discovery }),
+      })) {
+        it(testCase.name, testCase.run);
+      }
+    });
   }
 
   it('(nats) a server that closes mid-call settles the call long before its deadline', async () => {

@@ -118,16 +118,31 @@ describe('NATS wire protocol (docs/protocol.md)', () => {
         name: 'calc',
         id,
         version: '1.2.3',
+        // the instance's own subject, for clients that discover instances
+        metadata: {
+          'rpc.protocol': 'jsonrpc-2.0',
+          'rpc.subject': SUBJECT,
+          'rpc.instance-subject': `${SUBJECT}.${id}`,
+        },
       });
     }
+    expect(listener.instanceSubject).toBe(`${SUBJECT}.${id}`);
     const info = (await nc.request('$SRV.INFO.calc', '', { timeout: 5_000 })).json<Record<string, unknown>>();
     expect(info).toMatchObject({
       type: 'io.nats.micro.v1.info_response',
       name: 'calc',
       id,
       version: '1.2.3',
-      endpoints: [{ name: 'rpc', subject: SUBJECT, queue_group: SUBJECT }],
+      endpoints: [
+        { name: 'rpc', subject: SUBJECT, queue_group: SUBJECT },
+        { name: 'rpc-instance', subject: `${SUBJECT}.${id}`, queue_group: SUBJECT },
+      ],
     });
+    // the instance subject reaches this instance
+    const direct = (
+      await nc.request(`${SUBJECT}.${id}`, '{"jsonrpc":"2.0","id":9,"method":"rpc.ping"}', { timeout: 5_000 })
+    ).json<Record<string, unknown>>();
+    expect(direct).toEqual({ jsonrpc: '2.0', id: 9, result: 'pong' });
     const stats = (await nc.request(`$SRV.STATS.calc.${id}`, '', { timeout: 5_000 })).json<{
       type: string;
       started: string;
@@ -137,5 +152,6 @@ describe('NATS wire protocol (docs/protocol.md)', () => {
     expect(Number.isNaN(Date.parse(stats.started))).toBe(false);
     expect(stats.endpoints[0]?.num_requests).toBeGreaterThanOrEqual(4);
     expect(stats.endpoints[0]?.num_errors).toBeGreaterThanOrEqual(1);
+    expect(stats.endpoints[1]?.num_requests).toBe(1);
   });
 });

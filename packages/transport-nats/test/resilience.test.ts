@@ -1,6 +1,8 @@
 /**
- * Issue 8's integration scenarios: service instances in child processes, their own nats-server
- * processes (a 3-node cluster for failover), faults injected with SIGKILL and SIGSTOP.
+ * Issue 8's integration scenarios for the queue group as one endpoint (instance discovery off, as
+ * with foreign responders): service instances in child processes, their own nats-server processes
+ * (a 3-node cluster for failover), faults injected with SIGKILL and SIGSTOP. With discovery on,
+ * scale-out.test.ts.
  */
 import { fileURLToPath } from 'node:url';
 import { createClient, type RpcClient, RpcError } from '@resilient-rpc/core';
@@ -81,13 +83,13 @@ function load(client: RpcClient, workers: number, options: Parameters<RpcClient[
   };
 }
 
-describe('NATS resilience (issue 8)', () => {
+describe('NATS resilience, queue group as one endpoint (issue 8)', () => {
   it('(a) three instances, one SIGKILLed under steady idempotent load: no call fails', async () => {
     const broker = await startNatsServer();
     brokers.push(broker);
     const instances = await startInstances(broker.url, 'res.a', 3);
     const client = createClient({
-      transports: [natsTransport()],
+      transports: [natsTransport({ discovery: false })],
       endpoints: [`${broker.url}/res.a`],
       heartbeat: false,
       retry: { maxAttempts: 6 },
@@ -108,7 +110,7 @@ describe('NATS resilience (issue 8)', () => {
     const broker = await startNatsServer();
     brokers.push(broker);
     const client = createClient({
-      transports: [natsTransport()],
+      transports: [natsTransport({ discovery: false })],
       endpoints: [`${broker.url}/res.none`],
       heartbeat: false,
     });
@@ -133,7 +135,7 @@ describe('NATS resilience (issue 8)', () => {
     const hosts = cluster.urls.map((url) => url.replace('nats://', '')).join(',');
     const client = createClient({
       // noRandomize: the client connects to the first node of the URL, the one we kill
-      transports: [natsTransport({ noRandomize: true, reconnectTimeWait: 100 })],
+      transports: [natsTransport({ noRandomize: true, reconnectTimeWait: 100, discovery: false })],
       endpoints: [`nats://${hosts}/res.c`],
       heartbeat: false,
       retry: { maxAttempts: 6 },
@@ -164,7 +166,7 @@ describe('NATS resilience (issue 8)', () => {
     brokers.push(broker);
     const instances = await startInstances(broker.url, 'res.d', 3);
     const client = createClient({
-      transports: [natsTransport()],
+      transports: [natsTransport({ discovery: false })],
       endpoints: [`${broker.url}/res.d`],
       heartbeat: false,
       // one endpoint (the queue group) for three instances: retries may land on the stopped one

@@ -278,6 +278,75 @@ describe('limits', () => {
   });
 });
 
+describe('hostile or broken input (issue 14)', () => {
+  let broker: NatsServerHandle;
+  beforeAll(async () => {
+    broker = await startNatsServer();
+  });
+  afterAll(async () => broker?.kill());
+
+  it('maxInFlight holds with an async authenticate hook: never more handlers at once than the limit', async () => {
+    let running = 0;
+    let most = 0;
+    const slowAuthenticate: ServerOptions['authenticate'] = async (credentials, context) => {
+      // the await between admission and the handler, where a limit checked late would leak
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return authenticate(credentials, context);
+    };
+    const { url } = await start(broker.url, {
+      authenticate: slowAuthenticate,
+      maxInFlight: 5,
+      methods: {
+        hold: async () => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          running--;
+          return 'held';
+        },
+      },
+    });
+    const caller = client(url, { authorization: 'Bearer alice-token' });
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, () =>
+        caller.call('hold').then(
+          () => 'ok',
+          (error: RemoteError) => error.code,
+        ),
+      ),
+    );
+    expect(most).toBeLessThanOrEqual(5);
+    expect(outcomes.filter((outcome) => outcome === 'ok').length).toBeGreaterThanOrEqual(5);
+    // the rest were refused as overloaded (-32002), never run
+    expect(outcomes.filter((outcome) => outcome !== 'ok').every((code) => code === -32002)).toBe(true);
+  });
+
+  it('params that JSON cannot express (BigInt, a cycle) are a protocol error at once, never retried', async () => {
+    const { url, executed } = await start(broker.url);
+    const retrying = createClient({ transports: [natsTransport()], endpoints: [url], heartbeat: false });
+    cleanup.push(() => retrying.close());
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const params of [[10n], circular]) {
+      const error = await retrying.call('echo', params as never).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ kind: 'protocol' });
+      expect((error as Error).cause).toBeInstanceOf(TypeError);
+    }
+    expect(retrying.stats()).toMatchObject({ attempts: 2, retries: 0 });
+    expect(executed.echo ?? 0).toBe(0);
+  });
+
+  it('notify keeps the cause: an unserialisable notification fails protocol with the TypeError', async () => {
+    const { url } = await start(broker.url);
+    const error = await client(url)
+      .notify('echo', [10n] as never)
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ kind: 'protocol' });
+    expect((error as Error).cause).toBeInstanceOf(TypeError);
+    expect(String((error as Error).message)).toMatch(/BigInt/i);
+  });
+});
+
 describe('safe errors', () => {
   let broker: NatsServerHandle;
   beforeAll(async () => {

@@ -1,0 +1,274 @@
+import type { Msg } from '@nats-io/transport-node';
+import { type ConnectionStatus, type DiscoverOptions, RpcError, type TimerHandle } from '@resilient-rpc/core';
+import {
+  SERVICE_API_PREFIX,
+  ServiceMetadataKeys,
+  ServiceResponseTypes,
+  serviceNameFor,
+} from './discovery.js';
+import type { SharedConnection, SharedConnectionOwner } from './shared-connection.js';
+import { validateSubject, withSubject } from './url.js';
+
+/** Options of the client's instance discovery (`natsTransport({ discovery })`). */
+export interface NatsDiscoveryOptions {
+  /**
+   * How often the client asks the broker which instances serve a subject, ms. An instance that
+   * starts is used within one interval; one that leaves is dropped about half a second after a
+   * call to it found it gone, and within two to three intervals without calls. Each round
+   * costs one small message from the client and one answer (~300 bytes) from every instance.
+   * Default 1 000.
+   */
+  intervalMs?: number;
+  /**
+   * How long an instance that still holds its subscription but answers neither discovery nor a
+   * probe (a hung or overloaded process) is kept, ms. Meanwhile the client's own health (stall
+   * suspicion, ejection, breaker) keeps calls away from it and lets it back once it answers, so a
+   * pause never makes the instance set flap. Default 30 000.
+   */
+  forgetAfterMs?: number;
+  /**
+   * The `$SRV` service name the instances of a subject answer to. Default: the listener's default
+   * name for the subject ({@link serviceNameFor}); set it when listeners use `service: { name }`.
+   */
+  serviceName?: (subject: string) => string;
+  /**
+   * Most instances used behind one subject; answers announcing more are ignored (a bound on what
+   * a misbehaving responder on the broker can make the client open). Default 256.
+   */
+  maxInstances?: number;
+}
+
+/** Discovery defaults. */
+export const NatsDiscoveryDefaults = {
+  intervalMs: 1_000,
+  /** Each interval is drawn from ±10 % around `intervalMs`, so that many clients do not ask at once. */
+  jitterRatio: 0.2,
+  forgetAfterMs: 30_000,
+  maxInstances: 256,
+  /**
+   * A call to an instance answered "no responders" is confirmed by a probe this much later, ms;
+   * a second "no responders" drops the instance. The pause lets an instance whose broker node
+   * died reconnect (and keep its endpoint), and calls still waiting on a dead one be rescued.
+   */
+  confirmGoneAfterMs: 500,
+} as const;
+
+interface Instance {
+  /** The discovery round it last answered (or answered a probe in). */
+  lastSeenRound: number;
+  probing: boolean;
+  /**
+   * "No responders" was seen for its subject: its subscription was gone then. A second sighting,
+   * or silence through the next round, drops it.
+   */
+  gone: boolean;
+  /** The number of rounds sent when `gone` was set. */
+  goneAtRound: number;
+  /** The confirmation probe scheduled after a call saw "no responders". */
+  confirm: TimerHandle | undefined;
+}
+
+const PROBE = '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}';
+
+/**
+ * Finds the instances behind one service subject and keeps the set current: every interval it
+ * publishes `$SRV.PING.<name>` with a reply subject of its own and collects the answers of
+ * resilient-rpc listeners that serve this subject (they name their own instance subject in the
+ * service metadata). An instance that missed a round, or whose subject answered a call with "no
+ * responders", is probed on its instance subject: "no responders" seen twice (or followed by a
+ * silent round) means it is gone and it is dropped; silence means it hangs (kept until
+ * `forgetAfterMs`, the client's health decides its traffic).
+ */
+export class InstanceDiscovery implements SharedConnectionOwner {
+  private readonly instances = new Map<string, Instance>();
+  private readonly intervalMs: number;
+  private readonly forgetAfterRounds: number;
+  private readonly maxInstances: number;
+  private readonly pingSubject: string;
+  private readonly stopProbes = new AbortController();
+  private readonly unwatch: () => void;
+  private reply: { readonly subject: string; stop(): void } | undefined;
+  private timer: TimerHandle | undefined;
+  private round = 0;
+  private announced = '';
+  private stopped = false;
+
+  constructor(
+    readonly url: string,
+    private readonly subject: string,
+    private readonly shared: SharedConnection,
+    private readonly options: DiscoverOptions,
+    settings: NatsDiscoveryOptions,
+    private readonly release: () => Promise<void>,
+  ) {
+    this.intervalMs = settings.intervalMs ?? NatsDiscoveryDefaults.intervalMs;
+    if (!(this.intervalMs > 0)) throw new RangeError('discovery.intervalMs must be positive');
+    const forgetAfterMs = settings.forgetAfterMs ?? NatsDiscoveryDefaults.forgetAfterMs;
+    this.forgetAfterRounds = Math.max(2, Math.ceil(forgetAfterMs / this.intervalMs));
+    this.maxInstances = settings.maxInstances ?? NatsDiscoveryDefaults.maxInstances;
+    const name = (settings.serviceName ?? serviceNameFor)(subject);
+    this.pingSubject = `${SERVICE_API_PREFIX}.PING.${name}`;
+    shared.addOwner(this);
+    this.unwatch = shared.watchNoResponders((subject) => this.onNoResponders(subject));
+    this.tick();
+  }
+
+  /** A connection that (re)opens starts a round at once rather than at the next tick. */
+  statusChanged(status: ConnectionStatus): void {
+    if (status === 'open' && !this.stopped) this.ask();
+  }
+
+  /** Stops asking, forgets the instances and releases the connection. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.timer?.cancel();
+    this.unwatch();
+    for (const instance of this.instances.values()) instance.confirm?.cancel();
+    this.reply?.stop();
+    this.stopProbes.abort();
+    this.shared.removeOwner(this);
+    void this.release().catch(() => {});
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.ask();
+    const jitter = NatsDiscoveryDefaults.jitterRatio;
+    const delayMs = this.intervalMs * (1 - jitter / 2 + this.options.random() * jitter);
+    this.timer = this.options.clock.setTimeout(() => this.tick(), delayMs);
+  }
+
+  /** One round: drop what stayed silent too long, probe what missed the last round, ask again. */
+  private ask(): void {
+    this.reply ??= this.shared.replySubject((msg) => this.onAnswer(msg));
+    if (this.reply === undefined) return; // not connected: rounds that cannot be sent do not count
+    if (!this.shared.publishWithReply(this.pingSubject, '', this.reply.subject)) return;
+    let changed = false;
+    for (const [instanceSubject, instance] of this.instances) {
+      const missed = this.round - instance.lastSeenRound;
+      // gone, and silent through a whole round sent since: it did not just reconnect
+      if (missed >= this.forgetAfterRounds || (instance.gone && this.round - instance.goneAtRound >= 1)) {
+        this.forget(instanceSubject, instance);
+        changed = true;
+      } else if (missed >= 1 && !instance.probing) {
+        this.probe(instanceSubject, instance);
+      }
+    }
+    this.round++;
+    if (changed) this.announce();
+  }
+
+  private onAnswer(msg: Msg): void {
+    if (this.stopped) return;
+    const instanceSubject = this.instanceSubjectOf(msg);
+    if (instanceSubject === undefined) return;
+    const known = this.instances.get(instanceSubject);
+    if (known !== undefined) {
+      known.lastSeenRound = this.round;
+      known.gone = false;
+      return;
+    }
+    if (this.instances.size >= this.maxInstances) return;
+    this.instances.set(instanceSubject, {
+      lastSeenRound: this.round,
+      probing: false,
+      gone: false,
+      goneAtRound: 0,
+      confirm: undefined,
+    });
+    this.announce();
+  }
+
+  /**
+   * The instance subject a discovery answer announces, if it is a resilient-rpc listener of this
+   * very subject. Only a subject one token below the service subject is accepted, so that an
+   * answer cannot send calls outside the subject space (and permissions) of the service.
+   */
+  private instanceSubjectOf(msg: Msg): string | undefined {
+    let answer: unknown;
+    try {
+      answer = JSON.parse(new TextDecoder().decode(msg.data));
+    } catch {
+      return undefined; // a foreign or broken responder
+    }
+    if (typeof answer !== 'object' || answer === null) return undefined;
+    const { type, metadata } = answer as { type?: unknown; metadata?: Record<string, unknown> };
+    if (type !== ServiceResponseTypes.ping || typeof metadata !== 'object' || metadata === null)
+      return undefined;
+    if (metadata[ServiceMetadataKeys.subject] !== this.subject) return undefined;
+    const instanceSubject = metadata[ServiceMetadataKeys.instanceSubject];
+    if (typeof instanceSubject !== 'string' || !instanceSubject.startsWith(`${this.subject}.`))
+      return undefined;
+    const token = instanceSubject.slice(this.subject.length + 1);
+    if (token.includes('.')) return undefined;
+    try {
+      validateSubject(instanceSubject);
+    } catch {
+      return undefined;
+    }
+    return instanceSubject;
+  }
+
+  /** Asks the instance itself (`rpc.ping` on its subject) whether it is gone or only silent. */
+  private probe(instanceSubject: string, instance: Instance): void {
+    instance.probing = true;
+    this.shared
+      .request(this, instanceSubject, PROBE, undefined, this.stopProbes.signal, this.intervalMs, false)
+      .then(
+        () => {
+          // alive: it answers calls, whatever kept its discovery answer away
+          instance.lastSeenRound = this.round;
+          instance.gone = false;
+        },
+        (error: unknown) => {
+          // "no responders": its subscription is gone (exited, crashed, drained, or its broker
+          // node died and it is reconnecting). Seen twice, or followed by a silent round, it is
+          // dropped: an instance that only reconnects keeps its endpoint and health history, and
+          // calls still waiting on a dead one get time to be rescued by the client first.
+          // Anything else (no answer in time) leaves the decision to the client's health checks.
+          if (!RpcError.isInstance(error) || error.kind !== 'rejected') return;
+          if (!instance.gone) this.markGone(instance);
+          else if (this.instances.get(instanceSubject) === instance) {
+            this.forget(instanceSubject, instance);
+            this.announce();
+          }
+        },
+      )
+      .finally(() => {
+        instance.probing = false;
+      });
+  }
+
+  /** A call to `subject` got "no responders": if it is an instance, confirm a little later. */
+  private onNoResponders(subject: string): void {
+    const instance = this.instances.get(subject);
+    // (a probe's own "no responders" is judged by the probe)
+    if (this.stopped || instance === undefined || instance.probing || instance.confirm !== undefined) return;
+    this.markGone(instance);
+    instance.confirm = this.options.clock.setTimeout(() => {
+      instance.confirm = undefined;
+      if (!this.stopped && this.instances.get(subject) === instance && !instance.probing)
+        this.probe(subject, instance);
+    }, NatsDiscoveryDefaults.confirmGoneAfterMs);
+  }
+
+  private markGone(instance: Instance): void {
+    instance.gone = true;
+    instance.goneAtRound = this.round;
+  }
+
+  private forget(instanceSubject: string, instance: Instance): void {
+    instance.confirm?.cancel();
+    this.instances.delete(instanceSubject);
+  }
+
+  private announce(): void {
+    if (this.stopped) return;
+    const urls = [...this.instances.keys()].sort().map((subject) => withSubject(this.url, subject));
+    const key = urls.join('\n');
+    if (key === this.announced) return;
+    this.announced = key;
+    this.options.update(urls);
+  }
+}
