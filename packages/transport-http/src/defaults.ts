@@ -10,6 +10,11 @@ export const HttpClientDefaults = {
   idleSocketTimeoutMs: 4_000,
   /** TCP keep-alive probe delay on pooled sockets, ms. */
   keepAliveMsecs: 1_000,
+  /**
+   * Largest response body read, bytes (after decompression), like the WebSocket transport's
+   * `maxPayload`; a bigger one fails as a `protocol` error once this much arrived.
+   */
+  maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Defaults of {@link httpListener} and {@link createHttpHandler} (server side). */
