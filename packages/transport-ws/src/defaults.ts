@@ -28,14 +28,26 @@ export const WsServerDefaults = {
   path: '/rpc',
   /** Requests (batch entries count one each) handled at once per connection; more get -32002. */
   maxInFlightPerConnection: 1_000,
-  /** Open connections per listener; more upgrades are refused with HTTP 503. */
+  /** Open connections per listener; when full, an idle one is evicted or the upgrade is refused with HTTP 503. */
   maxConnections: 10_000,
+  /** Open connections per remote address (unlimited: proxies and NAT share one address). */
+  maxConnectionsPerAddress: Number.POSITIVE_INFINITY,
+  /** A connection without a request for this long (pongs do not count) and nothing in flight is closed: 5 min. */
+  idleTimeoutMs: 300_000,
+  /** When the listener is full, a connection idle this long may be evicted for a new one: 1 s. */
+  evictIdleAfterMs: 1_000,
+  /** Unsent reply bytes per connection past which it is not read (until half are sent): 1 MiB. */
+  maxBufferedBytes: 1024 * 1024,
+  /** A connection not read this long because its client reads none of its replies is terminated: 30 s. */
+  stalledReadTimeoutMs: 30_000,
   /** Time to receive the upgrade request's headers on the listener's own server (slow-loris bound) → 408: 10 s. */
   headersTimeoutMs: 10_000,
   /** Server ping interval; a client that has not answered the previous ping by the next tick is terminated. */
   heartbeatIntervalMs: 15_000,
   /** How long `close()` waits for clients to answer the 1001 close frame before terminating: 2 s. */
   closeTimeoutMs: 2_000,
+  /** Longest wait for an async `verifyUpgrade`; then HTTP 503: 10 s. */
+  verifyUpgradeTimeoutMs: 10_000,
 } as const;
 
 /** WebSocket close codes used by this transport (RFC 6455 §7.4.1). */

@@ -134,10 +134,18 @@ export class WsConnection implements ClientConnection {
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
     const notification = !Object.hasOwn(request, 'id');
+    // Serialised before anything else: params that cannot be (BigInt, a cycle) fail at once as a
+    // protocol error, never queued, sent or retried.
+    let body: string;
+    try {
+      body = encodeBody(request, options.metadata, this.options.meta);
+    } catch (cause) {
+      return Promise.reject(unserialisable(this.url, cause));
+    }
     return new Promise<JsonRpcResponse | undefined>((resolve, reject) => {
       if (notification) {
         this.submit(
-          () => [encode(request, undefined, options.metadata)],
+          () => [body],
           () => new Map(),
           options,
           () => resolve(undefined),
@@ -145,25 +153,31 @@ export class WsConnection implements ClientConnection {
         );
         return;
       }
-      new SingleCall(this, request, options, resolve, reject).start();
+      new SingleCall(this, request, body, options, resolve, reject).start();
     });
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
+    let bodies: string[];
+    try {
+      bodies = requests.map((request) => encodeBody(request, options.metadata, this.options.meta));
+    } catch (cause) {
+      return Promise.reject(unserialisable(this.url, cause));
+    }
     return new Promise<JsonRpcResponse[]>((resolve, reject) => {
       const responses: JsonRpcResponse[] = [];
       const originals: JsonRpcId[] = [];
       this.submit(
         () => {
           const wireIds: number[] = [];
-          const items = requests.map((request) => {
-            if (!Object.hasOwn(request, 'id')) return wireObject(request, undefined, options.metadata);
+          const items = requests.map((request, index) => {
+            if (!Object.hasOwn(request, 'id')) return bodies[index]!;
             const wireId = this.nextId++;
             wireIds.push(wireId);
             originals.push(request.id as JsonRpcId);
-            return wireObject(request, wireId, options.metadata);
+            return withWireId(bodies[index]!, wireId);
           });
-          return [JSON.stringify(items), ...wireIds];
+          return [`[${items.join(',')}]`, ...wireIds];
         },
         (wireIds) => {
           const map = new Map<number, Pending>();
@@ -664,14 +678,14 @@ export class WsConnection implements ClientConnection {
 
 function wireObject(
   request: JsonRpcRequest,
-  wireId: number | undefined,
   metadata: WireMetadata,
+  sendMeta: boolean,
 ): Record<string, unknown> {
-  // The request goes out as given (a malformed one too: the server judges it); only the id is
-  // replaced by the connection-unique wire id and the metadata is merged into `meta`.
+  // The request goes out as given (a malformed one too: the server judges it); the id is replaced
+  // by the connection-unique wire id when written and the metadata is merged into `meta`.
   const wire: Record<string, unknown> = { jsonrpc: request.jsonrpc, method: request.method };
   if (request.params !== undefined) wire.params = request.params;
-  if (wireId !== undefined) wire.id = wireId;
+  if (!sendMeta) return wire;
   const meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
   if (
     meta.deadlineMs !== undefined ||
@@ -684,8 +698,19 @@ function wireObject(
   return wire;
 }
 
-function encode(request: JsonRpcRequest, wireId: number | undefined, metadata: WireMetadata): string {
-  return JSON.stringify(wireObject(request, wireId, metadata));
+/** The request as JSON without an id; throws if its params cannot be serialised. */
+function encodeBody(request: JsonRpcRequest, metadata: WireMetadata, sendMeta: boolean): string {
+  return JSON.stringify(wireObject(request, metadata, sendMeta));
+}
+
+/** `body` (a JSON object) with `"id": wireId` as its first member. */
+function withWireId(body: string, wireId: number): string {
+  return body.length <= 2 ? `{"id":${wireId}}` : `{"id":${wireId},${body.slice(1)}`;
+}
+
+function unserialisable(endpoint: string, cause: unknown): ProtocolError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ProtocolError(`the request cannot be serialised to JSON: ${reason}`, { endpoint, cause });
 }
 
 function hasAny(map: Map<number, Pending>, pending: Map<number, Pending>): boolean {
@@ -712,6 +737,8 @@ class SingleCall implements Pending, Queued, Backstop {
   constructor(
     private readonly connection: WsConnection,
     private readonly request: JsonRpcRequest,
+    /** The request serialised without its id (the wire id is spliced in when written). */
+    private readonly body: string,
     private readonly options: SendOptions,
     private readonly resolve: (response: JsonRpcResponse) => void,
     private readonly reject: (error: RpcError) => void,
@@ -776,7 +803,7 @@ class SingleCall implements Pending, Queued, Backstop {
       return;
     }
     this.wireId = connection.nextId++;
-    const text = encode(this.request, this.wireId, this.options.metadata);
+    const text = withWireId(this.body, this.wireId);
     connection.pending.set(this.wireId, this);
     this.written = true;
     try {

@@ -23,8 +23,25 @@ export interface WsListenerOptions {
   maxPayload?: number;
   /** Requests handled at once per connection (batch entries count one each); more get -32002. Default 1 000. */
   maxInFlightPerConnection?: number;
-  /** Open connections; more upgrades get HTTP 503. Default 10 000. */
+  /**
+   * Open connections (upgrades waiting for `verifyUpgrade` included). When full, an upgrade
+   * evicts the connection idle the longest (idle at least `evictIdleAfterMs`, nothing in flight);
+   * with none to evict it gets HTTP 503. Default 10 000.
+   */
   maxConnections?: number;
+  /**
+   * Open connections from one remote address; more upgrades from it get HTTP 503. Behind a
+   * proxy or NAT every client shares its address: leave it unlimited there. Default `Infinity`.
+   */
+  maxConnectionsPerAddress?: number;
+  /** A connection with nothing in flight that received no request for this long is closed with 1001, ms. Pongs do not count. Default 300 000. */
+  idleTimeoutMs?: number;
+  /** When the listener is full, a connection idle this long may be evicted for a new one, ms. Default 1 000. */
+  evictIdleAfterMs?: number;
+  /** Unsent reply bytes per connection past which the connection is not read until half of them are sent. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** A connection not read for this long because its client does not read the replies is terminated, ms. Default 30 000. */
+  stalledReadTimeoutMs?: number;
   /**
    * Time to receive the upgrade request's headers, ms; a slower client gets HTTP 408 and is closed.
    * Only on the listener's own server (configure a `server` you pass yourself). Default 10 000.
@@ -43,6 +60,8 @@ export interface WsListenerOptions {
     credentials: IncomingCredentials,
     request: IncomingMessage,
   ) => boolean | number | Promise<boolean | number>;
+  /** Longest wait for `verifyUpgrade` to settle, ms; then the upgrade is refused with HTTP 503. Default 10 000. */
+  verifyUpgradeTimeoutMs?: number;
 }
 
 /** A running WebSocket listener. */
@@ -59,8 +78,15 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   const path = options.path ?? WsServerDefaults.path;
   const maxInFlight = options.maxInFlightPerConnection ?? WsServerDefaults.maxInFlightPerConnection;
   const maxConnections = options.maxConnections ?? WsServerDefaults.maxConnections;
+  const maxConnectionsPerAddress =
+    options.maxConnectionsPerAddress ?? WsServerDefaults.maxConnectionsPerAddress;
+  const idleTimeoutMs = options.idleTimeoutMs ?? WsServerDefaults.idleTimeoutMs;
+  const evictIdleAfterMs = options.evictIdleAfterMs ?? WsServerDefaults.evictIdleAfterMs;
+  const maxBufferedBytes = options.maxBufferedBytes ?? WsServerDefaults.maxBufferedBytes;
+  const stalledReadTimeoutMs = options.stalledReadTimeoutMs ?? WsServerDefaults.stalledReadTimeoutMs;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? WsServerDefaults.heartbeatIntervalMs;
   const closeTimeoutMs = options.closeTimeoutMs ?? WsServerDefaults.closeTimeoutMs;
+  const verifyUpgradeTimeoutMs = options.verifyUpgradeTimeoutMs ?? WsServerDefaults.verifyUpgradeTimeoutMs;
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : isTlsServer(options.server);
 
@@ -69,20 +95,47 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let dispatcher: Dispatcher | undefined;
   let accepting = false;
   let heartbeat: NodeJS.Timeout | undefined;
+  let idleSweeper: NodeJS.Timeout | undefined;
   const connections = new Set<ServerConnection>();
+  /** Sockets per remote address, from the upgrade request until the socket closes. */
+  const perAddress = new Map<string, number>();
+  /** Upgrades whose `verifyUpgrade` has not settled yet. */
+  let upgrading = 0;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const pathname = pathOf(request.url);
     if (pathname !== path) {
       // On a shared server another handler may own this path; on our own server nobody does.
-      if (ownsServer || httpServer?.listenerCount('upgrade') === 1) refuse(socket, 404);
+      if (ownsServer || httpServer?.listenerCount('upgrade') === 1) {
+        guard(socket);
+        refuse(socket, 404);
+      }
       return;
     }
+    // Node removed its own socket error handler before emitting 'upgrade': without one, a reset
+    // (ECONNRESET, EPIPE) while we refuse or verify would be an uncaught 'error' that ends the
+    // process. ws adds its own once it takes the socket; this one stays as a backstop.
+    guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-    if (connections.size >= maxConnections) return refuse(socket, 503, 'too many connections');
+    if (connections.size + upgrading >= maxConnections && !evictIdlest())
+      return refuse(socket, 503, 'too many connections');
+    const remoteAddress = (request.socket as Socket).remoteAddress;
+    if (Number.isFinite(maxConnectionsPerAddress) && remoteAddress !== undefined) {
+      const count = perAddress.get(remoteAddress) ?? 0;
+      if (count >= maxConnectionsPerAddress)
+        return refuse(socket, 503, 'too many connections from this address');
+      perAddress.set(remoteAddress, count + 1);
+      socket.once('close', () => {
+        const left = (perAddress.get(remoteAddress) ?? 1) - 1;
+        if (left <= 0) perAddress.delete(remoteAddress);
+        else perAddress.set(remoteAddress, left);
+      });
+    }
     const credentials: IncomingCredentials = { headers: headersOf(request) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
+      if (connections.size >= maxConnections && !evictIdlest())
+        return refuse(socket, 503, 'too many connections');
       wss.handleUpgrade(request, socket, head, (ws) => {
         if (!accepting || dispatcher === undefined) {
           ws.close(CloseCodes.GoingAway, 'server is shutting down');
@@ -91,27 +144,80 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         const connection = new ServerConnection(ws, {
           dispatcher,
           maxInFlight,
+          maxBufferedBytes,
+          stalledReadTimeoutMs,
           credentials,
-          remoteAddress: (request.socket as Socket).remoteAddress,
+          remoteAddress,
           onClosed: (closed) => connections.delete(closed),
         });
         connections.add(connection);
       });
     };
     if (options.verifyUpgrade === undefined) return upgrade();
+    // A pending check holds a socket too: it counts against maxConnections, and a check that
+    // never settles is answered 503 after verifyUpgradeTimeoutMs.
+    upgrading++;
+    let settled = false;
+    const settle = (then: () => void) => {
+      if (settled) return;
+      settled = true;
+      upgrading--;
+      clearTimeout(timer);
+      if (socket.destroyed) return;
+      then();
+    };
+    const timer = setTimeout(
+      () => settle(() => refuse(socket, 503, 'the upgrade check timed out')),
+      verifyUpgradeTimeoutMs,
+    );
+    timer.unref();
     Promise.resolve()
       .then(() => options.verifyUpgrade!(credentials, request))
       .then(
-        (verdict) => {
-          if (verdict === true) return upgrade();
-          refuse(socket, typeof verdict === 'number' ? verdict : 401);
-        },
-        () => refuse(socket, 401),
+        (verdict) =>
+          settle(() => {
+            if (verdict === true) return upgrade();
+            refuse(socket, typeof verdict === 'number' ? verdict : 401);
+          }),
+        () => settle(() => refuse(socket, 401)),
       );
+  };
+
+  /**
+   * Makes room for one connection by closing the one idle the longest (nothing in flight, no
+   * request for `evictIdleAfterMs`), so that idle connections cannot lock callers out.
+   */
+  const evictIdlest = (): boolean => {
+    const now = Date.now();
+    let idlest: ServerConnection | undefined;
+    for (const connection of connections) {
+      if (connection.pending > 0 || now - connection.lastMessageAt < evictIdleAfterMs) continue;
+      if (idlest === undefined || connection.lastMessageAt < idlest.lastMessageAt) idlest = connection;
+    }
+    if (idlest === undefined) return false;
+    // Its slot is free now; the socket itself goes once the close handshake ends (or times out).
+    connections.delete(idlest);
+    idlest.close(
+      CloseCodes.GoingAway,
+      'evicted: the server is full and this connection is idle',
+      closeTimeoutMs,
+    );
+    return true;
+  };
+
+  const sweepIdle = () => {
+    const now = Date.now();
+    for (const connection of connections) {
+      if (connection.pending === 0 && now - connection.lastMessageAt >= idleTimeoutMs) {
+        connection.close(CloseCodes.GoingAway, 'idle timeout', closeTimeoutMs);
+      }
+    }
   };
 
   const tick = () => {
     for (const connection of connections) {
+      // A stalled connection is not read, so its pongs cannot arrive: stalledReadTimeoutMs judges it.
+      if (connection.stalled) continue;
       if (!connection.alive) {
         connection.socket.terminate();
         continue;
@@ -162,6 +268,10 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       httpServer.on('upgrade', onUpgrade);
       heartbeat = setInterval(tick, heartbeatIntervalMs);
       heartbeat.unref();
+      if (Number.isFinite(idleTimeoutMs)) {
+        idleSweeper = setInterval(sweepIdle, Math.min(1_000, Math.max(10, Math.floor(idleTimeoutMs / 4))));
+        idleSweeper.unref();
+      }
       accepting = true;
     },
     get urls() {
@@ -181,6 +291,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       accepting = false;
       if (heartbeat) clearInterval(heartbeat);
       heartbeat = undefined;
+      if (idleSweeper) clearInterval(idleSweeper);
+      idleSweeper = undefined;
       httpServer?.off('upgrade', onUpgrade);
       await Promise.all(
         [...connections].map(
@@ -245,14 +357,28 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** A socket error after the upgrade request is only a reason to let the socket go. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** Makes sure an error on a socket handed to us by 'upgrade' cannot be unhandled. */
+function guard(socket: Duplex): void {
+  if (!socket.listeners('error').includes(destroyOnError)) socket.on('error', destroyOnError);
+}
+
 /** Refuses an upgrade with a plain HTTP response and closes the socket. */
 function refuse(socket: Duplex, status: number, message?: string): void {
-  if (!socket.writable) {
+  guard(socket);
+  if (!socket.writable || socket.destroyed) {
     socket.destroy();
     return;
   }
   const text = STATUS_TEXT[status] ?? 'Error';
   const body = message ?? text;
+  // The node:http server allows half-open sockets: without this, a client that never closes its
+  // side would keep the refused socket (and its file descriptor) forever.
+  socket.once('finish', destroyOnError);
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

@@ -32,6 +32,12 @@ export interface WsTransportOptions {
   headers?: Readonly<Record<string, string>>;
   /** TLS options for `wss://`. */
   tls?: WsTlsOptions;
+  /**
+   * Send the `meta` member (remaining deadline, idempotency, attempt, trace id) on every request.
+   * `false` sends plain JSON-RPC 2.0 for servers that reject unknown members; the server then
+   * cannot bound a handler by the caller's deadline. Default `true`.
+   */
+  meta?: boolean;
 }
 
 /** {@link WsTransportOptions} with every default applied. */
@@ -48,6 +54,7 @@ export interface ResolvedWsClientOptions {
   readonly stableAfterMs: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly tls: WsTlsOptions | undefined;
+  readonly meta: boolean;
 }
 
 /**
@@ -98,5 +105,13 @@ function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
     stableAfterMs: pick('stableAfterMs'),
     headers: options.headers ?? {},
     tls: options.tls,
+    meta: pickMeta(options.meta),
   };
+}
+
+function pickMeta(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean')
+    throw new TypeError(`wsTransport: meta must be a boolean (got ${String(value)})`);
+  return value;
 }

@@ -1,0 +1,183 @@
+/**
+ * Hostile clients (issue 14, item 2): write backpressure. A client that sends and never reads
+ * must not grow the server's memory: the server stops reading a connection whose unsent replies
+ * pass `maxBufferedBytes`, keeps serving other clients, and terminates the connection once it has
+ * not been read for `stalledReadTimeoutMs`. Memory is measured inside the server's own process.
+ */
+import { createClient, createServer, type RpcClient } from '@resilient-rpc/core';
+import { type ChildHandle, spawnScript } from '@resilient-rpc/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { wsListener, wsTransport } from '../src/index.js';
+import { fixture } from './helpers.js';
+
+const MB = 1024 * 1024;
+/** The bound the issue sets on the server's growth under one unread flood. */
+const GROWTH_BUDGET = 64 * MB;
+/** A legitimate call is answered within this, ms (the server idles otherwise; margin for a loaded CI machine). */
+const PROMPT_MS = 1_000;
+/** Two unread sockets of id-less batches (without backpressure this machine grew 40 MB in 8 s, more the longer it runs). */
+const BATCH_GROWTH_BUDGET = 20 * MB;
+const STALLED_READ_TIMEOUT_MS = 6_000;
+
+interface Urls {
+  plain: string;
+}
+interface Memory {
+  rss: number;
+  peakRss: number;
+  heapUsed: number;
+}
+
+let child: ChildHandle<Urls>;
+let urls: Urls;
+let legit: RpcClient;
+
+// A fresh server process per attack: RSS a previous attack grew would hide the next one's growth.
+beforeEach(async () => {
+  child = spawnScript<Urls>(fixture('hostile-server.ts'), {
+    env: {
+      NODE_OPTIONS: '--expose-gc',
+      LISTENER_OPTIONS: JSON.stringify({ stalledReadTimeoutMs: STALLED_READ_TIMEOUT_MS }),
+    },
+  });
+  urls = await child.ready;
+  legit = createClient({
+    transports: [wsTransport()],
+    endpoints: [urls.plain],
+    retry: false,
+    heartbeat: false,
+    deadlineMs: 10_000,
+  });
+  // Warm up: code paths compiled, heap at its working size.
+  for (let round = 0; round < 20; round++) {
+    await Promise.all(Array.from({ length: 100 }, (_, index) => legit.call('echo', [index])));
+  }
+});
+
+const attackers: WebSocket[] = [];
+afterEach(async () => {
+  for (const attacker of attackers.splice(0)) attacker.terminate();
+  await legit?.close();
+  await child?.kill();
+});
+
+/** A client that never reads: its socket is paused as soon as it opens. */
+async function openUnread(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url, { perMessageDeflate: false });
+  attackers.push(socket);
+  socket.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  socket.pause();
+  return socket;
+}
+
+/**
+ * Runs `attack` for `durationMs` while a legitimate client calls every 100 ms; returns the server's
+ * peak RSS growth over its baseline and the slowest legitimate call.
+ */
+async function underAttack(
+  attack: () => void,
+  durationMs: number,
+): Promise<{ growth: number; slowestMs: number; calls: number }> {
+  const baseline = (await legit.call('resetPeak')) as number;
+  attack();
+  let slowestMs = 0;
+  let calls = 0;
+  const until = Date.now() + durationMs;
+  while (Date.now() < until) {
+    const started = Date.now();
+    await expect(legit.call('echo', ['still served'])).resolves.toEqual(['still served']);
+    slowestMs = Math.max(slowestMs, Date.now() - started);
+    calls++;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const memory = (await legit.call('memory')) as Memory;
+  return { growth: memory.peakRss - baseline, slowestMs, calls };
+}
+
+describe('a client that sends and never reads', () => {
+  it('100 000 unread 1 KB requests on one socket: server memory grows < 64 MB, others are served promptly, the socket is closed', async () => {
+    const attacker = await openUnread(urls.plain);
+    const payload = 'x'.repeat(1_000);
+    const result = await underAttack(() => {
+      for (let id = 1; id <= 100_000; id++) {
+        attacker.send(`{"jsonrpc":"2.0","method":"echo","params":["${payload}"],"id":${id}}`);
+      }
+    }, 4_000);
+    console.log(
+      `unread flood: server peak RSS +${(result.growth / MB).toFixed(1)} MB, slowest legitimate call ${result.slowestMs} ms over ${result.calls} calls`,
+    );
+    expect(result.growth).toBeLessThan(GROWTH_BUDGET);
+    expect(result.slowestMs).toBeLessThan(PROMPT_MS);
+    // Most of the flood is still unsent in the attacker's own process: the server stopped reading.
+    expect(attacker.bufferedAmount).toBeGreaterThan(50 * MB);
+    // Not read for stalledReadTimeoutMs: terminated, and its slot is free.
+    await expect
+      .poll(async () => ((await legit.call('connections')) as { plain: number }).plain, {
+        timeout: STALLED_READ_TIMEOUT_MS + 5_000,
+        interval: 200,
+      })
+      .toBe(1);
+  }, 30_000);
+
+  it('unread batches of id-less entries (each answered with an error) on two sockets stay bounded too', async () => {
+    const first = await openUnread(urls.plain);
+    const second = await openUnread(urls.plain);
+    // 100 entries of one byte each: every one is answered -32600, about 50 bytes out per byte in.
+    const batch = JSON.stringify(Array.from({ length: 100 }, () => 1));
+    const result = await underAttack(() => {
+      for (let index = 0; index < 30_000; index++) {
+        first.send(batch);
+        second.send(batch);
+      }
+    }, 8_000);
+    console.log(
+      `unread id-less batches: server peak RSS +${(result.growth / MB).toFixed(1)} MB, slowest legitimate call ${result.slowestMs} ms`,
+    );
+    // Per socket: the 1 MiB bound plus the replies of at most maxInFlightPerConnection (1 000)
+    // entries, which stay in flight until written; twice that and room for the heap's own noise.
+    expect(result.growth).toBeLessThan(BATCH_GROWTH_BUDGET);
+    expect(result.slowestMs).toBeLessThan(PROMPT_MS);
+  }, 30_000);
+});
+
+describe('in flight until written', () => {
+  it('a request stays counted against maxInFlightPerConnection until its reply is written, not when its handler ends', async () => {
+    const server = createServer({
+      methods: { echo: (params: unknown) => params },
+      maxMessageBytes: 2 * MB,
+    });
+    // No pause here (a bound larger than every reply): only the in-flight count holds the line.
+    const listener = await server.listen(
+      wsListener({ port: 0, maxInFlightPerConnection: 5, maxBufferedBytes: 256 * MB }),
+    );
+    try {
+      const attacker = await openUnread(listener.urls[0]!);
+      const answers = new Map<unknown, any>();
+      attacker.on('message', (data) => {
+        const message = JSON.parse(data.toString());
+        answers.set(message.id, message);
+      });
+      // 60 requests for 1 MB replies, one at a time: each handler ends at once, but once the
+      // kernel buffers of the loopback pair are full (tens of MB) the replies stay unwritten.
+      const big = 'y'.repeat(MB);
+      for (let id = 1; id <= 60; id++) {
+        attacker.send(`{"jsonrpc":"2.0","method":"echo","params":["${big}"],"id":${id}}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      attacker.resume();
+      await expect.poll(() => answers.size, { timeout: 20_000 }).toBe(60);
+      const refused = [...answers.values()].filter((answer) => answer.error?.code === -32002);
+      const served = [...answers.values()].filter((answer) => 'result' in answer);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(served.length).toBeGreaterThanOrEqual(5);
+      for (const answer of served) expect(answer.result[0]).toHaveLength(MB);
+    } finally {
+      await server.close();
+    }
+  }, 40_000);
+});
