@@ -33,14 +33,14 @@ async function startServer(options: HttpListenerOptions): Promise<string> {
   return (await child.ready).url;
 }
 
-/** Idle connections from many loopback addresses, reopened (after `reopenMs`) when closed. */
+/** Idle connections from many loopback addresses, reopened (after `reopenMs`, if given) when closed. */
 interface Horde {
   readonly open: () => number;
   readonly opened: () => number;
   stop(): void;
 }
 
-function idleHorde(port: number, count: number, reopenMs: number): Horde {
+function idleHorde(port: number, count: number, reopenMs?: number): Horde {
   let open = 0;
   let opened = 0;
   let stopped = false;
@@ -64,7 +64,7 @@ function idleHorde(port: number, count: number, reopenMs: number): Horde {
     socket.once('close', () => {
       if (connected) open--;
       sockets.delete(socket);
-      if (!stopped) setTimeout(() => connectOne(index), reopenMs).unref();
+      if (!stopped && reopenMs !== undefined) setTimeout(() => connectOne(index), reopenMs).unref();
     });
   };
   for (let index = 0; index < count; index++) connectOne(index);
@@ -134,27 +134,37 @@ function rawPost(port: number, localAddress: string): Promise<{ status: number; 
 
 describe('10 000 idle connections do not lock legitimate callers out', () => {
   it('idle connections give way to callers, with the server full', async () => {
-    // Half as many slots as idle connections: the server is full for the whole test.
-    const url = await startServer({ maxConnections: ATTACKERS / 2 });
-    horde = idleHorde(Number(new URL(url).port), ATTACKERS, 100);
+    // Fewer slots than idle connections, and no idle timeout to help: the server stays full for
+    // the whole test (each connection it gives up is reopened), and only giving way serves callers.
+    const url = await startServer({ maxConnections: 9_000, idleTimeoutMs: 0, keepAliveTimeoutMs: 5_000 });
+    horde = idleHorde(Number(new URL(url).port), ATTACKERS, 1_000);
     await waitFor(() => horde!.opened() >= ATTACKERS, '10 000 idle connections', 60_000, 100);
     const outcomes = await legitimateCalls(url, 8_000, 200);
     const failed = outcomes.filter((outcome) => !outcome.ok);
     expect(failed).toEqual([]);
-    expect(outcomes.length).toBeGreaterThan(20);
+    expect(outcomes.length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...outcomes.map((outcome) => outcome.ms))).toBeLessThan(CALL_BUDGET_MS);
     expect(child!.alive).toBe(true);
   });
 
   it('with maxConnectionsPerAddress: the horde holds at most its share, callers are served', async () => {
-    const url = await startServer({ maxConnections: ATTACKERS / 2, maxConnectionsPerAddress: 50 });
+    const url = await startServer({
+      maxConnections: ATTACKERS / 2,
+      maxConnectionsPerAddress: 50,
+      idleTimeoutMs: 0,
+    });
     const port = Number(new URL(url).port);
-    horde = idleHorde(port, ATTACKERS, 500);
+    horde = idleHorde(port, ATTACKERS);
     await waitFor(() => horde!.opened() >= ATTACKERS, '10 000 attacking connections', 60_000, 100);
-    // One more from an attacking address is refused with a clear answer.
-    const refused = await rawPost(port, '127.0.0.2');
-    expect(refused.status).toBe(503);
-    expect(refused.body.error).toMatchObject({
+    // Once the server has taken them in, one more from an attacking address is refused, clearly.
+    let refused: { status: number; body: any } | undefined;
+    await waitFor(
+      async () => (refused = await rawPost(port, '127.0.0.2')).status === 503,
+      'a refusal for 127.0.0.2',
+      30_000,
+      200,
+    );
+    expect(refused!.body.error).toMatchObject({
       code: -32002,
       message: 'too many connections from this address',
       data: { maxConnectionsPerAddress: 50 },
@@ -162,6 +172,8 @@ describe('10 000 idle connections do not lock legitimate callers out', () => {
     const outcomes = await legitimateCalls(url, 5_000, 200);
     expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
     expect(Math.max(...outcomes.map((outcome) => outcome.ms))).toBeLessThan(CALL_BUDGET_MS);
+    // Each address keeps at most its 50 connections; the rest were refused and closed.
+    await waitFor(() => horde!.open() <= ADDRESSES * 50, 'the refused connections to close', 30_000, 100);
     expect(child!.alive).toBe(true);
   });
 });
