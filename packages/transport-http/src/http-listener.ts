@@ -24,7 +24,10 @@ export interface HttpListenerOptions extends HttpHandlerOptions {
    * `tls.handshakeTimeout` is set.) Default 5 000.
    */
   readonly idleTimeoutMs?: number;
-  /** A keep-alive connection idle between requests for this long is closed, ms. Default `idleTimeoutMs`. */
+  /**
+   * A keep-alive connection idle between requests for this long is closed, ms. Default
+   * `idleTimeoutMs` (5 000 when that is 0).
+   */
   readonly keepAliveTimeoutMs?: number;
   /**
    * Most open connections. Past it, a new connection makes room by closing the connection idle
@@ -175,7 +178,10 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       const serverOptions = {
         headersTimeout,
         requestTimeout: requestTimeout > 0 ? Math.max(requestTimeout, headersTimeout) : 0,
-        keepAliveTimeout: options.keepAliveTimeoutMs ?? idleTimeout,
+        // node:http reads 0 as "never": an idle timeout turned off leaves keep-alive at its default.
+        keepAliveTimeout:
+          options.keepAliveTimeoutMs ??
+          (idleTimeout > 0 ? idleTimeout : HttpServerDefaults.keepAliveTimeoutMs),
         connectionsCheckingInterval: Math.min(
           HttpServerDefaults.connectionsCheckingIntervalMs,
           Math.max(50, Math.floor(headersTimeout / 2)),
