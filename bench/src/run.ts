@@ -24,6 +24,7 @@ const GROUPS: Record<string, string> = {
   nats: './nats.js',
   dispatcher: './dispatcher.js',
   'nats-scale': './nats-scale.js',
+  hostile: './hostile.js',
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {

@@ -10,6 +10,11 @@ export const HttpClientDefaults = {
   idleSocketTimeoutMs: 4_000,
   /** TCP keep-alive probe delay on pooled sockets, ms. */
   keepAliveMsecs: 1_000,
+  /**
+   * Largest response body read, bytes (after decompression), like the WebSocket transport's
+   * `maxPayload`; a bigger one fails as a `protocol` error once this much arrived.
+   */
+  maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Defaults of {@link httpListener} and {@link createHttpHandler} (server side). */
@@ -23,12 +28,19 @@ export const HttpServerDefaults = {
   headersTimeoutMs: 10_000,
   /** Time allowed to receive the whole request (headers and body), ms. Handlers may take longer. */
   requestTimeoutMs: 30_000,
-  /** How long an idle keep-alive connection stays open, ms. */
+  /** A new connection that sends nothing for this long is closed (also the keep-alive idle time), ms. */
+  idleTimeoutMs: 5_000,
+  /** How long an idle keep-alive connection stays open, ms (the listener defaults it to `idleTimeoutMs`). */
   keepAliveTimeoutMs: 5_000,
   /** How often the server checks the header and request timeouts, ms (Node's default is 30 s). */
   connectionsCheckingIntervalMs: 1_000,
-  /** Most open connections; a request on one past it gets 503 -32002 and its connection is closed. */
+  /**
+   * Most open connections; past it the connection idle longest is closed to make room, and when none
+   * is idle a request on the new one gets 503 -32002 and its connection is closed.
+   */
   maxConnections: 10_000,
+  /** Most open connections from one remote address; 0 is no limit (proxies and NAT share addresses). */
+  maxConnectionsPerAddress: 0,
   /**
    * Requests handled at once on one connection (HTTP/1.1 pipelining); more are answered 503 with
    * -32002 Overloaded, in order, without running them.

@@ -9,6 +9,7 @@ import {
   metadataToHeaders,
   NotSentError,
   type PingOptions,
+  ProtocolError,
   type RpcError,
   type SendOptions,
   type TimerHandle,
@@ -29,6 +30,8 @@ const PROBE_MAX_MS = 5_000;
 interface ConnectionConfig {
   readonly clock: Clock;
   readonly healthPath: string;
+  /** Largest response body read, bytes. */
+  readonly maxResponseBytes: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly onClose: () => void;
 }
@@ -69,13 +72,33 @@ export class HttpConnection implements ClientConnection {
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
     const id = Object.hasOwn(request, 'id') ? request.id : undefined;
-    return this.post(JSON.stringify(request), options).then((answer) => readSingle(answer, this.url, id));
+    const body = this.serialise(request);
+    if (typeof body !== 'string') return Promise.reject(body);
+    return this.post(body, options).then((answer) => readSingle(answer, this.url, id));
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     const ids: JsonRpcResponse['id'][] = [];
     for (const request of requests) if (request.id !== undefined) ids.push(request.id);
-    return this.post(JSON.stringify(requests), options).then((answer) => readBatch(answer, this.url, ids));
+    const body = this.serialise(requests);
+    if (typeof body !== 'string') return Promise.reject(body);
+    return this.post(body, options).then((answer) => readBatch(answer, this.url, ids));
+  }
+
+  /**
+   * The request as JSON text, or a `protocol` error (nothing sent, never worth retrying) when its
+   * params cannot be serialised (BigInt, a circular structure, a throwing `toJSON`).
+   */
+  private serialise(message: JsonRpcRequest | readonly JsonRpcRequest[]): string | ProtocolError {
+    try {
+      return JSON.stringify(message);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return new ProtocolError(`the request to ${this.url} cannot be serialised as JSON: ${reason}`, {
+        endpoint: this.url,
+        cause: error,
+      });
+    }
   }
 
   /**
@@ -135,6 +158,8 @@ export class HttpConnection implements ClientConnection {
     config.transformResponse = IDENTITY;
     config.validateStatus = anyStatus;
     config.maxRedirects = 0;
+    // Read at most this much of a response (axios destroys the stream past it).
+    config.maxContentLength = this.config.maxResponseBytes;
     const signal = config.signal as AbortSignal | undefined;
     return new Promise<HttpAnswer>((resolve, reject) => {
       this.pending.add(reject);
@@ -152,7 +177,7 @@ export class HttpConnection implements ClientConnection {
         },
         (error: unknown) => {
           this.pending.delete(reject);
-          const mapped = mapHttpError(error, this.url, signal);
+          const mapped = mapHttpError(error, this.url, signal, this.config.maxResponseBytes);
           if (mapped.kind === 'not-sent' && this.current === 'open' && !signal?.aborted) {
             this.setStatus('reconnecting', mapped);
             this.scheduleProbe();
@@ -182,6 +207,7 @@ export class HttpConnection implements ClientConnection {
           transformResponse: IDENTITY,
           validateStatus: anyStatus,
           maxRedirects: 0,
+          maxContentLength: this.config.maxResponseBytes,
         })
         .then(
           () => {

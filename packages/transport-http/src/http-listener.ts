@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server, type ServerResponse } fr
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { type Dispatcher, ErrorCodes, errorResponse, type ServerListener } from '@resilient-rpc/core';
+import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
 
@@ -17,14 +18,30 @@ export interface HttpListenerOptions extends HttpHandlerOptions {
   readonly headersTimeoutMs?: number;
   /** Time to receive the whole request, ms; 0 turns it off. Default 30 000. */
   readonly requestTimeoutMs?: number;
-  /** Idle keep-alive connection lifetime, ms. Default 5 000. */
+  /**
+   * A new connection that sends nothing for this long is closed, ms; 0 turns it off. Also the
+   * default of `keepAliveTimeoutMs`. (On https, also the TLS handshake timeout unless
+   * `tls.handshakeTimeout` is set.) Default 5 000.
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * A keep-alive connection idle between requests for this long is closed, ms. Default
+   * `idleTimeoutMs` (5 000 when that is 0).
+   */
   readonly keepAliveTimeoutMs?: number;
   /**
-   * Most open connections; the request of a connection past it is answered 503 with JSON-RPC
-   * -32002 (never run) and the connection closed. Past twice this, connections are dropped at once.
-   * Default 10 000.
+   * Most open connections. Past it, a new connection makes room by closing the connection idle
+   * longest (no request in progress); only when none is idle is its request answered 503 with
+   * JSON-RPC -32002 (never run) and the connection closed. Past twice this, connections are
+   * dropped at once. Default 10 000.
    */
   readonly maxConnections?: number;
+  /**
+   * Most open connections from one remote address; the request of a connection past it is
+   * answered 503 with JSON-RPC -32002 (never run) and the connection closed. 0: no limit (the
+   * default, since behind a proxy or NAT every caller shares one address).
+   */
+  readonly maxConnectionsPerAddress?: number;
   /** Largest request header block, bytes. Default 16 KiB. */
   readonly maxHeaderSize?: number;
   /**
@@ -108,11 +125,18 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       };
       const maxPerConnection =
         options.maxInFlightPerConnection ?? HttpServerDefaults.maxInFlightPerConnection;
-      const perSocket = new WeakMap<object, number>();
       const retryAfter = String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds);
       const maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
-      const overLimit = new WeakSet<object>();
-      let open = 0;
+      const maxConnectionsPerAddress =
+        options.maxConnectionsPerAddress ?? HttpServerDefaults.maxConnectionsPerAddress;
+      const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
+      const idleTimeout = options.idleTimeoutMs ?? HttpServerDefaults.idleTimeoutMs;
+      const guard = new ConnectionGuard({
+        maxConnections,
+        maxConnectionsPerAddress,
+        idleTimeoutMs: idleTimeout,
+        refusedGraceMs: Math.min(headersTimeout, OVER_LIMIT_GRACE_MS),
+      });
       const overloaded = (res: ServerResponse, message: string, data: unknown, close = false) => {
         const body = JSON.stringify(errorResponse(null, ErrorCodes.Overloaded, message, data));
         res.writeHead(503, {
@@ -127,12 +151,20 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         answering++;
         res.once('close', done);
         const socket = req.socket;
-        if (overLimit.has(socket)) {
-          // A connection past maxConnections: told so (safe to retry elsewhere), then closed.
-          overloaded(res, 'too many connections', { maxConnections }, true);
+        const busy = guard.busyOf(socket);
+        guard.requestStarted(socket);
+        res.once('close', () => guard.requestEnded(socket));
+        const refusal = guard.refusalOf(socket);
+        if (refusal !== undefined) {
+          // A connection past a connection limit: told so (safe to retry elsewhere), then closed.
+          overloaded(
+            res,
+            refusal,
+            refusal === 'too many connections' ? { maxConnections } : { maxConnectionsPerAddress },
+            true,
+          );
           return;
         }
-        const busy = perSocket.get(socket) ?? 0;
         if (busy >= maxPerConnection) {
           // Pipelined past the bound: answered in order, never dispatched.
           overloaded(res, 'too many requests in flight on this connection', {
@@ -140,16 +172,16 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           });
           return;
         }
-        perSocket.set(socket, busy + 1);
-        res.once('close', () => perSocket.set(socket, (perSocket.get(socket) ?? 1) - 1));
         inner(req, res);
       };
-      const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
       const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
       const serverOptions = {
         headersTimeout,
         requestTimeout: requestTimeout > 0 ? Math.max(requestTimeout, headersTimeout) : 0,
-        keepAliveTimeout: options.keepAliveTimeoutMs ?? HttpServerDefaults.keepAliveTimeoutMs,
+        // node:http reads 0 as "never": an idle timeout turned off leaves keep-alive at its default.
+        keepAliveTimeout:
+          options.keepAliveTimeoutMs ??
+          (idleTimeout > 0 ? idleTimeout : HttpServerDefaults.keepAliveTimeoutMs),
         connectionsCheckingInterval: Math.min(
           HttpServerDefaults.connectionsCheckingIntervalMs,
           Math.max(50, Math.floor(headersTimeout / 2)),
@@ -159,19 +191,21 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       const created =
         options.tls === undefined
           ? createHttpServer(serverOptions, handler)
-          : createHttpsServer({ ...options.tls, ...serverOptions }, handler);
-      // Connections past maxConnections get 503 -32002 on their first request and are closed;
-      // past twice that, node:net drops them before reading anything.
-      created.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
-        open++;
-        socket.once('close', () => open--);
-        if (open <= maxConnections) return;
-        overLimit.add(socket);
-        // Its first request is refused at once; a connection that sends none is not kept around.
-        const timer = setTimeout(() => socket.destroy(), Math.min(headersTimeout, OVER_LIMIT_GRACE_MS));
-        timer.unref();
-        socket.once('close', () => clearTimeout(timer));
-      });
+          : createHttpsServer(
+              {
+                // A handshake that never completes is an idle connection too.
+                ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }),
+                ...options.tls,
+                ...serverOptions,
+              },
+              handler,
+            );
+      // Idle connections give way to new ones past maxConnections; refused connections get 503
+      // -32002 on their first request and are closed; past twice maxConnections, node:net drops
+      // them before reading anything. TLS connections count once their handshake is done.
+      created.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
+        guard.admit(socket),
+      );
       created.maxConnections = maxConnections * 2;
       created.maxRequestsPerSocket = options.maxRequestsPerSocket ?? 0;
       // Expect: 100-continue: refuse an oversized body before the client sends it.

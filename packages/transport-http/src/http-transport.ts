@@ -32,6 +32,11 @@ export interface HttpTransportOptions {
    * sent on a socket the server is closing is lost). Default 4 000.
    */
   readonly idleSocketTimeoutMs?: number;
+  /**
+   * Largest response body, bytes (after decompression). A bigger response fails as a `protocol`
+   * error (not retried) as soon as this much arrived; the rest is never read. Default 64 MiB.
+   */
+  readonly maxResponseBytes?: number;
   /** Idle keep-alive sockets kept per origin. Default 256. */
   readonly maxFreeSockets?: number;
   /** Your own agents (ignored when `axios` is given: configure them on your instance). */
@@ -68,6 +73,9 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
   }
   const client = instance;
   const healthPath = options.healthPath ?? HttpClientDefaults.healthPath;
+  const maxResponseBytes = options.maxResponseBytes ?? HttpClientDefaults.maxResponseBytes;
+  if (!(maxResponseBytes > 0))
+    throw new RangeError(`maxResponseBytes must be positive (got ${maxResponseBytes})`);
   const headersOption = options.headers;
   const connections = new Set<HttpConnection>();
   return {
@@ -79,6 +87,7 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
       const connection = new HttpConnection(url, client, {
         clock: connectOptions.clock,
         healthPath,
+        maxResponseBytes,
         headers: { ...fromTransport, ...connectOptions.headers },
         onClose: () => connections.delete(connection),
       });

@@ -67,15 +67,21 @@ function codeOf(error: ErrorLike): string | undefined {
 
 /**
  * Maps an axios / Node.js failure of one HTTP attempt into an {@link RpcError} of the right
- * kind (DESIGN.md §4). The original error is kept as `cause`.
+ * kind. The original error is kept as `cause`.
  *
  * - aborted through the attempt's signal → the signal's reason (the core replaces it anyway);
  * - refused, unknown host, unreachable → `not-sent`;
  * - attempt timer fired → `not-sent` if the request was never written (connect timeout), else `timeout`;
  * - reset / hang-up → `connection-lost` once the request was written, `not-sent` before;
- * - a malformed HTTP response (`HPE_*`) → `protocol`.
+ * - a malformed HTTP response (`HPE_*`) → `protocol`;
+ * - a response body over `maxResponseBytes` (axios `maxContentLength`) → `protocol`.
  */
-export function mapHttpError(error: unknown, endpoint: string, signal?: AbortSignal): RpcError {
+export function mapHttpError(
+  error: unknown,
+  endpoint: string,
+  signal?: AbortSignal,
+  maxResponseBytes?: number,
+): RpcError {
   if (RpcError.isInstance(error)) return error;
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
@@ -97,6 +103,14 @@ export function mapHttpError(error: unknown, endpoint: string, signal?: AbortSig
     return written
       ? new TimeoutError(`no answer from ${endpoint} in time: ${message}`, options)
       : new NotSentError(`connecting to ${endpoint} timed out: ${message}`, options);
+  }
+  if (code === 'ERR_BAD_RESPONSE' && /maxContentLength size of \d+ exceeded/.test(message)) {
+    // A hostile or broken server: reading stopped at the limit. Another attempt would get the same.
+    const limit = maxResponseBytes ?? Number(/size of (\d+)/.exec(message)?.[1]);
+    return new ProtocolError(
+      `the response from ${endpoint} is larger than maxResponseBytes (${limit} bytes); reading stopped there`,
+      options,
+    );
   }
   if (code?.startsWith('HPE_')) {
     return new ProtocolError(`malformed HTTP response from ${endpoint}: ${message}`, options);

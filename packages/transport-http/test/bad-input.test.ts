@@ -217,6 +217,10 @@ describe('bad input never hurts the server', () => {
           () =>
             new Promise<Socket>((resolve) => {
               const socket = netConnect(limitedPort, '127.0.0.1', () => resolve(socket));
+              // A request whose body is still to come: busy, so not given up for a newcomer.
+              socket.write(
+                'POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{',
+              );
               socket.on('error', () => {});
               own.push(socket);
             }),

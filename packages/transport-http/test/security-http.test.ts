@@ -282,7 +282,7 @@ describe('limits', () => {
     await stillServes(url);
   });
 
-  it('connections per server: a connection past maxConnections gets 503 -32002 and is closed', async () => {
+  it('connections per server: past maxConnections, with none idle, a connection gets 503 -32002 and is closed', async () => {
     const { url, executed } = await track(start({}, { maxConnections: 2 }));
     const { port } = new URL(url);
     const held: Socket[] = [];
@@ -290,6 +290,10 @@ describe('limits', () => {
       for (let i = 0; i < 2; i++) {
         const socket = netConnect(Number(port), '127.0.0.1');
         await new Promise((resolve) => socket.once('connect', resolve));
+        // A request in progress (its body still to come): busy, so it is not given up for a newcomer.
+        socket.write(
+          'POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{',
+        );
         held.push(socket);
       }
       await new Promise((resolve) => setTimeout(resolve, 50)); // let the server count them
@@ -315,6 +319,29 @@ describe('limits', () => {
     }
     await until(async () => (await post(url, rpc('echo', ['again']))).status === 200, 'a free slot');
     await stillServes(url);
+  });
+
+  it('connections per server: past maxConnections, the connection idle longest makes room', async () => {
+    const { url, executed } = await track(start({}, { maxConnections: 2 }));
+    const { port } = new URL(url);
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const socket = netConnect(Number(port), '127.0.0.1');
+        socket.on('error', () => {});
+        await new Promise((resolve) => socket.once('connect', resolve));
+        idle.push(socket);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const closed = new Promise((resolve) => idle[0]!.once('close', resolve));
+      const answer = await post(url, rpc('echo', ['served']));
+      expect(answer.status).toBe(200);
+      expect(executed.echo).toBe(1);
+      await closed; // the oldest idle connection was closed for it
+      expect(idle[1]!.destroyed).toBe(false);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
   });
 
   it('request header timeout: headers trickling past headersTimeoutMs get 408 and the socket closes', async () => {
