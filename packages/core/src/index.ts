@@ -162,22 +162,8 @@ export {
 export { MAX_DEADLINE_MS, validateDeadlineMs } from './recovery/deadline.js';
 export { ReconnectDefaults, type ReconnectOptions, Reconnector } from './recovery/reconnect.js';
 export { RetryBudget, RetryBudgetDefaults, type RetryBudgetOptions } from './recovery/retry-budget.js';
-// The server (maintained with the server's owners: add new server exports here).
-export {
-  type AuthenticationFailure,
-  type AuthenticationRequest,
-  createServer,
-  type DrainOptions,
-  type HandlerContext,
-  type MethodDefinition,
-  type MethodHandler,
-  type MethodTable,
-  type RawParams,
-  type RpcServer,
-  refuse,
-  ServerDefaults,
-  type ServerOptions,
-} from './server/index.js';
+// The server: its module's index is the curated list (server/index.ts).
+export * from './server/index.js';
 // The transport contract adapters implement.
 export type {
   ClientConnection,
@@ -188,6 +174,9 @@ export type {
   DiscoverOptions,
   Dispatcher,
   DispatcherLimits,
+  DispatchOptions,
+  DispatchResult,
+  DispatchStatus,
   IncomingContext,
   IncomingCredentials,
   PingOptions,
