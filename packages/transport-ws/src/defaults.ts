@@ -32,7 +32,7 @@ export const WsServerDefaults = {
   maxConnections: 10_000,
   /** Open connections per remote address (unlimited: proxies and NAT share one address). */
   maxConnectionsPerAddress: Number.POSITIVE_INFINITY,
-  /** A connection without a request for this long (pongs do not count) and nothing in flight is closed: 5 min. */
+  /** A connection without a request or reply for this long (pongs do not count) and nothing in flight is closed: 5 min. */
   idleTimeoutMs: 300_000,
   /** When the listener is full, a connection idle this long may be evicted for a new one: 1 s. */
   evictIdleAfterMs: 1_000,

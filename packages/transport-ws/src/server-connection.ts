@@ -10,6 +10,9 @@ import {
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
 
+/** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What a server-side connection needs from its listener. */
 export interface ServerConnectionOptions {
   readonly dispatcher: Dispatcher;
@@ -35,10 +38,15 @@ export interface ServerConnectionOptions {
 export class ServerConnection {
   /** Requests admitted whose reply has not been written yet (batch entries count one each). */
   private inFlight = 0;
+  /** Of those, the ones whose reply is sent and waits for its write callback. */
+  private awaitingWrite = 0;
   /** Answered a ping (or sent anything) since the last heartbeat tick. */
   alive = true;
-  /** When the last message arrived (`Date.now()`); pongs do not count: idle clients answer pings. */
-  lastMessageAt = Date.now();
+  /**
+   * When the connection was last active (`Date.now()`): a message arrived or its last reply was
+   * written. Pongs do not count: idle clients answer pings.
+   */
+  lastActiveAt = Date.now();
   /** The socket is not read because too many reply bytes wait to be sent. */
   private paused = false;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -67,7 +75,7 @@ export class ServerConnection {
     };
     socket.on('message', (data, isBinary) => {
       this.alive = true;
-      this.lastMessageAt = Date.now();
+      this.lastActiveAt = Date.now();
       this.onMessage(data, isBinary);
     });
     socket.on('pong', () => {
@@ -138,6 +146,9 @@ export class ServerConnection {
       : 1;
     if (this.inFlight + count > this.options.maxInFlight) {
       this.refuseOverloaded(value);
+      // Slots held by replies the peer has not read yet: reading on would only parse and refuse
+      // (id-less entries are refused silently, so no reply bytes would ever trigger the pause).
+      if (this.awaitingWrite > 0 && !this.paused) this.pause();
       return;
     }
     this.inFlight += count;
@@ -153,6 +164,9 @@ export class ServerConnection {
   private written(count: number): void {
     if (count > 0) {
       this.inFlight -= count;
+      this.awaitingWrite -= count;
+      // A long call just answered: the idle time starts now, not at its request.
+      if (this.inFlight === 0) this.lastActiveAt = Date.now();
       if (this.inFlight === 0 && this.idleWaiters.length > 0) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
@@ -160,16 +174,25 @@ export class ServerConnection {
       }
     }
     // Resume at half the bound, so that a slow reader does not flip the socket on every frame.
-    if (this.paused && this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2) this.resume();
+    if (
+      this.paused &&
+      this.inFlight < this.options.maxInFlight &&
+      this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2
+    )
+      this.resume();
   }
 
   private pause(): void {
     this.paused = true;
     this.socket.pause();
-    this.stallTimer = setTimeout(() => {
-      // The peer read nothing of ours for the whole timeout: its replies are not wanted.
-      this.socket.terminate();
-    }, this.options.stalledReadTimeoutMs);
+    if (!Number.isFinite(this.options.stalledReadTimeoutMs)) return;
+    this.stallTimer = setTimeout(
+      () => {
+        // The peer read nothing of ours for the whole timeout: its replies are not wanted.
+        this.socket.terminate();
+      },
+      Math.min(this.options.stalledReadTimeoutMs, MAX_TIMER_MS),
+    );
     this.stallTimer.unref();
   }
 
@@ -206,6 +229,7 @@ export class ServerConnection {
    * of unsent replies the socket stops being read.
    */
   private reply(message: JsonRpcResponse | JsonRpcResponse[] | undefined, count: number): void {
+    this.awaitingWrite += count;
     if (message === undefined || this.socket.readyState !== WebSocket.OPEN) {
       this.written(count);
       return;

@@ -34,7 +34,7 @@ export interface WsListenerOptions {
    * proxy or NAT every client shares its address: leave it unlimited there. Default `Infinity`.
    */
   maxConnectionsPerAddress?: number;
-  /** A connection with nothing in flight that received no request for this long is closed with 1001, ms. Pongs do not count. Default 300 000. */
+  /** A connection with nothing in flight and no request or reply for this long is closed with 1001, ms. Pongs do not count. Default 300 000. */
   idleTimeoutMs?: number;
   /** When the listener is full, a connection idle this long may be evicted for a new one, ms. Default 1 000. */
   evictIdleAfterMs?: number;
@@ -87,6 +87,18 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? WsServerDefaults.heartbeatIntervalMs;
   const closeTimeoutMs = options.closeTimeoutMs ?? WsServerDefaults.closeTimeoutMs;
   const verifyUpgradeTimeoutMs = options.verifyUpgradeTimeoutMs ?? WsServerDefaults.verifyUpgradeTimeoutMs;
+  for (const [name, value] of Object.entries({
+    maxConnectionsPerAddress,
+    idleTimeoutMs,
+    evictIdleAfterMs,
+    maxBufferedBytes,
+    stalledReadTimeoutMs,
+    verifyUpgradeTimeoutMs,
+  })) {
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+      throw new RangeError(`wsListener: ${name} must be a positive number (got ${String(value)})`);
+    }
+  }
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : isTlsServer(options.server);
 
@@ -117,8 +129,13 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     // process. ws adds its own once it takes the socket; this one stays as a backstop.
     guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-    if (connections.size + upgrading >= maxConnections && !evictIdlest())
-      return refuse(socket, 503, 'too many connections');
+    if (connections.size + upgrading >= maxConnections) {
+      // Full: only an upgrade that will evict an idle connection may go on. With verifyUpgrade the
+      // eviction waits for the verdict, so that an unauthenticated client evicts nobody; the
+      // upgrades waiting for it are bounded by maxConnections.
+      const waitingTooMany = options.verifyUpgrade !== undefined && upgrading >= maxConnections;
+      if (waitingTooMany || findIdlest() === undefined) return refuse(socket, 503, 'too many connections');
+    }
     const remoteAddress = (request.socket as Socket).remoteAddress;
     if (Number.isFinite(maxConnectionsPerAddress) && remoteAddress !== undefined) {
       const count = perAddress.get(remoteAddress) ?? 0;
@@ -166,11 +183,13 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       if (socket.destroyed) return;
       then();
     };
-    const timer = setTimeout(
-      () => settle(() => refuse(socket, 503, 'the upgrade check timed out')),
-      verifyUpgradeTimeoutMs,
-    );
-    timer.unref();
+    const timer = Number.isFinite(verifyUpgradeTimeoutMs)
+      ? setTimeout(
+          () => settle(() => refuse(socket, 503, 'the upgrade check timed out')),
+          Math.min(verifyUpgradeTimeoutMs, 2 ** 31 - 1),
+        )
+      : undefined;
+    timer?.unref();
     Promise.resolve()
       .then(() => options.verifyUpgrade!(credentials, request))
       .then(
@@ -188,12 +207,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
    * request for `evictIdleAfterMs`), so that idle connections cannot lock callers out.
    */
   const evictIdlest = (): boolean => {
-    const now = Date.now();
-    let idlest: ServerConnection | undefined;
-    for (const connection of connections) {
-      if (connection.pending > 0 || now - connection.lastMessageAt < evictIdleAfterMs) continue;
-      if (idlest === undefined || connection.lastMessageAt < idlest.lastMessageAt) idlest = connection;
-    }
+    const idlest = findIdlest();
     if (idlest === undefined) return false;
     // Its slot is free now; the socket itself goes once the close handshake ends (or times out).
     connections.delete(idlest);
@@ -205,10 +219,21 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     return true;
   };
 
+  /** The connection idle the longest, if one has been idle `evictIdleAfterMs` with nothing in flight. */
+  const findIdlest = (): ServerConnection | undefined => {
+    const now = Date.now();
+    let idlest: ServerConnection | undefined;
+    for (const connection of connections) {
+      if (connection.pending > 0 || now - connection.lastActiveAt < evictIdleAfterMs) continue;
+      if (idlest === undefined || connection.lastActiveAt < idlest.lastActiveAt) idlest = connection;
+    }
+    return idlest;
+  };
+
   const sweepIdle = () => {
     const now = Date.now();
     for (const connection of connections) {
-      if (connection.pending === 0 && now - connection.lastMessageAt >= idleTimeoutMs) {
+      if (connection.pending === 0 && now - connection.lastActiveAt >= idleTimeoutMs) {
         connection.close(CloseCodes.GoingAway, 'idle timeout', closeTimeoutMs);
       }
     }

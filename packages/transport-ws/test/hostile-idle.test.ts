@@ -65,19 +65,21 @@ describe('idle timeout', () => {
   });
 
   it('keeps a connection that keeps calling, and one whose request is still in flight', async () => {
-    const { url } = await start({ idleTimeoutMs: 300, heartbeatIntervalMs: 100 });
+    // A request every 100 ms against a 1 s timeout: a loaded machine may stretch the gaps
+    // several times over without the connection being idle.
+    const { url } = await start({ idleTimeoutMs: 1_000, heartbeatIntervalMs: 100 });
     const busy = await open(url);
     const slow = await open(url);
     let closed = false;
     busy.once('close', () => (closed = true));
     slow.once('close', () => (closed = true));
     const answered = new Promise((resolve) => slow.once('message', resolve));
-    slow.send('{"jsonrpc":"2.0","method":"sleep","params":[900],"id":1}');
-    for (let index = 0; index < 9; index++) {
+    slow.send('{"jsonrpc":"2.0","method":"sleep","params":[2000],"id":1}');
+    for (let index = 0; index < 20; index++) {
       busy.send(`{"jsonrpc":"2.0","method":"echo","params":[${index}],"id":${index}}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(JSON.parse(String(await answered))).toMatchObject({ id: 1, result: 900 });
+    expect(JSON.parse(String(await answered))).toMatchObject({ id: 1, result: 2000 });
     expect(closed).toBe(false);
   });
 });
@@ -109,6 +111,34 @@ describe('connection limits', () => {
     expect(younger.readyState).toBe(WebSocket.OPEN);
     expect(newcomer.readyState).toBe(WebSocket.OPEN);
     expect(listener.connections).toBe(2);
+  });
+
+  it('with verifyUpgrade, only a verified upgrade evicts: an unauthenticated one evicts nobody', async () => {
+    const { url } = await start({
+      maxConnections: 1,
+      evictIdleAfterMs: 100,
+      verifyUpgrade: async (credentials) => (credentials.headers.authorization === 'Bearer ok' ? true : 401),
+    });
+    const resident = await open(url, { headers: { authorization: 'Bearer ok' } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(open(url)).rejects.toThrow(/401/);
+    expect(resident.readyState).toBe(WebSocket.OPEN);
+    const evicted = closeOf(resident);
+    await open(url, { headers: { authorization: 'Bearer ok' } });
+    expect(await evicted).toMatchObject({ code: 1001 });
+  });
+
+  it('rejects limits that are not positive numbers; Infinity turns a timeout or limit off', () => {
+    expect(() => wsListener({ idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs must be a positive number/);
+    expect(() => wsListener({ maxBufferedBytes: -1 })).toThrow(RangeError);
+    expect(() => wsListener({ maxConnectionsPerAddress: Number.NaN })).toThrow(RangeError);
+    expect(() =>
+      wsListener({
+        idleTimeoutMs: Infinity,
+        stalledReadTimeoutMs: Infinity,
+        verifyUpgradeTimeoutMs: Infinity,
+      }),
+    ).not.toThrow();
   });
 
   it('never evicts a connection with a request in flight', async () => {
@@ -171,8 +201,8 @@ describe('10 000 idle connections against one server process', () => {
 
   it('legitimate callers are still served within a few seconds', async () => {
     child = spawnScript<{ plain: string }>(fixture('hostile-server.ts'), {
-      // Pings every second, which the idle clients answer: pongs keep no connection.
-      env: { LISTENER_OPTIONS: JSON.stringify({ heartbeatIntervalMs: 1_000 }) },
+      // Pings every 5 s, which the idle clients answer: pongs keep no connection.
+      env: { LISTENER_OPTIONS: JSON.stringify({ heartbeatIntervalMs: 5_000 }) },
     });
     const urls = await child.ready;
     const port = Number(new URL(urls.plain).port);

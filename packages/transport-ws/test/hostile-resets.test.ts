@@ -180,7 +180,7 @@ describe('resets at every stage of the handshake', () => {
     });
     let attacks = 0;
     try {
-      for (let index = 0; index < 8; index++) {
+      for (let index = 0; index < 6; index++) {
         const batch = round();
         attacks += batch.length;
         await Promise.all(batch);
@@ -189,13 +189,16 @@ describe('resets at every stage of the handshake', () => {
     } finally {
       holder.terminate();
     }
-    expect(attacks).toBeGreaterThan(1_000);
+    expect(attacks).toBeGreaterThanOrEqual(900);
     // Give late errors (after the attacker is gone) a moment to surface.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(child.alive).toBe(true);
     await expect(callEcho(urls.plain, 'plain')).resolves.toEqual(['plain']);
     await expect(callEcho(urls.verify, 'verify')).resolves.toEqual(['verify']);
-    await expect(callEcho(urls.full, 'full')).resolves.toEqual(['full']);
+    // Its one slot frees once the server has seen the holder go.
+    await expect
+      .poll(() => callEcho(urls.full, 'full').catch(() => 'refused'), { timeout: 5_000 })
+      .toEqual(['full']);
     await expect(callEcho(urls.tls, 'tls')).resolves.toEqual(['tls']);
     const response = await fetch(urls.http);
     expect(await response.text()).toBe('ok');
