@@ -1,7 +1,6 @@
 import type { ConnectionOptions, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import {
   type ClientConnection,
-  type ClientTransport,
   type ConnectionEvent,
   type ConnectionStatus,
   type ConnectOptions,
@@ -15,13 +14,14 @@ import {
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
+import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listen-url.js';
 import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { withIpIdentity } from './tls-identity.js';
 import { type NatsEndpoint, parseNatsUrl } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
 /** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
-export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'> {
+export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'>, NatsTransportServerOptions {
   /**
    * Use this connection for every endpoint instead of opening one per server set (the servers in
    * endpoint URLs are then ignored). The transport never closes a connection it did not open.
@@ -42,7 +42,7 @@ export const natsCapabilities: TransportCapabilities = Object.freeze({
  * A client transport for `nats://host:port[,host2:port2]/<subject>` (and `tls://…`) endpoints.
  * Endpoints that name the same servers share one NATS connection and one reply subscription.
  */
-export function natsTransport(options: NatsTransportOptions = {}): ClientTransport {
+export function natsTransport(options: NatsTransportOptions = {}): NatsTransport {
   const { connection: existing, servicePing = true, ...connectOptions } = options;
   const shared = new Map<string, SharedConnection>();
   let closed = false;
@@ -72,6 +72,7 @@ export function natsTransport(options: NatsTransportOptions = {}): ClientTranspo
   return {
     name: 'nats',
     schemes: ['nats', 'tls'],
+    listen: (url) => listenNatsUrl(url, options.server, options),
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw new NotSentError('the NATS transport is closed', { endpoint: url });
       const endpoint = parseNatsUrl(url);

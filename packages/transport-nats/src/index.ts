@@ -8,6 +8,12 @@ export {
   serviceNameFor,
 } from './discovery.js';
 export {
+  listenNatsUrl,
+  type NatsServerOptions,
+  type NatsTransport,
+  type NatsTransportServerOptions,
+} from './listen-url.js';
+export {
   NatsListenerDefaults,
   type NatsListenerOptions,
   type NatsServerListener,
