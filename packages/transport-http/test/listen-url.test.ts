@@ -10,7 +10,7 @@ describe('httpTransport().listen(url): the server side from a listen URL', () =>
   const transports: Array<ReturnType<typeof httpTransport>> = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((server) => server.close()));
-    await Promise.all(transports.splice(0).map((transport) => transport.close()));
+    await Promise.all(transports.splice(0).map((transport) => transport.close?.()));
   });
   const serve = async (url: string, transport = httpTransport()) => {
     transports.push(transport);

@@ -47,7 +47,11 @@ describe('natsTransport().listen(url): the server side from a listen URL', () =>
     const url = `${broker.url}/listen.shared`;
     let runs = 0;
     for (let i = 0; i < 2; i++) {
-      const server = createServer({ methods: { add: ([a, b]: [number, number]) => (runs++, a + b) } });
+      const add = ([a, b]: [number, number]) => {
+        runs++;
+        return a + b;
+      };
+      const server = createServer({ methods: { add } });
       servers.push(server);
       await server.listen(natsTransport().listen(url));
     }
