@@ -9,12 +9,14 @@ import {
 } from '../protocol/messages.js';
 import { sanitizeMetadata } from '../protocol/metadata.js';
 import type { JsonRpcFailure, JsonRpcRequest, JsonRpcResponse, WireMetadata } from '../protocol/types.js';
-import type {
-  Dispatcher,
-  DispatcherLimits,
-  IncomingContext,
-  IncomingCredentials,
-  ServerListener,
+import {
+  type ClientTransport,
+  type Dispatcher,
+  type DispatcherLimits,
+  type IncomingContext,
+  type IncomingCredentials,
+  type ServerListener,
+  schemeOf,
 } from '../transport.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { MethodRegistry, type RegisteredMethod } from './method-registry.js';
@@ -43,6 +45,13 @@ export interface AuthenticationFailure {
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   methods?: MethodTable;
+  /**
+   * Transports whose `listen(url)` creates the listener for a listen URL of their schemes, so that
+   * `server.listen('http://0.0.0.0:3000/rpc')` needs no transport-specific code: register the
+   * installed transports once (`[httpTransport(), wsTransport(), natsTransport()]`) and take the
+   * listen URLs from configuration. Default: none (pass listener objects to `listen`).
+   */
+  transports?: readonly ClientTransport[];
   /** Default {@link ServerDefaults.maxMessageBytes}. */
   maxMessageBytes?: number;
   /** Default {@link ServerDefaults.maxBatchSize}. */
@@ -93,6 +102,13 @@ export interface DrainOptions {
 export interface RpcServer {
   /** Starts a transport listener with this server's methods; resolves once it listens. */
   listen<L extends ServerListener>(listener: L): Promise<L>;
+  /**
+   * Listens on a URL (`http://0.0.0.0:3000/rpc`, `ws://0.0.0.0:3001/rpc`,
+   * `nats://127.0.0.1:4222/orders.rpc`): the transport registered in
+   * {@link ServerOptions.transports} for the URL's scheme creates the listener. Rejects with a
+   * TypeError naming the schemes there are when no registered transport can listen on it.
+   */
+  listen(url: string): Promise<ServerListener>;
   /** Client URLs of every listener. */
   readonly urls: readonly string[];
   /** The dispatcher transports call (exposed for custom transports and tests). */
@@ -118,6 +134,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     maxBatchSize: positive(options.maxBatchSize, ServerDefaults.maxBatchSize, 'maxBatchSize'),
   };
   const maxInFlight = positive(options.maxInFlight, ServerDefaults.maxInFlight, 'maxInFlight');
+  const transports = transportsByScheme(options.transports);
   const registry = new MethodRegistry(options.methods, { 'rpc.ping': () => 'pong' });
   const listeners: ServerListener[] = [];
   /** Scopes of the requests whose handlers run (the drain aborts them). */
@@ -172,8 +189,12 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     request: JsonRpcRequest,
   ): { ok: true; params: unknown } | { ok: false; reason: string } {
     const params = request.params;
-    if (method.paramNames === undefined || params === undefined || Array.isArray(params)) {
-      return { ok: true, params: params ?? (method.paramNames ? [] : undefined) };
+    if (params === undefined || Array.isArray(params)) {
+      return { ok: true, params: params ?? (method.paramNames || method.positional ? [] : undefined) };
+    }
+    if (method.paramNames === undefined) {
+      if (!method.positional) return { ok: true, params };
+      return { ok: false, reason: 'params must be an array: this method takes its params by position' };
     }
     const named = params as Record<string, unknown>;
     const allowed = method.paramNames;
@@ -349,8 +370,9 @@ export function createServer(options: ServerOptions = {}): RpcServer {
   };
 
   return {
-    async listen(listener) {
+    async listen<L extends ServerListener>(target: L | string): Promise<L | ServerListener> {
       if (!accepting) throw new Error('the server is draining; it cannot listen on new transports');
+      const listener = typeof target === 'string' ? listenerFor(transports, target) : target;
       await listener.start(dispatcher);
       listeners.push(listener);
       return listener;
@@ -394,6 +416,58 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       return inFlight;
     },
   };
+}
+
+/** Registered transports by lower-case scheme, checked once at `createServer`. */
+function transportsByScheme(given: readonly ClientTransport[] | undefined): Map<string, ClientTransport> {
+  const byScheme = new Map<string, ClientTransport>();
+  if (given === undefined) return byScheme;
+  if (!Array.isArray(given))
+    throw new TypeError('transports must be an array of transports (e.g. transports: [httpTransport()])');
+  for (const transport of given) {
+    if (typeof transport !== 'object' || transport === null || !Array.isArray(transport.schemes)) {
+      throw new TypeError(
+        `transports must hold transports such as httpTransport() (got ${describe(transport)})`,
+      );
+    }
+    for (const scheme of transport.schemes) {
+      // The first registration wins, as on the client: list a more specific transport first.
+      if (!byScheme.has(scheme.toLowerCase())) byScheme.set(scheme.toLowerCase(), transport);
+    }
+  }
+  return byScheme;
+}
+
+const LISTEN_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** The listener the transport registered for `url`'s scheme creates; a TypeError when none can. */
+function listenerFor(transports: ReadonlyMap<string, ClientTransport>, url: string): ServerListener {
+  const listening = [...transports].filter(([, transport]) => typeof transport.listen === 'function');
+  const available =
+    listening.length === 0
+      ? transports.size === 0
+        ? 'no transports are registered: pass them as createServer({ transports: [httpTransport(), wsTransport()] })'
+        : `none of the registered transports (${[...new Set([...transports.values()].map((t) => t.name))].join(', ')}) can listen`
+      : `the registered transports listen on ${listening.map(([scheme]) => `${scheme}://`).join(', ')}`;
+  // A listen URL names its scheme before "://"; `0.0.0.0:3000` or `localhost:80` would otherwise
+  // read as schemes "0.0.0.0" and "localhost".
+  const scheme = typeof url === 'string' && LISTEN_URL.test(url) ? schemeOf(url) : '';
+  if (scheme === '')
+    throw new TypeError(`listen URL "${url}" has no scheme (e.g. http://0.0.0.0:3000/rpc); ${available}`);
+  const transport = transports.get(scheme);
+  if (transport === undefined) throw new TypeError(`no transport listens on "${url}": ${available}`);
+  if (typeof transport.listen !== 'function') {
+    throw new TypeError(
+      `the ${transport.name} transport cannot create a listener for "${url}" (it has no listen(url)): ${available}`,
+    );
+  }
+  return transport.listen(url);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object without schemes' : typeof value;
 }
 
 const encoder = new TextEncoder();

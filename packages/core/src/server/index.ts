@@ -1,2 +1,3 @@
 export * from './create-server.js';
+export * from './implement.js';
 export * from './types.js';

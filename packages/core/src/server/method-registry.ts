@@ -5,6 +5,8 @@ export interface RegisteredMethod {
   readonly name: string;
   readonly handler: MethodHandler;
   readonly paramNames: readonly string[] | undefined;
+  /** Params by position only (see {@link MethodDefinition.positional}). */
+  readonly positional: boolean;
 }
 
 const RESERVED_PREFIX = 'rpc.';
@@ -32,7 +34,12 @@ export class MethodRegistry {
     const definition: MethodDefinition = typeof method === 'function' ? { handler: method } : method;
     if (typeof definition?.handler !== 'function')
       throw new TypeError(`method "${name}" has no handler function`);
-    this.methods.set(name, { name, handler: definition.handler, paramNames: definition.paramNames });
+    this.methods.set(name, {
+      name,
+      handler: definition.handler,
+      paramNames: definition.paramNames,
+      positional: definition.positional === true,
+    });
   }
 
   get(name: string): RegisteredMethod | undefined {

@@ -36,6 +36,12 @@ export interface MethodDefinition<Params = any, Result = unknown> {
    * array in this order (a missing or unknown name is -32602), so the handler always gets an array.
    */
   paramNames?: readonly string[];
+  /**
+   * The handler takes its params by position only, as `client.proxy<Api>()` sends them: absent
+   * params become `[]`, and params by name are -32602 unless `paramNames` maps them. Set by
+   * `implement<Api>()`. Default false: the handler gets params as they came.
+   */
+  positional?: boolean;
 }
 
 /** The method table given to `createServer`. */

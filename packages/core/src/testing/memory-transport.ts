@@ -220,5 +220,15 @@ export function memoryTransport(network: MemoryNetwork): ClientTransport {
     name: 'memory',
     schemes: ['memory'],
     connect: (url) => new MemoryConnection(url, network),
+    listen: (url) => network.listener(listenName(url)),
   };
+}
+
+/** The listener name of a `memory://<name>` listen URL; anything else is a TypeError. */
+function listenName(url: string): string {
+  const prefix = 'memory://';
+  const name =
+    typeof url === 'string' && url.toLowerCase().startsWith(prefix) ? url.slice(prefix.length) : '';
+  if (name.length === 0) throw new TypeError(`a memory listen URL is memory://<name> (got "${String(url)}")`);
+  return name;
 }
