@@ -37,6 +37,18 @@ describe('httpTransport().listen(url): the server side from a listen URL', () =>
     expect(await call(url)).toBe(5);
   });
 
+  it('createServer({ transports }).listen(url) picks it by scheme: no HTTP-specific server code', async () => {
+    const transport = httpTransport();
+    transports.push(transport);
+    const server = createServer({ methods, transports: [transport] });
+    servers.push(server);
+    const listener = await server.listen('http://127.0.0.1:0/rpc');
+    expect(listener.transport).toBe('http');
+    expect(server.urls).toEqual(listener.urls);
+    expect(listener.urls[0]).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/rpc$/);
+    expect(await call(listener.urls[0]!)).toBe(5);
+  });
+
   it('serves the URL path (and only it) as the JSON-RPC path', async () => {
     const listener = await serve('http://127.0.0.1:0/api/v2/calc');
     const url = listener.urls[0]!;

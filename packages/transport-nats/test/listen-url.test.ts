@@ -43,6 +43,16 @@ describe('natsTransport().listen(url): the server side from a listen URL', () =>
     expect(await call(url)).toBe(5);
   });
 
+  it('createServer({ transports }).listen(url) picks it by scheme: no NATS-specific server code', async () => {
+    const url = `${broker.url}/listen.registered`;
+    const server = createServer({ methods, transports: [natsTransport()] });
+    servers.push(server);
+    const listener = await server.listen(url);
+    expect(listener.transport).toBe('nats');
+    expect(server.urls).toEqual([url]);
+    expect(await call(url)).toBe(5);
+  });
+
   it('listeners of one URL share the queue group: each request runs once', async () => {
     const url = `${broker.url}/listen.shared`;
     let runs = 0;

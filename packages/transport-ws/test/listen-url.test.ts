@@ -37,6 +37,16 @@ describe('wsTransport().listen(url): the server side from a listen URL', () => {
     expect(await call(url)).toBe(5);
   });
 
+  it('createServer({ transports }).listen(url) picks it by scheme: no WebSocket-specific server code', async () => {
+    const server = createServer({ methods, transports: [wsTransport()] });
+    servers.push(server);
+    const listener = await server.listen('ws://127.0.0.1:0/rpc');
+    expect(listener.transport).toBe('ws');
+    expect(server.urls).toEqual(listener.urls);
+    expect(listener.urls[0]).toMatch(/^ws:\/\/127\.0\.0\.1:[1-9]\d*\/rpc$/);
+    expect(await call(listener.urls[0]!)).toBe(5);
+  });
+
   it('accepts upgrades on the URL path only', async () => {
     const listener = await serve('ws://127.0.0.1:0/api/v2/calc');
     const url = listener.urls[0]!;
