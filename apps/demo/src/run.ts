@@ -17,11 +17,11 @@ import {
   seededRandom,
   systemClock,
 } from '@resilient-rpc/core';
-import { clientTransports } from './listeners.js';
 import type { Progress } from './progress.js';
 import type { ReplicaProcess } from './replicas.js';
 import type { PhaseWindow, ScheduledFault } from './scenario.js';
 import { percentile } from './stats.js';
+import { installedTransports } from './transports.js';
 import { HEDGED_METHOD, IDEMPOTENT_METHODS, planCall } from './workload.js';
 
 export type RunName = 'with-recovery' | 'baseline';
@@ -154,7 +154,7 @@ export function clientOptions(
   deadlineMs: number,
   seed: number,
 ): ClientOptions {
-  const base = { transports: clientTransports(), endpoints: urls, deadlineMs, random: seededRandom(seed) };
+  const base = { transports: installedTransports(), endpoints: urls, deadlineMs, random: seededRandom(seed) };
   if (!recovery) {
     return {
       ...base,
