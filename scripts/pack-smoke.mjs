@@ -7,8 +7,8 @@
 // 2. Creates two fresh projects outside the workspace with `npm init -y`: one as npm makes it
 //    (CommonJS) and one ES module project, and installs the tarballs, `typescript`, `@types/node`
 //    and `tsx` into each (once per project).
-// 3. Runs the quick start of each package README (its first ```js or ```ts block) and the root
-//    README's "Use it" snippet, unchanged, in both projects through tsx, as a user would
+// 3. Runs every ```js and ```ts block of each package README and of the root README (its "Use
+//    it" snippet), unchanged, in both projects through tsx, as a user would
 //    (`npx tsx quick-start.ts`). Each must exit by itself with status 0 (CommonJS has no
 //    top-level await: snippets wrap their work in an async main).
 // 4. Type-checks the TypeScript snippets plus a file importing every entry point with
@@ -92,12 +92,12 @@ async function waitForPort(port, timeoutMs) {
   }
 }
 
-/** The first ```js or ```ts block of `markdown` after `heading` (or anywhere without one). */
-function snippetOf(markdown, heading) {
-  const from = heading === undefined ? 0 : markdown.indexOf(heading);
-  if (from === -1) return undefined;
-  const match = markdown.slice(from).match(/```(js|ts)\n([\s\S]*?)```/);
-  return match ? { language: match[1], code: match[2] } : undefined;
+/** Every ```js and ```ts block of `markdown`, in order. */
+function snippetsOf(markdown) {
+  return [...markdown.matchAll(/^```(js|ts)\n([\s\S]*?)^```/gm)].map((match) => ({
+    language: match[1],
+    code: match[2],
+  }));
 }
 
 /** Relative links of Markdown files in an unpacked package that point to nothing inside it. */
@@ -170,15 +170,17 @@ try {
   );
 
   // --- 3. run every snippet in both ------------------------------------------------------------
+  // Named `<readme>-<n>`: `transport-http-2` is the second snippet of transport-http's README.
   const snippets = [];
-  for (const name of packages) {
-    const snippet = snippetOf(readFileSync(join(root, 'packages', name, 'README.md'), 'utf8'));
-    if (snippet === undefined) fail(`packages/${name}/README.md has no \`\`\`js or \`\`\`ts quick start`);
-    else snippets.push({ name, ...snippet });
+  for (const [readme, path] of [
+    ...packages.map((name) => [name, join(root, 'packages', name, 'README.md')]),
+    ['root', join(root, 'README.md')],
+  ]) {
+    const found = snippetsOf(readFileSync(path, 'utf8'));
+    if (found.length === 0) fail(`${path.slice(root.length + 1)} has no \`\`\`js or \`\`\`ts snippet`);
+    for (const [index, snippet] of found.entries())
+      snippets.push({ readme, name: `${readme}-${index + 1}`, ...snippet });
   }
-  const rootSnippet = snippetOf(readFileSync(join(root, 'README.md'), 'utf8'), '## Use it');
-  if (rootSnippet === undefined) fail('README.md has no ```ts snippet under "## Use it"');
-  else snippets.push({ name: 'use-it', ...rootSnippet });
 
   const natsServer = 'nats-server';
   const natsPort = await freePort();
@@ -192,9 +194,10 @@ try {
   });
 
   /** The configurations each snippet runs with: the root one over HTTP and over WebSocket. */
-  const configurations = async (name) => {
-    if (name === 'transport-nats') return [{ label: '', env: { NATS_URL: `nats://127.0.0.1:${natsPort}` } }];
-    if (name !== 'use-it') return [{ label: '', env: {} }];
+  const configurations = async (readme) => {
+    if (readme === 'transport-nats')
+      return [{ label: '', env: { NATS_URL: `nats://127.0.0.1:${natsPort}` } }];
+    if (readme !== 'root') return [{ label: '', env: {} }];
     const [port, down] = [await freePort(), await freePort()];
     return ['http', 'ws'].map((scheme) => ({
       label: ` over ${scheme}`,
@@ -209,7 +212,7 @@ try {
     for (const snippet of snippets) {
       const file = join(directory, `${snippet.name}.${snippet.language}`);
       writeFileSync(file, snippet.code);
-      for (const configuration of await configurations(snippet.name)) {
+      for (const configuration of await configurations(snippet.readme)) {
         const what = `${snippet.name} snippet, ${kind} project${configuration.label}`;
         try {
           const { stdout } = await run(join(directory, 'node_modules/.bin/tsx'), [file], directory, {
