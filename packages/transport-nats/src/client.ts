@@ -43,7 +43,8 @@ export const natsCapabilities: TransportCapabilities = Object.freeze({
  * Endpoints that name the same servers share one NATS connection and one reply subscription.
  */
 export function natsTransport(options: NatsTransportOptions = {}): NatsTransport {
-  const { connection: existing, servicePing = true, ...connectOptions } = options;
+  // `server` configures listeners (`listen(url)`), not the client's nats.js connections.
+  const { connection: existing, servicePing = true, server, ...connectOptions } = options;
   const shared = new Map<string, SharedConnection>();
   let closed = false;
 
@@ -72,7 +73,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   return {
     name: 'nats',
     schemes: ['nats', 'tls'],
-    listen: (url) => listenNatsUrl(url, options.server, options),
+    listen: (url) => listenNatsUrl(url, server, options),
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw new NotSentError('the NATS transport is closed', { endpoint: url });
       const endpoint = parseNatsUrl(url);
