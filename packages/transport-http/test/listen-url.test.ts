@@ -68,6 +68,12 @@ describe('httpTransport().listen(url): the server side from a listen URL', () =>
     expect(await call(listener.urls[0]!)).toBe(5);
   });
 
+  it('takes an IPv6 host in brackets and reports it in brackets', async () => {
+    const listener = await serve('http://[::1]:0/rpc');
+    expect(listener.urls[0]).toMatch(/^http:\/\/\[::1\]:[1-9]\d*\/rpc$/);
+    expect(await call(listener.urls[0]!)).toBe(5);
+  });
+
   it('applies the server options given to the transport (healthPath, limits)', async () => {
     const listener = await serve(
       'http://127.0.0.1:0/rpc',

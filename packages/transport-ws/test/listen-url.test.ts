@@ -61,6 +61,12 @@ describe('wsTransport().listen(url): the server side from a listen URL', () => {
     expect(await call(listener.urls[0]!)).toBe(5);
   });
 
+  it('takes an IPv6 host in brackets and reports it in brackets', async () => {
+    const listener = await serve('ws://[::1]:0/rpc');
+    expect(listener.urls[0]).toMatch(/^ws:\/\/\[::1\]:[1-9]\d*\/rpc$/);
+    expect(await call(listener.urls[0]!)).toBe(5);
+  });
+
   it('applies the server options given to the transport (maxConnections)', async () => {
     const listener = await serve('ws://127.0.0.1:0/rpc', wsTransport({ server: { maxConnections: 1 } }));
     const url = listener.urls[0]!;
