@@ -22,6 +22,7 @@ const GROUPS: Record<string, string> = {
   http: './http.js',
   ws: './ws.js',
   nats: './nats.js',
+  dispatcher: './dispatcher.js',
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {

@@ -1,10 +1,11 @@
 /**
  * The contracts every transport adapter implements. The core never imports a transport; an
  * adapter package implements {@link ClientTransport} and/or {@link ServerListener} and maps its
- * library's failures into the core's {@link FailureKind}s (DESIGN.md §4).
+ * library's failures into the core's {@link FailureKind}s.
  */
 import type { RpcError } from './errors/rpc-error.js';
 import type { JsonRpcRequest, JsonRpcResponse, WireMetadata } from './protocol/types.js';
+import type { InFlightLimit } from './server/in-flight-limit.js';
 import type { Clock } from './util/clock.js';
 import type { Random } from './util/random.js';
 
@@ -144,11 +145,73 @@ export interface DispatcherLimits {
 }
 
 /**
- * The core server as a transport sees it. `handleText` never rejects: every bad input becomes a
- * JSON-RPC error response. It resolves `undefined` when there is nothing to send back
- * (a notification, or a batch of notifications).
+ * What an answer means to the transport that carries it, so that a listener maps it to its own
+ * protocol (HTTP status, WebSocket close code, NATS header) without reading the body:
+ *
+ * | status | when | HTTP |
+ * | --- | --- | --- |
+ * | `ok` | a response, JSON-RPC errors of methods included (-32601, -32602, -32603, -32001, -32008, application codes); every batch that was read | 200 |
+ * | `no-content` | nothing to send: a notification, or a batch of notifications | 204 |
+ * | `bad-request` | the message is not JSON (-32700), not a request, or an empty batch (-32600) | 400 |
+ * | `unauthenticated` | the `authenticate` hook refused the credentials (-32004) | 401 |
+ * | `forbidden` | the caller may not call the method (-32005) | 403 |
+ * | `too-large` | more bytes than `maxMessageBytes` (-32006) or more entries than `maxBatchSize` (-32007) | 413 |
+ * | `overloaded` | the server (or the dispatch's {@link DispatchOptions.limit}) is at its in-flight limit (-32002): not processed | 503 |
+ * | `draining` | the server is shutting down (-32003): not processed | 503 |
+ */
+export type DispatchStatus =
+  | 'ok'
+  | 'no-content'
+  | 'bad-request'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'too-large'
+  | 'overloaded'
+  | 'draining';
+
+/** The answer to one incoming message: the text to send back and what it means. */
+export interface DispatchResult {
+  /** The JSON text to send back (UTF-8 on the wire); `undefined` when nothing is sent (`no-content`). */
+  readonly body: string | undefined;
+  readonly status: DispatchStatus;
+}
+
+/** Options of one {@link Dispatcher.dispatch}. */
+export interface DispatchOptions {
+  /**
+   * Also count this message's requests against a limit of the connection or listener it came on
+   * (`new InFlightLimit(1_000)` per WebSocket connection); requests past it are answered -32002
+   * (not processed). Default: only the server's `maxInFlight`.
+   */
+  readonly limit?: InFlightLimit;
+  /**
+   * Answer an error about a whole batch (too many entries) once per entry, by id, instead of once
+   * with id null: a transport that multiplexes many requests on one connection (WebSocket) cannot
+   * match an id-null error to its requests. Default false (one error, as JSON-RPC 2.0 specifies).
+   */
+  readonly answerEachEntry?: boolean;
+}
+
+/**
+ * The core server as a transport sees it. Transports hand every incoming message to
+ * {@link Dispatcher.dispatch}, which owns parsing, size and batch limits, overload, the handlers
+ * and serialisation; the listener only moves bytes and maps the {@link DispatchStatus}.
+ * Nothing here rejects: every bad input becomes a JSON-RPC error response.
  */
 export interface Dispatcher {
+  /**
+   * Handles one incoming message, as text or as UTF-8 bytes (invalid UTF-8 is a -32700 Parse
+   * error), and resolves with the body to send back and its status. Never rejects.
+   */
+  dispatch(
+    message: string | Uint8Array,
+    context: IncomingContext,
+    options?: DispatchOptions,
+  ): Promise<DispatchResult>;
+  /**
+   * `dispatch` for text, resolving only the body: `undefined` when there is nothing to send back
+   * (a notification, or a batch of notifications).
+   */
   handleText(text: string, context: IncomingContext): Promise<string | undefined>;
   /** Same as `handleText` for an already-parsed message. */
   handleMessage(

@@ -1,0 +1,280 @@
+import { ErrorCodes } from '../protocol/codes.js';
+import { errorResponse } from '../protocol/messages.js';
+import { sanitizeMetadata } from '../protocol/metadata.js';
+import type {
+  JsonRpcFailure,
+  JsonRpcId,
+  JsonRpcRequest,
+  JsonRpcResponse,
+  WireMetadata,
+} from '../protocol/types.js';
+import type {
+  Dispatcher,
+  DispatcherLimits,
+  DispatchOptions,
+  DispatchResult,
+  DispatchStatus,
+  IncomingContext,
+} from '../transport.js';
+import type { InFlightLimit } from './in-flight-limit.js';
+import type { Answer, RequestHandler } from './request-handler.js';
+
+/** One message's answer: one response, a batch of them, or nothing. */
+type MessageAnswer = JsonRpcResponse | JsonRpcResponse[] | undefined;
+
+/** What {@link MessageDispatcher} needs from the server's options, resolved. */
+export interface MessageDispatcherOptions {
+  readonly limits: DispatcherLimits;
+  /** Caller deadlines beyond this are clamped to it. */
+  readonly maxDeadlineMs: number;
+  readonly onError: ((error: unknown, context: { method: string; transport: string }) => void) | undefined;
+}
+
+const EMPTY_METADATA: WireMetadata = Object.freeze({});
+const NO_CONTENT: DispatchResult = Object.freeze({ body: undefined, status: 'no-content' });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+/**
+ * The server's one entry point for transports: a message in (text or UTF-8 bytes), the body to
+ * send back and its {@link DispatchStatus} out. It owns the size limit, parsing, validation,
+ * batching, the in-flight limits (through {@link RequestHandler}), metadata sanitising and the
+ * deadline clamp, and serialisation (a result JSON cannot encode becomes -32603 for its entry).
+ */
+export class MessageDispatcher implements Dispatcher {
+  readonly limits: DispatcherLimits;
+  private readonly tooLarge: DispatchResult;
+
+  constructor(
+    private readonly requests: RequestHandler,
+    private readonly options: MessageDispatcherOptions,
+  ) {
+    this.limits = options.limits;
+    this.tooLarge = Object.freeze({
+      body: JSON.stringify(
+        errorResponse(null, ErrorCodes.MessageTooLarge, 'message too large', {
+          maxMessageBytes: options.limits.maxMessageBytes,
+        }),
+      ),
+      status: 'too-large',
+    });
+  }
+
+  get accepting(): boolean {
+    return this.requests.accepting;
+  }
+
+  get inFlight(): number {
+    return this.requests.inFlight;
+  }
+
+  dispatch(
+    message: string | Uint8Array,
+    context: IncomingContext,
+    options?: DispatchOptions,
+  ): Promise<DispatchResult> {
+    let text: string;
+    if (typeof message === 'string') {
+      if (utf8LengthExceeds(message, this.limits.maxMessageBytes)) return Promise.resolve(this.tooLarge);
+      text = message;
+    } else if (message instanceof Uint8Array) {
+      if (message.byteLength > this.limits.maxMessageBytes) return Promise.resolve(this.tooLarge);
+      try {
+        text = utf8.decode(message);
+      } catch {
+        return Promise.resolve(
+          badRequest(ErrorCodes.ParseError, 'Parse error', 'the message is not valid UTF-8'),
+        );
+      }
+    } else {
+      return Promise.resolve(
+        badRequest(ErrorCodes.InvalidRequest, 'Invalid Request', 'message must be text'),
+      );
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      return Promise.resolve(badRequest(ErrorCodes.ParseError, 'Parse error', (error as Error).message));
+    }
+    const answer = this.answer(value, context, options);
+    if (answer instanceof Promise) return answer.then((settled) => this.serialise(settled, context));
+    return Promise.resolve(this.serialise(answer, context));
+  }
+
+  async handleText(text: string, context: IncomingContext): Promise<string | undefined> {
+    return (await this.dispatch(text, context)).body;
+  }
+
+  async handleMessage(message: unknown, context: IncomingContext): Promise<MessageAnswer> {
+    return this.answer(message, context, undefined);
+  }
+
+  /** The answer to one parsed message, synchronously when every handler it runs is synchronous. */
+  private answer(
+    value: unknown,
+    context: IncomingContext,
+    options: DispatchOptions | undefined,
+  ): MessageAnswer | Promise<MessageAnswer> {
+    const metadata = this.metadataOf(context.metadata);
+    if (!Array.isArray(value)) return this.one(value, context, metadata, options?.limit);
+    if (value.length === 0) return invalidRequest(null, 'empty batch');
+    if (value.length > this.limits.maxBatchSize) return this.batchTooLarge(value, options);
+    let pending = false;
+    const answers: Array<Answer | Promise<Answer>> = new Array(value.length);
+    for (let index = 0; index < value.length; index++) {
+      const answer = this.one(value[index], context, metadata, options?.limit);
+      if (answer instanceof Promise) pending = true;
+      answers[index] = answer;
+    }
+    return pending ? Promise.all(answers).then(present) : present(answers as Answer[]);
+  }
+
+  private one(
+    item: unknown,
+    context: IncomingContext,
+    transportMetadata: WireMetadata,
+    limit: InFlightLimit | undefined,
+  ): Answer | Promise<Answer> {
+    const invalid = checkRequest(item);
+    if (invalid !== undefined) return invalid;
+    const request = item as JsonRpcRequest;
+    // WebSocket carries metadata in the request's `meta` member; header transports in the context.
+    const metadata = request.meta === undefined ? transportMetadata : this.metadataOf(request.meta);
+    return this.requests.handle(request, context, metadata, limit);
+  }
+
+  /** Sanitised metadata with the deadline clamped; one shared empty object when there is none. */
+  private metadataOf(raw: unknown): WireMetadata {
+    if (typeof raw !== 'object' || raw === null) return EMPTY_METADATA;
+    const source = raw as Record<string, unknown>;
+    if (
+      source.deadlineMs === undefined &&
+      source.idempotent === undefined &&
+      source.attempt === undefined &&
+      source.traceId === undefined
+    )
+      return EMPTY_METADATA;
+    const metadata = sanitizeMetadata(raw);
+    if (metadata.deadlineMs !== undefined && metadata.deadlineMs > this.options.maxDeadlineMs)
+      metadata.deadlineMs = this.options.maxDeadlineMs;
+    return metadata;
+  }
+
+  private batchTooLarge(batch: readonly unknown[], options: DispatchOptions | undefined): MessageAnswer {
+    const data = { maxBatchSize: this.limits.maxBatchSize };
+    if (options?.answerEachEntry) {
+      const answers: JsonRpcResponse[] = [];
+      for (const item of batch) {
+        const id = readableId(item);
+        if (id !== undefined)
+          answers.push(errorResponse(id, ErrorCodes.BatchTooLarge, 'batch too large', data));
+      }
+      if (answers.length > 0) return answers;
+    }
+    return errorResponse(null, ErrorCodes.BatchTooLarge, 'batch too large', data);
+  }
+
+  private serialise(answer: MessageAnswer, context: IncomingContext): DispatchResult {
+    if (answer === undefined) return NO_CONTENT;
+    let body: string;
+    try {
+      body = JSON.stringify(answer);
+    } catch (error) {
+      this.options.onError?.(error, { method: '(serialise)', transport: context.transport });
+      body = JSON.stringify(Array.isArray(answer) ? answer.map(serialisable) : serialisable(answer));
+    }
+    return { body, status: statusOf(answer) };
+  }
+}
+
+/** The status of an answer; only a single error response (or a whole-message error) is not `ok`. */
+function statusOf(answer: JsonRpcResponse | JsonRpcResponse[]): DispatchStatus {
+  if (Array.isArray(answer) || !('error' in answer)) return 'ok';
+  switch (answer.error.code) {
+    case ErrorCodes.ParseError:
+    case ErrorCodes.InvalidRequest:
+      return 'bad-request';
+    case ErrorCodes.Unauthenticated:
+      return 'unauthenticated';
+    case ErrorCodes.Forbidden:
+      return 'forbidden';
+    case ErrorCodes.MessageTooLarge:
+    case ErrorCodes.BatchTooLarge:
+      return 'too-large';
+    case ErrorCodes.Overloaded:
+      return 'overloaded';
+    case ErrorCodes.Draining:
+      return 'draining';
+    default:
+      return 'ok';
+  }
+}
+
+function badRequest(code: number, message: string, reason: string): DispatchResult {
+  return { body: JSON.stringify(errorResponse(null, code, message, { reason })), status: 'bad-request' };
+}
+
+/** The entries of a batch that get an answer; `undefined` when none does. */
+function present(answers: readonly Answer[]): JsonRpcResponse[] | undefined {
+  const responses: JsonRpcResponse[] = [];
+  for (const answer of answers) if (answer !== undefined) responses.push(answer);
+  return responses.length === 0 ? undefined : responses;
+}
+
+/** An entry that cannot be serialised becomes -32603 on its own; the others go out as they are. */
+function serialisable(response: JsonRpcResponse): JsonRpcResponse {
+  try {
+    JSON.stringify(response);
+    return response;
+  } catch {
+    return errorResponse(response.id, ErrorCodes.InternalError, 'Internal error', {
+      reason: 'result is not JSON-serialisable',
+    });
+  }
+}
+
+function isValidId(id: unknown): id is JsonRpcId {
+  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
+/** The id of a batch entry that has a usable one, for answering it alone. */
+function readableId(item: unknown): JsonRpcId | undefined {
+  if (typeof item !== 'object' || item === null || !Object.hasOwn(item, 'id')) return undefined;
+  const id = (item as { id: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+/**
+ * Strictly checks one parsed value as a JSON-RPC 2.0 request or notification, in place (the
+ * value is used as the request: no copy on the hot path). Returns the -32600 answer for anything
+ * else, with the id when one could be read.
+ */
+function checkRequest(value: unknown): JsonRpcFailure | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return invalidRequest(null, 'request must be an object');
+  const candidate = value as Record<string, unknown>;
+  const hasId = Object.hasOwn(candidate, 'id');
+  if (hasId && !isValidId(candidate.id)) return invalidRequest(null, 'id must be a string, a number or null');
+  const id = hasId ? (candidate.id as JsonRpcId) : null;
+  if (candidate.jsonrpc !== '2.0') return invalidRequest(id, 'jsonrpc must be exactly "2.0"');
+  if (typeof candidate.method !== 'string' || candidate.method.length === 0)
+    return invalidRequest(id, 'method must be a non-empty string');
+  const params = candidate.params;
+  if (params !== undefined && (typeof params !== 'object' || params === null))
+    return invalidRequest(id, 'params must be an array or an object');
+  if (params === undefined && Object.hasOwn(candidate, 'params'))
+    return invalidRequest(id, 'params must be an array or an object');
+  return undefined;
+}
+
+function invalidRequest(id: JsonRpcId, reason: string): JsonRpcFailure {
+  return errorResponse(id, ErrorCodes.InvalidRequest, 'Invalid Request', { reason });
+}
+
+/** Whether `text` takes more than `maxBytes` bytes in UTF-8, encoding it only when it must. */
+function utf8LengthExceeds(text: string, maxBytes: number): boolean {
+  if (text.length > maxBytes) return true; // at least one byte per UTF-16 unit
+  if (text.length * 3 <= maxBytes) return false; // at most three bytes per UTF-16 unit
+  return encoder.encode(text).length > maxBytes;
+}
