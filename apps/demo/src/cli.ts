@@ -8,8 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { renderHtml } from './html.js';
-import { isTransportName, TRANSPORTS } from './listeners.js';
 import { createProgress } from './progress.js';
+import { isTransportName, TRANSPORTS } from './replicas.js';
 import { renderReport } from './report.js';
 import { listScenarios, loadScenario } from './scenario.js';
 import { serve } from './serve.js';
@@ -34,11 +34,9 @@ Demo options:
   -h, --help                 this help
 
 Serve options:
-  --transport http|ws|nats   (default http)
-  --port P                   TCP port for http/ws (default 8080)
-  --host H                   interface for http/ws (default 127.0.0.1)
-  --nats-url URL             broker for nats (default nats://127.0.0.1:4222)
-  --subject S                subject for nats (default demo.rpc)
+  --listen URL               where to serve, repeatable; the scheme picks the transport
+                             (default http://127.0.0.1:8080/rpc; ws://0.0.0.0:8081/rpc,
+                             nats://127.0.0.1:4222/demo.rpc; port 0 picks a free port)
 `;
 
 function fail(message: string): never {
@@ -64,11 +62,7 @@ async function main(argv: string[]): Promise<number> {
     const { values } = parseArgs({
       args: argv.slice(1),
       options: {
-        transport: { type: 'string', default: 'http' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'nats-url': { type: 'string' },
-        subject: { type: 'string' },
+        listen: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -76,15 +70,12 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    const transport = values.transport ?? 'http';
-    if (!isTransportName(transport)) fail(`--transport must be one of ${TRANSPORTS.join(', ')}`);
-    await serve({
-      transport,
-      port: integer(values.port, 'port', 8080, 0, 65_535),
-      ...(values.host !== undefined && { host: values.host }),
-      natsUrl: values['nats-url'] ?? 'nats://127.0.0.1:4222',
-      subject: values.subject ?? 'demo.rpc',
-    });
+    try {
+      await serve(values.listen ?? ['http://127.0.0.1:8080/rpc']);
+    } catch (error) {
+      // A listen URL no transport takes, or a port in use: say so, with the usage.
+      fail((error as Error).message);
+    }
     return -1; // keeps serving
   }
 

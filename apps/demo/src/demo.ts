@@ -1,9 +1,8 @@
 /** The orchestrator of `pnpm demo`: replicas, both runs, the execution checks, the report. */
 import { createClient } from '@resilient-rpc/core';
-import type { TransportName } from './listeners.js';
 import { type NatsServerProcess, startNatsServer } from './nats.js';
 import type { Progress } from './progress.js';
-import { killAllNow, ReplicaProcess } from './replicas.js';
+import { killAllNow, ReplicaProcess, replicaListenUrl, type TransportName } from './replicas.js';
 import { buildReport, type DemoReport, type ExecutionCheck } from './report.js';
 import { clientOptions, type RunResult, runWorkload } from './run.js';
 import { phaseWindows, type Scenario, schedule } from './scenario.js';
@@ -45,9 +44,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       replicas.push(
         new ReplicaProcess({
           index: i,
-          transport: options.transport,
+          listenUrl: replicaListenUrl(options.transport, i, natsUrl),
           executions,
-          ...(natsUrl !== undefined && { natsUrl }),
         }),
       );
     }

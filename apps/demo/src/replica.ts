@@ -4,11 +4,10 @@
  * execution of a non-idempotent call synchronously (so the log survives a SIGKILL), and takes
  * fault switches and counter requests over IPC. It exits when its parent goes away.
  *
- * argv: --transport http|ws|nats --port P [--nats-url U] [--subject S]
+ * argv: --listen URL (`http://127.0.0.1:0/rpc`, `ws://…`, `nats://host:4222/<subject>`)
  */
 import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isTransportName } from './listeners.js';
 import { startReplicaServer } from './replica-server.js';
 
 /** Messages from the orchestrator. */
@@ -26,26 +25,12 @@ export type FromReplica = {
   charges: Record<string, number>;
 };
 
-const { values } = parseArgs({
-  options: {
-    transport: { type: 'string', default: 'http' },
-    port: { type: 'string', default: '0' },
-    'nats-url': { type: 'string' },
-    subject: { type: 'string' },
-  },
-});
-const transport = values.transport ?? 'http';
-if (!isTransportName(transport)) throw new Error(`unknown transport ${transport}`);
+const { values } = parseArgs({ options: { listen: { type: 'string' } } });
+if (values.listen === undefined) throw new Error('--listen URL is required');
 
-const replica = await startReplicaServer(
-  {
-    transport,
-    port: Number(values.port ?? 0),
-    ...(values['nats-url'] !== undefined && { natsUrl: values['nats-url'] }),
-    ...(values.subject !== undefined && { subject: values.subject }),
-  },
-  { onExecute: (id) => writeSync(1, `EXEC ${id}\n`) },
-);
+const replica = await startReplicaServer([values.listen], {
+  onExecute: (id) => writeSync(1, `EXEC ${id}\n`),
+});
 
 process.on('message', (message: ToReplica) => {
   if (message.type === 'fault') {
@@ -69,4 +54,4 @@ process.on('SIGTERM', () => {
   void replica.close().finally(() => process.exit(0));
 });
 
-writeSync(1, `READY ${JSON.stringify({ url: replica.url, pid: process.pid })}\n`);
+writeSync(1, `READY ${JSON.stringify({ url: replica.urls[0], pid: process.pid })}\n`);

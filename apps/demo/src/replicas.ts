@@ -8,7 +8,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { TransportName } from './listeners.js';
 import type { FromReplica, ToReplica } from './replica.js';
 
 /** The replica entry next to this module: replica.js in dist/, replica.ts when run from sources. */
@@ -20,6 +19,25 @@ export function replicaEntry(): string {
   return path;
 }
 
+/** The demo's `--transport`: the scheme of the replicas' listen URLs (and so of the client's endpoints). */
+export type TransportName = 'http' | 'ws' | 'nats';
+export const TRANSPORTS: readonly TransportName[] = ['http', 'ws', 'nats'];
+
+export function isTransportName(value: string): value is TransportName {
+  return (TRANSPORTS as readonly string[]).includes(value);
+}
+
+/**
+ * Where replica `index` listens: a free port on 127.0.0.1 for http and ws (kept across restarts),
+ * a subject of its own on the broker `natsUrl` for nats (one endpoint per instance, so the client
+ * keeps health per replica). The replica itself only sees the URL.
+ */
+export function replicaListenUrl(transport: TransportName, index: number, natsUrl?: string): string {
+  if (transport !== 'nats') return `${transport}://127.0.0.1:0/rpc`;
+  if (natsUrl === undefined) throw new Error('a NATS broker URL is required for the nats transport');
+  return `${natsUrl.replace(/\/+$/, '')}/demo.replica${index}`;
+}
+
 /** Node flags passed on to replicas (loaders, conditions), without debugger flags. */
 function childExecArgv(): string[] {
   return process.execArgv.filter((arg) => !arg.startsWith('--inspect') && !arg.startsWith('--debug'));
@@ -27,8 +45,8 @@ function childExecArgv(): string[] {
 
 export interface ReplicaOptions {
   index: number;
-  transport: TransportName;
-  natsUrl?: string;
+  /** The URL the replica listens on (`replicaListenUrl`); port 0 is fixed to the real port after the first start. */
+  listenUrl: string;
   /** Shared log of executions of non-idempotent calls, by id, over every replica and incarnation. */
   executions: Map<string, { count: number; replicas: string[] }>;
   readyTimeoutMs?: number;
@@ -50,9 +68,10 @@ export type ReplicaStatus = 'starting' | 'running' | 'killed' | 'stopped';
 export class ReplicaProcess {
   readonly index: number;
   readonly name: string;
-  readonly subject: string;
+  /** Client URL, known once started. */
   url = '';
-  port = 0;
+  /** The listen URL; a restart listens on the same one (the same port, the same subject). */
+  private listenUrl: string;
   status: ReplicaStatus = 'starting';
   /** Every incarnation, the current last. */
   readonly incarnations: Incarnation[] = [];
@@ -62,7 +81,7 @@ export class ReplicaProcess {
   constructor(private readonly options: ReplicaOptions) {
     this.index = options.index;
     this.name = `r${options.index}`;
-    this.subject = `demo.replica${options.index}`;
+    this.listenUrl = options.listenUrl;
   }
 
   get current(): Incarnation | undefined {
@@ -95,9 +114,7 @@ export class ReplicaProcess {
   }
 
   private spawnOnce(): Promise<void> {
-    const { transport, natsUrl } = this.options;
-    const args = [...childExecArgv(), replicaEntry(), '--transport', transport, '--port', String(this.port)];
-    if (transport === 'nats') args.push('--nats-url', natsUrl ?? '', '--subject', this.subject);
+    const args = [...childExecArgv(), replicaEntry(), '--listen', this.listenUrl];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const incarnation: Incarnation = {
       child,
@@ -148,7 +165,8 @@ export class ReplicaProcess {
           clearTimeout(timer);
           const info = JSON.parse(line.slice(6)) as { url: string };
           this.url = info.url;
-          if (this.port === 0 && transport !== 'nats') this.port = Number(new URL(info.url).port);
+          // A free port was picked: restarts take the same one.
+          if (new URL(this.listenUrl).port === '0') this.listenUrl = info.url;
           resolve();
         }
       });

@@ -17,11 +17,11 @@ import {
   seededRandom,
   systemClock,
 } from '@resilient-rpc/core';
-import { clientTransports } from './listeners.js';
 import type { Progress } from './progress.js';
 import type { ReplicaProcess } from './replicas.js';
 import type { PhaseWindow, ScheduledFault } from './scenario.js';
 import { percentile } from './stats.js';
+import { installedTransports } from './transports.js';
 import { HEDGED_METHOD, IDEMPOTENT_METHODS, planCall } from './workload.js';
 
 export type RunName = 'with-recovery' | 'baseline';
@@ -155,7 +155,7 @@ export function clientOptions(
   seed: number,
 ): ClientOptions {
   // Each replica has a NATS subject of its own and the report follows replicas by URL: no discovery.
-  const transports = clientTransports({ natsDiscovery: false });
+  const transports = installedTransports({ natsDiscovery: false });
   const base = { transports, endpoints: urls, deadlineMs, random: seededRandom(seed) };
   if (!recovery) {
     return {

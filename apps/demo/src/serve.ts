@@ -1,11 +1,10 @@
 /** `pnpm demo serve`: one standalone replica of the example service, until Ctrl-C. */
-import type { ListenOptions } from './listeners.js';
 import { startReplicaServer } from './replica-server.js';
 
-export async function serve(options: ListenOptions): Promise<void> {
-  const replica = await startReplicaServer(options);
+export async function serve(listenUrls: readonly string[]): Promise<void> {
+  const replica = await startReplicaServer(listenUrls);
   process.stdout.write(
-    `serving the example service on ${replica.url} (pid ${process.pid})\n` +
+    `serving the example service on ${replica.urls.join(' ')} (pid ${process.pid})\n` +
       'methods: echo(x), add(a, b) positional or named, sleep(ms), work(ms), charge(id, amount),\n' +
       '         demo.stats(), demo.fault(failRate, delayMs) to make this replica faulty or slow\n' +
       'Ctrl-C to stop (drains in-flight calls first)\n',

@@ -3,14 +3,15 @@ import { createInterface } from 'node:readline';
 import { createClient, RpcError } from '@resilient-rpc/core';
 import { tsNodeArgs } from '@resilient-rpc/testkit';
 import { httpTransport } from '@resilient-rpc/transport-http';
+import { wsTransport } from '@resilient-rpc/transport-ws';
 import { describe, expect, it } from 'vitest';
-import { cliPath } from './helpers.js';
+import { cliPath, runCli } from './helpers.js';
 
 describe('pnpm demo serve', () => {
   it('serves the example methods standalone, add positional or named, and can be made faulty', async () => {
     const child = spawn(
       process.execPath,
-      [...tsNodeArgs(), cliPath, 'serve', '--transport', 'http', '--port', '0'],
+      [...tsNodeArgs(), cliPath, 'serve', '--listen', 'http://127.0.0.1:0/rpc'],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -52,5 +53,58 @@ describe('pnpm demo serve', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  }, 60_000);
+
+  it('serves on several listen URLs at once, the scheme picking the transport', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...tsNodeArgs(),
+        cliPath,
+        'serve',
+        '--listen',
+        'ws://127.0.0.1:0/rpc',
+        '--listen',
+        'http://127.0.0.1:0/rpc',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const urls = await new Promise<string[]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('serve did not start')), 20_000);
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          const match = /serving the example service on (.+) \(pid/.exec(line);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!.split(' '));
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      expect(urls).toHaveLength(2);
+      expect(urls[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/rpc$/);
+      expect(urls[1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/rpc$/);
+      for (const url of urls) {
+        const client = createClient({
+          transports: [httpTransport(), wsTransport()],
+          endpoints: [url],
+          retry: false,
+        });
+        try {
+          expect(await client.call('add', [20, 22])).toBe(42);
+        } finally {
+          await client.close();
+        }
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('refuses a listen URL no transport takes, with the usage and exit code 2', async () => {
+    const result = await runCli(['serve', '--listen', 'ftp://127.0.0.1:0/rpc'], 30_000);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no transport listens on "ftp:\/\/127\.0\.0\.1:0\/rpc"/);
+    expect(result.stderr).toMatch(/--listen URL/);
   }, 60_000);
 });

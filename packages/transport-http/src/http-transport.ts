@@ -4,6 +4,8 @@ import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilie
 import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
+import type { HttpListener } from './http-listener.js';
+import { type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 
 /** Extra headers for every request, or per endpoint URL. */
 export type HeadersOption =
@@ -11,7 +13,7 @@ export type HeadersOption =
   | ((url: string) => Readonly<Record<string, string>> | undefined);
 
 /** Options of {@link httpTransport}. */
-export interface HttpTransportOptions {
+export interface HttpTransportOptions extends HttpTransportServerOptions {
   /**
    * Your own axios instance (with its interceptors, agents, proxy…). Each request still sets
    * `maxRedirects: 0`, `responseType: 'text'`, identity transforms and `validateStatus` for all
@@ -47,6 +49,8 @@ export interface HttpTransportOptions {
 /** A {@link ClientTransport} with the axios instance it uses. */
 export interface HttpTransport extends ClientTransport {
   readonly axios: AxiosInstance;
+  /** The server side: a listener for `http://host:port/path` (or `https://`, with `server.tls`). */
+  listen(url: string): HttpListener;
 }
 
 /**
@@ -82,6 +86,7 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     name: 'http',
     schemes: ['http', 'https'],
     axios: client,
+    listen: (url) => listenHttpUrl(url, options.server),
     connect(url: string, connectOptions: ConnectOptions): ClientConnection {
       const fromTransport = typeof headersOption === 'function' ? headersOption(url) : headersOption;
       const connection = new HttpConnection(url, client, {

@@ -12,6 +12,7 @@ export {
   type HttpTransportOptions,
   httpTransport,
 } from './http-transport.js';
+export { type HttpServerOptions, type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 export { mapHttpError } from './map-error.js';
 export { parseRetryAfter } from './retry-after.js';
 export { statusFor } from './status.js';

@@ -1,7 +1,6 @@
 import type { ConnectionOptions, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import {
   type ClientConnection,
-  type ClientTransport,
   type ConnectionEvent,
   type ConnectionStatus,
   type ConnectOptions,
@@ -18,13 +17,14 @@ import {
   type WireMetadata,
 } from '@resilient-rpc/core';
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
+import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listen-url.js';
 import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { withIpIdentity } from './tls-identity.js';
 import { type NatsEndpoint, parseNatsUrl } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
 /** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
-export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'> {
+export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'>, NatsTransportServerOptions {
   /**
    * Use this connection for every endpoint instead of opening one per server set (the servers in
    * endpoint URLs are then ignored). The transport never closes a connection it did not open.
@@ -63,12 +63,14 @@ export const natsCapabilities: TransportCapabilities = Object.freeze({
  * A client transport for `nats://host:port[,host2:port2]/<subject>` (and `tls://…`) endpoints.
  * Endpoints that name the same servers share one NATS connection and one reply subscription.
  */
-export function natsTransport(options: NatsTransportOptions = {}): ClientTransport {
+export function natsTransport(options: NatsTransportOptions = {}): NatsTransport {
+  // `server` configures listeners (`listen(url)`), not the client's nats.js connections.
   const {
     connection: existing,
     servicePing = true,
     connectWaitMs = NatsTransportDefaults.connectWaitMs,
     discovery = {},
+    server,
     ...connectOptions
   } = options;
   const shared = new Map<string, SharedConnection>();
@@ -107,6 +109,7 @@ export function natsTransport(options: NatsTransportOptions = {}): ClientTranspo
   return {
     name: 'nats',
     schemes: ['nats', 'tls'],
+    listen: (url) => listenNatsUrl(url, server, options),
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw new NotSentError('the NATS transport is closed', { endpoint: url });
       const endpoint = parseNatsUrl(url);

@@ -15,6 +15,12 @@ export {
 } from './discovery.js';
 export { NatsDiscoveryDefaults, type NatsDiscoveryOptions } from './instance-discovery.js';
 export {
+  listenNatsUrl,
+  type NatsServerOptions,
+  type NatsTransport,
+  type NatsTransportServerOptions,
+} from './listen-url.js';
+export {
   NatsListenerDefaults,
   type NatsListenerOptions,
   type NatsServerListener,

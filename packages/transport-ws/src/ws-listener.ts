@@ -303,7 +303,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       const address = httpServer?.address();
       if (address === null || address === undefined || typeof address === 'string') return [];
       const info = address as AddressInfo;
-      const hostname = ownsServer ? host : info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      const bound = ownsServer ? host : info.address;
+      const hostname = bound.includes(':') ? `[${bound}]` : bound; // an IPv6 address goes in brackets
       const shown = hostname === '0.0.0.0' || hostname === '[::]' ? '127.0.0.1' : hostname;
       return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${path}`];
     },

@@ -1,6 +1,7 @@
-import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
+import type { ClientConnection, ConnectOptions } from '@resilient-rpc/core';
 import type { ClientOptions } from 'ws';
 import { WsClientDefaults } from './defaults.js';
+import { listenWsUrl, type WsTransport, type WsTransportServerOptions } from './listen-url.js';
 import { WsConnection } from './ws-connection.js';
 
 /** TLS options passed through to `ws` (and so to Node's `tls.connect`) for `wss://` endpoints. */
@@ -10,7 +11,7 @@ export type WsTlsOptions = Pick<
 >;
 
 /** Options of {@link wsTransport}. Every field has a default in {@link WsClientDefaults}. */
-export interface WsTransportOptions {
+export interface WsTransportOptions extends WsTransportServerOptions {
   /** Ping cadence and liveness check interval, ms. */
   heartbeatIntervalMs?: number;
   /** A ping left unanswered this long (with nothing else received) terminates the socket, ms. */
@@ -62,12 +63,13 @@ export interface ResolvedWsClientOptions {
  * opened on the first call, shared by all calls, kept alive by ping/pong and reconnected with
  * jittered backoff.
  */
-export function wsTransport(options: WsTransportOptions = {}): ClientTransport {
+export function wsTransport(options: WsTransportOptions = {}): WsTransport {
   const resolved = resolveOptions(options);
   const connections = new Set<WsConnection>();
   return {
     name: 'ws',
     schemes: ['ws', 'wss'],
+    listen: (url) => listenWsUrl(url, options.server),
     connect(url: string, connectOptions: ConnectOptions): ClientConnection {
       const connection = new WsConnection(url, resolved, connectOptions);
       connections.add(connection);
