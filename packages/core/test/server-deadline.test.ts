@@ -209,3 +209,26 @@ describe('server: long deadlines on the real clock', () => {
     });
   }
 });
+
+describe('server: a context kept after the answer', () => {
+  it('gives an aborted signal and keeps nothing registered', async () => {
+    const clock = new ManualClock();
+    let kept: HandlerContext | undefined;
+    const server = createServer({
+      clock,
+      methods: {
+        work: (_params, context) => {
+          kept = context;
+          return 'done';
+        },
+      },
+    });
+    const answer = await answerOf(
+      server.dispatcher.handleText(request, { transport: 't', metadata: { deadlineMs: 50 } }),
+    );
+    expect(answer.result).toBe('done');
+    expect(kept?.signal.aborted).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+    await server.close();
+  });
+});

@@ -101,6 +101,18 @@ describe('server.listen(url): the transport chosen by the URL scheme', () => {
     expect(() => createServer({ transports: [{} as ClientTransport] })).toThrow(TypeError);
   });
 
+  it('takes a URL object, and refuses what is neither a URL nor a listener with a TypeError', async () => {
+    const server = createServer({ transports: [memoryTransport(new MemoryNetwork())] });
+    closers.push(() => server.close());
+    await server.listen(new URL('memory://from-url-object'));
+    expect(server.urls).toEqual(['memory://from-url-object']);
+    for (const bad of [undefined, 42, {}, { start: 1 }]) {
+      const error = await server.listen(bad as unknown as string).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/listen URL .* or a listener/);
+    }
+  });
+
   it('rejects listen(url) once the server drains', async () => {
     const server = createServer({ transports: [memoryTransport(new MemoryNetwork())] });
     await server.close();

@@ -61,35 +61,48 @@ function isValidId(id: unknown): id is JsonRpcId {
 }
 
 /**
- * Strictly validates one parsed value as a JSON-RPC 2.0 request or notification. Anything else
- * yields a -32600 Invalid Request response (with the id when one could be read).
+ * Strictly checks one parsed value as a JSON-RPC 2.0 request or notification, in place: returns
+ * the -32600 Invalid Request response for anything else (with the id when one could be read), or
+ * `undefined` when the value is a valid request and can be used as a {@link JsonRpcRequest}
+ * without a copy (the server's hot path does so; unknown extra members are then ignored).
  */
-export function validateRequest(value: unknown): ValidationResult {
+export function requestError(value: unknown): JsonRpcFailure | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return invalid(null, 'request must be an object');
+    return invalidRequest(null, 'request must be an object');
   }
   const candidate = value as Record<string, unknown>;
   const hasId = hasOwn(candidate, 'id');
-  const id = hasId && isValidId(candidate.id) ? candidate.id : null;
-  if (hasId && !isValidId(candidate.id)) return invalid(null, 'id must be a string, a number or null');
-  if (candidate.jsonrpc !== '2.0') return invalid(id, 'jsonrpc must be exactly "2.0"');
+  if (hasId && !isValidId(candidate.id)) return invalidRequest(null, 'id must be a string, a number or null');
+  const id = hasId ? (candidate.id as JsonRpcId) : null;
+  if (candidate.jsonrpc !== '2.0') return invalidRequest(id, 'jsonrpc must be exactly "2.0"');
   if (typeof candidate.method !== 'string' || candidate.method.length === 0) {
-    return invalid(id, 'method must be a non-empty string');
+    return invalidRequest(id, 'method must be a non-empty string');
   }
   if (hasOwn(candidate, 'params')) {
     const params = candidate.params;
     if (typeof params !== 'object' || params === null)
-      return invalid(id, 'params must be an array or an object');
+      return invalidRequest(id, 'params must be an array or an object');
   }
-  const request: JsonRpcRequest = { jsonrpc: '2.0', method: candidate.method };
+  return undefined;
+}
+
+/**
+ * Strictly validates one parsed value as a JSON-RPC 2.0 request or notification and copies its
+ * known members. Anything else yields a -32600 Invalid Request response (see {@link requestError}).
+ */
+export function validateRequest(value: unknown): ValidationResult {
+  const error = requestError(value);
+  if (error !== undefined) return { ok: false, response: error };
+  const candidate = value as Record<string, unknown>;
+  const request: JsonRpcRequest = { jsonrpc: '2.0', method: candidate.method as string };
   if (hasOwn(candidate, 'params')) request.params = candidate.params as JsonRpcParams;
-  if (hasId) request.id = candidate.id as JsonRpcId;
+  if (hasOwn(candidate, 'id')) request.id = candidate.id as JsonRpcId;
   if (hasOwn(candidate, 'meta')) request.meta = candidate.meta as JsonRpcRequest['meta'];
   return { ok: true, request };
 }
 
-function invalid(id: JsonRpcId, reason: string): ValidationResult {
-  return { ok: false, response: errorResponse(id, ErrorCodes.InvalidRequest, 'Invalid Request', { reason }) };
+function invalidRequest(id: JsonRpcId, reason: string): JsonRpcFailure {
+  return errorResponse(id, ErrorCodes.InvalidRequest, 'Invalid Request', { reason });
 }
 
 /** True if the request is a notification (no `id` member): the server sends no response. */

@@ -60,7 +60,7 @@ export interface RpcServer {
    * {@link ServerOptions.transports} for the URL's scheme creates the listener. Rejects with a
    * TypeError naming the schemes there are when no registered transport can listen on it.
    */
-  listen(url: string): Promise<ServerListener>;
+  listen(url: string | URL): Promise<ServerListener>;
   /** Client URLs of every listener. */
   readonly urls: readonly string[];
   /** The dispatcher transports call (exposed for custom transports and tests). */
@@ -137,9 +137,17 @@ export function createServer(options: ServerOptions = {}): RpcServer {
   }
 
   return {
-    async listen<L extends ServerListener>(target: L | string): Promise<L | ServerListener> {
+    async listen<L extends ServerListener>(target: L | string | URL): Promise<L | ServerListener> {
       if (!requests.accepting) throw new Error('the server is draining; it cannot listen on new transports');
-      const listener = typeof target === 'string' ? listenerFor(transports, target) : target;
+      const listener =
+        typeof target === 'string' || target instanceof URL
+          ? listenerFor(transports, String(target))
+          : target;
+      if (typeof listener !== 'object' || listener === null || typeof listener.start !== 'function') {
+        throw new TypeError(
+          `server.listen takes a listen URL (e.g. 'http://0.0.0.0:3000/rpc') or a listener (got ${describeValue(target)})`,
+        );
+      }
       await listener.start(dispatcher);
       listeners.push(listener);
       return listener;
@@ -177,4 +185,9 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
     throw new RangeError(`${name} must be a positive number (got ${String(value)})`);
   return value;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object' ? 'an object without start()' : `${typeof value} ${String(value)}`;
 }

@@ -1,5 +1,5 @@
 import { ErrorCodes } from '../protocol/codes.js';
-import { errorResponse } from '../protocol/messages.js';
+import { errorResponse, requestError } from '../protocol/messages.js';
 import { sanitizeMetadata } from '../protocol/metadata.js';
 import type {
   JsonRpcFailure,
@@ -136,7 +136,7 @@ export class MessageDispatcher implements Dispatcher {
     transportMetadata: WireMetadata,
     limit: InFlightLimit | undefined,
   ): Answer | Promise<Answer> {
-    const invalid = checkRequest(item);
+    const invalid = requestError(item);
     if (invalid !== undefined) return invalid;
     const request = item as JsonRpcRequest;
     // WebSocket carries metadata in the request's `meta` member; header transports in the context.
@@ -238,38 +238,11 @@ function serialisable(response: JsonRpcResponse): JsonRpcResponse {
   }
 }
 
-function isValidId(id: unknown): id is JsonRpcId {
-  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
-}
-
 /** The id of a batch entry that has a usable one, for answering it alone. */
 function readableId(item: unknown): JsonRpcId | undefined {
   if (typeof item !== 'object' || item === null || !Object.hasOwn(item, 'id')) return undefined;
   const id = (item as { id: unknown }).id;
   return typeof id === 'string' || typeof id === 'number' ? id : undefined;
-}
-
-/**
- * Strictly checks one parsed value as a JSON-RPC 2.0 request or notification, in place (the
- * value is used as the request: no copy on the hot path). Returns the -32600 answer for anything
- * else, with the id when one could be read.
- */
-function checkRequest(value: unknown): JsonRpcFailure | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return invalidRequest(null, 'request must be an object');
-  const candidate = value as Record<string, unknown>;
-  const hasId = Object.hasOwn(candidate, 'id');
-  if (hasId && !isValidId(candidate.id)) return invalidRequest(null, 'id must be a string, a number or null');
-  const id = hasId ? (candidate.id as JsonRpcId) : null;
-  if (candidate.jsonrpc !== '2.0') return invalidRequest(id, 'jsonrpc must be exactly "2.0"');
-  if (typeof candidate.method !== 'string' || candidate.method.length === 0)
-    return invalidRequest(id, 'method must be a non-empty string');
-  const params = candidate.params;
-  if (params !== undefined && (typeof params !== 'object' || params === null))
-    return invalidRequest(id, 'params must be an array or an object');
-  if (params === undefined && Object.hasOwn(candidate, 'params'))
-    return invalidRequest(id, 'params must be an array or an object');
-  return undefined;
 }
 
 function invalidRequest(id: JsonRpcId, reason: string): JsonRpcFailure {

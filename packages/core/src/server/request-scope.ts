@@ -29,6 +29,7 @@ export class RequestScope implements HandlerContext {
   private reason: RpcError | undefined;
   private timer: TimerHandle | undefined;
   private onDisconnect: (() => void) | undefined;
+  private disposed = false;
   private readonly startedAt: number;
 
   constructor(
@@ -49,7 +50,9 @@ export class RequestScope implements HandlerContext {
     if (this.controller === undefined) {
       const controller = new AbortController();
       this.controller = controller;
-      const reason = this.reason ?? this.pendingReason();
+      // Read after the answer went out (a handler that kept its context): nothing is left to wait
+      // for, and registering now would keep the scope in the server's set forever.
+      const reason = this.reason ?? (this.disposed ? answeredError() : this.pendingReason());
       if (reason !== undefined) {
         this.reason = reason;
         controller.abort(reason);
@@ -99,6 +102,7 @@ export class RequestScope implements HandlerContext {
 
   /** Releases the timer and listeners; call once the handler settled. */
   dispose(): void {
+    this.disposed = true;
     if (this.controller === undefined) return;
     this.timer?.cancel();
     if (this.onDisconnect !== undefined)
@@ -117,6 +121,10 @@ export class RequestScope implements HandlerContext {
 
 function deadlineError(): RpcError {
   return new RpcError('timeout', 'deadline exceeded', { code: ErrorCodes.DeadlineExceeded });
+}
+
+function answeredError(): RpcError {
+  return new RpcError('cancelled', 'the request was already answered');
 }
 
 function disconnectedError(): RpcError {
