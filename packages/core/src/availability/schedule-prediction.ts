@@ -136,7 +136,7 @@ const FN = 'predictFromSchedule';
  * schedule") for the formulas:
  *
  *     α = b + Σ_f s_f·p_f / m                              (independent models' input)
- *     U_corr = b·r_b + Σ_f [ e_f·p_f/m · r_f + (C/m)/N · r_inflight ]
+ *     U_corr = b·r_b + Σ_f [ e_f·p_f/m · r_f + (C/m)/N · p_f · r_inflight ]
  *
  * with s_f / e_f the shares of calls during fault f / its exposure window, p_f its per-attempt
  * failure rate, b the background rate, C the concurrency, N the calls, and r the probability
@@ -190,7 +190,8 @@ export function predictFromSchedule(input: SchedulePredictionInput): SchedulePre
     if (beforeExecution) weightedBeforeExecution += faultShare * p;
     const exposure = ((exposedShare * p) / m) * callFails(beforeExecution);
     // Calls in flight on the replica when it crashed or hung: C/m of them, their attempt lost.
-    const inFlight = fault.breaksInFlight === true ? (concurrency / m / calls) * callFails(false) : 0;
+    // (A hang shorter than the deadline only delays them: they fail at the fault's own rate p.)
+    const inFlight = fault.breaksInFlight === true ? (concurrency / m / calls) * p * callFails(false) : 0;
     correlated += exposure + inFlight;
     terms.push({ label: fault.label ?? `fault ${i + 1}`, exposureMs, exposure, inFlight });
   });
