@@ -40,7 +40,14 @@ try {
   );
   run(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--loglevel=error', 'tsx@4', ...files.map((file) => join(tarballs, file))],
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      'tsx@4',
+      ...files.map((file) => join(tarballs, file)),
+    ],
     project,
   );
   for (const name of packages) {

@@ -131,10 +131,12 @@ export function checkInvariants(report: DemoReport, transport: string): void {
     const detected = report.detections[i]!.detectedAfterMs;
     if (detected === null) expect(fault.detectedAfterMs).toBeNull();
     else expect(Math.abs(fault.detectedAfterMs! - detected)).toBeLessThanOrEqual(0.05); // the report rounds to 0.1 ms
-    // A crashed replica, calibrated on the plain client, fails every attempt sent to it.
+    // A crashed replica, calibrated on the plain client, fails most attempts sent to it (over WS a
+    // call made while the connection is down waits for the reconnect, so the ones started just
+    // before the restarted process serves again succeed).
     if (fault.type === 'crash') {
       expect(fault.rateFrom).toBe('calibration');
-      expect(fault.attemptFailureRate).toBeGreaterThan(0.9);
+      expect(fault.attemptFailureRate).toBeGreaterThan(0.5);
     }
   }
   // The baseline's exposure is each fault's whole duration (no health).
