@@ -191,7 +191,7 @@ const UNHEALTHY_NOTE: Record<ScheduledFault['type'], string> = {
   flaky:
     'not detected: the replica stays healthy (it answers, with errors); remote errors, even retryable ones, count as signs of life, so failed calls are retried on another replica instead',
   crash:
-    'not detected: endpoint health never left healthy; the client counts a rejection (e.g. NATS "no responders" for a dead replica) as a sign of life, so the rejected calls were retried elsewhere',
+    'not detected: endpoint health never left healthy within the fault; failed calls were retried elsewhere',
   hang: 'not detected: endpoint health never left healthy within the fault',
 };
 

@@ -82,10 +82,9 @@ export function checkInvariants(report: DemoReport, transport: string): void {
   expect(b.hedges).toBe(0);
   expect(b.failed).toBeGreaterThan(0);
 
-  // Detection counts health events only (suspect, down, ejected). Over HTTP and WS a crash is seen
-  // by the refused connections and a hang by stall suspicion; over NATS a crashed replica only
-  // produces "no responders" rejections, which the core counts as signs of life, so it may go
-  // undetected (README "Known limitations"). Slow and flaky replicas answer, so they stay healthy.
+  // Detection counts health events only (suspect, down, ejected). A crash is seen by the refused
+  // connections (HTTP, WS) or the "no responders" rejections (NATS), a hang by stall suspicion;
+  // a flaky replica answers, so it may stay healthy: then the report says "not detected".
   expect(report.faults).toHaveLength(4);
   expect(report.detections).toHaveLength(report.faults.length);
   for (const detection of report.detections) {
@@ -99,7 +98,7 @@ export function checkInvariants(report: DemoReport, transport: string): void {
     expect(detection.detectedAfterMs).toBeGreaterThanOrEqual(0);
   }
   for (const detection of report.detections) {
-    if (detection.type === 'hang' || (detection.type === 'crash' && transport !== 'nats')) {
+    if (detection.type === 'hang' || detection.type === 'crash') {
       expect(detection.detectedBy, `${detection.fault} detected by health`).toBe('health');
     }
   }
