@@ -436,7 +436,14 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
     ? marks
         .filter((mark) => mark.record !== undefined)
         .map(({ fault, record, result }) => {
-          const faultEnd = t0 + fault.endMs;
+          // The fault's actual span: a crashed replica is down until its restarted process
+          // serves again, and a late timer may have cleared a fault after its scheduled end.
+          const actualEndMs = Math.max(
+            fault.endMs,
+            result.clearedAtMs ?? fault.endMs,
+            fault.type === 'crash' ? (result.restartedAtMs ?? fault.endMs) : fault.endMs,
+          );
+          const faultEnd = t0 + actualEndMs;
           const detectedAt = record!.detectedAt;
           const valid = detectedAt !== null && detectedAt <= faultEnd;
           const name = replicas[fault.replica]!.name;
