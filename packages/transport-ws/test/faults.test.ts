@@ -1,6 +1,6 @@
 /**
  * Crash faults against replicas in child processes (SIGKILL, SIGSTOP/SIGCONT, restart on the same
- * port) and load on one socket. Bounds are generous: these tests assert behaviour, not speed.
+ * port) and load on one socket. Timing bounds are the claimed budget plus a stated margin.
  */
 import { createClient, type RpcClient } from '@resilient-rpc/core';
 import { type ChildHandle, freePort, spawnScript, waitFor } from '@resilient-rpc/testkit';
