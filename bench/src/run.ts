@@ -2,19 +2,28 @@
  * One command for every benchmark group: `pnpm bench` (root) or `pnpm start` (bench/).
  *
  *   --quick            a fast pass (shorter runs, fewer repeats)
- *   --only a,b         only these groups (policy, memory, recovery, http, ws, nats)
+ *   --only a,b         only these groups (see GROUPS)
+ *   --note "text"      a note kept in the record (e.g. "short run, loaded machine")
  *
- * Prints a markdown table per group and writes bench/results.json with the machine and date.
- * A group that is missing or throws is reported as an error row; the others still run.
+ * Prints a markdown table per group and writes a dated record under bench/results/ (the
+ * machine, the load average at start and end, the commit and whether the working tree was
+ * dirty, every group's rows and every repeat the group reports). Records are committed;
+ * `pnpm bench:report` regenerates docs/benchmarks.md from them. A group that is missing or
+ * throws is recorded as an error; the others still run.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measuredSamples } from './fixtures/stats.js';
+import { type BenchResult, markdownTable } from './markdown.js';
 
-export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
+export { type BenchResult, markdownTable } from './markdown.js';
+
 type GroupRunner = (options: { quick: boolean }) => Promise<BenchResult[]>;
 
+/** The groups, in the order they run: name → module. One line per group. */
 const GROUPS: Record<string, string> = {
   policy: './policy.js',
   memory: './memory.js',
@@ -27,15 +36,22 @@ const GROUPS: Record<string, string> = {
   hostile: './hostile.js',
 };
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {
+/** Paths a benchmark run may leave changed without making its record "dirty": the records and the generated doc. */
+export const BENCH_OUTPUT_PATHS = ['bench/results/', 'docs/benchmarks.md'] as const;
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function parseArgs(argv: readonly string[]): { quick: boolean; only: string[]; note: string | undefined } {
   let quick = false;
+  let note: string | undefined;
   let only = Object.keys(GROUPS);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    const value = () => (arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[++i] ?? ''));
     if (arg === '--quick') quick = true;
+    else if (arg === '--note' || arg.startsWith('--note=')) note = value();
     else if (arg === '--only' || arg.startsWith('--only=')) {
-      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[++i] ?? '');
-      only = value
+      only = value()
         .split(',')
         .map((name) => name.trim())
         .filter(Boolean);
@@ -45,37 +61,12 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } 
       }
     } else if (arg === '--') {
       // pnpm passes a separator through
-    } else throw new Error(`unknown argument ${arg} (use --quick, --only group,group)`);
+    } else throw new Error(`unknown argument ${arg} (use --quick, --only group,group, --note text)`);
   }
-  return { quick, only };
+  return { quick, only, note };
 }
 
-function format(value: number | string): string {
-  if (typeof value === 'string') return value;
-  if (!Number.isFinite(value)) return String(value);
-  const abs = Math.abs(value);
-  if (abs === 0 || Number.isInteger(value)) return String(value);
-  if (abs >= 100) return value.toFixed(0);
-  if (abs >= 10) return value.toFixed(1);
-  if (abs >= 1) return value.toFixed(2);
-  return value.toFixed(3);
-}
-
-/** A markdown table of one group's rows; the columns are the union of the rows' values. */
-export function markdownTable(rows: readonly BenchResult[]): string {
-  const columns: string[] = [];
-  for (const row of rows)
-    for (const key of Object.keys(row.values)) if (!columns.includes(key)) columns.push(key);
-  const lines = [
-    `| name | ${columns.join(' | ')} |`,
-    `| --- | ${columns.map(() => '---:').join(' | ')} |`,
-    ...rows.map(
-      (row) =>
-        `| ${row.name} | ${columns.map((column) => (column in row.values ? format(row.values[column]!) : '')).join(' | ')} |`,
-    ),
-  ];
-  return lines.join('\n');
-}
+const load = () => loadavg().map((value) => Math.round(value * 100) / 100);
 
 function machine() {
   const list = cpus();
@@ -85,27 +76,56 @@ function machine() {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
-    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
   };
 }
 
+/** The commit the code was at, and the files that differed from it (outside the benchmark's own outputs). */
+export function gitState(root: string = repoRoot): {
+  commit: string | null;
+  dirty: boolean;
+  changed: string[];
+} {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    const changed = status
+      .split('\n')
+      .filter((line) => line.length > 3)
+      .map((line) => line.slice(3).replace(/^.* -> /, ''))
+      .filter((path) => !BENCH_OUTPUT_PATHS.some((output) => path === output || path.startsWith(output)));
+    return { commit, dirty: changed.length > 0, changed };
+  } catch {
+    return { commit: null, dirty: true, changed: ['(not a git checkout)'] };
+  }
+}
+
 async function main(): Promise<void> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, note } = parseArgs(process.argv.slice(2));
   if (typeof globalThis.gc !== 'function') {
     console.warn('warning: run with --expose-gc (pnpm bench does) for the allocation figures');
   }
   const started = new Date();
   const host = machine();
+  const loadAtStart = load();
+  const git = gitState();
   console.log(`# resilient-rpc benchmarks${quick ? ' (quick)' : ''}\n`);
   console.log(
     `${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, Node ${host.node}, ${host.platform}; ` +
-      `load average ${host.loadAverage1m} at start; ${started.toISOString()}\n`,
+      `load average ${loadAtStart.join(' ')} at start; ${started.toISOString()}; ` +
+      `commit ${git.commit ?? 'unknown'}${git.dirty ? ` with ${git.changed.length} changed file(s): the record will say so` : ''}\n`,
   );
-  const groups: Record<string, { rows: BenchResult[]; error?: string; seconds: number }> = {};
+  const groups: Record<
+    string,
+    { rows: BenchResult[]; error?: string; seconds: number; samples?: typeof measuredSamples }
+  > = {};
   for (const group of only) {
     const t0 = performance.now();
     let rows: BenchResult[] = [];
     let error: string | undefined;
+    measuredSamples.length = 0;
     try {
       const module = (await import(GROUPS[group]!)) as { run?: GroupRunner };
       if (typeof module.run !== 'function') throw new Error(`${GROUPS[group]} exports no run()`);
@@ -114,28 +134,43 @@ async function main(): Promise<void> {
       error = thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown);
     }
     const seconds = Math.round((performance.now() - t0) / 100) / 10;
-    groups[group] = { rows, seconds, ...(error !== undefined && { error }) };
+    // Every closed-loop measurement the group made: its repeats, beside the medians in `rows`.
+    const samples = measuredSamples.splice(0);
+    groups[group] = {
+      rows,
+      seconds,
+      ...(samples.length > 0 && { samples }),
+      ...(error !== undefined && { error }),
+    };
     console.log(`## ${group} (${seconds} s)\n`);
     if (rows.length > 0) console.log(`${markdownTable(rows)}\n`);
     if (error !== undefined) console.log(`**error**: \`${error.split('\n')[0]}\`\n`);
     globalThis.gc?.();
   }
-  const output = join(dirname(fileURLToPath(import.meta.url)), '..', 'results.json');
-  writeFileSync(
-    output,
-    `${JSON.stringify(
-      {
-        date: started.toISOString(),
-        quick,
-        machine: { ...host, loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100 },
-        groups,
-      },
-      null,
-      2,
-    )}\n`,
+  const finished = new Date();
+  const record = {
+    version: 1,
+    date: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    quick,
+    ...(note !== undefined && { note }),
+    command: ['pnpm bench', ...process.argv.slice(2).filter((arg) => arg !== '--')].join(' '),
+    env: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('BENCH_'))),
+    machine: { ...host, loadAverage: { start: loadAtStart, end: load() } },
+    git,
+    groups,
+  };
+  const dir = join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  console.log(
+    `record written to ${relative(repoRoot, file)}; regenerate docs/benchmarks.md with \`pnpm bench:report\``,
   );
-  console.log(`results written to ${output}`);
 }
 
-await main();
-process.exit(0);
+// Imported for its helpers (bench:report), it does not run the benchmarks.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await main();
+  process.exit(0);
+}

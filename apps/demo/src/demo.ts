@@ -1,6 +1,7 @@
 /** The orchestrator of `pnpm demo`: replicas, both runs, the execution checks, the report. */
 import { createClient } from '@resilient-rpc/core';
 import { type NatsServerProcess, startNatsServer } from './nats.js';
+import { predictRun } from './prediction.js';
 import type { Progress } from './progress.js';
 import { killAllNow, ReplicaProcess, replicaListenUrl, type TransportName } from './replicas.js';
 import { buildReport, type DemoReport, type ExecutionCheck } from './report.js';
@@ -78,7 +79,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     }
     await healAll(replicas);
     const check = await checkExecutions(replicas, executions, [run, baseline]);
+    // Predictions from the schedule, the configuration, health events and calibration (the
+    // baseline run calibrates the recovery run; the baseline is predicted from the schedule alone).
+    const urlOf = new Map(replicas.map((replica) => [replica.name, replica.url]));
+    const scheduled = new Map(
+      faults.map((fault) => [
+        fault.label,
+        {
+          ...(fault.rate !== undefined && { rate: fault.rate }),
+          ...(fault.delayMs !== undefined && { delayMs: fault.delayMs }),
+        },
+      ]),
+    );
+    const predictions = {
+      withRecovery: predictRun({ run, calibration: baseline, urlOf, scheduled }),
+      baseline: baseline === null ? null : predictRun({ run: baseline, calibration: null, urlOf, scheduled }),
+    };
     return buildReport({
+      predictions,
       transport: options.transport,
       replicas: options.replicas,
       seed: options.seed,

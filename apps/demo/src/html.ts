@@ -1,5 +1,6 @@
 /** The self-contained HTML report: SVG timelines (success rate, latency, endpoint states, faults) and the tables. */
-import type { DemoReport } from './report.js';
+import type { RunPredictions } from './prediction.js';
+import { type DemoReport, MODEL_TEXT } from './report.js';
 import { ms, pct, round } from './stats.js';
 
 const esc = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -247,6 +248,47 @@ function phaseTable(id: string, rows: DemoReport['phases']): string {
   );
 }
 
+const pct4 = (value: number) => `${(value * 100).toFixed(4)}%`;
+
+function predictionTables(run: string, id: string, p: RunPredictions): string {
+  const i = p.inputs;
+  const interval = (x: [number, number]) => `[${pct(x[0])}, ${pct(x[1])}]`;
+  return `<h3>${esc(run)}</h3>
+<p class="meta">n = ${i.retries} retries · m = ${i.replicas} replicas · ${pct(i.idempotentShare)} of calls idempotent · concurrency ${i.concurrency} ·
+${i.healthAware ? 'routes by health' : 'no health'} · background failure rate ${pct4(i.backgroundFailureRate)} (${i.backgroundFrom}) ·
+α = ${pct4(i.alpha)} · β = ${round(i.beta, 3)} · measured ${pct(p.measured.availability, 3)} of ${p.measured.calls} calls, 95% interval ${interval(p.measured.interval)}</p>
+${htmlTable(
+  `${id}-faults`,
+  [
+    'fault',
+    'lasted',
+    'detected after',
+    'attempt fails',
+    'rate from',
+    'exposure',
+    'calls exposed',
+    'U exposure',
+    'U in flight',
+  ],
+  p.faults.map((f) => [
+    f.fault,
+    ms(f.durationMs),
+    f.detectedAfterMs === null ? 'not detected' : ms(f.detectedAfterMs),
+    pct(f.attemptFailureRate),
+    f.rateFrom === 'calibration' ? `calibration (${f.rateSampleCalls} calls)` : 'schedule',
+    ms(f.exposureMs),
+    pct(f.exposedCallShare),
+    pct4(f.exposure),
+    pct4(f.inFlight),
+  ]),
+)}
+${htmlTable(
+  id,
+  ['model', 'predicted', 'lands', 'why'],
+  p.models.map((m) => [MODEL_TEXT[m.model], pct(m.value, 3), m.lands, m.why]),
+)}`;
+}
+
 export function renderHtml(report: DemoReport): string {
   const t = report.totals;
   const b = report.baseline;
@@ -275,9 +317,9 @@ export function renderHtml(report: DemoReport): string {
       b.failed,
       b.lost,
       pct(b.calls ? b.succeeded / b.calls : null, 3),
-      0,
-      0,
-      0,
+      b.retries,
+      b.failovers,
+      b.hedges,
       ms(b.p50Ms),
       ms(b.p99Ms),
     ]);
@@ -344,21 +386,11 @@ ${report.detections
   .join('')}
 <h2>Availability: measured</h2>
 ${htmlTable('table-availability', ['measured', 'availability', '95% Wilson interval', 'n'], measured)}
-<h2>Availability: predicted from inputs measured in this run</h2>
-<p class="meta">α = ${pct(av.inputs.alpha)} of attempts failed ${interval(av.inputs.alphaInterval)} · β = ${av.inputs.beta === null ? '—' : round(av.inputs.beta, 3)} ·
-n = ${av.inputs.n} retries · m = ${av.inputs.m} replicas · MTBF ${ms(av.inputs.mtbfMs)} · MTTR ${ms(av.inputs.mttrMs)} · mean time to detect ${ms(av.inputs.meanDetectMs)}</p>
-${htmlTable(
-  'table-predictions',
-  ['model', 'predicted', 'inputs', 'vs measured'],
-  Object.entries(av.predicted).map(([name, p]) => [
-    name,
-    pct(p.value, 3),
-    Object.entries(p.inputs)
-      .map(([k, v]) => `${k}=${round(v, 4)}`)
-      .join(' '),
-    `${p.withinInterval ? 'inside' : 'outside'} the ${p.comparedWith === 'calls' ? 'call' : 'attempt'} interval`,
-  ]),
-)}
+<h2>Availability: predicted from the schedule, the configuration, health events and calibration</h2>
+<p class="meta">Measured in the recovery run, for reference only (no prediction uses them): α = ${pct(av.observed.alpha)} of attempts failed ·
+coverage ${av.observed.coverage === null ? '—' : round(av.observed.coverage, 3)} · MTBF ${ms(av.observed.mtbfMs)} · MTTR ${ms(av.observed.mttrMs)} · mean time to detect ${ms(av.observed.meanDetectMs)}</p>
+${predictionTables('with recovery', 'table-predictions', av.predictions.withRecovery)}
+${av.predictions.baseline ? predictionTables('baseline', 'table-baseline-predictions', av.predictions.baseline) : ''}
 <h2>Correctness</h2>
 ${htmlTable(
   'table-correctness',

@@ -1,5 +1,5 @@
 /** The demo's report: one JSON-safe object, and its rendering as terminal text. */
-import type { AvailabilityReport, Prediction } from '@resilient-rpc/core';
+import type { ModelRow, RunPredictions } from './prediction.js';
 import type { RunResult } from './run.js';
 import type { Scenario } from './scenario.js';
 import { ms, pct, round } from './stats.js';
@@ -17,13 +17,6 @@ export interface ExecutionCheck {
   counterMismatches: Array<{ replica: string; counted: number; logged: number }>;
   /** Live replicas that did not answer the counters request. */
   unanswered: string[];
-}
-
-export interface PredictionSummary {
-  value: number;
-  withinInterval: boolean;
-  comparedWith: 'calls' | 'attempts';
-  inputs: Record<string, number>;
 }
 
 export interface DemoReport {
@@ -56,6 +49,10 @@ export interface DemoReport {
     failed: number;
     lost: number;
     wrongResults: number;
+    /** From the plain client's events (zero unless something retried, failed over or hedged). */
+    retries: number;
+    failovers: number;
+    hedges: number;
     p50Ms: number | null;
     p99Ms: number | null;
     failures: Record<string, number>;
@@ -70,7 +67,7 @@ export interface DemoReport {
     detectedAfterMs: number | null;
     detectedAs: string | null;
     recoveredAfterMs: number | null;
-    detectedBy: 'health' | 'hedge' | 'retry' | null;
+    detectedBy: 'health' | null;
     note?: string;
   }>;
   availability: {
@@ -78,22 +75,18 @@ export interface DemoReport {
     interval: [number, number];
     calls: number;
     attempts: { measured: number | null; interval: [number, number]; count: number };
-    inputs: {
+    /** Measured in the recovery run; shown for reference, never fed to a prediction. */
+    observed: {
       alpha: number | null;
       alphaInterval: [number, number];
-      beta: number | null;
-      n: number;
-      m: number;
+      coverage: number | null;
       mtbfMs: number | null;
       mttrMs: number | null;
       meanDetectMs: number | null;
     };
-    predicted: Record<string, PredictionSummary>;
-    baseline: {
-      measured: number | null;
-      interval: [number, number];
-      predicted: Record<string, PredictionSummary>;
-    } | null;
+    /** Predictions from the schedule, configuration, health events and calibration (see prediction.ts). */
+    predictions: { withRecovery: RunPredictions; baseline: RunPredictions | null };
+    baseline: { measured: number | null; interval: [number, number] } | null;
   };
   faults: RunResult['faults'];
   /** The orchestrator's own event-loop delay per run: a starved client detects late. */
@@ -109,9 +102,9 @@ export interface DemoReport {
     recoveryAtLeastBaseline: boolean | null;
     /** A detection record for every injected fault. */
     detectionForEveryFault: boolean;
-    /** Every crash and hang was detected by endpoint health within its window. */
+    /** Every crash and hang was detected by a health event within its window. */
     crashesAndHangsDetected: boolean;
-    /** Every fault was detected (by health, or by a hedge or retry away from the replica) within its window. */
+    /** Every fault was detected by a health event (suspect, down, ejected) within its window. */
     everyFaultDetected: boolean;
   };
   timeline: {
@@ -146,20 +139,6 @@ function phaseRows(run: RunResult): PhaseRow[] {
   return run.phases.map((p) => ({ ...p, p50Ms: r1(p.p50Ms), p99Ms: r1(p.p99Ms) }));
 }
 
-function predictions(report: AvailabilityReport): Record<string, PredictionSummary> {
-  const out: Record<string, PredictionSummary> = {};
-  for (const [name, prediction] of Object.entries(report.predicted) as Array<[string, Prediction<object>]>) {
-    if (prediction === undefined) continue;
-    out[name] = {
-      value: prediction.value,
-      withinInterval: prediction.withinInterval,
-      comparedWith: prediction.comparedWith,
-      inputs: prediction.inputs as Record<string, number>,
-    };
-  }
-  return out;
-}
-
 export interface BuildInput {
   transport: string;
   replicas: number;
@@ -168,6 +147,7 @@ export interface BuildInput {
   run: RunResult;
   baseline: RunResult | null;
   executions: ExecutionCheck;
+  predictions: { withRecovery: RunPredictions; baseline: RunPredictions | null };
 }
 
 export function buildReport(input: BuildInput): DemoReport {
@@ -227,6 +207,9 @@ export function buildReport(input: BuildInput): DemoReport {
             failed: baseline.failed,
             lost: baselineLost,
             wrongResults: baseline.wrongResults,
+            retries: baseline.retries,
+            failovers: baseline.failovers,
+            hedges: baseline.hedges,
             p50Ms: r1(baseline.p50Ms),
             p99Ms: r1(baseline.p99Ms),
             failures: baseline.failures,
@@ -251,24 +234,21 @@ export function buildReport(input: BuildInput): DemoReport {
         interval: a.attempts.interval,
         count: a.attempts.attempts,
       },
-      inputs: {
+      observed: {
         alpha: a.alpha.value,
         alphaInterval: a.alpha.interval,
-        beta: a.coverage.value,
-        n: run.configuredRetries,
-        m: input.replicas,
+        coverage: a.coverage.value,
         mtbfMs: a.mtbfMs,
         mttrMs: a.mttrMs,
         meanDetectMs: a.detection.meanMs,
       },
-      predicted: predictions(a),
+      predictions: input.predictions,
       baseline:
         baseline === null
           ? null
           : {
               measured: baseline.availability.measured.availability,
               interval: baseline.availability.measured.interval,
-              predicted: predictions(baseline.availability),
             },
     },
     faults: run.faults,
@@ -320,16 +300,74 @@ function phaseTable(rows: PhaseRow[]): string {
 
 const interval = (i: [number, number]) => `[${pct(i[0])}, ${pct(i[1])}]`;
 
-const MODEL_TEXT: Record<string, string> = {
-  spo: 'seed SPO       1 − β + β·(1 − α)^n',
-  ha: 'seed HA        1 − (1 − A1)^m, A1 = 1 − α',
-  retry: 'retry          1 − α·((1 − β) + β·α^n)',
-  failover: 'failover       1 − α·((1 − β) + β·α^min(n, m−1))',
-  steadyState: 'steady state   MTBF / (MTBF + MTTD + MTTR)',
-  steadyStateHa: 'steady × HA    1 − (1 − A_ss)^m',
-  kOfN: 'k-of-n',
-  commonMode: 'common mode',
+/** Each model's name and formula, as printed. */
+export const MODEL_TEXT: Record<ModelRow['model'], string> = {
+  spo: 'seed SPO     1 − β + β·(1 − α)^n',
+  ha: 'seed HA      1 − (1 − A1)^m, A1 = 1 − α',
+  retry: 'retry        1 − α·((1 − β) + β·α^n)',
+  failover: 'failover     1 − α·((1 − β) + β·α^min(n, m−1))',
+  correlated: 'correlated   exposure until detection + in flight at the fault',
 };
+
+const pct4 = (value: number) => `${(value * 100).toFixed(4)} %`;
+
+/** The predictions of one run: inputs, per-fault terms, each model against the measurement. */
+export function renderPredictions(run: string, p: RunPredictions): string {
+  const out: string[] = [];
+  const i = p.inputs;
+  out.push(
+    `Predicted availability, ${run}: from the fault schedule, the configuration (n = ${i.retries} retries, m = ${i.replicas} replicas, ` +
+      `${pct(i.idempotentShare)} of calls idempotent, concurrency ${i.concurrency}, ${i.healthAware ? 'routes by health' : 'no health'}), ` +
+      `detection times from health events, and per-attempt failure rates from ${p.faults.some((f) => f.rateFrom === 'calibration') ? 'the baseline run (calibration)' : 'the schedule'}; ` +
+      `background failure rate ${pct4(i.backgroundFailureRate)} (${i.backgroundFrom}).`,
+  );
+  out.push(
+    table(
+      [
+        'fault',
+        'lasted',
+        'detected after',
+        'attempt fails',
+        'rate from',
+        'exposure',
+        'calls exposed',
+        'U exposure',
+        'U in flight',
+      ],
+      p.faults.map((f) => [
+        f.fault,
+        ms(f.durationMs),
+        f.detectedAfterMs === null ? 'not detected' : ms(f.detectedAfterMs),
+        pct(f.attemptFailureRate),
+        f.rateFrom === 'calibration' ? `calibration (${f.rateSampleCalls} calls)` : 'schedule',
+        ms(f.exposureMs),
+        pct(f.exposedCallShare, 2),
+        pct4(f.exposure),
+        pct4(f.inFlight),
+      ]),
+      ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  out.push(
+    `  Independent models' inputs: α = ${pct4(i.alpha)} (share of attempts a blind client sends into a fault), β = ${round(i.beta, 3)} (coverage from configuration).`,
+  );
+  out.push(
+    `  Measured: ${pct(p.measured.availability, 3)} of ${p.measured.calls} calls succeeded, 95 % interval ${interval(p.measured.interval)}.`,
+  );
+  out.push(
+    table(
+      ['model', 'predicted', 'lands'],
+      p.models.map((m) => [
+        MODEL_TEXT[m.model],
+        pct(m.value, 3),
+        m.lands === 'inside' ? 'inside' : `${m.lands} the interval`,
+      ]),
+      ['l', 'r', 'l'],
+    ),
+  );
+  for (const m of p.models) out.push(`  ${m.model}: ${m.why}.`);
+  return out.join('\n');
+}
 
 export function renderReport(report: DemoReport): string {
   const out: string[] = [];
@@ -347,7 +385,9 @@ export function renderReport(report: DemoReport): string {
   out.push(phaseTable(report.phases));
   if (b !== null) {
     out.push('');
-    out.push('Baseline (plain client: no retries, no failover, no health checks, round-robin):');
+    out.push(
+      'Baseline (plain client: round-robin over every replica, dead ones included; one attempt per call; no hedging, rescue or health):',
+    );
     out.push(phaseTable(b.phases));
   }
   out.push('');
@@ -375,9 +415,9 @@ export function renderReport(report: DemoReport): string {
       String(b.failed),
       String(b.lost),
       pct(b.calls === 0 ? null : b.succeeded / b.calls, 3),
-      '0',
-      '0',
-      '0',
+      String(b.retries),
+      String(b.failovers),
+      String(b.hedges),
       ms(b.p50Ms),
       ms(b.p99Ms),
     ]);
@@ -400,7 +440,7 @@ export function renderReport(report: DemoReport): string {
   }
   out.push('');
   out.push(
-    "Detection (from the fault's injection to the client noticing; healthy again after the fault ended):",
+    "Detection (from the fault's injection to the first health event: suspect, down or ejected; healthy again after the fault ended):",
   );
   out.push(
     table(
@@ -434,32 +474,17 @@ export function renderReport(report: DemoReport): string {
     String(av.attempts.count),
   ]);
   out.push(table(['measured', 'availability', '95% interval', 'n'], avRows, ['l', 'r', 'l', 'r']));
-  const inp = av.inputs;
+  const obs = av.observed;
+  out.push(
+    `  Measured in the recovery run, for reference only (no prediction uses them): α = ${pct(obs.alpha)} of attempts failed, ` +
+      `coverage ${obs.coverage === null ? '—' : round(obs.coverage, 3)}, MTBF ${ms(obs.mtbfMs)}, MTTR ${ms(obs.mttrMs)}, mean time to detect ${ms(obs.meanDetectMs)}.`,
+  );
   out.push('');
-  out.push(
-    `Predictions from inputs measured in this run: α = ${pct(inp.alpha)} of attempts failed ${interval(inp.alphaInterval)}, ` +
-      `β = ${inp.beta === null ? '—' : round(inp.beta, 3)} (share of failed first attempts retried), n = ${inp.n} retries, m = ${inp.m} replicas,`,
-  );
-  out.push(
-    `  MTBF ${ms(inp.mtbfMs)}, MTTR ${ms(inp.mttrMs)}, mean time to detect ${ms(inp.meanDetectMs)} (endpoint health, pooled over replicas).`,
-  );
-  out.push(
-    table(
-      ['model', 'predicted', 'vs measured'],
-      Object.entries(av.predicted).map(([name, p]) => [
-        MODEL_TEXT[name] ?? name,
-        pct(p.value, 3),
-        `${p.withinInterval ? 'inside' : 'outside'} the ${p.comparedWith === 'calls' ? 'call' : 'attempt'} interval`,
-      ]),
-      ['l', 'r', 'l'],
-    ),
-  );
-  out.push(
-    '  (The seed SPO falls as n grows and the fault model assumes independent attempts; a crash or hang is',
-  );
-  out.push(
-    '   correlated in time, which is why measured call availability can beat or miss the independent models.)',
-  );
+  out.push(renderPredictions('with recovery', av.predictions.withRecovery));
+  if (av.predictions.baseline !== null) {
+    out.push('');
+    out.push(renderPredictions('baseline', av.predictions.baseline));
+  }
   out.push('');
   const e = report.executions;
   const inv = report.invariants;

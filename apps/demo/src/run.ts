@@ -1,10 +1,11 @@
 /**
- * One run of the demo: a client (with recovery, or plain) drives a closed-loop workload against
- * the replicas while the scenario's faults are injected for real; everything the client reports
- * is recorded on one timeline.
+ * One run of the demo: a client (with recovery, or the plain baseline) drives a closed-loop
+ * workload against the replicas while the scenario's faults are injected for real; everything
+ * the client reports is recorded on one timeline, and every count comes from its events.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
+  type AvailabilityEventSource,
   type AvailabilityReport,
   AvailabilityTracker,
   type ClientOptions,
@@ -17,6 +18,7 @@ import {
   seededRandom,
   systemClock,
 } from '@resilient-rpc/core';
+import { PLAIN_POLICIES, PlainClient } from './plain-client.js';
 import type { Progress } from './progress.js';
 import type { ReplicaProcess } from './replicas.js';
 import type { PhaseWindow, ScheduledFault } from './scenario.js';
@@ -89,18 +91,17 @@ export interface DetectionResult {
   fault: string;
   type: ScheduledFault['type'];
   replica: string;
-  /** From injection to the endpoint leaving `healthy`, within the fault's window; null if not. */
+  /**
+   * From injection to the first health event on the endpoint (it left `healthy` for `suspect`,
+   * `down` or `ejected`) within the fault's window; null if none came: "not detected".
+   */
   detectedAfterMs: number | null;
   detectedAs: EndpointState | null;
   /** From the fault's end to the endpoint being `healthy` again; null if not within the run. */
   recoveredAfterMs: number | null;
-  /**
-   * What saw it: `health` (the endpoint left healthy: heartbeat, stall suspicion, connection
-   * state, outlier ejection); for a slow or flaky replica that stays healthy, `hedge` (a call on
-   * it was hedged to another replica) or `retry` (a call failed on it was retried elsewhere).
-   */
-  detectedBy: 'health' | 'hedge' | 'retry' | null;
-  /** How the fault was handled when the endpoint stayed healthy. */
+  /** `health` when a health event came in the window; null otherwise (only health events count). */
+  detectedBy: 'health' | null;
+  /** Why no health event came, and what the client did instead. */
   note?: string;
 }
 
@@ -137,15 +138,24 @@ export interface RunResult {
   availability: AvailabilityReport;
   /** Retries configured (maxAttempts − 1). */
   configuredRetries: number;
+  /** Every call: when it started and ended (ms from the run's start), whether it succeeded, and for the plain client the endpoint it went to. Not part of the report. */
+  callLog: CallRecord[];
   /** The orchestrator's event-loop delay during the run (p99 and max, ms): high values mean a starved client. */
   eventLoopDelayMs: { p99: number; max: number };
 }
 
-interface CallRecord {
+/** One call of a run. */
+export interface CallRecord {
   startMs: number;
   endMs: number;
   ok: boolean;
+  idempotent: boolean;
+  /** The endpoint round-robin gave it (plain client only: the recovery client may use several). */
+  endpoint?: string;
 }
+
+/** Attempts per call of the recovery client (the first included); the plain client makes one. */
+export const RECOVERY_MAX_ATTEMPTS = 3;
 
 /** The client options of each run. Only the URLs differ between transports. */
 export function clientOptions(
@@ -157,24 +167,12 @@ export function clientOptions(
   // Each replica has a NATS subject of its own and the report follows replicas by URL: no discovery.
   const transports = installedTransports({ natsDiscovery: false });
   const base = { transports, endpoints: urls, deadlineMs, random: seededRandom(seed) };
-  if (!recovery) {
-    return {
-      ...base,
-      retry: false,
-      retryBudget: false,
-      outlierDetection: false,
-      heartbeat: false,
-      stallDetection: false,
-      circuitBreaker: false,
-      hedging: false,
-      balancer: 'round-robin',
-    };
-  }
+  if (!recovery) return { ...base, ...PLAIN_POLICIES };
   const methods: Record<string, MethodOptions> = { charge: { idempotent: false } };
   for (const name of IDEMPOTENT_METHODS) methods[name] = { idempotent: true, hedge: name === HEDGED_METHOD };
   return {
     ...base,
-    retry: { maxAttempts: 3 },
+    retry: { maxAttempts: RECOVERY_MAX_ATTEMPTS },
     // A short demo needs short windows: ejections and open breakers of seconds, not the
     // production defaults' 30 s and 5 s, so a repaired replica comes back within the run.
     heartbeat: { intervalMs: 500, timeoutMs: 500 },
@@ -189,25 +187,31 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Why a fault left the endpoint healthy, and what the client did instead. */
+/** Why no health event came for a fault, and what the client did instead. */
 const UNHEALTHY_NOTE: Record<ScheduledFault['type'], string> = {
-  slow: 'the replica stays healthy (it answers, slowly): p2c peak-EWMA steers calls away and hedging rescues the ones that went there',
+  slow: 'not detected: the replica stays healthy (it answers, slowly); p2c peak-EWMA steers calls away and hedging rescues the ones that went there',
   flaky:
-    'the replica stays healthy (it answers, with errors): remote errors, even retryable ones, count as signs of life, so calls are retried on another replica instead',
+    'not detected: the replica stays healthy (it answers, with errors); remote errors, even retryable ones, count as signs of life, so failed calls are retried on another replica instead',
   crash:
-    'endpoint health never left healthy: the client counts a rejection (e.g. NATS "no responders" for a dead replica) as a sign of life; the rejected calls were retried elsewhere and the replica backed off',
-  hang: 'endpoint health never left healthy; calls on it were hedged or retried elsewhere',
+    'not detected: endpoint health never left healthy within the fault; failed calls were retried elsewhere',
+  hang: 'not detected: endpoint health never left healthy within the fault',
 };
 
 export async function runWorkload(config: RunConfig): Promise<RunResult> {
   const { replicas, durationMs, progress } = config;
   const urls = replicas.map((replica) => replica.url);
   const nameOf = new Map(replicas.map((replica) => [replica.url, replica.name]));
-  const client: RpcClient = createClient(
-    clientOptions(config.recovery, urls, config.deadlineMs, config.seed),
-  );
+  const client: RpcClient | PlainClient = config.recovery
+    ? createClient(clientOptions(true, urls, config.deadlineMs, config.seed))
+    : new PlainClient({
+        transports: installedTransports({ natsDiscovery: false }),
+        endpoints: urls,
+        deadlineMs: config.deadlineMs,
+        seed: config.seed,
+      });
+  const events: AvailabilityEventSource = client;
   const tracker = new AvailabilityTracker({ clock: systemClock });
-  const detach = tracker.attach(client);
+  const detach = tracker.attach(events);
 
   // How late our own timers fire: a starved client (a busy machine) detects late, and says so.
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
@@ -217,34 +221,21 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
   const stopAt = t0 + durationMs;
 
   const states: StateChange[] = [];
+  // Every count in the report comes from these events, for both clients.
   const eventTimes = { retries: [] as number[], failovers: [] as number[], hedges: [] as number[] };
-  /** The endpoint of each call's latest non-hedge attempt, to see what a hedge moved away from. */
-  const primary = new Map<number, string>();
-  const hedgedAway: Array<{ tMs: number; replica: string }> = [];
-  const retriedAway: Array<{ tMs: number; replica: string }> = [];
+  let budgetExhausted = 0;
   const currentState = new Map<string, EndpointState>(urls.map((url) => [url, 'healthy']));
   const offs = [
-    client.on('endpoint-state', (e) => {
+    events.on('endpoint-state', (e) => {
       const replica = nameOf.get(e.endpoint) ?? e.endpoint;
       currentState.set(e.endpoint, e.to);
       states.push({ tMs: rel(e.at), replica, from: e.from, to: e.to, reason: e.reason });
       progress.event(rel(e.at), `${replica} ${e.from} → ${e.to} (${e.reason})`);
     }),
-    client.on('retry', (e) => {
-      eventTimes.retries.push(rel(e.at));
-      const from = e.cause.endpoint;
-      if (from !== undefined) retriedAway.push({ tMs: rel(e.at), replica: nameOf.get(from) ?? from });
-    }),
-    client.on('failover', (e) => eventTimes.failovers.push(rel(e.at))),
-    client.on('hedge', (e) => {
-      eventTimes.hedges.push(rel(e.at));
-      const from = primary.get(e.callId);
-      if (from !== undefined) hedgedAway.push({ tMs: rel(e.at), replica: nameOf.get(from) ?? from });
-    }),
-    client.on('attempt', (e) => {
-      if (!e.hedge) primary.set(e.callId, e.endpoint);
-    }),
-    client.on('call', (e) => primary.delete(e.callId)),
+    events.on('retry', (e) => eventTimes.retries.push(rel(e.at))),
+    events.on('failover', (e) => eventTimes.failovers.push(rel(e.at))),
+    events.on('hedge', (e) => eventTimes.hedges.push(rel(e.at))),
+    events.on('budget-exhausted', () => budgetExhausted++),
   ];
 
   // --- the scenario ------------------------------------------------------------------------
@@ -275,7 +266,7 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
         const at = systemClock.now();
         result.injectedAtMs = rel(at);
         result.pid = replica.pid ?? null;
-        if (config.recovery) mark.record = tracker.markFault(replica.url, at, fault.label);
+        mark.record = tracker.markFault(replica.url, at, fault.label);
         activeFaults.add(fault.label);
         let how = '';
         switch (fault.type) {
@@ -358,8 +349,16 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
       inFlight++;
       const startedAt = systemClock.now();
       let ok = false;
+      let endpoint: string | undefined;
       try {
-        const result = await client.call(planned.method, planned.params, { idempotent: planned.idempotent });
+        const options = { idempotent: planned.idempotent };
+        let pendingResult: Promise<unknown>;
+        if (client instanceof PlainClient) {
+          const routed = client.route(planned.method, planned.params, options);
+          endpoint = routed.endpoint;
+          pendingResult = routed.result;
+        } else pendingResult = client.call(planned.method, planned.params, options);
+        const result = await pendingResult;
         ok = true;
         if (!planned.check(result)) wrongResults++;
         if (planned.id !== undefined) succeededIds.push(planned.id);
@@ -376,7 +375,13 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
         pending.delete(callNo);
       }
       const endedAt = systemClock.now();
-      records.push({ startMs: rel(startedAt), endMs: rel(endedAt), ok });
+      records.push({
+        startMs: rel(startedAt),
+        endMs: rel(endedAt),
+        ok,
+        idempotent: planned.idempotent,
+        ...(endpoint !== undefined && { endpoint }),
+      });
       latencies.push(endedAt - startedAt);
     }
   };
@@ -405,7 +410,7 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
   };
   const ticker = setInterval(() => {
     progress.update(snapshot());
-    if (process.env.DEMO_DEBUG)
+    if (process.env.DEMO_DEBUG && !(client instanceof PlainClient))
       process.stderr.write(
         `${Math.round(rel(systemClock.now()))} ${client
           .stats()
@@ -428,51 +433,39 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
   await Promise.allSettled(background);
 
   // --- results -----------------------------------------------------------------------------
-  const detections: DetectionResult[] = marks
-    .filter((mark) => mark.record !== undefined)
-    .map(({ fault, record, result }) => {
-      const faultEnd = t0 + fault.endMs;
-      const detectedAt = record!.detectedAt;
-      const valid = detectedAt !== null && detectedAt <= faultEnd;
-      const name = replicas[fault.replica]!.name;
-      const back = states.find((s) => s.replica === name && s.to === 'healthy' && s.tMs >= fault.endMs);
-      const start = result.injectedAtMs ?? fault.startMs;
-      const within = (e: { tMs: number; replica: string }) =>
-        e.replica === name && e.tMs >= start && e.tMs <= fault.endMs;
-      let detectedBy: DetectionResult['detectedBy'] = valid ? 'health' : null;
-      let detectedAfterMs = valid ? record!.detectedAfterMs : null;
-      let note: string | undefined;
-      if (!valid) {
-        const hedge = hedgedAway.find(within);
-        const retry = retriedAway.find(within);
-        const seen =
-          hedge !== undefined && (retry === undefined || hedge.tMs <= retry.tMs)
-            ? { by: 'hedge' as const, tMs: hedge.tMs }
-            : retry !== undefined
-              ? { by: 'retry' as const, tMs: retry.tMs }
-              : undefined;
-        if (seen !== undefined) {
-          detectedBy = seen.by;
-          detectedAfterMs = seen.tMs - start;
-        }
-        note = UNHEALTHY_NOTE[fault.type];
-      }
-      return {
-        fault: fault.label,
-        type: fault.type,
-        replica: result.replica,
-        detectedAfterMs,
-        detectedAs: valid ? record!.detectedAs : null,
-        detectedBy,
-        recoveredAfterMs: back === undefined ? null : back.tMs - fault.endMs,
-        ...(note !== undefined && { note }),
-      };
-    });
-  const configuredRetries = config.recovery ? 2 : 0;
+  // Detection counts health events only: the endpoint leaving healthy within the fault's window.
+  const detections: DetectionResult[] = config.recovery
+    ? marks
+        .filter((mark) => mark.record !== undefined)
+        .map(({ fault, record, result }) => {
+          // The fault's actual span: a crashed replica is down until its restarted process
+          // serves again, and a late timer may have cleared a fault after its scheduled end.
+          const actualEndMs = Math.max(
+            fault.endMs,
+            result.clearedAtMs ?? fault.endMs,
+            fault.type === 'crash' ? (result.restartedAtMs ?? fault.endMs) : fault.endMs,
+          );
+          const faultEnd = t0 + actualEndMs;
+          const detectedAt = record!.detectedAt;
+          const valid = detectedAt !== null && detectedAt <= faultEnd;
+          const name = replicas[fault.replica]!.name;
+          const back = states.find((s) => s.replica === name && s.to === 'healthy' && s.tMs >= fault.endMs);
+          return {
+            fault: fault.label,
+            type: fault.type,
+            replica: result.replica,
+            detectedAfterMs: valid ? record!.detectedAfterMs : null,
+            detectedAs: valid ? record!.detectedAs : null,
+            detectedBy: valid ? ('health' as const) : null,
+            recoveredAfterMs: back === undefined ? null : back.tMs - fault.endMs,
+            ...(!valid && { note: UNHEALTHY_NOTE[fault.type] }),
+          };
+        })
+    : [];
+  const configuredRetries = config.recovery ? RECOVERY_MAX_ATTEMPTS - 1 : 0;
   const availability = tracker.report({ replicas: replicas.length, retries: configuredRetries });
   detach();
   for (const off of offs) off();
-  const stats = client.stats();
   await client.close();
 
   // The last phase also takes what started after the scheduled end (the calls still settling).
@@ -540,10 +533,10 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
     lost,
     untyped,
     wrongResults,
-    retries: stats.retries,
-    failovers: stats.failovers,
-    hedges: stats.hedges,
-    budgetExhausted: stats.budgetExhausted,
+    retries: eventTimes.retries.length,
+    failovers: eventTimes.failovers.length,
+    hedges: eventTimes.hedges.length,
+    budgetExhausted,
     failures,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
@@ -556,6 +549,7 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
     detections,
     availability,
     configuredRetries,
+    callLog: records,
     eventLoopDelayMs: {
       p99: Math.round(loopDelay.percentile(99) / 1e6),
       max: Math.round(loopDelay.max / 1e6),

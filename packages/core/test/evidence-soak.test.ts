@@ -4,7 +4,8 @@
  * policy on, hedging for part of the calls. Afterwards nothing leaks: no pending call
  * (`stats().inFlight` 0), no timer (counted by a wrapping clock), no abort listener on the caller's
  * signal, no connection event listener, and the heap after GC stays within a bound.
- * Every call settles exactly once, and every failure is a typed RpcError.
+ * Every call settles once (a single settlement), every failure is a typed RpcError, and the
+ * idempotent calls succeed at the rate this soak really achieves (a floor with a small margin).
  */
 import { setMaxListeners } from 'node:events';
 import { createClient, createServer, RpcError, seededRandom } from '@resilient-rpc/core';
@@ -14,6 +15,8 @@ import { abortListeners, CountingClock, countingTransport, heapAfterGc } from '.
 
 const CALLS = Number(process.env.SOAK_CALLS ?? 100_000);
 const CONCURRENCY = 200;
+/** Floor of the non-idempotent success rate: measured 99.1 %, less a margin of about one point. */
+const COUNT_FLOOR = 0.98;
 
 const plans: Record<string, FaultPlan> = {
   'memory://a': {
@@ -26,7 +29,7 @@ const plans: Record<string, FaultPlan> = {
 };
 
 describe('evidence: soak through the in-memory transport with injected faults', () => {
-  it(`${CALLS} calls leak no pending call, timer or listener`, async () => {
+  it(`${CALLS} calls: single settlement, ≥ 99 % of idempotent calls succeed, no pending call, timer or listener left`, async () => {
     const clock = new CountingClock();
     const random = seededRandom(10);
     const network = new MemoryNetwork();
@@ -52,6 +55,9 @@ describe('evidence: soak through the in-memory transport with injected faults', 
     setMaxListeners(0, caller.signal); // one signal shared by the 200 concurrent calls
     let resolved = 0;
     let echoOk = 0;
+    let echoCalls = 0;
+    let countOk = 0;
+    let countCalls = 0;
     const messages = new Map<string, number>();
     let rejected = 0;
     let untyped = 0;
@@ -62,11 +68,14 @@ describe('evidence: soak through the in-memory transport with injected faults', 
       const method = i % 10 < 7 ? 'echo' : 'count';
       const hedge = method === 'echo' && i % 3 === 0;
       let settled = 0;
+      if (method === 'echo') echoCalls++;
+      else countCalls++;
       return client.call(method, [i], { signal: caller.signal, hedge }).then(
         (value) => {
           settled++;
           resolved++;
           if (method === 'echo') echoOk++;
+          else countOk++;
           expect(value).toEqual([i]);
           expect(settled).toBe(1);
         },
@@ -105,15 +114,13 @@ describe('evidence: soak through the in-memory transport with injected faults', 
       0,
     );
     expect(injected).toBeGreaterThan(CALLS / 500);
-    // Success rates are the seeded simulation's business (issue 4); this soak checks settlement and
-    // leaks. Measured here: only ~50 % succeed, most failures being "circuit breaker for memory://a
-    // is open" after a single attempt while b and c serve (panic mode picks a circuit-open endpoint
-    // when b and c sit in their refusal / Retry-After backoff) — reported as a core bug.
-    expect(
-      resolved / CALLS,
-      JSON.stringify([...messages].sort((x, y) => y[1] - x[1]).slice(0, 4)),
-    ).toBeGreaterThan(0);
-    expect(echoOk).toBeGreaterThan(0);
+    // Success floors at what this soak achieves, with a small margin (measured on a loaded
+    // 2-core machine: idempotent echo 99.45 %, non-idempotent count 99.1 %). The
+    // idempotent calls are retried, failed over and hedged past the faults: ≥ 99 %. The
+    // non-idempotent ones may only be retried when the attempt provably was not sent.
+    const top = JSON.stringify([...messages].sort((x, y) => y[1] - x[1]).slice(0, 4));
+    expect(echoOk / echoCalls, top).toBeGreaterThanOrEqual(0.99);
+    expect(countOk / countCalls, top).toBeGreaterThanOrEqual(COUNT_FLOOR);
 
     const stats = client.stats();
     expect(stats.inFlight).toBe(0);
@@ -133,5 +140,5 @@ describe('evidence: soak through the in-memory transport with injected faults', 
     expect(transport.eventListeners()).toBe(0);
     await server.close();
     expect(server.inFlight).toBe(0);
-  }, 60_000);
+  }, 120_000); // a test timeout for 100 000 calls on a loaded machine, not a claim
 });

@@ -2,7 +2,8 @@
  * Evidence (issue 10): a soak through a real transport — HTTP to a server on 127.0.0.1 — with
  * faults injected on the client connections (FaultInjector). Nothing leaks: no pending call, no
  * timer (counted by a wrapping clock), no abort listener, no connection event listener, and the
- * heap after GC stays within a bound. Every call settles exactly once with a value or an RpcError.
+ * heap after GC stays within a bound. Every call settles once (a single settlement) with a value
+ * or a typed RpcError, and idempotent calls succeed at the rate this soak really achieves.
  */
 import { setMaxListeners } from 'node:events';
 import { createClient, createServer, RpcError, seededRandom } from '@resilient-rpc/core';
@@ -18,9 +19,11 @@ import { httpListener, httpTransport } from '../src/index.js';
 
 const CALLS = Number(process.env.SOAK_HTTP_CALLS ?? 10_000);
 const CONCURRENCY = 32;
+/** Floor of the non-idempotent success rate: the lowest of six runs was 97.9 %, less a margin of about one point. */
+const COUNT_FLOOR = 0.97;
 
 describe('evidence: soak through HTTP with injected faults', () => {
-  it(`${CALLS} calls leak no pending call, timer or listener`, async () => {
+  it(`${CALLS} calls: single settlement, ≥ 99 % of idempotent calls succeed, no pending call, timer or listener left`, async () => {
     const server = createServer({
       methods: { echo: (params: unknown) => params, count: (params: unknown) => params },
     });
@@ -41,14 +44,20 @@ describe('evidence: soak through HTTP with injected faults', () => {
       endpoints: urls,
       clock,
       random,
-      deadlineMs: 1_000,
-      attemptTimeoutMs: 200,
+      // An attempt timeout well above a loaded machine's stalls: on a 2-core machine shared by
+      // several test runs (load average 15-20), 200 ms and even 1 s timed out the healthy
+      // in-process server too, opened both breakers, and the client then failed the remaining
+      // calls fast until the breakers closed (a measurement of the machine, not of recovery).
+      deadlineMs: 6_000,
+      attemptTimeoutMs: 2_000,
       hedging: { delayMs: 30 },
       methods: { echo: { idempotent: true } },
     });
     const caller = new AbortController();
     setMaxListeners(0, caller.signal);
     let resolved = 0;
+    const ok = { echo: 0, count: 0 };
+    const made = { echo: 0, count: 0 };
     let rejected = 0;
     let untyped = 0;
     const messages = new Map<string, number>();
@@ -58,10 +67,12 @@ describe('evidence: soak through HTTP with injected faults', () => {
         const i = next++;
         const method = i % 10 < 7 ? 'echo' : 'count';
         let settled = 0;
+        made[method]++;
         await client.call(method, [i], { signal: caller.signal, hedge: i % 3 === 0 }).then(
           (value) => {
             settled++;
             resolved++;
+            ok[method]++;
             expect(value).toEqual([i]);
           },
           (error: unknown) => {
@@ -84,11 +95,11 @@ describe('evidence: soak through HTTP with injected faults', () => {
     expect(resolved + rejected).toBe(CALLS);
     expect(untyped).toBe(0);
     const top = JSON.stringify([...messages].sort((x, y) => y[1] - x[1]).slice(0, 5));
-    // Success rates belong to the seeded simulations; this soak checks settlement and leaks. On a
-    // loaded machine almost every call here fails with "circuit breaker for <faulty url> is open"
-    // after one local refusal (panic mode picks the circuit-open endpoint while the healthy one is
-    // suspect): a core bug, reported with a repro. Keep only a sanity floor.
-    expect(resolved, top).toBeGreaterThan(0);
+    // Floors at what this soak achieves, with a small margin: the idempotent echo calls are
+    // retried, failed over and hedged past the faults on one of the two servers (measured on a
+    // loaded 2-core machine, load average 13-21, six runs: echo 99.9-100 %, count 97.9-99.8 %).
+    expect(ok.echo / made.echo, top).toBeGreaterThanOrEqual(0.99);
+    expect(ok.count / made.count, top).toBeGreaterThanOrEqual(COUNT_FLOOR);
     const injector = faulty.injectors.get(urls[0]!)!;
     expect(
       injector.counts.drop + injector.counts.hang + injector.counts.close + injector.counts.error,
@@ -107,5 +118,5 @@ describe('evidence: soak through HTTP with injected faults', () => {
     expect(transport.eventListeners()).toBe(0);
     await server.close();
     expect(server.inFlight).toBe(0);
-  }, 60_000);
+  }, 180_000); // a test timeout for 10 000 calls on a loaded machine, not a claim
 });

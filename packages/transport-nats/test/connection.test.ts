@@ -60,7 +60,8 @@ describe('NATS client connection', () => {
     const error = await failure(connection.send(request('echo'), options(10_000)));
     expect(error.kind).toBe('rejected');
     expect(error.retryable).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // At once: the broker answers "no responders" in a round trip; bound 1 s (margin for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(1_000);
     await transport.close?.();
   });
 
@@ -128,7 +129,8 @@ describe('NATS client connection', () => {
     await own.kill('SIGKILL');
     const errors = await Promise.all(inFlight);
     expect(errors.map((e) => e.kind)).toEqual(Array(5).fill('connection-lost'));
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // When the broker dies its socket closes at once; bound 1 s (margin for a loaded machine), not the 20 s timeout.
+    expect(Date.now() - started).toBeLessThan(1_000);
     await waitFor(() => connection.status === 'reconnecting', 'status reconnecting');
 
     await own.restart();

@@ -122,7 +122,8 @@ describe('NATS resilience, queue group as one endpoint (issue 8)', () => {
     );
     expect(RpcError.isInstance(error)).toBe(true);
     expect(error?.kind).toBe('rejected');
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // "No responders" comes back in a broker round trip; bound 1 s (margin for a loaded machine), not the 10 s deadline.
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('(c) 3-node cluster: the node the client is connected to is killed under load; calls keep succeeding', async () => {

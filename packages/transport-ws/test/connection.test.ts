@@ -153,7 +153,8 @@ describe('WsConnection', () => {
     const started = performance.now();
     await connection.close();
     const errors = await Promise.all(calls);
-    expect(performance.now() - started).toBeLessThan(5_000);
+    // close() settles the pending calls at once; bound 1 s (margin for a loaded machine), not their 10 s.
+    expect(performance.now() - started).toBeLessThan(1_000);
     for (const error of errors) expect(error).toMatchObject({ kind: 'connection-lost' });
     expect(connection.status).toBe('closed');
     await expect(call(connection, 'echo', [1])).rejects.toMatchObject({ kind: 'not-sent' });

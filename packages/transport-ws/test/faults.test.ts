@@ -1,6 +1,6 @@
 /**
  * Crash faults against replicas in child processes (SIGKILL, SIGSTOP/SIGCONT, restart on the same
- * port) and load on one socket. Bounds are generous: these tests assert behaviour, not speed.
+ * port) and load on one socket. Timing bounds are the claimed budget plus a stated margin.
  */
 import { createClient, type RpcClient } from '@resilient-rpc/core';
 import { type ChildHandle, freePort, spawnScript, waitFor } from '@resilient-rpc/testkit';
@@ -67,8 +67,10 @@ describe('faults with replicas in child processes', () => {
     const settled = await Promise.all(onSocket);
     for (const result of settled) expect(result.kind).toBe('connection-lost');
     const latest = Math.max(...settled.map((result) => result.at));
-    expect(latest - killedAt).toBeLessThan(5_000); // their deadline was 30 s
-    expect(latest - started).toBeLessThan(15_000);
+    // Claimed: they settle at once when the process dies (its socket closes), not at their 30 s
+    // deadline. Budget: the kill and the close, tens of ms; bound 1 s, the margin for a loaded machine.
+    expect(latest - killedAt).toBeLessThan(1_000);
+    expect(latest - started).toBeLessThan(killedAt - started + 1_000);
 
     const outcomes = await Promise.all(viaClient);
     for (const outcome of outcomes.filter((o) => o.idempotent)) {
@@ -114,8 +116,10 @@ describe('faults with replicas in child processes', () => {
 
     const stoppedAt = performance.now();
     a.stop();
-    await waitFor(() => lostAt > 0, 'the watcher to detect the stopped replica', 10_000);
-    expect(lostAt - stoppedAt).toBeLessThan(5_000); // budget 200 + 600 ms, generous bound
+    // Budget: the heartbeat interval plus its timeout, 200 + 600 ms; bound 1.5 s, a stated margin
+    // of 700 ms for a loaded machine's late timers.
+    await waitFor(() => lostAt > 0, 'the watcher to detect the stopped replica', 1_500);
+    expect(lostAt - stoppedAt).toBeLessThan(1_500);
     expect(await inFlight).toMatchObject({ kind: 'connection-lost' });
 
     // Idempotent calls keep succeeding, served by B while A is stopped.
@@ -145,7 +149,8 @@ describe('faults with replicas in child processes', () => {
     const statuses: string[] = [];
     connection.onEvent((event) => event.type === 'status' && statuses.push(event.status));
     await first.kill('SIGKILL');
-    await waitFor(() => connection.status === 'reconnecting', 'the drop to be noticed', 5_000);
+    // A killed server's socket closes at once; bound 1 s, the margin for a loaded machine.
+    await waitFor(() => connection.status === 'reconnecting', 'the drop to be noticed', 1_000);
     const second = replica('second', { PORT: String(port) });
     await second.ready;
     // No call is made: the connection comes back on its own.
