@@ -168,8 +168,28 @@ export {
 export { MAX_DEADLINE_MS, validateDeadlineMs } from './recovery/deadline.js';
 export { ReconnectDefaults, type ReconnectOptions, Reconnector } from './recovery/reconnect.js';
 export { RetryBudget, RetryBudgetDefaults, type RetryBudgetOptions } from './recovery/retry-budget.js';
-// The server: its module's index is the curated list (server/index.ts).
-export * from './server/index.js';
+// The server.
+export {
+  type ApiHandlers,
+  type Authenticate,
+  type AuthenticationFailure,
+  type AuthenticationRequest,
+  createServer,
+  type DrainOptions,
+  type HandlerContext,
+  InFlightLimit,
+  implement,
+  type MethodDefinition,
+  type MethodHandler,
+  type MethodTable,
+  type RawParams,
+  type RpcServer,
+  refuse,
+  ServerDefaults,
+  type ServerOptions,
+  type TypedHandler,
+  type TypedMethodDefinition,
+} from './server/index.js';
 // The transport contract adapters implement.
 export type {
   ClientConnection,
