@@ -520,14 +520,13 @@ const LOST = new CancelledError('another attempt answered first');
  * `signal` (an AbortController) is created only if the transport reads it, so an attempt that
  * answers costs no controller.
  */
-export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
+export class Attempt implements SendOptions, PendingAttempt {
   readonly startedAt: number;
-  readonly timeoutMs: number;
   readonly metadata: WireMetadata;
   previousOnEndpoint: PendingAttempt | undefined;
   nextOnEndpoint: PendingAttempt | undefined;
-  deadlineSlot = -1;
-  deadlineAt: number;
+  /** The per-attempt timeout's entry in the shared deadline timer, when there is one. */
+  private timeout: AttemptTimeout | undefined;
   /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
   private abandonedWith: RpcError | undefined;
   /** {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG}. */
@@ -546,7 +545,6 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
     const spec: CallSpec = call;
     const remaining = call.deadlineAt - now;
     const attemptTimeoutMs = spec.attemptTimeoutMs;
-    this.timeoutMs = attemptTimeoutMs === undefined ? remaining : Math.min(remaining, attemptTimeoutMs);
     // One literal with every member (adding members later would allocate a property store).
     const metadata: WireMetadata = {
       // Every attempt carries the time left, so that the server stops when the caller has.
@@ -556,7 +554,14 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
       traceId: call.traceId,
     };
     this.metadata = metadata;
-    this.deadlineAt = attemptTimeoutMs === undefined ? Number.POSITIVE_INFINITY : now + attemptTimeoutMs;
+    if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
+  }
+
+  /** Milliseconds this attempt may take at most: the time left, or the attempt timeout if shorter. */
+  get timeoutMs(): number {
+    const remaining = this.call.deadlineAt - this.startedAt;
+    const attemptTimeoutMs = this.call.attemptTimeoutMs;
+    return attemptTimeoutMs === undefined ? remaining : Math.min(remaining, attemptTimeoutMs);
   }
 
   /** Aborts when the call gives up on this attempt (created on first read: see the class). */
@@ -606,7 +611,7 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
       return undefined;
     }
     endpoint.begin(this);
-    if (this.deadlineAt !== Number.POSITIVE_INFINITY) call.pipeline.deadline.add(this);
+    if (this.timeout !== undefined) call.pipeline.deadline.add(this.timeout);
     const connection = endpoint.connection;
     try {
       if (call.shape === 'batch') return connection.sendBatch!(call.batch!, this);
@@ -641,7 +646,7 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
     const pipeline = call.pipeline;
     const endpoint = this.endpoint;
     let failure = failed;
-    if (this.deadlineSlot >= 0) pipeline.deadline.remove(this);
+    if (this.timeout !== undefined) pipeline.deadline.remove(this.timeout);
     const end = pipeline.clock.now();
     const abandonedWith = this.abandonedWith;
     // An attempt abandoned without an answer (a lost copy, a timeout) still counts for stall suspicion.
@@ -718,6 +723,18 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
   private report(failure: RpcError, now: number): void {
     this.flags |= REPORTED_FLAG;
     this.call.attemptFailed(this, failure, now);
+  }
+}
+
+/** An attempt's own timeout, as an entry of the shared deadline timer. */
+class AttemptTimeout implements DeadlineEntry {
+  deadlineSlot = -1;
+  constructor(
+    private readonly attempt: Attempt,
+    readonly deadlineAt: number,
+  ) {}
+  onDeadline(): void {
+    this.attempt.onDeadline();
   }
 }
 
