@@ -30,9 +30,25 @@ export type CallShape = 'request' | 'notification' | 'batch';
 export const BATCH_METHOD = 'rpc.batch';
 
 /**
- * Everything a call is created with (resolved options; validated by the client). The client
- * resolves them into the {@link Call} itself (no separate object per call).
+ * Everything a call is created with but its params (resolved options; validated by the client).
+ * A call made with no call options shares the profile of its method (no object per call).
  */
+export class CallProfile {
+  constructor(
+    readonly shape: CallShape,
+    readonly method: string,
+    readonly batch: readonly JsonRpcRequest[] | undefined,
+    readonly idempotent: boolean,
+    readonly deadlineMs: number,
+    readonly attemptTimeoutMs: number | undefined,
+    readonly maxAttempts: number,
+    readonly hedge: boolean,
+    readonly traceId: string | undefined,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+}
+
+/** Everything a call is created with (resolved options; validated by the client). */
 export interface CallSpec {
   readonly shape: CallShape;
   readonly method: string;
@@ -57,17 +73,9 @@ export interface CallSpec {
  */
 export class Call implements DeadlineEntry, CallSpec {
   readonly id: number;
-  readonly shape: CallShape;
-  readonly method: string;
   readonly params: JsonRpcParams | undefined;
-  readonly batch: readonly JsonRpcRequest[] | undefined;
-  readonly idempotent: boolean;
-  readonly deadlineMs: number;
-  readonly attemptTimeoutMs: number | undefined;
-  readonly maxAttempts: number;
-  readonly hedge: boolean;
-  readonly traceId: string | undefined;
-  readonly signal: AbortSignal | undefined;
+  /** The call's settings; shared by every call made with the same method and no call options. */
+  readonly profile: CallProfile;
   readonly startedAt: number;
   readonly deadlineAt: number;
   deadlineSlot = -1;
@@ -87,32 +95,45 @@ export class Call implements DeadlineEntry, CallSpec {
     readonly pipeline: CallPipeline,
     id: number,
     now: number,
-    shape: CallShape,
-    method: string,
+    profile: CallProfile,
     params: JsonRpcParams | undefined,
-    batch: readonly JsonRpcRequest[] | undefined,
-    idempotent: boolean,
-    deadlineMs: number,
-    attemptTimeoutMs: number | undefined,
-    maxAttempts: number,
-    hedge: boolean,
-    traceId: string | undefined,
-    signal: AbortSignal | undefined,
   ) {
     this.id = id;
-    this.shape = shape;
-    this.method = method;
+    this.profile = profile;
     this.params = params;
-    this.batch = batch;
-    this.idempotent = idempotent;
-    this.deadlineMs = deadlineMs;
-    this.attemptTimeoutMs = attemptTimeoutMs;
-    this.maxAttempts = maxAttempts;
-    this.hedge = hedge;
-    this.traceId = traceId;
-    this.signal = signal;
     this.startedAt = now;
-    this.deadlineAt = now + deadlineMs;
+    this.deadlineAt = now + profile.deadlineMs;
+  }
+
+  get shape(): CallShape {
+    return this.profile.shape;
+  }
+  get method(): string {
+    return this.profile.method;
+  }
+  get batch(): readonly JsonRpcRequest[] | undefined {
+    return this.profile.batch;
+  }
+  get idempotent(): boolean {
+    return this.profile.idempotent;
+  }
+  get deadlineMs(): number {
+    return this.profile.deadlineMs;
+  }
+  get attemptTimeoutMs(): number | undefined {
+    return this.profile.attemptTimeoutMs;
+  }
+  get maxAttempts(): number {
+    return this.profile.maxAttempts;
+  }
+  get hedge(): boolean {
+    return this.profile.hedge;
+  }
+  get traceId(): string | undefined {
+    return this.profile.traceId;
+  }
+  get signal(): AbortSignal | undefined {
+    return this.profile.signal;
   }
 
   private extras(): CallExtras {
