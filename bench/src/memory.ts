@@ -65,13 +65,7 @@ async function heapPerCall(
   warmUp: boolean,
   end?: () => void,
 ): Promise<{ perCall: number; retained: number }> {
-  // Stall detection off for the stub: it never answers its probes either.
-  const client = createClient({
-    transports: [transport],
-    endpoints: [url],
-    deadlineMs: 600_000,
-    ...(end && { stallDetection: false, heartbeat: false }),
-  });
+  const client = createClient({ transports: [transport], endpoints: [url], deadlineMs: 600_000 });
   try {
     if (warmUp) await client.call('echo', ['warm-up']); // opens the connection
     const cancel = new AbortController();

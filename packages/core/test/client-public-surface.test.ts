@@ -46,6 +46,16 @@ describe('public surface', () => {
     expect(readFileSync(join(src, 'index.ts'), 'utf8')).not.toMatch(/export \*/);
   });
 
+  it('the call path never branches on an error message or class name', () => {
+    const callPath = ['client', 'recovery', 'detection'].flatMap((dir) => files(join(src, dir)));
+    const offenders = callPath.filter((path) =>
+      /\.(message|name) ===|=== [A-Za-z]*\.(message|name)\b|instanceof [A-Z][A-Za-z]*Error/.test(
+        readFileSync(path, 'utf8'),
+      ),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('no code comment or message in the core points at a DESIGN.md the repo does not have', () => {
     const offenders = files(src).filter((path) => /DESIGN(\.md| §)/.test(readFileSync(path, 'utf8')));
     expect(offenders).toEqual([]);

@@ -30,9 +30,25 @@ export type CallShape = 'request' | 'notification' | 'batch';
 export const BATCH_METHOD = 'rpc.batch';
 
 /**
- * Everything a call is created with (resolved options; validated by the client). The client
- * resolves them into the {@link Call} itself (no separate object per call).
+ * Everything a call is created with but its params (resolved options; validated by the client).
+ * A call made with no call options shares the profile of its method (no object per call).
  */
+export class CallProfile {
+  constructor(
+    readonly shape: CallShape,
+    readonly method: string,
+    readonly batch: readonly JsonRpcRequest[] | undefined,
+    readonly idempotent: boolean,
+    readonly deadlineMs: number,
+    readonly attemptTimeoutMs: number | undefined,
+    readonly maxAttempts: number,
+    readonly hedge: boolean,
+    readonly traceId: string | undefined,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+}
+
+/** Everything a call is created with (resolved options; validated by the client). */
 export interface CallSpec {
   readonly shape: CallShape;
   readonly method: string;
@@ -57,17 +73,9 @@ export interface CallSpec {
  */
 export class Call implements DeadlineEntry, CallSpec {
   readonly id: number;
-  readonly shape: CallShape;
-  readonly method: string;
   readonly params: JsonRpcParams | undefined;
-  readonly batch: readonly JsonRpcRequest[] | undefined;
-  readonly idempotent: boolean;
-  readonly deadlineMs: number;
-  readonly attemptTimeoutMs: number | undefined;
-  readonly maxAttempts: number;
-  readonly hedge: boolean;
-  readonly traceId: string | undefined;
-  readonly signal: AbortSignal | undefined;
+  /** The call's settings; shared by every call made with the same method and no call options. */
+  readonly profile: CallProfile;
   readonly startedAt: number;
   readonly deadlineAt: number;
   deadlineSlot = -1;
@@ -87,32 +95,45 @@ export class Call implements DeadlineEntry, CallSpec {
     readonly pipeline: CallPipeline,
     id: number,
     now: number,
-    shape: CallShape,
-    method: string,
+    profile: CallProfile,
     params: JsonRpcParams | undefined,
-    batch: readonly JsonRpcRequest[] | undefined,
-    idempotent: boolean,
-    deadlineMs: number,
-    attemptTimeoutMs: number | undefined,
-    maxAttempts: number,
-    hedge: boolean,
-    traceId: string | undefined,
-    signal: AbortSignal | undefined,
   ) {
     this.id = id;
-    this.shape = shape;
-    this.method = method;
+    this.profile = profile;
     this.params = params;
-    this.batch = batch;
-    this.idempotent = idempotent;
-    this.deadlineMs = deadlineMs;
-    this.attemptTimeoutMs = attemptTimeoutMs;
-    this.maxAttempts = maxAttempts;
-    this.hedge = hedge;
-    this.traceId = traceId;
-    this.signal = signal;
     this.startedAt = now;
-    this.deadlineAt = now + deadlineMs;
+    this.deadlineAt = now + profile.deadlineMs;
+  }
+
+  get shape(): CallShape {
+    return this.profile.shape;
+  }
+  get method(): string {
+    return this.profile.method;
+  }
+  get batch(): readonly JsonRpcRequest[] | undefined {
+    return this.profile.batch;
+  }
+  get idempotent(): boolean {
+    return this.profile.idempotent;
+  }
+  get deadlineMs(): number {
+    return this.profile.deadlineMs;
+  }
+  get attemptTimeoutMs(): number | undefined {
+    return this.profile.attemptTimeoutMs;
+  }
+  get maxAttempts(): number {
+    return this.profile.maxAttempts;
+  }
+  get hedge(): boolean {
+    return this.profile.hedge;
+  }
+  get traceId(): string | undefined {
+    return this.profile.traceId;
+  }
+  get signal(): AbortSignal | undefined {
+    return this.profile.signal;
   }
 
   private extras(): CallExtras {
@@ -520,14 +541,13 @@ const LOST = new CancelledError('another attempt answered first');
  * `signal` (an AbortController) is created only if the transport reads it, so an attempt that
  * answers costs no controller.
  */
-export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
+export class Attempt implements SendOptions, PendingAttempt {
   readonly startedAt: number;
-  readonly timeoutMs: number;
   readonly metadata: WireMetadata;
   previousOnEndpoint: PendingAttempt | undefined;
   nextOnEndpoint: PendingAttempt | undefined;
-  deadlineSlot = -1;
-  deadlineAt: number;
+  /** The per-attempt timeout's entry in the shared deadline timer, when there is one. */
+  private timeout: AttemptTimeout | undefined;
   /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
   private abandonedWith: RpcError | undefined;
   /** {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG}. */
@@ -546,7 +566,6 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
     const spec: CallSpec = call;
     const remaining = call.deadlineAt - now;
     const attemptTimeoutMs = spec.attemptTimeoutMs;
-    this.timeoutMs = attemptTimeoutMs === undefined ? remaining : Math.min(remaining, attemptTimeoutMs);
     // One literal with every member (adding members later would allocate a property store).
     const metadata: WireMetadata = {
       // Every attempt carries the time left, so that the server stops when the caller has.
@@ -556,7 +575,14 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
       traceId: call.traceId,
     };
     this.metadata = metadata;
-    this.deadlineAt = attemptTimeoutMs === undefined ? Number.POSITIVE_INFINITY : now + attemptTimeoutMs;
+    if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
+  }
+
+  /** Milliseconds this attempt may take at most: the time left, or the attempt timeout if shorter. */
+  get timeoutMs(): number {
+    const remaining = this.call.deadlineAt - this.startedAt;
+    const attemptTimeoutMs = this.call.attemptTimeoutMs;
+    return attemptTimeoutMs === undefined ? remaining : Math.min(remaining, attemptTimeoutMs);
   }
 
   /** Aborts when the call gives up on this attempt (created on first read: see the class). */
@@ -606,7 +632,7 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
       return undefined;
     }
     endpoint.begin(this);
-    if (this.deadlineAt !== Number.POSITIVE_INFINITY) call.pipeline.deadline.add(this);
+    if (this.timeout !== undefined) call.pipeline.deadline.add(this.timeout);
     const connection = endpoint.connection;
     try {
       if (call.shape === 'batch') return connection.sendBatch!(call.batch!, this);
@@ -641,7 +667,7 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
     const pipeline = call.pipeline;
     const endpoint = this.endpoint;
     let failure = failed;
-    if (this.deadlineSlot >= 0) pipeline.deadline.remove(this);
+    if (this.timeout !== undefined) pipeline.deadline.remove(this.timeout);
     const end = pipeline.clock.now();
     const abandonedWith = this.abandonedWith;
     // An attempt abandoned without an answer (a lost copy, a timeout) still counts for stall suspicion.
@@ -718,6 +744,18 @@ export class Attempt implements SendOptions, PendingAttempt, DeadlineEntry {
   private report(failure: RpcError, now: number): void {
     this.flags |= REPORTED_FLAG;
     this.call.attemptFailed(this, failure, now);
+  }
+}
+
+/** An attempt's own timeout, as an entry of the shared deadline timer. */
+class AttemptTimeout implements DeadlineEntry {
+  deadlineSlot = -1;
+  constructor(
+    private readonly attempt: Attempt,
+    readonly deadlineAt: number,
+  ) {}
+  onDeadline(): void {
+    this.attempt.onDeadline();
   }
 }
 

@@ -16,7 +16,7 @@ import { RetryPolicy } from '../recovery/retry-policy.js';
 import { type ClientConnection, type ClientTransport, type ConnectOptions, schemeOf } from '../transport.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { defaultRandom, type Random } from '../util/random.js';
-import { BATCH_METHOD, Call, type CallShape } from './call.js';
+import { BATCH_METHOD, Call, CallProfile, type CallShape } from './call.js';
 import { ClientDefaults } from './defaults.js';
 import { Endpoint } from './endpoint.js';
 import { EndpointDiscovery } from './endpoint-discovery.js';
@@ -68,6 +68,8 @@ export interface RpcClient {
 }
 
 const NO_OPTIONS: CallOptions = {};
+/** Shared call profiles kept at most (one per method called without options); then the cache restarts. */
+const MAX_SHARED_PROFILES = 1_000;
 
 /**
  * Creates a client: resolves the options, builds the policies of the {@link CallPipeline} and
@@ -127,6 +129,7 @@ export function createClient(options: ClientOptions): RpcClient {
     hedges: 0,
     budgetExhausted: 0,
   };
+  const profiles = new Map<string, CallProfile>();
   let nextCallId = 0;
   let nextRequestId = 0;
   let closed = false;
@@ -259,6 +262,12 @@ export function createClient(options: ClientOptions): RpcClient {
     batch: readonly JsonRpcRequest[] | undefined,
     callOptions: CallOptions,
   ): Call {
+    // A request made without call options shares its method's profile (no object per call).
+    const cacheable = shape === 'request' && callOptions === NO_OPTIONS;
+    if (cacheable) {
+      const shared = profiles.get(method);
+      if (shared !== undefined) return new Call(pipeline, ++nextCallId, clock.now(), shared, params);
+    }
     const perMethod = shape === 'batch' ? undefined : methodOptions.get(method);
     const deadlineMs = callOptions.deadlineMs ?? perMethod?.deadlineMs ?? defaultDeadlineMs;
     if (callOptions.deadlineMs !== undefined) validateDeadlineMs(deadlineMs, 'deadlineMs', allowNoDeadline);
@@ -269,13 +278,9 @@ export function createClient(options: ClientOptions): RpcClient {
     const maxAttempts = callOptions.maxAttempts ?? retryOptions?.maxAttempts ?? 1;
     if (!(maxAttempts >= 1) || !Number.isInteger(maxAttempts))
       throw new TypeError(`maxAttempts must be a whole number ≥ 1 (got ${String(maxAttempts)})`);
-    return new Call(
-      pipeline,
-      ++nextCallId,
-      clock.now(),
+    const profile = new CallProfile(
       shape,
       method,
-      params,
       batch,
       idempotent,
       deadlineMs,
@@ -285,6 +290,11 @@ export function createClient(options: ClientOptions): RpcClient {
       callOptions.traceId,
       callOptions.signal,
     );
+    if (cacheable) {
+      if (profiles.size >= MAX_SHARED_PROFILES) profiles.clear();
+      profiles.set(method, profile);
+    }
+    return new Call(pipeline, ++nextCallId, clock.now(), profile, params);
   }
 
   function run(call: Call): Promise<unknown> {

@@ -49,7 +49,8 @@ export class PhiAccrualDetector {
   private size = 0;
   private sum = 0;
   private sumOfSquares = 0;
-  private last: number | undefined;
+  /** NaN before the first heartbeat (a number field: writing it allocates nothing). */
+  private last = Number.NaN;
   private addsSinceRecompute = 0;
 
   constructor(options: Partial<PhiAccrualOptions> = {}) {
@@ -62,7 +63,7 @@ export class PhiAccrualDetector {
   /** Records a heartbeat (any sign of life) at `nowMs`. */
   heartbeat(nowMs: number): void {
     const last = this.last;
-    if (last !== undefined) {
+    if (!Number.isNaN(last)) {
       const interval = nowMs - last;
       if (interval < 0) return; // an excused pause moved `last` past this beat: nothing to learn
       if (this.isAvailable(nowMs)) this.add(interval);
@@ -72,7 +73,7 @@ export class PhiAccrualDetector {
 
   /** Suspicion level at `nowMs`: 0 before the first heartbeat; grows with silence. */
   phi(nowMs: number): number {
-    if (this.last === undefined) return 0;
+    if (Number.isNaN(this.last)) return 0;
     return phiOf(
       nowMs - this.last,
       this.meanMs + this.options.acceptableHeartbeatPauseMs,
@@ -90,12 +91,12 @@ export class PhiAccrualDetector {
    * that long, so the silence is ours, not the peer's.
    */
   excusePause(pauseMs: number): void {
-    if (this.last !== undefined && pauseMs > 0) this.last += pauseMs;
+    if (!Number.isNaN(this.last) && pauseMs > 0) this.last += pauseMs;
   }
 
   /** Time of the last heartbeat (shifted by excused pauses), or undefined before the first. */
   get lastHeartbeatMs(): number | undefined {
-    return this.last;
+    return Number.isNaN(this.last) ? undefined : this.last;
   }
 
   /** Mean of the recorded intervals, in ms (without the acceptable pause). */
@@ -116,7 +117,7 @@ export class PhiAccrualDetector {
     this.size = 0;
     this.sum = 0;
     this.sumOfSquares = 0;
-    this.last = undefined;
+    this.last = Number.NaN;
     this.seed();
   }
 

@@ -31,6 +31,8 @@ export class StallSuspicion {
   private timer: TimerHandle | undefined;
   private due = 0;
   private resumeAt = Number.NEGATIVE_INFINITY;
+  /** The next time a call's start may run a check (at most one per sweep interval). */
+  private nextCheckAt = Number.NEGATIVE_INFINITY;
   private readonly sweep = () => this.onSweep();
 
   constructor(
@@ -43,8 +45,13 @@ export class StallSuspicion {
     private readonly busy: () => boolean,
   ) {}
 
-  /** A call started: make sure sweeps run (they never keep an idle client busy). */
+  /**
+   * A call started: check now if a sweep interval has passed since the last check (sweep timers
+   * fire late on a loaded machine, and a late sweep is skipped; calls starting keep detection
+   * going), and make sure sweeps run (they never keep an idle client busy).
+   */
   callStarted(now: number): void {
+    if (now >= this.nextCheckAt) this.check(now);
     if (this.timer !== undefined) return;
     this.due = now + this.options.checkIntervalMs;
     this.timer = this.clock.setTimeout(this.sweep, this.options.checkIntervalMs);
@@ -58,6 +65,7 @@ export class StallSuspicion {
 
   /** Looks at every endpoint with an unanswered call now. */
   check(now: number): void {
+    this.nextCheckAt = now + this.options.checkIntervalMs;
     if (now < this.resumeAt) return;
     for (const endpoint of this.endpoints) if (endpoint.awaitingAnswer) this.checkEndpoint(endpoint, now);
   }
@@ -69,7 +77,10 @@ export class StallSuspicion {
     // unread in socket buffers, so every endpoint would look stalled. Skip one interval.
     if (now - this.due > LOCAL_STALL_TOLERANCE_MS) this.resumeAt = now + this.options.checkIntervalMs;
     else this.check(now);
-    if (this.busy()) this.callStarted(now);
+    if (this.busy() && this.timer === undefined) {
+      this.due = now + this.options.checkIntervalMs;
+      this.timer = this.clock.setTimeout(this.sweep, this.options.checkIntervalMs);
+    }
   }
 
   private checkEndpoint(endpoint: Endpoint, now: number): void {

@@ -3,7 +3,11 @@ import type { FailureKind, RpcError } from '../errors/rpc-error.js';
 /** The health state of one endpoint, as the client sees it. */
 export type EndpointState = 'healthy' | 'suspect' | 'down' | 'ejected' | 'probing';
 
-/** Every event a client emits, by name. Each carries the client clock's time `at` (ms). */
+/**
+ * Every event a client emits, by name. Each carries `at`: a reading of the client's clock, in ms
+ * on a monotonic scale (`performance.now()` with the system clock), not a wall-clock time — only
+ * differences between `at` values are meaningful (for a timestamp, call `Date.now()` in the listener).
+ */
 export interface ClientEvents {
   /** An attempt (first try, retry or hedge) is sent to an endpoint. */
   attempt: { at: number; callId: number; method: string; endpoint: string; attempt: number; hedge: boolean };
