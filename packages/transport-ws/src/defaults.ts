@@ -1,6 +1,6 @@
 /** Client defaults of {@link wsTransport}, resolved once. */
 export const WsClientDefaults = {
-  /** How often the client checks liveness and sends a ws ping when nothing arrived: 1 s (DESIGN.md §6). */
+  /** How often the client checks liveness and sends a ws ping when nothing arrived: 1 s (docs/policies.md, "Defaults"). */
   heartbeatIntervalMs: 1_000,
   /** A ping unanswered (and nothing else received) for this long marks the peer dead: 2.5 s. */
   heartbeatTimeoutMs: 2_500,
