@@ -1,5 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { type Dispatcher, type IncomingContext, type IncomingCredentials, InFlightLimit } from '@resilient-rpc/core';
+import {
+  type Dispatcher,
+  type IncomingContext,
+  type IncomingCredentials,
+  InFlightLimit,
+} from '@resilient-rpc/core';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
 import { BINARY_FRAME_REFUSED } from './replies.js';
