@@ -148,7 +148,7 @@ export function buildHandler(
     req.resume();
   }
 
-  function health(req: IncomingMessage, res: ServerResponse): void {
+  function health(req: IncomingMessage, res: ServerResponse) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, ['GET', 'HEAD']);
     const serving = dispatcher.accepting;
     const body = JSON.stringify({ status: serving ? 'serving' : 'draining', inFlight: dispatcher.inFlight });
@@ -196,7 +196,7 @@ export function buildHandler(
     }
   }
 
-  function rpc(req: IncomingMessage, res: ServerResponse): void {
+  function rpc(req: IncomingMessage, res: ServerResponse) {
     if (req.method !== 'POST') return methodNotAllowed(res, ['POST']);
     if (!dispatcher.accepting) return draining(req, res);
     if (!isJsonContentType(req.headers['content-type'])) {
