@@ -43,7 +43,7 @@ function rawAnswer(text: string): string {
 async function serve(): Promise<void> {
   const natsUrl = process.env.LISTENERS_NATS_URL!;
   const server = createServer({ maxInFlight: 50_000, methods: { echo: (params: unknown) => params } });
-  const [http, ws, nats] = await Promise.all([
+  const [http, ws] = await Promise.all([
     server.listen(httpListener({ port: 0 })),
     server.listen(wsListener({ port: 0 })),
     server.listen(natsListener({ servers: natsUrl, subject: 'bench.listeners.ours', service: false })),
