@@ -80,6 +80,8 @@ export class ServerConnection {
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly controller = new AbortController();
   private readonly context: IncomingContext;
+  /** Resolves once the socket has closed. */
+  readonly closed: Promise<void>;
   /** Write callbacks bound once: the hot path makes no closure per reply. */
   private readonly writtenNone = (): void => this.written(0);
   private readonly writtenOne = (): void => this.written(1);
@@ -109,6 +111,7 @@ export class ServerConnection {
     socket.on('error', () => {
       // 'close' follows (ws closes with 1009 on an oversize frame, 1002 on a protocol error).
     });
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('close', () => {
       clearTimeout(this.stallTimer);
       clearTimeout(this.closeTimer);
@@ -125,11 +128,6 @@ export class ServerConnection {
   /** The socket is not being read: its peer does not read the replies. */
   get stalled(): boolean {
     return this.paused;
-  }
-
-  /** Resolves once no request of this connection is being handled or waiting to be written. */
-  idle(): Promise<void> {
-    return this.slots.idle();
   }
 
   /** Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off. */
