@@ -166,6 +166,7 @@ async function drive(caller: Caller, count: number): Promise<void> {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
+/** Runs the group: one row per transport (the server CPU per request, ours and raw). */
 export async function run({ quick }: { quick: boolean }): Promise<BenchResult[]> {
   const count = quick ? 5_000 : 20_000;
   const repeats = quick ? 3 : 5;
