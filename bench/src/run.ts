@@ -32,6 +32,7 @@ const GROUPS: Record<string, string> = {
   ws: './ws.js',
   nats: './nats.js',
   dispatcher: './dispatcher.js',
+  listeners: './listeners.js',
   'nats-scale': './nats-scale.js',
   hostile: './hostile.js',
 };

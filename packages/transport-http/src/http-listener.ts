@@ -1,10 +1,11 @@
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
-import { type Dispatcher, ErrorCodes, errorResponse, type ServerListener } from '@resilient-rpc/core';
+import { type Dispatcher, ErrorCodes, type ServerListener } from '@resilient-rpc/core';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
+import { refuse } from './respond.js';
 
 /** Options of {@link httpListener}. Every limit has a default in {@link HttpServerDefaults}. */
 export interface HttpListenerOptions extends HttpHandlerOptions {
@@ -137,16 +138,8 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         idleTimeoutMs: idleTimeout,
         refusedGraceMs: Math.min(headersTimeout, OVER_LIMIT_GRACE_MS),
       });
-      const overloaded = (res: ServerResponse, message: string, data: unknown, close = false) => {
-        const body = JSON.stringify(errorResponse(null, ErrorCodes.Overloaded, message, data));
-        res.writeHead(503, {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'retry-after': retryAfter,
-          ...(close && { connection: 'close' }),
-        });
-        res.end(body);
-      };
+      const overloaded = (res: ServerResponse, message: string, data: unknown, close = false) =>
+        refuse(res, 503, { code: ErrorCodes.Overloaded, message, data }, { retryAfter, close });
       const handler: typeof inner = (req, res) => {
         answering++;
         res.once('close', done);
@@ -220,19 +213,18 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         const pending = (socket as { _httpMessage?: ServerResponse })._httpMessage;
         if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && pending && !pending.headersSent && socket.writable) {
           // The body did not arrive within requestTimeoutMs: say so, then close. Never dispatched.
-          const body = JSON.stringify(
-            errorResponse(null, ErrorCodes.InvalidRequest, 'request timeout', {
-              reason: 'the request did not arrive in time',
-              requestTimeoutMs: requestTimeout,
-            }),
-          );
           pending.shouldKeepAlive = false;
-          pending.writeHead(408, {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            connection: 'close',
-          });
-          pending.end(body, () => socket.destroy());
+          pending.once('finish', () => socket.destroy());
+          refuse(
+            pending,
+            408,
+            {
+              code: ErrorCodes.InvalidRequest,
+              message: 'request timeout',
+              data: { reason: 'the request did not arrive in time', requestTimeoutMs: requestTimeout },
+            },
+            { retryAfter },
+          );
           setTimeout(() => socket.destroy(), 1_000).unref();
           return;
         }

@@ -15,4 +15,4 @@ export {
 export { type HttpServerOptions, type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 export { mapHttpError } from './map-error.js';
 export { parseRetryAfter } from './retry-after.js';
-export { statusFor } from './status.js';
+export { HttpStatusOf, statusFor } from './status.js';

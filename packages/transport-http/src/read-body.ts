@@ -1,52 +1,36 @@
 import type { IncomingMessage } from 'node:http';
 
-/** The outcome of reading a request body under a size limit. */
-export type BodyResult =
-  | { readonly ok: true; readonly text: string }
-  | { readonly ok: false; readonly reason: 'too-large' | 'aborted' };
-
 /**
- * Reads a request body as UTF-8 text, giving up as soon as more than `maxBytes` arrived (the rest
- * is never buffered). Resolves, never rejects.
+ * Reads a request body, giving up as soon as more than `maxBytes` arrived (the rest is never
+ * buffered): the bytes, `'too-large'`, or `'aborted'` when the request ended early. Never rejects.
  */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large' | 'aborted'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let total = 0;
-    let settled = false;
-    const finish = (result: BodyResult) => {
-      if (settled) return;
-      settled = true;
+    const finish = (result: Buffer | 'too-large' | 'aborted') => {
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('aborted', onAbort);
       req.off('close', onClose);
       resolve(result);
     };
     const onData = (chunk: Buffer) => {
       total += chunk.length;
-      if (total > maxBytes) {
+      if (total <= maxBytes) chunks.push(chunk);
+      else {
         chunks.length = 0;
         req.pause();
-        finish({ ok: false, reason: 'too-large' });
-        return;
+        finish('too-large');
       }
-      chunks.push(chunk);
     };
-    const onEnd = () => {
-      const text =
-        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, total).toString('utf8');
-      finish({ ok: true, text });
-    };
-    const onAbort = () => finish({ ok: false, reason: 'aborted' });
+    const onEnd = () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
     const onClose = () => {
-      if (!req.complete) onAbort();
+      if (!req.complete) finish('aborted');
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    // Kept after settling: an 'error' on a request without listeners would be thrown.
-    req.on('error', onAbort);
-    req.on('aborted', onAbort);
     req.on('close', onClose);
+    // Kept after settling: an 'error' on a request without listeners would be thrown.
+    req.on('error', () => finish('aborted'));
   });
 }

@@ -1,35 +1,38 @@
-import { ErrorCodes, type JsonRpcResponse } from '@resilient-rpc/core';
+import { type DispatchStatus, ErrorCodes, type JsonRpcResponse } from '@resilient-rpc/core';
 
 /**
- * The HTTP status for a JSON-RPC answer. Batches are always 200. A single error response gets
- * the status that tells HTTP clients and proxies what happened without reading the body:
- *
- * | JSON-RPC error | status |
- * | --- | --- |
- * | -32700 Parse error, -32600 Invalid Request | 400 |
- * | -32004 Unauthenticated | 401 (with `WWW-Authenticate: Bearer`) |
- * | -32005 Forbidden | 403 |
- * | -32006 Message too large, -32007 Batch too large | 413 |
- * | -32002 Overloaded, -32003 Draining | 503 (with `Retry-After`) |
- * | anything else (method not found, handler errors, deadline) | 200 |
+ * The HTTP status of each {@link DispatchStatus}: what tells HTTP clients and proxies what
+ * happened without reading the body. A 401 goes with `WWW-Authenticate: Bearer`, a 503 with
+ * `Retry-After`.
+ */
+export const HttpStatusOf: Readonly<Record<DispatchStatus, number>> = Object.freeze({
+  ok: 200,
+  'no-content': 204,
+  'bad-request': 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'too-large': 413,
+  overloaded: 503,
+  draining: 503,
+});
+
+const STATUS_OF_CODE: ReadonlyMap<number, number> = new Map([
+  [ErrorCodes.ParseError, 400],
+  [ErrorCodes.InvalidRequest, 400],
+  [ErrorCodes.Unauthenticated, 401],
+  [ErrorCodes.Forbidden, 403],
+  [ErrorCodes.MessageTooLarge, 413],
+  [ErrorCodes.BatchTooLarge, 413],
+  [ErrorCodes.Overloaded, 503],
+  [ErrorCodes.Draining, 503],
+]);
+
+/**
+ * The HTTP status for a JSON-RPC answer, as {@link HttpStatusOf} maps the dispatcher's status:
+ * batches are 200; a single error response gets 400 (-32700, -32600), 401 (-32004), 403 (-32005),
+ * 413 (-32006, -32007) or 503 (-32002, -32003); anything else (method errors, deadline) is 200.
  */
 export function statusFor(response: JsonRpcResponse | JsonRpcResponse[]): number {
   if (Array.isArray(response) || !('error' in response)) return 200;
-  switch (response.error.code) {
-    case ErrorCodes.ParseError:
-    case ErrorCodes.InvalidRequest:
-      return 400;
-    case ErrorCodes.Unauthenticated:
-      return 401;
-    case ErrorCodes.Forbidden:
-      return 403;
-    case ErrorCodes.MessageTooLarge:
-    case ErrorCodes.BatchTooLarge:
-      return 413;
-    case ErrorCodes.Overloaded:
-    case ErrorCodes.Draining:
-      return 503;
-    default:
-      return 200;
-  }
+  return STATUS_OF_CODE.get(response.error.code) ?? 200;
 }

@@ -48,6 +48,19 @@ describe('bad input never hurts the server', () => {
     }
   });
 
+  it('answers a body that is not UTF-8 with 400 -32700, never run', async () => {
+    // The dispatcher decodes the body's bytes strictly: a lossy decode would run a mangled call.
+    const text = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'echo', params: ['é'] });
+    const bytes = Buffer.from(text, 'latin1');
+    const response = await fetch(started.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: bytes,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ id: null, error: { code: ErrorCodes.ParseError } });
+  });
+
   it('answers a wrong or missing content type with 415', async () => {
     expect((await post('{}', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post('{}', { 'content-type': 'application/json; charset=latin1' })).status).toBe(415);

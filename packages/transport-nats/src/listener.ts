@@ -9,16 +9,16 @@ import {
 } from '@nats-io/transport-node';
 import {
   type Dispatcher,
-  ErrorCodes,
-  errorResponse,
+  type DispatchOptions,
+  type DispatchResult,
   type IncomingContext,
   type IncomingCredentials,
-  type JsonRpcId,
-  type JsonRpcResponse,
+  InFlightLimit,
   metadataFromHeaders,
   type ServerListener,
   type WireMetadata,
 } from '@resilient-rpc/core';
+import { abandonedReply } from './abandoned-reply.js';
 import {
   type DiscoveryResponder,
   ServiceEndpointCounters,
@@ -48,7 +48,7 @@ export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> 
   /** How long `close()` waits for replies still being written, ms. Default 5 000. */
   closeTimeoutMs?: number;
   /**
-   * Messages this listener handles at once (a batch counts one): its one broker
+   * Requests this listener handles at once (batch entries count one each): its one broker
    * connection carries every caller, so this is its in-flight-per-connection bound. More are
    * answered -32002 Overloaded at once and never run (NATS gives the next one to another
    * instance of the queue group only if this one does not answer: a quick refusal is retried
@@ -84,63 +84,23 @@ export interface NatsServerListener extends ServerListener {
   readonly serviceName: string | undefined;
 }
 
-const decoder = new TextDecoder();
-
 interface Active {
   readonly stats: ServiceEndpointCounters;
   readonly reply: string | undefined;
-  readonly text: string;
+  /** The request as received: read again only if the listener must abandon it at close. */
+  readonly data: Uint8Array;
   readonly started: number;
   settled: boolean;
 }
 
-/** A -32002 Overloaded error for every request (with an id) in `text`, or undefined if none needs an answer. */
-function overloadedReply(text: string, maxInFlight: number): string | undefined {
-  return errorReply(text, (id) =>
-    errorResponse(id, ErrorCodes.Overloaded, 'too many requests in flight on this listener', { maxInFlight }),
-  );
-}
-
-function errorReply(text: string, make: (id: JsonRpcId) => JsonRpcResponse): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const items = Array.isArray(parsed) ? parsed : [parsed];
-  const responses = items
-    .filter((item): item is { id: JsonRpcId } => typeof item === 'object' && item !== null && 'id' in item)
-    .map((item) => make(item.id ?? null));
-  if (responses.length === 0) return undefined;
-  return JSON.stringify(Array.isArray(parsed) ? responses : responses[0]);
-}
-
-/** A -32603 error for every request (with an id) in `text`, or undefined if none needs an answer. */
-function abandonedReply(text: string): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const items = Array.isArray(parsed) ? parsed : [parsed];
-  const responses = items
-    .filter((item): item is { id: JsonRpcId } => typeof item === 'object' && item !== null && 'id' in item)
-    .map((item) =>
-      errorResponse(
-        item.id ?? null,
-        ErrorCodes.InternalError,
-        'the server closed while handling the request',
-        {
-          reason: 'server-closed',
-        },
-      ),
-    );
-  if (responses.length === 0) return undefined;
-  return JSON.stringify(Array.isArray(parsed) ? responses : responses[0]);
-}
+const EMPTY_METADATA: WireMetadata = Object.freeze({});
 const ERROR_MARK = '"error":{"code":';
+
+/** Why a reply counts as an error in the `$SRV` STATS, if it does. */
+function errorOf(result: DispatchResult): string | undefined {
+  if (result.status !== 'ok') return result.status === 'no-content' ? undefined : result.status;
+  return result.body?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined;
+}
 
 class NatsIncoming implements IncomingContext {
   readonly transport = 'nats';
@@ -190,7 +150,10 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
   let instanceUrl: string | undefined;
   let discovery: DiscoveryResponder | undefined;
   let dispatcher: Dispatcher | undefined;
-  let inFlight = 0;
+  // The listener's one broker connection carries every caller: its bound is per connection.
+  const dispatchOptions: DispatchOptions | undefined = Number.isFinite(maxInFlight)
+    ? { limit: new InFlightLimit(maxInFlight) }
+    : undefined;
   let idle: Array<() => void> = [];
   const stats = new ServiceEndpointCounters();
   const instanceStats = new ServiceEndpointCounters();
@@ -201,55 +164,38 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
 
   const onMessage = (counters: ServiceEndpointCounters, error: Error | null, msg: Msg) => {
     if (error !== null || dispatcher === undefined) return;
-    const text = decoder.decode(msg.data);
-    if (inFlight >= maxInFlight) {
-      const refusal = msg.reply ? overloadedReply(text, maxInFlight) : undefined;
-      if (refusal !== undefined && nc !== undefined && !nc.isClosed()) {
-        try {
-          nc.publish(msg.reply!, refusal);
-        } catch {
-          // the caller's deadline settles it
-        }
-      }
-      counters.record(0, 'overloaded');
-      return;
-    }
     const record = headerRecordOf(msg.headers);
-    const metadata = record === undefined ? {} : metadataFromHeaders((name) => record[name]);
+    const metadata = record === undefined ? EMPTY_METADATA : metadataFromHeaders((name) => record[name]);
     const entry: Active = {
       stats: counters,
       reply: msg.reply,
-      text,
+      data: msg.data,
       started: performance.now(),
       settled: false,
     };
     active.add(entry);
-    inFlight++;
-    dispatcher.handleText(text, new NatsIncoming(metadata, record)).then(
-      (out) => {
-        if (entry.settled) return; // abandoned at close: an error reply already went out
-        if (out !== undefined && entry.reply) {
-          // Replies produced in the same turn go out together: one socket write for many.
-          if (outbox.length === 0) setImmediate(flushOutbox);
-          outbox.push({ entry, out });
-        } else {
-          finish(entry, out?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined);
-        }
-      },
-      (dispatchError: unknown) => finish(entry, String(dispatchError)),
-    );
+    dispatcher.dispatch(msg.data, new NatsIncoming(metadata, record), dispatchOptions).then((result) => {
+      if (entry.settled) return; // abandoned at close: an error reply already went out
+      if (result.body !== undefined && entry.reply) {
+        // Replies produced in the same turn go out together: one socket write for many.
+        if (outbox.length === 0) setImmediate(flushOutbox);
+        outbox.push({ entry, result });
+      } else {
+        finish(entry, errorOf(result));
+      }
+    });
   };
 
-  let outbox: Array<{ entry: Active; out: string }> = [];
+  let outbox: Array<{ entry: Active; result: DispatchResult }> = [];
   const flushOutbox = () => {
     const batch = outbox;
     outbox = [];
-    for (const { entry, out } of batch) {
+    for (const { entry, result } of batch) {
       if (entry.settled) continue;
-      let failed: string | undefined = out.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined;
+      let failed = errorOf(result);
       if (nc !== undefined && !nc.isClosed() && entry.reply) {
         try {
-          nc.publish(entry.reply, out);
+          nc.publish(entry.reply, result.body);
         } catch (publishError) {
           failed = `reply not sent: ${(publishError as Error).message}`;
         }
@@ -263,8 +209,7 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     entry.settled = true;
     active.delete(entry);
     entry.stats.record(performance.now() - entry.started, failed);
-    inFlight--;
-    if (inFlight === 0 && idle.length > 0) {
+    if (active.size === 0 && idle.length > 0) {
       const waiters = idle;
       idle = [];
       for (const waiter of waiters) waiter();
@@ -281,7 +226,7 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     for (const entry of [...active]) {
       if (queued.has(entry)) continue; // its answer is ready and goes out with the outbox
       if (entry.reply && nc !== undefined && !nc.isClosed()) {
-        const reply = abandonedReply(entry.text);
+        const reply = abandonedReply(entry.data);
         if (reply !== undefined) {
           try {
             nc.publish(entry.reply, reply);
@@ -295,7 +240,7 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
   };
 
   const waitIdle = (timeoutMs: number) =>
-    inFlight === 0
+    active.size === 0
       ? Promise.resolve()
       : new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, timeoutMs);

@@ -1,14 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import {
   type Dispatcher,
-  ErrorCodes,
-  errorResponse,
   type IncomingContext,
   type IncomingCredentials,
-  type JsonRpcResponse,
+  InFlightLimit,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
+import { BINARY_FRAME_REFUSED } from './replies.js';
 
 /** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -28,18 +27,42 @@ export interface ServerConnectionOptions {
 }
 
 /**
- * One accepted WebSocket on the server: parses each text frame, enforces the per-connection
- * in-flight limit, dispatches, writes responses back, and aborts its handlers when it closes.
+ * The slots one message took from its connection's {@link InFlightLimit}. The dispatcher releases
+ * a slot when the request is answered; here it stays taken until the reply is written, so that a
+ * peer that does not read its replies cannot have more than `maxInFlight` of them buffered.
+ */
+class HeldUntilWritten extends InFlightLimit {
+  /** Requests of the message admitted (their slots are held). */
+  held = 0;
+  /** Requests of the message the connection's limit refused. */
+  refused = 0;
+
+  constructor(private readonly connection: InFlightLimit) {
+    super(connection.maxInFlight);
+  }
+
+  override tryAcquire(): boolean {
+    if (this.connection.tryAcquire()) {
+      this.held++;
+      return true;
+    }
+    this.refused++;
+    return false;
+  }
+
+  /** Answered: the slot is released once the reply is written ({@link ServerConnection}). */
+  override release(): void {}
+}
+
+/**
+ * One accepted WebSocket on the server: hands each text frame to the dispatcher (which parses,
+ * limits and answers it), writes the answer back, and aborts its handlers when it closes.
  *
  * Write backpressure: a request stays counted in flight until its reply has been handed to the
  * kernel (not when its handler ends), and while more than `maxBufferedBytes` of replies wait to
  * be sent the socket is not read, so a peer that sends without reading cannot grow our memory.
  */
 export class ServerConnection {
-  /** Requests admitted whose reply has not been written yet (batch entries count one each). */
-  private inFlight = 0;
-  /** Of those, the ones whose reply is sent and waits for its write callback. */
-  private awaitingWrite = 0;
   /** Answered a ping (or sent anything) since the last heartbeat tick. */
   alive = true;
   /**
@@ -47,14 +70,18 @@ export class ServerConnection {
    * written. Pongs do not count: idle clients answer pings.
    */
   lastActiveAt = Date.now();
+  /** Requests admitted whose reply has not been written yet (batch entries count one each). */
+  private readonly slots: InFlightLimit;
+  /** Of those, the ones whose reply is sent and waits for its write callback. */
+  private awaitingWrite = 0;
   /** The socket is not read because too many reply bytes wait to be sent. */
   private paused = false;
   private stallTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly controller = new AbortController();
   private readonly context: IncomingContext;
-  private readonly maxBatchSize: number;
-  private idleWaiters: Array<() => void> = [];
+  /** Resolves once the socket has closed. */
+  readonly closed: Promise<void>;
   /** Write callbacks bound once: the hot path makes no closure per reply. */
   private readonly writtenNone = (): void => this.written(0);
   private readonly writtenOne = (): void => this.written(1);
@@ -65,7 +92,7 @@ export class ServerConnection {
   ) {
     // Every in-flight handler listens on this signal; thousands per connection are normal.
     setMaxListeners(0, this.controller.signal);
-    this.maxBatchSize = options.dispatcher.limits.maxBatchSize;
+    this.slots = new InFlightLimit(options.maxInFlight);
     this.context = {
       transport: 'ws',
       metadata: {},
@@ -84,6 +111,7 @@ export class ServerConnection {
     socket.on('error', () => {
       // 'close' follows (ws closes with 1009 on an oversize frame, 1002 on a protocol error).
     });
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('close', () => {
       clearTimeout(this.stallTimer);
       clearTimeout(this.closeTimer);
@@ -94,18 +122,12 @@ export class ServerConnection {
 
   /** Requests of this connection being handled or whose reply is not written yet. */
   get pending(): number {
-    return this.inFlight;
+    return this.slots.inFlight;
   }
 
   /** The socket is not being read: its peer does not read the replies. */
   get stalled(): boolean {
     return this.paused;
-  }
-
-  /** Resolves once no request of this connection is being handled. */
-  idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off. */
@@ -118,65 +140,46 @@ export class ServerConnection {
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     if (isBinary) {
-      this.reply(
-        errorResponse(null, ErrorCodes.InvalidRequest, 'Invalid Request', {
-          reason: 'binary frames are not supported; send JSON-RPC as text frames',
-        }),
-        0,
-      );
+      this.reply(BINARY_FRAME_REFUSED, 0);
       return;
     }
-    const text = data.toString();
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      this.reply(
-        errorResponse(null, ErrorCodes.ParseError, 'Parse error', { reason: (error as Error).message }),
-        0,
-      );
+    // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
+    const limit = new HeldUntilWritten(this.slots);
+    this.options.dispatcher
+      .dispatch(data.toString(), this.context, { limit, answerEachEntry: true })
+      .then((result) => this.reply(result.body, limit.held));
+    // Refused while slots are held by replies the peer has not read yet: reading on would only
+    // parse and refuse (id-less entries are refused silently, so no reply bytes would pause us).
+    if (limit.refused > 0 && this.awaitingWrite > 0 && !this.paused) this.pause();
+  }
+
+  /**
+   * Writes a reply; its `held` requests stay in flight until it is written. Past
+   * `maxBufferedBytes` of unsent replies the socket stops being read.
+   */
+  private reply(body: string | undefined, held: number): void {
+    this.awaitingWrite += held;
+    if (body === undefined || this.socket.readyState !== WebSocket.OPEN) {
+      this.written(held);
       return;
     }
-    // A batch over maxBatchSize runs nothing: the dispatcher answers it -32007 at once, so it
-    // takes one slot rather than being refused -32002 (which would invite a retry).
-    const count = Array.isArray(value)
-      ? value.length > this.maxBatchSize
-        ? 1
-        : Math.max(1, value.length)
-      : 1;
-    if (this.inFlight + count > this.options.maxInFlight) {
-      this.refuseOverloaded(value);
-      // Slots held by replies the peer has not read yet: reading on would only parse and refuse
-      // (id-less entries are refused silently, so no reply bytes would ever trigger the pause).
-      if (this.awaitingWrite > 0 && !this.paused) this.pause();
-      return;
-    }
-    this.inFlight += count;
-    this.options.dispatcher.handleMessage(value, this.context).then(
-      (response) => this.reply(Array.isArray(value) ? perEntry(value, response) : response, count),
-      () =>
-        // handleMessage never rejects by contract; guard anyway.
-        this.reply(errorResponse(null, ErrorCodes.InternalError, 'Internal error'), count),
-    );
+    const done = held === 0 ? this.writtenNone : held === 1 ? this.writtenOne : () => this.written(held);
+    corkedSend(this.socket, body, done);
+    if (!this.paused && this.socket.bufferedAmount > this.options.maxBufferedBytes) this.pause();
   }
 
   /** `count` requests are answered (their reply written, failed or not needed): free their slots. */
   private written(count: number): void {
     if (count > 0) {
-      this.inFlight -= count;
       this.awaitingWrite -= count;
+      for (let index = 0; index < count; index++) this.slots.release();
       // A long call just answered: the idle time starts now, not at its request.
-      if (this.inFlight === 0) this.lastActiveAt = Date.now();
-      if (this.inFlight === 0 && this.idleWaiters.length > 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const waiter of waiters) waiter();
-      }
+      if (this.slots.inFlight === 0) this.lastActiveAt = Date.now();
     }
     // Resume at half the bound, so that a slow reader does not flip the socket on every frame.
     if (
       this.paused &&
-      this.inFlight < this.options.maxInFlight &&
+      this.slots.inFlight < this.options.maxInFlight &&
       this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2
     )
       this.resume();
@@ -204,73 +207,4 @@ export class ServerConnection {
     this.alive = true;
     this.socket.resume();
   }
-
-  /** Answers every request of the message with -32002 Overloaded (notifications are dropped). */
-  private refuseOverloaded(value: unknown): void {
-    const refusal = (item: unknown): JsonRpcResponse | undefined => {
-      if (typeof item !== 'object' || item === null || !Object.hasOwn(item, 'id')) return undefined;
-      const id = (item as { id: unknown }).id;
-      const validId = id === null || typeof id === 'string' || typeof id === 'number' ? id : null;
-      return errorResponse(validId, ErrorCodes.Overloaded, 'too many requests in flight on this connection', {
-        maxInFlight: this.options.maxInFlight,
-      });
-    };
-    if (Array.isArray(value)) {
-      const responses = value.map(refusal).filter((r): r is JsonRpcResponse => r !== undefined);
-      if (responses.length > 0) this.reply(responses, 0);
-    } else {
-      const response = refusal(value);
-      if (response) this.reply(response, 0);
-    }
-  }
-
-  /**
-   * Writes a reply; `count` requests stay in flight until it is written. Past `maxBufferedBytes`
-   * of unsent replies the socket stops being read.
-   */
-  private reply(message: JsonRpcResponse | JsonRpcResponse[] | undefined, count: number): void {
-    this.awaitingWrite += count;
-    if (message === undefined || this.socket.readyState !== WebSocket.OPEN) {
-      this.written(count);
-      return;
-    }
-    let text: string;
-    try {
-      text = JSON.stringify(message);
-    } catch {
-      const replace = (item: JsonRpcResponse): JsonRpcResponse => {
-        try {
-          JSON.stringify(item);
-          return item;
-        } catch {
-          return errorResponse(item.id, ErrorCodes.InternalError, 'Internal error', {
-            reason: 'result is not JSON-serialisable',
-          });
-        }
-      };
-      text = JSON.stringify(Array.isArray(message) ? message.map(replace) : replace(message));
-    }
-    const done = count === 0 ? this.writtenNone : count === 1 ? this.writtenOne : () => this.written(count);
-    corkedSend(this.socket, text, done);
-    if (!this.paused && this.socket.bufferedAmount > this.options.maxBufferedBytes) this.pause();
-  }
-}
-
-/**
- * One error without an id for a whole batch (too many entries) cannot be matched on a socket that
- * multiplexes many requests: answer it for every request of the batch, by id (notifications get none).
- */
-function perEntry(
-  batch: readonly unknown[],
-  response: JsonRpcResponse | JsonRpcResponse[] | undefined,
-): JsonRpcResponse | JsonRpcResponse[] | undefined {
-  if (response === undefined || Array.isArray(response) || response.id !== null || !('error' in response))
-    return response;
-  const answers: JsonRpcResponse[] = [];
-  for (const item of batch) {
-    if (typeof item !== 'object' || item === null || !Object.hasOwn(item, 'id')) continue;
-    const id = (item as { id: unknown }).id;
-    if (typeof id === 'string' || typeof id === 'number') answers.push({ ...response, id });
-  }
-  return answers.length > 0 ? answers : response;
 }

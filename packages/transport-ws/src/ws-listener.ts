@@ -320,27 +320,11 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       if (idleSweeper) clearInterval(idleSweeper);
       idleSweeper = undefined;
       httpServer?.off('upgrade', onUpgrade);
-      await Promise.all(
-        [...connections].map(
-          (connection) =>
-            new Promise<void>((resolve) => {
-              // The server calls close() once its handlers finished, or once the drain timed out
-              // and aborted them: nothing more is sent; clients see 1001 and fail what is pending.
-              const socket = connection.socket;
-              if (socket.readyState === socket.CLOSED) return resolve();
-              const timer = setTimeout(() => {
-                socket.terminate();
-                resolve();
-              }, closeTimeoutMs);
-              timer.unref();
-              socket.once('close', () => {
-                clearTimeout(timer);
-                resolve();
-              });
-              socket.close(CloseCodes.GoingAway, 'server shutting down');
-            }),
-        ),
-      );
+      // The server calls close() once its handlers finished, or once the drain timed out and
+      // aborted them: nothing more is sent; clients see 1001 and fail what is pending.
+      for (const connection of connections)
+        connection.close(CloseCodes.GoingAway, 'server shutting down', closeTimeoutMs);
+      await Promise.all([...connections].map((connection) => connection.closed));
       connections.clear();
       wss?.close();
       if (ownsServer && httpServer) {
