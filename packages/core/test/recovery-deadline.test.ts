@@ -69,6 +69,28 @@ describe('DeadlineTimer', () => {
     expect(keepAlive).toHaveBeenLastCalledWith(true);
     expect(clock.setTimeout).toHaveBeenCalledTimes(1); // re-used, not re-armed
   });
+
+  it('once the client closes, cancels its clock timer when the last pending deadline goes, leaving none behind', () => {
+    const clock = new ManualClock();
+    const timer = new DeadlineTimer(clock);
+    const first = { deadlineAt: 500, deadlineSlot: -1, onDeadline: () => {} };
+    const second = { deadlineAt: 900, deadlineSlot: -1, onDeadline: () => {} };
+    timer.add(first);
+    timer.add(second);
+    timer.remove(first);
+    timer.stopWhenIdle();
+    expect(clock.pendingTimers).toBe(1); // the second call still has its deadline
+    timer.remove(second);
+    expect(clock.pendingTimers).toBe(0);
+    // A timer left armed after its last entry went (to save re-arming) is cancelled at once.
+    const idle = new DeadlineTimer(clock);
+    const entry = { deadlineAt: 100, deadlineSlot: -1, onDeadline: () => {} };
+    idle.add(entry);
+    idle.remove(entry);
+    expect(clock.pendingTimers).toBe(1);
+    idle.stopWhenIdle();
+    expect(clock.pendingTimers).toBe(0);
+  });
 });
 
 describe('client deadlines', () => {

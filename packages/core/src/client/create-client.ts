@@ -376,6 +376,7 @@ export function createClient(options: ClientOptions): RpcClient {
       configured.close();
       await Promise.allSettled(endpoints.map((endpoint) => endpoint.close()));
       await Promise.allSettled(options.transports.map((transport) => transport.close?.()));
+      pipeline.deadline.stopWhenIdle();
     },
   };
 }

@@ -59,6 +59,8 @@ export class DeadlineTimer {
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private holds = 0;
+  /** Set by {@link stopWhenIdle}: the timer is cancelled as soon as nothing is pending. */
+  private stopping = false;
   private readonly fire = () => this.onTimer();
 
   constructor(private readonly clock: Clock) {}
@@ -94,7 +96,19 @@ export class DeadlineTimer {
     // The armed timer is left as it is (re-arming per call would cost a platform timer per call):
     // when it fires early it re-arms for the new earliest. With nothing pending it stops holding
     // the process.
-    if (heap.length === 0 && this.holds === 0) this.timer?.keepAlive?.(false);
+    if (heap.length === 0 && this.holds === 0) {
+      if (this.stopping) this.disarm();
+      else this.timer?.keepAlive?.(false);
+    }
+  }
+
+  /**
+   * The client is closing: cancel the timer as soon as nothing is pending (at once if nothing
+   * is), so that a closed client leaves no timer behind; calls still pending keep their deadlines.
+   */
+  stopWhenIdle(): void {
+    this.stopping = true;
+    if (this.heap.length === 0 && this.holds === 0) this.disarm();
   }
 
   /** Keeps the process alive for a call without a deadline until {@link release}. */
@@ -106,7 +120,10 @@ export class DeadlineTimer {
 
   /** Ends a {@link hold}. */
   release(): void {
-    if (--this.holds === 0 && this.heap.length === 0) this.timer?.keepAlive?.(false);
+    if (--this.holds === 0 && this.heap.length === 0) {
+      if (this.stopping) this.disarm();
+      else this.timer?.keepAlive?.(false);
+    }
   }
 
   /** Cancels the timer and forgets every entry (the client is closing). */
@@ -141,7 +158,7 @@ export class DeadlineTimer {
     }
     if (this.timer !== undefined) return; // an entry's onDeadline added an earlier one
     if (heap.length > 0) this.arm(heap[0]!.deadlineAt);
-    else if (this.holds > 0) this.arm(now + KEEP_ALIVE_MS);
+    else if (this.holds > 0 && !this.stopping) this.arm(now + KEEP_ALIVE_MS);
   }
 
   private up(slot: number): void {
