@@ -8,9 +8,7 @@ import {
   isNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
-  NotSentError,
   type PingOptions,
-  ProtocolError,
   type RpcError,
   type SendOptions,
   type TransportCapabilities,
@@ -18,6 +16,7 @@ import {
 } from '@resilient-rpc/core';
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listen-url.js';
+import { connectionClosed, unserialisable } from './map-error.js';
 import { SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { withIpIdentity } from './tls-identity.js';
 import { type NatsEndpoint, parseNatsUrl } from './url.js';
@@ -111,7 +110,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     schemes: ['nats', 'tls'],
     listen: (url) => listenNatsUrl(url, server, options),
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
-      if (closed) throw new NotSentError('the NATS transport is closed', { endpoint: url });
+      if (closed) throw connectionClosed(url);
       const endpoint = parseNatsUrl(url);
       const { key, shared: entry } = acquire(endpoint, connectOpts);
       return new NatsClientConnection(url, endpoint.subject, entry, connectOpts.headers, servicePing, () =>
@@ -144,10 +143,7 @@ function serialise(message: JsonRpcRequest | readonly JsonRpcRequest[], url: str
   try {
     return JSON.stringify(message);
   } catch (cause) {
-    throw new ProtocolError(
-      `the request cannot be serialised as JSON: ${(cause as Error)?.message ?? cause}`,
-      { endpoint: url, cause },
-    );
+    throw unserialisable(cause, url);
   }
 }
 
@@ -201,8 +197,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
-    if (this.closedLocally)
-      return Promise.reject(new NotSentError('the connection is closed', { endpoint: this.url }));
+    if (this.closedLocally) return Promise.reject(connectionClosed(this.url));
     let payload: string;
     try {
       payload = serialise(request, this.url);
@@ -234,7 +229,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   }
 
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    if (this.closedLocally) throw new NotSentError('the connection is closed', { endpoint: this.url });
+    if (this.closedLocally) throw connectionClosed(this.url);
     const payload = serialise(requests, this.url);
     const headers = this.buildHeaders(options.metadata, options.headers);
     if (requests.every(isNotification)) {
@@ -261,7 +256,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   }
 
   async ping(options: PingOptions): Promise<void> {
-    if (this.closedLocally) throw new NotSentError('the connection is closed', { endpoint: this.url });
+    if (this.closedLocally) throw connectionClosed(this.url);
     const started = this.shared.clock.now();
     await this.shared.flush(this, options.signal, options.timeoutMs);
     if (!this.servicePing) return;
