@@ -43,12 +43,22 @@ export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'>
    * Default: on, every {@link NatsDiscoveryDefaults.intervalMs} ms.
    */
   discovery?: NatsDiscoveryOptions | false;
+  /**
+   * Where call metadata (deadline, idempotency, attempt, trace id) travels: `'body'`, the
+   * request's `meta` member (a plain PUB, no header block to encode or parse: measured the
+   * cheaper of the two), or `'headers'` (`rpc-deadline-ms`, … for servers that read only
+   * headers). Credentials and custom headers always go in headers. Default
+   * {@link NatsTransportDefaults.metadataIn}.
+   */
+  metadataIn?: 'body' | 'headers';
 }
 
 /** Transport defaults that are not nats.js options (those are in `NatsClientDefaults`). */
 export const NatsTransportDefaults = {
   /** A call waits at most 2 s for a connection that is not open, then fails `not-sent`. */
   connectWaitMs: 2_000,
+  /** Call metadata in the request's `meta` member. */
+  metadataIn: 'body',
 } as const;
 
 /** What a NATS connection can do. */
@@ -69,6 +79,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     servicePing = true,
     connectWaitMs = NatsTransportDefaults.connectWaitMs,
     discovery = {},
+    metadataIn = NatsTransportDefaults.metadataIn,
     server,
     ...connectOptions
   } = options;
@@ -113,8 +124,14 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
       if (closed) throw connectionClosed(url);
       const endpoint = parseNatsUrl(url);
       const { key, shared: entry } = acquire(endpoint, connectOpts);
-      return new NatsClientConnection(url, endpoint.subject, entry, connectOpts.headers, servicePing, () =>
-        release(key, entry),
+      return new NatsClientConnection(
+        url,
+        endpoint.subject,
+        entry,
+        connectOpts.headers,
+        servicePing,
+        metadataIn === 'body',
+        () => release(key, entry),
       );
     },
     discover(url: string, discoverOpts: DiscoverOptions): () => void {
@@ -133,6 +150,20 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
       await Promise.all(entries.map((entry) => entry.close()));
     },
   };
+}
+
+const NO_METADATA: WireMetadata = {};
+
+/** The request with the call metadata merged into its `meta` member (the request itself when there is none). */
+function withMeta(request: JsonRpcRequest, metadata: WireMetadata): JsonRpcRequest {
+  if (
+    metadata.deadlineMs === undefined &&
+    metadata.idempotent === undefined &&
+    metadata.attempt === undefined &&
+    metadata.traceId === undefined
+  )
+    return request;
+  return { ...request, meta: request.meta === undefined ? metadata : { ...request.meta, ...metadata } };
 }
 
 /**
@@ -160,6 +191,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     private readonly shared: SharedConnection,
     endpointHeaders: Readonly<Record<string, string>> | undefined,
     private readonly servicePing: boolean,
+    private readonly metaInBody: boolean,
     private readonly release: () => Promise<void>,
   ) {
     this.fixedHeaderLines = encodeHeaderLines(endpointHeaders);
@@ -200,11 +232,11 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     if (this.closedLocally) return Promise.reject(connectionClosed(this.url));
     let payload: string;
     try {
-      payload = serialise(request, this.url);
+      payload = serialise(this.metaInBody ? withMeta(request, options.metadata) : request, this.url);
     } catch (error) {
       return Promise.reject(error);
     }
-    const headers = this.buildHeaders(options.metadata, options.headers);
+    const headers = this.buildHeaders(this.metaInBody ? NO_METADATA : options.metadata, options.headers);
     if (isNotification(request)) {
       return this.shared
         .publish(this, this.subject, payload, headers, options.signal, options.timeoutMs)
@@ -230,8 +262,11 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
 
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     if (this.closedLocally) throw connectionClosed(this.url);
-    const payload = serialise(requests, this.url);
-    const headers = this.buildHeaders(options.metadata, options.headers);
+    const payload = serialise(
+      this.metaInBody ? requests.map((request) => withMeta(request, options.metadata)) : requests,
+      this.url,
+    );
+    const headers = this.buildHeaders(this.metaInBody ? NO_METADATA : options.metadata, options.headers);
     if (requests.every(isNotification)) {
       await this.shared.publish(this, this.subject, payload, headers, options.signal, options.timeoutMs);
       return [];
