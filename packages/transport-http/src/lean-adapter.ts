@@ -5,6 +5,7 @@ import {
   type IncomingMessage,
 } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type Clock, systemClock, type TimerHandle } from '@resilient-rpc/core';
 import {
   type AxiosAdapter,
   AxiosError,
@@ -13,6 +14,11 @@ import {
   CanceledError,
   type InternalAxiosRequestConfig,
 } from 'axios';
+
+/** A request config that carries the connection's injected clock (for the attempt timer). */
+export interface ClockedRequestConfig {
+  clock?: Clock;
+}
 
 /**
  * An axios adapter for the transport's own JSON-RPC exchanges: one `node:http(s).request` on the
@@ -44,11 +50,11 @@ export const leanAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) =>
     };
     const signal = config.signal as AbortSignal | undefined;
     let done = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerHandle | undefined;
     const finish = (error: Error | undefined, response?: AxiosResponse) => {
       if (done) return;
       done = true;
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.cancel();
       signal?.removeEventListener('abort', onAbort);
       if (error === undefined) resolve(response as AxiosResponse);
       else reject(error);
@@ -73,13 +79,13 @@ export const leanAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) =>
     const timeoutMs = config.timeout ?? 0;
     if (timeoutMs > 0) {
       // A wall-clock bound on the whole exchange, as the stock adapter has for `maxRedirects: 0`.
-      timer = setTimeout(() => {
+      const clock = (config as ClockedRequestConfig).clock ?? systemClock;
+      timer = clock.setTimeout(() => {
         finish(
           new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, request),
         );
         request.destroy();
       }, timeoutMs);
-      timer.unref?.();
     }
     request.end(body);
   });

@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, isRpcError } from '@resilient-rpc/core';
+import { createClient, isRpcError, systemClock } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpTransport } from '../src/index.js';
 
@@ -91,7 +91,7 @@ describe('the lean axios adapter of the transport-created instance', () => {
     await new Promise((resolve) => servers.pop()!.close(resolve));
     const second = httpTransport();
     const connection = second.connect(refused, {
-      clock: { now: () => performance.now(), setTimeout: () => ({ cancel: () => {} }) },
+      clock: systemClock,
       random: Math.random,
     });
     const failure = await connection
@@ -111,7 +111,7 @@ describe('the lean axios adapter of the transport-created instance', () => {
     });
     const transport = httpTransport();
     const connection = transport.connect(url, {
-      clock: { now: () => performance.now(), setTimeout: () => ({ cancel: () => {} }) },
+      clock: systemClock,
       random: Math.random,
     });
     const started = performance.now();
