@@ -210,6 +210,11 @@ export type {
   ServerListener,
   TransportCapabilities,
 } from './transport.js';
+export {
+  PendingCall,
+  type PendingCallErrors,
+  PendingCalls,
+} from './transport-support/pending-calls.js';
 // Time and randomness (injected into every policy).
 export { type Clock, systemClock, type TimerHandle, type TimerOptions } from './util/clock.js';
 export { defaultRandom, type Random, seededRandom } from './util/random.js';

@@ -16,6 +16,7 @@ import {
   type TransportCapabilities,
 } from '@resilient-rpc/core';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
+import type { ClockedRequestConfig } from './lean-adapter.js';
 import { mapHttpError } from './map-error.js';
 import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
 
@@ -160,6 +161,8 @@ export class HttpConnection implements ClientConnection {
     config.maxRedirects = 0;
     // Read at most this much of a response (axios destroys the stream past it).
     config.maxContentLength = this.config.maxResponseBytes;
+    // The lean adapter runs its attempt timer on the injected clock (other adapters ignore it).
+    (config as ClockedRequestConfig).clock = this.config.clock;
     const signal = config.signal as AbortSignal | undefined;
     return new Promise<HttpAnswer>((resolve, reject) => {
       this.pending.add(reject);

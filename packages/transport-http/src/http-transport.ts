@@ -5,6 +5,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
 import type { HttpListener } from './http-listener.js';
+import { leanAdapter } from './lean-adapter.js';
 import { type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 
 /** Extra headers for every request, or per endpoint URL. */
@@ -73,7 +74,8 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     const httpsAgent = options.httpsAgent ?? new HttpsAgent({ ...agentOptions, ...options.tls });
     if (options.httpAgent === undefined) ownAgents.push(httpAgent);
     if (options.httpsAgent === undefined) ownAgents.push(httpsAgent);
-    instance = axios.create({ httpAgent, httpsAgent, maxRedirects: 0, proxy: false });
+    // The lean adapter: axios's pipeline around one node:http request (see lean-adapter.ts).
+    instance = axios.create({ httpAgent, httpsAgent, maxRedirects: 0, proxy: false, adapter: leanAdapter });
   }
   const client = instance;
   const healthPath = options.healthPath ?? HttpClientDefaults.healthPath;

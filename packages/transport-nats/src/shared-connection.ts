@@ -9,18 +9,31 @@ import {
 } from '@nats-io/transport-node';
 import {
   type Clock,
-  ConnectionLostError,
   type ConnectionStatus,
   type JsonRpcResponse,
-  NotSentError,
-  ProtocolError,
+  PendingCalls,
   parseResponseText,
   type Random,
-  RejectedError,
   type RpcError,
-  TimeoutError,
   type TimerHandle,
 } from '@resilient-rpc/core';
+import {
+  abortedBeforeSending,
+  attemptAborted,
+  badReply,
+  closedLocally,
+  connectFailed,
+  connectionClosed,
+  connectionEnded,
+  disconnected,
+  forEndpoint,
+  noResponders,
+  notOpenInTime,
+  pingFailed,
+  pingTimedOut,
+  publishFailed,
+  replyTimedOut,
+} from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
 export const NatsClientDefaults = {
@@ -63,24 +76,14 @@ export interface SharedConnectionSettings {
   readonly connectWaitMs: number;
 }
 
-interface Pending {
+/** What the pending-call table keeps with each request. */
+interface RequestContext {
   readonly owner: SharedConnectionOwner;
   readonly subject: string;
-  readonly resolve: (value: JsonRpcResponse | JsonRpcResponse[]) => void;
-  readonly reject: (error: RpcError) => void;
-  readonly signal: AbortSignal;
   readonly batch: boolean;
-  timer: TimerHandle | undefined;
-  onAbort: (() => void) | undefined;
 }
 
-interface Outgoing {
-  readonly token: string;
-  readonly entry: Pending;
-  readonly subject: string;
-  readonly payload: string;
-  readonly headers: MsgHdrs | undefined;
-}
+type Reply = JsonRpcResponse | JsonRpcResponse[];
 
 /** Receives every message sent to one reply token (discovery answers come from many instances). */
 export type ReplyListener = (msg: Msg) => void;
@@ -96,18 +99,11 @@ export class SharedConnection {
   refs = 0;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending: PendingCalls<string, Reply, RequestContext>;
   private readonly listeners = new Map<string, ReplyListener>();
   private readonly noRespondersWatchers = new Set<(subject: string) => void>();
   private readonly owners = new Set<SharedConnectionOwner>();
   private openWaiters: Array<(error?: RpcError) => void> = [];
-  /**
-   * A call waiting for the connection keeps the process alive, as a call on an open connection
-   * does through its socket (the injected clock's timers never do, and between two connect
-   * attempts there is no socket): a script's `await client.call()` settles instead of the
-   * process ending under it. Released when no call waits any more.
-   */
-  private keepAlive: ReturnType<typeof setInterval> | undefined;
   private replyPrefix = '';
   private sequence = 0;
   private closing = false;
@@ -118,22 +114,6 @@ export class SharedConnection {
   private lastConnectError: RpcError | undefined;
   /** Closing a connection that opened after `close()` was called. */
   private lateClose: Promise<void> | undefined;
-  private outbox: Outgoing[] = [];
-  private readonly flushOutbox = () => {
-    const batch = this.outbox;
-    this.outbox = [];
-    const nc = this.nc;
-    for (const item of batch) {
-      if (this.pending.get(item.token) !== item.entry) continue; // settled meanwhile (aborted)
-      try {
-        if (nc === undefined) throw new Error('no connection');
-        const reply = this.replyPrefix + item.token;
-        nc.publish(item.subject, item.payload, item.headers ? { reply, headers: item.headers } : { reply });
-      } catch (error) {
-        this.settle(item.token, item.entry, publishError(error, item.entry.owner.url));
-      }
-    }
-  };
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -141,6 +121,10 @@ export class SharedConnection {
     private readonly inboxPrefix: string,
     private readonly settings: SharedConnectionSettings,
   ) {
+    this.pending = new PendingCalls(settings.clock, {
+      timeout: (call) => replyTimedOut(call.context.subject, call.timeoutMs, call.context.owner.url),
+      aborted: (call) => attemptAborted(call.context.owner.url),
+    });
     if (existing) this.opened(existing);
     else this.connectOnce();
   }
@@ -174,9 +158,7 @@ export class SharedConnection {
       },
       (error: unknown) => {
         this.attempt = undefined;
-        const reason = new NotSentError(`cannot connect to NATS: ${(error as Error)?.message ?? error}`, {
-          cause: error,
-        });
+        const reason = connectFailed(error);
         this.lastConnectError = reason;
         this.wakeWaiters(reason);
         if (this.closing) return;
@@ -195,10 +177,11 @@ export class SharedConnection {
 
   removeOwner(owner: SharedConnectionOwner): void {
     this.owners.delete(owner);
-    const error = new ConnectionLostError('the connection was closed', { endpoint: owner.url });
-    for (const [token, entry] of this.pending) {
-      if (entry.owner === owner) this.settle(token, entry, error);
-    }
+    const error = closedLocally(owner.url, 'connection');
+    this.pending.rejectAll(
+      () => error,
+      (call) => call.context.owner === owner,
+    );
   }
 
   /** The clock of this connection's timers. */
@@ -218,15 +201,9 @@ export class SharedConnection {
     this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
     void this.watchStatus(nc);
     void nc.closed().then((error) => {
-      const cause = error instanceof Error ? error : undefined;
-      this.setStatus(
-        'closed',
-        new ConnectionLostError('the NATS connection closed', cause ? { cause } : undefined),
-      );
-      this.failPending(
-        (owner) => new ConnectionLostError('the NATS connection closed', { endpoint: owner.url, cause }),
-      );
-      this.wakeWaiters(new NotSentError('the NATS connection is closed'));
+      this.setStatus('closed', connectionEnded(undefined, error));
+      this.pending.rejectAll((call) => connectionEnded(call.context.owner.url, error));
+      this.wakeWaiters(connectionClosed(undefined));
     });
     this.setStatus('open');
     this.wakeWaiters();
@@ -238,16 +215,8 @@ export class SharedConnection {
         case 'disconnect': {
           // nats.js discards what it had not written yet and replies cannot come back on this
           // socket: every request in flight now is lost as far as we can tell.
-          this.setStatus(
-            'reconnecting',
-            new ConnectionLostError(`disconnected from NATS server ${status.server}`),
-          );
-          this.failPending(
-            (owner) =>
-              new ConnectionLostError(`disconnected from NATS server ${status.server}`, {
-                endpoint: owner.url,
-              }),
-          );
+          this.setStatus('reconnecting', disconnected(status.server));
+          this.pending.rejectAll((call) => disconnected(status.server, call.context.owner.url));
           break;
         }
         case 'reconnecting':
@@ -273,21 +242,7 @@ export class SharedConnection {
   private wakeWaiters(error?: RpcError): void {
     const waiters = this.openWaiters;
     this.openWaiters = [];
-    this.updateKeepAlive();
     for (const waiter of waiters) waiter(error);
-  }
-
-  private updateKeepAlive(): void {
-    if (this.openWaiters.length > 0 && this.keepAlive === undefined) {
-      this.keepAlive = setInterval(() => {}, 3_600_000);
-    } else if (this.openWaiters.length === 0 && this.keepAlive !== undefined) {
-      clearInterval(this.keepAlive);
-      this.keepAlive = undefined;
-    }
-  }
-
-  private failPending(makeError: (owner: SharedConnectionOwner) => RpcError): void {
-    for (const [token, entry] of this.pending) this.settle(token, entry, makeError(entry.owner));
   }
 
   /**
@@ -298,12 +253,7 @@ export class SharedConnection {
    */
   private waitOpen(signal: AbortSignal, timeoutMs: number, url: string): Promise<void> {
     if (this.status === 'closed' || this.closing) {
-      return Promise.reject(
-        new NotSentError(`the NATS connection is closed`, {
-          endpoint: url,
-          ...(this.lastConnectError && { cause: this.lastConnectError }),
-        }),
-      );
+      return Promise.reject(connectionClosed(url, this.lastConnectError));
     }
     const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
     return new Promise<void>((resolve, reject) => {
@@ -313,27 +263,22 @@ export class SharedConnection {
         done = true;
         const index = this.openWaiters.indexOf(finish);
         if (index >= 0) this.openWaiters.splice(index, 1);
-        this.updateKeepAlive();
         timer.cancel();
         signal.removeEventListener('abort', onAbort);
         if (error === undefined) resolve();
-        else reject(error.endpoint === undefined ? withEndpoint(error, url) : error);
+        else reject(forEndpoint(error, url));
       };
-      const onAbort = () =>
-        finish(new NotSentError('aborted while waiting for the NATS connection', { endpoint: url }));
-      const timer = this.settings.clock.setTimeout(() => {
-        const last = this.lastConnectError;
-        finish(
-          new NotSentError(
-            `the NATS connection was not open within ${waitMs} ms (status ${this.status})` +
-              (last ? `: ${last.message}` : ''),
-            { endpoint: url, ...(last && { cause: last }) },
-          ),
-        );
-      }, waitMs);
+      const onAbort = () => finish(abortedBeforeSending(url));
+      // This timer keeps the process alive while the call waits, as a call on an open connection
+      // does through its socket (there is none between two connect attempts): a script's
+      // `await client.call()` settles instead of the process ending under it.
+      const timer = this.settings.clock.setTimeout(
+        () => finish(notOpenInTime(url, waitMs, this.status, this.lastConnectError)),
+        waitMs,
+        { keepAlive: true },
+      );
       signal.addEventListener('abort', onAbort, { once: true });
       this.openWaiters.push(finish);
-      this.updateKeepAlive();
     });
   }
 
@@ -366,45 +311,22 @@ export class SharedConnection {
     signal: AbortSignal,
     timeoutMs: number,
     batch: boolean,
-  ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
+  ): Promise<Reply> {
     const nc = this.nc;
     if (nc === undefined || this.status !== 'open') {
-      return Promise.reject(
-        new NotSentError(`the NATS connection is ${this.status}`, { endpoint: owner.url }),
-      );
+      return Promise.reject(connectionClosed(owner.url));
     }
-    if (signal.aborted) {
-      return Promise.reject(new NotSentError('aborted before sending', { endpoint: owner.url }));
-    }
+    if (signal.aborted) return Promise.reject(abortedBeforeSending(owner.url));
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        owner,
-        subject,
-        resolve,
-        reject,
-        signal,
-        batch,
-        timer: undefined,
-        onAbort: undefined,
-      };
-      this.pending.set(token, entry);
-      entry.timer = this.settings.clock.setTimeout(
-        () => {
-          this.settle(
-            token,
-            entry,
-            new TimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { endpoint: owner.url }),
-          );
-        },
-        Math.max(1, timeoutMs),
-      );
-      entry.onAbort = () =>
-        this.settle(token, entry, new TimeoutError('the attempt was aborted', { endpoint: owner.url }));
-      signal.addEventListener('abort', entry.onAbort, { once: true });
-      // Requests made in the same turn are published together: one socket write for many.
-      if (this.outbox.length === 0) setImmediate(this.flushOutbox);
-      this.outbox.push({ token, entry, subject, payload, headers });
+      this.pending.add(token, { owner, subject, batch }, Math.max(1, timeoutMs), signal, resolve, reject);
+      // nats.js gathers what is published in one turn into one socket write.
+      const reply = this.replyPrefix + token;
+      try {
+        nc.publish(subject, payload, headers ? { reply, headers } : { reply });
+      } catch (error) {
+        this.pending.reject(token, publishFailed(error, owner.url));
+      }
     });
   }
 
@@ -419,11 +341,11 @@ export class SharedConnection {
   ): Promise<void> {
     if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
     const nc = this.nc;
-    if (nc === undefined) throw new NotSentError('the NATS connection is not open', { endpoint: owner.url });
+    if (nc === undefined) throw connectionClosed(owner.url);
     try {
       nc.publish(subject, payload, headers ? { headers } : undefined);
     } catch (error) {
-      throw publishError(error, owner.url);
+      throw publishFailed(error, owner.url);
     }
   }
 
@@ -471,18 +393,16 @@ export class SharedConnection {
     const started = clock.now();
     if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
     const nc = this.nc;
-    if (nc === undefined) throw new NotSentError('the NATS connection is not open', { endpoint: owner.url });
+    if (nc === undefined) throw connectionClosed(owner.url);
     const remaining = Math.max(1, timeoutMs - (clock.now() - started));
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         timer.cancel();
-        reject(new TimeoutError('ping aborted', { endpoint: owner.url }));
+        reject(pingTimedOut(owner.url));
       };
       const timer = clock.setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
-        reject(
-          new TimeoutError(`no PONG from the NATS server within ${remaining} ms`, { endpoint: owner.url }),
-        );
+        reject(pingTimedOut(owner.url, remaining));
       }, remaining);
       signal.addEventListener('abort', onAbort, { once: true });
       nc.flush().then(
@@ -494,80 +414,41 @@ export class SharedConnection {
         (error: unknown) => {
           timer.cancel();
           signal.removeEventListener('abort', onAbort);
-          reject(
-            new ConnectionLostError('the NATS connection failed the ping', {
-              endpoint: owner.url,
-              cause: error,
-            }),
-          );
+          reject(pingFailed(error, owner.url));
         },
       );
     });
   }
 
-  private settle(
-    token: string,
-    entry: Pending,
-    error: RpcError | undefined,
-    value?: JsonRpcResponse | JsonRpcResponse[],
-  ): void {
-    if (this.pending.get(token) !== entry) return;
-    this.pending.delete(token);
-    entry.timer?.cancel();
-    if (entry.onAbort !== undefined) entry.signal.removeEventListener('abort', entry.onAbort);
-    if (error !== undefined) entry.reject(error);
-    else entry.resolve(value as JsonRpcResponse | JsonRpcResponse[]);
-  }
-
   private onReply(error: Error | null, msg: Msg): void {
     if (error !== null) return; // the subscription's own failure surfaces through the connection status
     const token = msg.subject.slice(this.replyPrefix.length);
-    const entry = this.pending.get(token);
-    if (entry === undefined) {
+    const call = this.pending.get(token);
+    if (call === undefined) {
       this.listeners.get(token)?.(msg);
       return; // otherwise a late reply to a request that already settled
     }
+    const { owner, subject, batch } = call.context;
     const data = msg.data;
     if (data.length === 0) {
       if (msg.headers?.code === 503) {
-        this.settle(
-          token,
-          entry,
-          new RejectedError('no responders: no service instance subscribes to this subject', {
-            endpoint: entry.owner.url,
-          }),
-        );
-        for (const watcher of this.noRespondersWatchers) watcher(entry.subject);
+        this.pending.reject(token, noResponders(owner.url));
+        for (const watcher of this.noRespondersWatchers) watcher(subject);
       } else {
-        this.settle(token, entry, new ProtocolError('empty reply', { endpoint: entry.owner.url }));
+        this.pending.reject(token, badReply(owner.url, 'empty'));
       }
       return;
     }
-    let parsed: JsonRpcResponse | JsonRpcResponse[];
+    let parsed: Reply;
     try {
       parsed = parseResponseText(decoder.decode(data));
     } catch (cause) {
-      this.settle(
-        token,
-        entry,
-        new ProtocolError(`malformed reply: ${(cause as Error).message}`, {
-          endpoint: entry.owner.url,
-          cause,
-        }),
-      );
+      this.pending.reject(token, badReply(owner.url, 'malformed', cause));
       return;
     }
-    if (entry.batch) {
-      this.settle(token, entry, undefined, Array.isArray(parsed) ? parsed : [parsed]);
-    } else if (Array.isArray(parsed)) {
-      this.settle(
-        token,
-        entry,
-        new ProtocolError('a batch reply to a single request', { endpoint: entry.owner.url }),
-      );
-    } else {
-      this.settle(token, entry, undefined, parsed);
-    }
+    if (batch) this.pending.resolve(token, Array.isArray(parsed) ? parsed : [parsed]);
+    else if (Array.isArray(parsed)) this.pending.reject(token, badReply(owner.url, 'batch-for-single'));
+    else this.pending.resolve(token, parsed);
   }
 
   /**
@@ -581,8 +462,8 @@ export class SharedConnection {
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
     this.listeners.clear();
-    this.failPending((owner) => new ConnectionLostError('the transport was closed', { endpoint: owner.url }));
-    this.wakeWaiters(new NotSentError('the transport was closed'));
+    this.pending.rejectAll((call) => closedLocally(call.context.owner.url, 'transport'));
+    this.wakeWaiters(connectionClosed(undefined));
     this.sub?.unsubscribe();
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
     // closed by the attempt's own handler (closing is set).
@@ -592,15 +473,4 @@ export class SharedConnection {
     if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
     if (!this.existing) this.setStatus('closed');
   }
-}
-
-function withEndpoint(error: RpcError, url: string): RpcError {
-  return new NotSentError(error.message, { endpoint: url, cause: error.cause ?? error });
-}
-
-function publishError(error: unknown, url: string): RpcError {
-  return new NotSentError(`NATS publish failed: ${(error as Error)?.message ?? error}`, {
-    endpoint: url,
-    cause: error,
-  });
 }

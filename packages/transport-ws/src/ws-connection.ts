@@ -1,20 +1,16 @@
 import {
   type ClientConnection,
   type ConnectionEvent,
-  ConnectionLostError,
   type ConnectionStatus,
   type ConnectOptions,
   type JsonRpcId,
   type JsonRpcRequest,
   type JsonRpcResponse,
-  NotSentError,
-  OverloadedError,
+  PendingCalls,
   type PingOptions,
-  ProtocolError,
   Reconnector,
-  RpcError,
+  type RpcError,
   type SendOptions,
-  TimeoutError,
   type TimerHandle,
   type TransportCapabilities,
   validateResponse,
@@ -22,83 +18,110 @@ import {
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
+import {
+  aborted,
+  bufferFull,
+  closedByClient,
+  closedDuringHandshake,
+  connectFailed,
+  gaveUp,
+  malformedResponse,
+  noPong,
+  notOpen,
+  peerSilent,
+  pingFailed,
+  queueFull,
+  sendFailed,
+  socketClosed,
+  timedOut,
+  unserialisable,
+  upgradeRefused,
+} from './map-error.js';
 import type { ResolvedWsClientOptions } from './ws-transport.js';
 
-/** How much later than `timeoutMs` the per-call backstop timer fires. */
+/**
+ * How much later than `timeoutMs` a call's own timer fires: the attempt's signal is the primary
+ * deadline, so the core's reason always wins the race; the timer settles a caller without one.
+ */
 const BACKSTOP_GRACE_MS = 250;
+
+/** How long `close()` waits for the closing handshake before it terminates the socket, ms. */
+const CLOSE_WAIT_MS = 1_000;
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: true };
 
-/** A call waiting for its response on the socket, by wire id. */
-interface Pending {
-  /** Delivers the matched response (with the caller's original id restored). */
-  settle(response: JsonRpcResponse): void;
-  fail(error: RpcError): void;
+/** What the pending-call table keeps with one send: a request, a batch or a notification. */
+interface WsCall {
+  /** The frame to write, wire ids in place. */
+  readonly frame: string;
+  /** The attempt's time, ms. */
+  readonly timeoutMs: number;
+  /** The caller's id, restored on the response of a single request. */
+  readonly callerId: JsonRpcId | undefined;
+  /** A batch's requests still unanswered (wire id → caller id) and its responses so far. */
+  readonly batch:
+    | { readonly members: Map<number, JsonRpcId>; readonly responses: JsonRpcResponse[] }
+    | undefined;
+  /** Nothing answers it (a notification, a batch of notifications): settled once written. */
+  readonly oneWay: boolean;
+  /** Whether the answer is a list (a batch). */
+  readonly isBatch: boolean;
+  /** True once the frame was handed to the socket (so the server may have it). */
+  written: boolean;
 }
 
-/** A per-call deadline checked by the connection's sweeper (cheaper than one timer per call). */
-interface Backstop {
-  readonly at: number;
-  readonly fire: () => void;
-}
-
-/** How often the backstop sweeper runs while calls are pending. */
-const SWEEP_INTERVAL_MS = 50;
-
-/** A message waiting for the socket to open. */
-interface Queued {
-  /** Writes the message once open; returns false if it failed (and settled). */
-  write(): void;
-  fail(error: RpcError): void;
-}
+type Answer = JsonRpcResponse | JsonRpcResponse[] | undefined;
 
 /**
  * One WebSocket to one endpoint, shared by every call to it. Requests are written with
- * connection-unique numeric ids and matched back by them; the caller's id is restored.
+ * connection-unique numeric ids and matched back by them in the core's pending-call table; the
+ * caller's id is restored. Calls made before the socket opens wait in a queue (`maxQueued`).
  */
 export class WsConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
-  /** @internal */
-  currentStatus: ConnectionStatus = 'idle';
-  /** @internal */
-  socket: WebSocket | undefined;
-  /** @internal */
-  readonly pending = new Map<number, Pending>();
-  /** @internal */
-  readonly queue = new Set<Queued>();
+  private currentStatus: ConnectionStatus = 'idle';
+  private socket: WebSocket | undefined;
+  /** Every call not settled yet, by wire id (a batch by a key of its own), queued or written. */
+  private readonly pending: PendingCalls<number, Answer, WsCall>;
+  /** Wire ids of calls waiting for the socket to open, in order. */
+  private readonly queue = new Set<number>();
+  /** A batch member's wire id → the batch's key in `pending`. */
+  private readonly batchOf = new Map<number, number>();
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly pingWaiters = new Set<() => void>();
   private readonly reconnector: Reconnector<WebSocket>;
-  /** @internal */
-  gaveUp = false;
+  private gaveUp = false;
   private dropJitter: TimerHandle | undefined;
-  /** @internal */
-  nextId = 1;
-  /** @internal */
-  closed = false;
+  private nextId = 1;
+  private closed = false;
   private connecting = false;
   private heartbeat: TimerHandle | undefined;
   private lastInboundAt = 0;
   private lastTickAt = 0;
   private unansweredPingAt: number | undefined;
-  /** @internal */
-  lastError: RpcError | undefined;
-  /** @internal */
-  readonly backstops = new Set<Backstop>();
-  private sweeper: TimerHandle | undefined;
+  private lastError: RpcError | undefined;
 
   constructor(
     readonly url: string,
-    /** @internal */
-    readonly options: ResolvedWsClientOptions,
-    /** @internal */
-    readonly connectOptions: ConnectOptions,
+    private readonly options: ResolvedWsClientOptions,
+    private readonly connectOptions: ConnectOptions,
   ) {
+    this.pending = new PendingCalls(connectOptions.clock, {
+      // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
+      timeout: (call) => {
+        if (!call.context.written) this.queue.delete(call.id as number);
+        return timedOut(url, call.context.written, call.context.timeoutMs);
+      },
+      aborted: (call) => {
+        if (!call.context.written) this.queue.delete(call.id as number);
+        return aborted(url, call.context.written);
+      },
+    });
     this.reconnector = new Reconnector(
       (signal) =>
         this.openSocket(signal).catch((error: unknown) => {
           // Connect refused: nothing queued was written, so it may go elsewhere at once.
-          const rpcError = toNotSent(error, url);
+          const rpcError = connectFailed(url, error);
           this.lastError = rpcError;
           this.failQueue(rpcError);
           if (!this.closed) this.setStatus('reconnecting', rpcError);
@@ -133,7 +156,6 @@ export class WsConnection implements ClientConnection {
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
-    const notification = !Object.hasOwn(request, 'id');
     // Serialised before anything else: params that cannot be (BigInt, a cycle) fail at once as a
     // protocol error, never queued, sent or retried.
     let body: string;
@@ -142,215 +164,92 @@ export class WsConnection implements ClientConnection {
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
-    return new Promise<JsonRpcResponse | undefined>((resolve, reject) => {
-      if (notification) {
-        this.submit(
-          () => [body],
-          () => new Map(),
-          options,
-          () => resolve(undefined),
-          reject,
-        );
-        return;
-      }
-      new SingleCall(this, request, body, options, resolve, reject).start();
-    });
+    const key = this.nextId++;
+    const oneWay = !Object.hasOwn(request, 'id');
+    const call: WsCall = {
+      frame: oneWay ? body : withWireId(body, key),
+      timeoutMs: options.timeoutMs,
+      callerId: request.id,
+      batch: undefined,
+      oneWay,
+      isBatch: false,
+      written: false,
+    };
+    return this.submit(key, call, options.signal) as Promise<JsonRpcResponse | undefined>;
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    let bodies: string[];
+    const members = new Map<number, JsonRpcId>();
+    let items: string[];
     try {
-      bodies = requests.map((request) => encodeBody(request, options.metadata, this.options.meta));
+      items = requests.map((request) => {
+        const body = encodeBody(request, options.metadata, this.options.meta);
+        if (!Object.hasOwn(request, 'id')) return body;
+        const wireId = this.nextId++;
+        members.set(wireId, request.id as JsonRpcId);
+        return withWireId(body, wireId);
+      });
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
-    return new Promise<JsonRpcResponse[]>((resolve, reject) => {
-      const responses: JsonRpcResponse[] = [];
-      const originals: JsonRpcId[] = [];
-      this.submit(
-        () => {
-          const wireIds: number[] = [];
-          const items = requests.map((request, index) => {
-            if (!Object.hasOwn(request, 'id')) return bodies[index]!;
-            const wireId = this.nextId++;
-            wireIds.push(wireId);
-            originals.push(request.id as JsonRpcId);
-            return withWireId(bodies[index]!, wireId);
-          });
-          return [`[${items.join(',')}]`, ...wireIds];
-        },
-        (wireIds) => {
-          const map = new Map<number, Pending>();
-          let remaining = wireIds.length;
-          let failed = false;
-          wireIds.forEach((wireId, index) => {
-            map.set(wireId, {
-              settle: (response) => {
-                responses.push({ ...response, id: originals[index] ?? null });
-                if (--remaining === 0) resolve(responses);
-              },
-              fail: (error) => {
-                if (!failed) {
-                  failed = true;
-                  reject(error);
-                }
-              },
-            });
-          });
-          return map;
-        },
-        options,
-        () => resolve(responses),
-        reject,
-      );
+    const key = this.nextId++;
+    const call: WsCall = {
+      frame: `[${items.join(',')}]`,
+      timeoutMs: options.timeoutMs,
+      callerId: undefined,
+      batch: { members, responses: [] },
+      oneWay: members.size === 0,
+      isBatch: true,
+      written: false,
+    };
+    for (const wireId of members.keys()) this.batchOf.set(wireId, key);
+    const forget = () => {
+      for (const wireId of members.keys()) this.batchOf.delete(wireId);
+    };
+    const answer = this.submit(key, call, options.signal) as Promise<JsonRpcResponse[]>;
+    answer.then(forget, forget);
+    return answer;
+  }
+
+  /** Registers a call and writes it now if the socket is open, or queues it until it opens. */
+  private submit(key: number, call: WsCall, signal: AbortSignal): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      if (this.closed) return reject(notOpen(this.url, 'the connection is closed'));
+      if (signal.aborted) return reject(aborted(this.url, false));
+      const open = this.currentStatus === 'open';
+      if (!open && this.gaveUp) {
+        this.ensureConnecting();
+        return reject(gaveUp(this.url, this.lastError));
+      }
+      if (!open && this.queue.size >= this.options.maxQueued) {
+        return reject(queueFull(this.url, this.queue.size));
+      }
+      this.pending.add(key, call, call.timeoutMs + BACKSTOP_GRACE_MS, signal, resolve, reject);
+      if (open) return this.write(key, call);
+      this.queue.add(key);
+      this.ensureConnecting();
     });
   }
 
-  /**
-   * The common path of `send` and `sendBatch`: write now if open (or queue until open), register
-   * the pending entries, and settle them on abort, timeout or connection loss.
-   */
-  private submit(
-    encodeNow: () => [string, ...number[]],
-    register: (wireIds: number[]) => Map<number, Pending>,
-    options: SendOptions,
-    onWrittenWithoutReply: (() => void) | undefined,
-    reject: (error: RpcError) => void,
-  ): void {
-    if (this.closed) {
-      reject(new NotSentError('the connection is closed', { endpoint: this.url }));
+  private write(key: number, call: WsCall): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
+      this.pending.reject(key, notOpen(this.url, 'the socket is not open'));
       return;
     }
-    if (options.signal.aborted) {
-      reject(new NotSentError('the call was aborted before it was sent', { endpoint: this.url }));
+    const bound = this.options.maxBufferedBytes;
+    if (socket.bufferedAmount > bound) {
+      this.pending.reject(key, bufferFull(this.url, socket.bufferedAmount, bound));
       return;
     }
-
-    let entries: Map<number, Pending> | undefined;
-    let queued: Queued | undefined;
-    let done = false;
-    const cleanup = () => {
-      done = true;
-      this.backstops.delete(backstop);
-      options.signal.removeEventListener('abort', onAbort);
-      if (entries) for (const wireId of entries.keys()) this.pending.delete(wireId);
-      if (queued) this.queue.delete(queued);
-    };
-    const failWith = (error: RpcError) => {
-      if (done) return;
-      cleanup();
-      reject(error);
-    };
-    const onAbort = () => {
-      const written = entries !== undefined;
-      failWith(
-        written
-          ? new TimeoutError('the call was aborted while waiting for its response', { endpoint: this.url })
-          : new NotSentError('the call was aborted before it was sent', { endpoint: this.url }),
-      );
-    };
-    options.signal.addEventListener('abort', onAbort, { once: true });
-    // The signal is the primary deadline; this backstop fires a little later so that the core's
-    // own deadline always wins the race, and a caller without a deadline signal is still settled.
-    const backstop: Backstop = {
-      at: this.connectOptions.clock.now() + options.timeoutMs + BACKSTOP_GRACE_MS,
-      fire: () =>
-        failWith(
-          entries
-            ? new TimeoutError(`no response within ${options.timeoutMs} ms`, { endpoint: this.url })
-            : new NotSentError(`the connection did not open within ${options.timeoutMs} ms`, {
-                endpoint: this.url,
-              }),
-        ),
-    };
-    this.addBackstop(backstop);
-
-    const write = () => {
-      if (done) return;
-      const socket = this.socket;
-      if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
-        return failWith(new NotSentError('the socket is not open', { endpoint: this.url }));
-      }
-      if (socket.bufferedAmount > this.options.maxBufferedBytes) {
-        return failWith(
-          new OverloadedError(
-            `the socket has ${socket.bufferedAmount} bytes buffered (bound ${this.options.maxBufferedBytes})`,
-            { endpoint: this.url },
-          ),
-        );
-      }
-      const [text, ...wireIds] = encodeNow();
-      if (wireIds.length > 0) {
-        const map = register(wireIds);
-        for (const [wireId, entry] of map) {
-          this.pending.set(wireId, {
-            settle: (response) => {
-              this.pending.delete(wireId);
-              entry.settle(response);
-              if (!hasAny(map, this.pending)) cleanup();
-            },
-            fail: (error) => {
-              if (done) return;
-              cleanup();
-              entry.fail(error);
-            },
-          });
-        }
-        entries = map;
-      }
-      try {
-        socket.send(text);
-      } catch (error) {
-        return failWith(
-          new NotSentError('the socket refused the message', { endpoint: this.url, cause: error }),
-        );
-      }
-      if (wireIds.length === 0) {
-        cleanup();
-        onWrittenWithoutReply?.();
-      }
-    };
-
-    if (this.currentStatus === 'open') {
-      write();
+    call.written = true;
+    try {
+      corkedSend(socket, call.frame);
+    } catch (error) {
+      this.pending.reject(key, sendFailed(this.url, error));
       return;
     }
-    if (this.gaveUp) {
-      this.ensureConnecting();
-      failWith(
-        new NotSentError(`reconnecting to ${this.url} gave up`, {
-          endpoint: this.url,
-          cause: this.lastError,
-        }),
-      );
-      return;
-    }
-    if (this.queue.size >= this.options.maxQueued) {
-      failWith(
-        new OverloadedError(`${this.queue.size} calls already wait for the connection to open`, {
-          endpoint: this.url,
-        }),
-      );
-      return;
-    }
-    queued = { write, fail: failWith };
-    this.queue.add(queued);
-    this.ensureConnecting();
-  }
-
-  /** @internal */
-  addBackstop(backstop: Backstop): void {
-    this.backstops.add(backstop);
-    if (this.sweeper === undefined) this.scheduleSweep();
-  }
-
-  private scheduleSweep(): void {
-    this.sweeper = this.connectOptions.clock.setTimeout(() => {
-      this.sweeper = undefined;
-      const now = this.connectOptions.clock.now();
-      for (const backstop of [...this.backstops]) if (backstop.at <= now) backstop.fire();
-      if (this.backstops.size > 0) this.scheduleSweep();
-    }, SWEEP_INTERVAL_MS);
+    if (call.oneWay) this.pending.resolve(key, call.isBatch ? [] : undefined);
   }
 
   ping(options: PingOptions): Promise<void> {
@@ -358,7 +257,7 @@ export class WsConnection implements ClientConnection {
       const socket = this.socket;
       if (this.currentStatus !== 'open' || socket === undefined) {
         this.ensureConnecting();
-        return reject(new NotSentError('the socket is not open', { endpoint: this.url }));
+        return reject(notOpen(this.url, 'the socket is not open'));
       }
       let timer: TimerHandle | undefined;
       const finish = (error?: RpcError) => {
@@ -369,18 +268,18 @@ export class WsConnection implements ClientConnection {
         else resolve();
       };
       const waiter = () => finish();
-      const onAbort = () => finish(new TimeoutError('the ping was aborted', { endpoint: this.url }));
+      const onAbort = () => finish(noPong(this.url));
       if (options.signal.aborted) return onAbort();
       options.signal.addEventListener('abort', onAbort, { once: true });
       timer = this.connectOptions.clock.setTimeout(
-        () => finish(new TimeoutError(`no pong within ${options.timeoutMs} ms`, { endpoint: this.url })),
+        () => finish(noPong(this.url, options.timeoutMs)),
         options.timeoutMs,
       );
       this.pingWaiters.add(waiter);
       try {
         socket.ping();
       } catch (error) {
-        finish(new NotSentError('the ping could not be sent', { endpoint: this.url, cause: error }));
+        finish(pingFailed(this.url, error));
       }
     });
   }
@@ -390,20 +289,18 @@ export class WsConnection implements ClientConnection {
     this.closed = true;
     this.dropJitter?.cancel();
     this.reconnector.stop();
-    const error = new ConnectionLostError('the connection was closed by the client', { endpoint: this.url });
-    this.failQueue(new NotSentError('the connection was closed by the client', { endpoint: this.url }));
+    this.failQueue(closedByClient(this.url, false));
     const socket = this.socket;
-    this.detach(error);
+    this.detach(closedByClient(this.url, true));
     this.setStatus('closed');
     if (socket && socket.readyState !== WebSocket.CLOSED) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        const timer = this.connectOptions.clock.setTimeout(() => {
           socket.terminate();
           resolve();
-        }, 1_000);
-        timer.unref();
+        }, CLOSE_WAIT_MS);
         socket.once('close', () => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         });
         if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
@@ -429,7 +326,7 @@ export class WsConnection implements ClientConnection {
         this.connecting = false;
         if (this.closed) return;
         // Gave up after maxAttempts: fail what waits; the next call starts a new run.
-        const rpcError = toNotSent(error, this.url);
+        const rpcError = connectFailed(this.url, error);
         this.gaveUp = true;
         this.lastError = rpcError;
         this.failQueue(rpcError);
@@ -441,8 +338,7 @@ export class WsConnection implements ClientConnection {
   /** Opens one socket; resolves once the handshake completed, rejects if it failed. */
   private openSocket(signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      if (this.closed || signal.aborted)
-        return reject(new NotSentError('the connection is closed', { endpoint: this.url }));
+      if (this.closed || signal.aborted) return reject(notOpen(this.url, 'the connection is closed'));
       const headers = { ...this.options.headers, ...this.connectOptions.headers };
       const socket = new WebSocket(this.url, {
         ...this.options.tls,
@@ -453,15 +349,9 @@ export class WsConnection implements ClientConnection {
         followRedirects: false,
       });
       const onError = (error: Error) => finish(error);
-      const onClose = (code: number) => finish(new Error(`closed during the handshake (${code})`));
+      const onClose = (code: number) => finish(closedDuringHandshake(code));
       const onUnexpected = (_request: unknown, response: { statusCode?: number }) => {
-        const status = response.statusCode ?? 0;
-        finish(
-          new NotSentError(`the server refused the WebSocket upgrade with HTTP ${status}`, {
-            endpoint: this.url,
-            data: { httpStatus: status },
-          }),
-        );
+        finish(upgradeRefused(this.url, response.statusCode ?? 0));
         socket.terminate();
       };
       const onOpen = () => finish();
@@ -476,7 +366,7 @@ export class WsConnection implements ClientConnection {
           reject(error);
         } else if (this.closed) {
           socket.terminate();
-          reject(new NotSentError('the connection is closed', { endpoint: this.url }));
+          reject(notOpen(this.url, 'the connection is closed'));
         } else {
           resolve(socket);
         }
@@ -515,20 +405,17 @@ export class WsConnection implements ClientConnection {
     });
     socket.on('close', (code, reason) => {
       if (this.socket !== socket) return;
-      const text = reason.toString();
-      this.drop(
-        new ConnectionLostError(`the connection closed (${code}${text ? ` ${text}` : ''})`, {
-          endpoint: this.url,
-          data: { closeCode: code },
-        }),
-      );
+      this.drop(socketClosed(this.url, code, reason.toString()));
     });
     this.scheduleTick();
     this.lastError = undefined;
     this.setStatus('open');
     const queued = [...this.queue];
     this.queue.clear();
-    for (const entry of queued) entry.write();
+    for (const key of queued) {
+      const call = this.pending.get(key);
+      if (call !== undefined) this.write(key, call.context);
+    }
   }
 
   private scheduleTick(): void {
@@ -554,12 +441,7 @@ export class WsConnection implements ClientConnection {
       this.unansweredPingAt !== undefined &&
       now - this.unansweredPingAt >= this.options.heartbeatTimeoutMs
     ) {
-      this.drop(
-        new ConnectionLostError(
-          `the peer was silent for ${Math.round(now - this.lastInboundAt)} ms (heartbeat timeout ${this.options.heartbeatTimeoutMs} ms)`,
-          { endpoint: this.url },
-        ),
-      );
+      this.drop(peerSilent(this.url, now - this.lastInboundAt, this.options.heartbeatTimeoutMs));
       return;
     }
     if (this.unansweredPingAt === undefined && now - this.lastInboundAt >= this.options.heartbeatIntervalMs) {
@@ -596,8 +478,9 @@ export class WsConnection implements ClientConnection {
 
   private deliver(value: unknown): void {
     const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
-    const entry = typeof id === 'number' ? this.pending.get(id) : undefined;
-    if (entry === undefined) {
+    const key = typeof id === 'number' ? (this.batchOf.get(id) ?? id) : undefined;
+    const call = key === undefined ? undefined : this.pending.get(key);
+    if (key === undefined || call === undefined || !call.context.written) {
       // An error without an id (e.g. -32700 for a frame we did not send) or a late response.
       this.emit({ type: 'activity' });
       return;
@@ -606,12 +489,21 @@ export class WsConnection implements ClientConnection {
     try {
       response = validateResponse(value);
     } catch (error) {
-      entry.fail(
-        RpcError.isInstance(error) ? error : new ProtocolError('malformed response', { cause: error }),
-      );
+      this.pending.reject(key, malformedResponse(this.url, error));
       return;
     }
-    entry.settle(response);
+    const batch = call.context.batch;
+    if (batch === undefined) {
+      response.id = call.context.callerId ?? null;
+      this.pending.resolve(key, response);
+      return;
+    }
+    const callerId = batch.members.get(id as number);
+    if (callerId === undefined) return; // a second answer to the same request
+    batch.members.delete(id as number);
+    this.batchOf.delete(id as number);
+    batch.responses.push({ ...response, id: callerId });
+    if (batch.members.size === 0) this.pending.resolve(key, batch.responses);
   }
 
   /** The socket is gone: settle everything at once, then reconnect in the background. */
@@ -643,15 +535,17 @@ export class WsConnection implements ClientConnection {
       socket.removeAllListeners('pong');
       socket.removeAllListeners('ping');
     }
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const entry of pending) entry.fail(error);
+    // Queued calls stay queued for the next socket; written ones may have been processed.
+    this.pending.rejectAll(
+      () => error,
+      (call) => call.context.written,
+    );
   }
 
   private failQueue(error: RpcError): void {
     const queued = [...this.queue];
     this.queue.clear();
-    for (const entry of queued) entry.fail(error);
+    for (const key of queued) this.pending.reject(key, error);
   }
 
   private setStatus(status: ConnectionStatus, error?: RpcError): void {
@@ -706,155 +600,4 @@ function encodeBody(request: JsonRpcRequest, metadata: WireMetadata, sendMeta: b
 /** `body` (a JSON object) with `"id": wireId` as its first member. */
 function withWireId(body: string, wireId: number): string {
   return body.length <= 2 ? `{"id":${wireId}}` : `{"id":${wireId},${body.slice(1)}`;
-}
-
-function unserialisable(endpoint: string, cause: unknown): ProtocolError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new ProtocolError(`the request cannot be serialised to JSON: ${reason}`, { endpoint, cause });
-}
-
-function hasAny(map: Map<number, Pending>, pending: Map<number, Pending>): boolean {
-  for (const wireId of map.keys()) if (pending.has(wireId)) return true;
-  return false;
-}
-
-function toNotSent(error: unknown, endpoint: string): RpcError {
-  if (RpcError.isInstance(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new NotSentError(`could not connect: ${message}`, { endpoint, cause: error });
-}
-
-/**
- * The hot path: one request with an id. One object per call serves as the pending entry, the
- * queue entry, the backstop and the abort listener (`handleEvent`), so no closures are made.
- */
-class SingleCall implements Pending, Queued, Backstop {
-  at: number;
-  private wireId = 0;
-  private written = false;
-  private done = false;
-
-  constructor(
-    private readonly connection: WsConnection,
-    private readonly request: JsonRpcRequest,
-    /** The request serialised without its id (the wire id is spliced in when written). */
-    private readonly body: string,
-    private readonly options: SendOptions,
-    private readonly resolve: (response: JsonRpcResponse) => void,
-    private readonly reject: (error: RpcError) => void,
-  ) {
-    this.at = connection.connectOptions.clock.now() + options.timeoutMs + BACKSTOP_GRACE_MS;
-  }
-
-  start(): void {
-    const connection = this.connection;
-    if (connection.closed) {
-      this.reject(new NotSentError('the connection is closed', { endpoint: connection.url }));
-      return;
-    }
-    if (this.options.signal.aborted) {
-      this.reject(new NotSentError('the call was aborted before it was sent', { endpoint: connection.url }));
-      return;
-    }
-    this.options.signal.addEventListener('abort', this);
-    connection.addBackstop(this);
-    if (connection.currentStatus === 'open') {
-      this.write();
-      return;
-    }
-    if (connection.gaveUp) {
-      connection.ensureConnecting();
-      this.fail(
-        new NotSentError(`reconnecting to ${connection.url} gave up`, {
-          endpoint: connection.url,
-          cause: connection.lastError,
-        }),
-      );
-      return;
-    }
-    if (connection.queue.size >= connection.options.maxQueued) {
-      this.fail(
-        new OverloadedError(`${connection.queue.size} calls already wait for the connection to open`, {
-          endpoint: connection.url,
-        }),
-      );
-      return;
-    }
-    connection.queue.add(this);
-    connection.ensureConnecting();
-  }
-
-  write(): void {
-    if (this.done) return;
-    const connection = this.connection;
-    connection.queue.delete(this);
-    const socket = connection.socket;
-    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
-      this.fail(new NotSentError('the socket is not open', { endpoint: connection.url }));
-      return;
-    }
-    const bound = connection.options.maxBufferedBytes;
-    if (socket.bufferedAmount > bound) {
-      this.fail(
-        new OverloadedError(`the socket has ${socket.bufferedAmount} bytes buffered (bound ${bound})`, {
-          endpoint: connection.url,
-        }),
-      );
-      return;
-    }
-    this.wireId = connection.nextId++;
-    const text = withWireId(this.body, this.wireId);
-    connection.pending.set(this.wireId, this);
-    this.written = true;
-    try {
-      corkedSend(socket, text);
-    } catch (error) {
-      this.fail(
-        new NotSentError('the socket refused the message', { endpoint: connection.url, cause: error }),
-      );
-    }
-  }
-
-  /** The abort listener. */
-  handleEvent(): void {
-    const endpoint = this.connection.url;
-    this.fail(
-      this.written
-        ? new TimeoutError('the call was aborted while waiting for its response', { endpoint })
-        : new NotSentError('the call was aborted before it was sent', { endpoint }),
-    );
-  }
-
-  /** The backstop. */
-  fire(): void {
-    const endpoint = this.connection.url;
-    const timeoutMs = this.options.timeoutMs;
-    this.fail(
-      this.written
-        ? new TimeoutError(`no response within ${timeoutMs} ms`, { endpoint })
-        : new NotSentError(`the connection did not open within ${timeoutMs} ms`, { endpoint }),
-    );
-  }
-
-  settle(response: JsonRpcResponse): void {
-    if (this.done) return;
-    this.finish();
-    response.id = this.request.id as JsonRpcId;
-    this.resolve(response);
-  }
-
-  fail(error: RpcError): void {
-    if (this.done) return;
-    this.finish();
-    this.reject(error);
-  }
-
-  private finish(): void {
-    this.done = true;
-    const connection = this.connection;
-    if (this.written) connection.pending.delete(this.wireId);
-    else connection.queue.delete(this);
-    connection.backstops.delete(this);
-    this.options.signal.removeEventListener('abort', this);
-  }
 }

@@ -1,0 +1,130 @@
+/**
+ * The lean adapter under axios's request pipeline: interceptors and transforms still run, the body
+ * arrives byte-exact (UTF-8 length), and its failures keep the stock adapter's shape so that the
+ * transport maps both alike. Real node:http servers on 127.0.0.1 port 0.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createClient, isRpcError, systemClock } from '@resilient-rpc/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { httpTransport } from '../src/index.js';
+
+const servers: Server[] = [];
+
+async function serve(handler: Parameters<typeof createHttpServer>[1]): Promise<string> {
+  const server = createHttpServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc`;
+}
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** An echo of `params` that also reports the request's headers and body length. */
+const echo: Parameters<typeof createHttpServer>[1] = (request, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    const body = Buffer.concat(chunks);
+    if (request.method !== 'POST') {
+      response.end('{}'); // a health probe
+      return;
+    }
+    const message = JSON.parse(body.toString('utf8')) as { id: number; params: unknown };
+    response.setHeader('content-type', 'application/json');
+    response.end(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: message.id,
+        result: {
+          params: message.params,
+          length: Number(request.headers['content-length']),
+          actual: body.length,
+          marker: request.headers['x-marker'],
+        },
+      }),
+    );
+  });
+};
+
+describe('the lean axios adapter of the transport-created instance', () => {
+  it('runs interceptors and sends a UTF-8 body with its byte length', async () => {
+    const url = await serve(echo);
+    const transport = httpTransport();
+    transport.axios.interceptors.request.use((config) => {
+      config.headers.set('x-marker', 'intercepted');
+      return config;
+    });
+    const client = createClient({ transports: [transport], endpoints: [url] });
+    try {
+      const result = (await client.call('echo', { text: 'grüße ☃' })) as Record<string, unknown>;
+      expect(result.params).toEqual({ text: 'grüße ☃' });
+      expect(result.length).toBe(result.actual);
+      expect(result.marker).toBe('intercepted');
+    } finally {
+      await client.close();
+      await transport.close?.();
+    }
+  });
+
+  it('maps a response over maxResponseBytes to protocol and a refused port to not-sent', async () => {
+    const url = await serve((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(`{"jsonrpc":"2.0","id":1,"result":"${'x'.repeat(10_000)}"}`);
+    });
+    const transport = httpTransport({ maxResponseBytes: 1_000 });
+    const client = createClient({ transports: [transport], endpoints: [url], retry: false });
+    try {
+      const error = await client.call('big').catch((caught: unknown) => caught);
+      expect(isRpcError(error, 'protocol'), String(error)).toBe(true);
+    } finally {
+      await client.close();
+      await transport.close?.();
+    }
+
+    const refused = await serve(echo);
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const second = httpTransport();
+    const connection = second.connect(refused, {
+      clock: systemClock,
+      random: Math.random,
+    });
+    const failure = await connection
+      .send(
+        { jsonrpc: '2.0', id: 1, method: 'echo' },
+        { signal: new AbortController().signal, timeoutMs: 2_000, metadata: {} },
+      )
+      .catch((caught: unknown) => caught);
+    expect(isRpcError(failure, 'not-sent'), String(failure)).toBe(true);
+    await connection.close();
+    await second.close?.();
+  });
+
+  it('answers a timeout with timeout once the request was written', async () => {
+    const url = await serve(() => {
+      // never answers
+    });
+    const transport = httpTransport();
+    const connection = transport.connect(url, {
+      clock: systemClock,
+      random: Math.random,
+    });
+    const started = performance.now();
+    const failure = await connection
+      .send(
+        { jsonrpc: '2.0', id: 1, method: 'echo' },
+        { signal: new AbortController().signal, timeoutMs: 200, metadata: {} },
+      )
+      .catch((caught: unknown) => caught);
+    expect(isRpcError(failure, 'timeout'), String(failure)).toBe(true);
+    // The attempt's timeout plus a margin for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(200 + 1_500);
+    await connection.close();
+    await transport.close?.();
+  });
+});
