@@ -375,10 +375,9 @@ export function createClient(options: ClientOptions): RpcClient {
       stopResolver?.();
       configured.close();
       await Promise.allSettled(endpoints.map((endpoint) => endpoint.close()));
-      // The shared deadline timer stays armed after its last entry left (re-arming per call would
-      // cost a platform timer per call); once closed and empty, nothing is left to time.
-      if (pipeline.deadline.size === 0) pipeline.deadline.clear();
       await Promise.allSettled(options.transports.map((transport) => transport.close?.()));
+      // The shared deadline timer stays armed after its last entry left (re-arming per call would
+      // cost a platform timer per call); once closed, it goes as soon as no call is pending.
       pipeline.deadline.stopWhenIdle();
     },
   };
