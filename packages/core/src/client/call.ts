@@ -767,6 +767,15 @@ export class Attempt implements SendOptions, PendingAttempt {
     this.call.rescue(this);
   }
 
+  onConnectionLost(error: RpcError): void {
+    if (this.abandonedWith !== undefined) return;
+    this.abandonedWith = error;
+    this.controller?.abort(error);
+    if ((this.flags & REPORTED_FLAG) !== 0) return;
+    this.flags |= REPORTED_FLAG;
+    this.call.attemptFailed(this, error, this.call.pipeline.clock.now());
+  }
+
   onOvertaken(): void {
     // The same rescue: a copy elsewhere, this attempt keeps waiting, the first answer wins.
     this.onEndpointUnhealthy();

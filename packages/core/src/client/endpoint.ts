@@ -1,6 +1,7 @@
 import { HeartbeatMonitor, type HeartbeatOptions } from '../detection/heartbeat.js';
 import { LatencyTracker } from '../detection/latency-tracker.js';
 import type { OutlierDetector } from '../detection/outlier-detector.js';
+import { ConnectionLostError } from '../errors/kinds.js';
 import type { FailureKind, RpcError } from '../errors/rpc-error.js';
 import type { EndpointState } from '../events/types.js';
 import type { BalancerCandidate } from '../recovery/balancer.js';
@@ -31,6 +32,12 @@ export interface PendingAttempt {
    * not marked.
    */
   onOvertaken(): void;
+  /**
+   * Called when the endpoint's persistent connection reports it is reconnecting or closed while
+   * the attempt waits: the reply cannot come back on that connection, so the attempt settles
+   * with `error` (`connection-lost`) and the call's retry policy decides what follows.
+   */
+  onConnectionLost(error: RpcError): void;
 }
 
 /** What an endpoint has seen of one method: its latency, and the latest answered attempt's start. */
@@ -375,6 +382,33 @@ export class Endpoint implements BalancerCandidate {
       reason: down
         ? `connection ${event.status}${event.error ? `: ${event.error.message}` : ''}`
         : 'connection open',
+    });
+    // A persistent connection's loss fails every call pending on it (the transport contract).
+    // Adapters do it themselves; this makes sure no call waits for its deadline when one does not.
+    if (down && this.connection.capabilities.persistentConnection) this.failWaiting(event);
+  }
+
+  /** Settles every attempt waiting here as `connection-lost` (after the state change settled). */
+  private failWaiting(event: ConnectionEvent & { type: 'status' }): void {
+    if (this.oldest === undefined) return;
+    const cause = event.error;
+    const error =
+      cause !== undefined && cause.kind === 'connection-lost'
+        ? cause
+        : new ConnectionLostError(`the connection to ${this.url} is ${event.status}`, {
+            endpoint: this.url,
+            ...(cause !== undefined && { cause }),
+          });
+    const waiting: PendingAttempt[] = [];
+    for (
+      let attempt: PendingAttempt | undefined = this.oldest;
+      attempt !== undefined;
+      attempt = attempt.nextOnEndpoint
+    )
+      waiting.push(attempt);
+    // Not from inside the transport's event: a retry may send on another endpoint at once.
+    queueMicrotask(() => {
+      for (const attempt of waiting) attempt.onConnectionLost(error);
     });
   }
 
