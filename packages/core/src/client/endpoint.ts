@@ -392,10 +392,11 @@ export class Endpoint implements BalancerCandidate {
   private failWaiting(event: ConnectionEvent & { type: 'status' }): void {
     if (this.oldest === undefined) return;
     const cause = event.error;
+    // The adapter's reason, with this endpoint named (the original kept as the cause).
     const error =
-      cause !== undefined && cause.kind === 'connection-lost'
+      cause !== undefined && cause.kind === 'connection-lost' && cause.endpoint === this.url
         ? cause
-        : new ConnectionLostError(`the connection to ${this.url} is ${event.status}`, {
+        : new ConnectionLostError(cause?.message ?? `the connection to ${this.url} is ${event.status}`, {
             endpoint: this.url,
             ...(cause !== undefined && { cause }),
           });
