@@ -80,6 +80,8 @@ export class Endpoint implements BalancerCandidate {
   sharedLatency: LatencyTracker | undefined;
   /** A stall probe in flight (see stall suspicion). */
   probing = false;
+  /** The connection's last reported status was `open` (see {@link onConnectionEvent}). */
+  private connectionOpen: boolean;
   /** Per-method latency and latest answer, for the overtaken rule (see {@link overtaken}). */
   private readonly methods = new Map<string, MethodRecord>();
   private oldest: PendingAttempt | undefined;
@@ -108,6 +110,7 @@ export class Endpoint implements BalancerCandidate {
       this.breaker = new CircuitBreaker(breakerOptions, clock);
       this.breaker.onStateChange((to, from) => onBreaker(this, to, from));
     }
+    this.connectionOpen = connection.status === 'open';
     this.unsubscribe = connection.onEvent((event) => this.onConnectionEvent(event));
     if (connection.status === 'closed' || connection.status === 'reconnecting') {
       this.signal({
@@ -385,7 +388,11 @@ export class Endpoint implements BalancerCandidate {
     });
     // A persistent connection's loss fails every call pending on it (the transport contract).
     // Adapters do it themselves; this makes sure no call waits for its deadline when one does not.
-    if (down && this.connection.capabilities.persistentConnection) this.failWaiting(event);
+    // Only a connection that was open can have carried a request: calls queued while it was
+    // still connecting were never sent, and the adapter fails them as it sees fit (`not-sent`).
+    const wasOpen = this.connectionOpen;
+    this.connectionOpen = event.status === 'open';
+    if (down && wasOpen && this.connection.capabilities.persistentConnection) this.failWaiting(event);
   }
 
   /** Settles every attempt waiting here as `connection-lost` (after the state change settled). */
