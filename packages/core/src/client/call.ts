@@ -674,7 +674,10 @@ export class Attempt implements SendOptions, PendingAttempt {
     const abandoned =
       abandonedWith !== undefined && ((this.flags & LOST_FLAG) !== 0 || abandonedWith.kind === 'timeout');
     endpoint.end(this, abandoned || failure?.kind === 'timeout');
-    if (endpoint.removed && endpoint.inFlight === 0) void endpoint.close().catch(() => {});
+    if (endpoint.removed && endpoint.inFlight === 0) {
+      pipeline.retired.delete(endpoint);
+      void endpoint.close().catch(() => {});
+    }
     let result: unknown;
     if (abandonedWith !== undefined) failure = abandonedWith;
     else if (failure === undefined) {
@@ -690,7 +693,11 @@ export class Attempt implements SendOptions, PendingAttempt {
       }
     }
     const latencyMs = end - this.startedAt;
-    endpoint.recordOutcome(failure, latencyMs, end);
+    // A request the caller gave that JSON cannot express (a BigInt, a cycle) fails `protocol`
+    // before it is sent: the caller's fault, not the peer's (checked only on this rare path).
+    const local =
+      failure !== undefined && failure.kind === 'protocol' && !failure.local && !this.serialisable();
+    endpoint.recordOutcome(failure, latencyMs, end, call.method, this.startedAt, local);
     const events = pipeline.events;
     if (events.has('attempt-result')) {
       events.emit('attempt-result', {
@@ -708,6 +715,26 @@ export class Attempt implements SendOptions, PendingAttempt {
     this.flags |= REPORTED_FLAG;
     if (failure === undefined) call.attemptSucceeded(this, result, end);
     else call.attemptFailed(this, failure, end);
+  }
+
+  /** The method called (`rpc.batch` for a batch). */
+  get method(): string {
+    return this.call.method;
+  }
+
+  /** Whether the call may still be copied elsewhere on this attempt's behalf (see rescue). */
+  get rescuable(): boolean {
+    return (this.flags & (RESCUED_FLAG | REPORTED_FLAG)) === 0 && this.call.rescuable;
+  }
+
+  /** Whether the request this attempt sent can be written as JSON at all. */
+  private serialisable(): boolean {
+    try {
+      JSON.stringify(this.call.shape === 'batch' ? this.call.batch : this.request);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The call gave up on this attempt: the transport is told through the signal. */
@@ -738,6 +765,20 @@ export class Attempt implements SendOptions, PendingAttempt {
     if ((this.flags & (RESCUED_FLAG | REPORTED_FLAG)) !== 0) return;
     this.flags |= RESCUED_FLAG;
     this.call.rescue(this);
+  }
+
+  onConnectionLost(error: RpcError): void {
+    if (this.abandonedWith !== undefined) return;
+    this.abandonedWith = error;
+    this.controller?.abort(error);
+    if ((this.flags & REPORTED_FLAG) !== 0) return;
+    this.flags |= REPORTED_FLAG;
+    this.call.attemptFailed(this, error, this.call.pipeline.clock.now());
+  }
+
+  onOvertaken(): void {
+    // The same rescue: a copy elsewhere, this attempt keeps waiting, the first answer wins.
+    this.onEndpointUnhealthy();
   }
 
   /** Reports an attempt refused before the transport (nothing about the endpoint's health is learnt). */

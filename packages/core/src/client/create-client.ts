@@ -129,6 +129,7 @@ export function createClient(options: ClientOptions): RpcClient {
     hedges: 0,
     budgetExhausted: 0,
   };
+  const retired = new Set<Endpoint>();
   const profiles = new Map<string, CallProfile>();
   let nextCallId = 0;
   let nextRequestId = 0;
@@ -169,9 +170,11 @@ export function createClient(options: ClientOptions): RpcClient {
         stallOptions,
         clock,
         endpoints,
+        retired,
         (endpoint, timeoutMs, signal) => ping(endpoint.connection, timeoutMs, signal),
         () => totals.inFlight > 0,
       ),
+    retired,
     events: emitter,
     totals,
     nextRequestId: () => ++nextRequestId,
@@ -235,10 +238,13 @@ export function createClient(options: ClientOptions): RpcClient {
   function removeEndpoint(url: string): void {
     const endpoint = byUrl.get(url);
     if (endpoint === undefined) return;
-    endpoint.removed = true;
     byUrl.delete(url);
     endpoints.splice(endpoints.indexOf(endpoint), 1);
     outlier?.remove(url);
+    // Calls still waiting there stay watched (stall suspicion, the overtaken rule) until they
+    // settle; idempotent ones are rescued elsewhere at once (retire).
+    if (endpoint.inFlight > 0) retired.add(endpoint);
+    endpoint.retire();
     emitter.emit('endpoint-removed', { at: clock.now(), endpoint: url });
     if (endpoint.inFlight === 0) void endpoint.close().catch(() => {});
   }
@@ -374,7 +380,8 @@ export function createClient(options: ClientOptions): RpcClient {
       pipeline.stall?.stop();
       stopResolver?.();
       configured.close();
-      await Promise.allSettled(endpoints.map((endpoint) => endpoint.close()));
+      await Promise.allSettled([...endpoints, ...retired].map((endpoint) => endpoint.close()));
+      retired.clear();
       await Promise.allSettled(options.transports.map((transport) => transport.close?.()));
       // The shared deadline timer stays armed after its last entry left (re-arming per call would
       // cost a platform timer per call); once closed, it goes as soon as no call is pending.

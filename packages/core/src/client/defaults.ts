@@ -10,6 +10,8 @@ export const ClientDefaults = {
     minimumMs: 250,
     checkIntervalMs: 100,
     probeTimeoutMs: 300,
+    overtakenMultiplier: 4,
+    overtakenMinimumMs: 250,
   } satisfies StallDetectionOptions,
   hedging: { delayMs: 'p95', minDelayMs: 10, maxHedges: 1 } satisfies HedgingOptions,
   bulkhead: {

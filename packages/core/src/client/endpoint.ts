@@ -1,6 +1,7 @@
 import { HeartbeatMonitor, type HeartbeatOptions } from '../detection/heartbeat.js';
 import { LatencyTracker } from '../detection/latency-tracker.js';
 import type { OutlierDetector } from '../detection/outlier-detector.js';
+import { ConnectionLostError } from '../errors/kinds.js';
 import type { FailureKind, RpcError } from '../errors/rpc-error.js';
 import type { EndpointState } from '../events/types.js';
 import type { BalancerCandidate } from '../recovery/balancer.js';
@@ -14,6 +15,10 @@ import type { EndpointStats } from './types.js';
 export interface PendingAttempt {
   /** Client time the attempt was sent. */
   readonly startedAt: number;
+  /** The method called (`rpc.batch` for a batch): the overtaken rule compares calls of one method. */
+  readonly method: string;
+  /** Whether the attempt's call may still be copied elsewhere (idempotent, not yet rescued or settled). */
+  readonly rescuable: boolean;
   previousOnEndpoint: PendingAttempt | undefined;
   nextOnEndpoint: PendingAttempt | undefined;
   /**
@@ -21,7 +26,30 @@ export interface PendingAttempt {
    * idempotent call can be tried elsewhere at once (rescue).
    */
   onEndpointUnhealthy(): void;
+  /**
+   * Called when later calls of the same method on this endpoint have answered while this one has
+   * not (its request is presumed lost): an idempotent call is tried elsewhere, the endpoint is
+   * not marked.
+   */
+  onOvertaken(): void;
+  /**
+   * Called when the endpoint's persistent connection reports it is reconnecting or closed while
+   * the attempt waits: the reply cannot come back on that connection, so the attempt settles
+   * with `error` (`connection-lost`) and the call's retry policy decides what follows.
+   */
+  onConnectionLost(error: RpcError): void;
 }
+
+/** What an endpoint has seen of one method: its latency, and the latest answered attempt's start. */
+class MethodRecord {
+  /** Latency of this method's successful attempts here (EWMA only: a one-sample reservoir). */
+  readonly latency = new LatencyTracker(10_000, { reservoirSize: 1 });
+  /** Client time the latest-sent attempt that was answered (result or JSON-RPC error) was sent. */
+  answeredSentAt = Number.NEGATIVE_INFINITY;
+}
+
+/** Methods an endpoint keeps records for at most; then the records restart (bounded memory). */
+const MAX_METHOD_RECORDS = 1_000;
 
 /** The longest local backoff after a refusal, in ms. */
 const MAX_REFUSAL_BACKOFF_MS = 5_000;
@@ -52,6 +80,10 @@ export class Endpoint implements BalancerCandidate {
   sharedLatency: LatencyTracker | undefined;
   /** A stall probe in flight (see stall suspicion). */
   probing = false;
+  /** The connection's last reported status was `open` (see {@link onConnectionEvent}). */
+  private connectionOpen: boolean;
+  /** Per-method latency and latest answer, for the overtaken rule (see {@link overtaken}). */
+  private readonly methods = new Map<string, MethodRecord>();
   private oldest: PendingAttempt | undefined;
   private newest: PendingAttempt | undefined;
   private consecutiveRefusals = 0;
@@ -78,6 +110,7 @@ export class Endpoint implements BalancerCandidate {
       this.breaker = new CircuitBreaker(breakerOptions, clock);
       this.breaker.onStateChange((to, from) => onBreaker(this, to, from));
     }
+    this.connectionOpen = connection.status === 'open';
     this.unsubscribe = connection.onEvent((event) => this.onConnectionEvent(event));
     if (connection.status === 'closed' || connection.status === 'reconnecting') {
       this.signal({
@@ -203,14 +236,25 @@ export class Endpoint implements BalancerCandidate {
   }
 
   /**
-   * Feeds an attempt's outcome (`failure` undefined: success) into latency, breaker, outlier
-   * detection and health. Which kinds count against the endpoint is decided by kind alone.
+   * Feeds the outcome (`failure` undefined: success) of an attempt of `method` sent at `sentAt`
+   * into latency, breaker, outlier detection and health. Which kinds count against the endpoint is
+   * decided by kind alone, except that a `local` failure (this process's own admission control,
+   * or a request the caller gave that cannot be sent at all) never counts: it says nothing about
+   * the peer.
    */
-  recordOutcome(failure: RpcError | undefined, latencyMs: number, now: number): void {
+  recordOutcome(
+    failure: RpcError | undefined,
+    latencyMs: number,
+    now: number,
+    method: string,
+    sentAt: number,
+    local = false,
+  ): void {
     const breaker = this.breaker;
     if (failure === undefined) {
       this.successes++;
       this.latency.record(latencyMs, now);
+      this.answered(method, sentAt, latencyMs, now);
       this.sharedLatency?.record(latencyMs, now);
       breaker?.record(true);
       this.outlier?.record(this.url, true, now);
@@ -219,8 +263,13 @@ export class Endpoint implements BalancerCandidate {
       return;
     }
     this.failures[failure.kind] = (this.failures[failure.kind] ?? 0) + 1;
+    if (local || failure.local) {
+      breaker?.release();
+      return;
+    }
     switch (failure.kind) {
       case 'remote':
+        this.answered(method, sentAt, undefined, now);
         this.signal(ANSWER, now);
         // The server answered: it is alive. An error it marks retryable ("unavailable, try
         // elsewhere") still counts against its health, as Envoy counts a 503.
@@ -237,11 +286,6 @@ export class Endpoint implements BalancerCandidate {
         breaker?.release();
         return;
       case 'not-sent':
-        // Local admission (a full socket buffer) says nothing about the peer's health.
-        if (failure.local) {
-          breaker?.release();
-          return;
-        }
         breaker?.record(false);
         this.outlier?.record(this.url, false, now);
         // A refused connection is cheap to detect and cheap to avoid: down, then probed after a backoff.
@@ -251,6 +295,36 @@ export class Endpoint implements BalancerCandidate {
         breaker?.record(false);
         this.outlier?.record(this.url, false, now);
     }
+  }
+
+  /**
+   * The attempts waiting here that are presumed lost, at client time `now`: idempotent, older
+   * than max(`multiplier` × their method's latency EWMA here, `minimumMs`), and overtaken — an
+   * attempt of the same method sent after them has been answered. Oldest first; undefined when
+   * there is none. Walks only the attempts older than `minimumMs` (the list is oldest first).
+   */
+  overtaken(now: number, multiplier: number, minimumMs: number): PendingAttempt[] | undefined {
+    let found: PendingAttempt[] | undefined;
+    for (
+      let attempt: PendingAttempt | undefined = this.oldest;
+      attempt !== undefined;
+      attempt = attempt.nextOnEndpoint
+    ) {
+      const age = now - attempt.startedAt;
+      if (age <= minimumMs) break;
+      if (!attempt.rescuable) continue;
+      const record = this.methods.get(attempt.method);
+      if (record === undefined || record.answeredSentAt <= attempt.startedAt) continue;
+      if (age <= multiplier * record.latency.ewmaMs) continue;
+      (found ??= []).push(attempt);
+    }
+    return found;
+  }
+
+  /** The endpoint left the set: waiting idempotent calls are rescued elsewhere at once. */
+  retire(): void {
+    this.removed = true;
+    this.rescueWaiting();
   }
 
   stats(): EndpointStats {
@@ -271,6 +345,18 @@ export class Endpoint implements BalancerCandidate {
     this.heartbeat?.stop();
     this.unsubscribe();
     return this.connection.close();
+  }
+
+  /** An attempt of `method` sent at `sentAt` was answered (`latencyMs` undefined: an error answer). */
+  private answered(method: string, sentAt: number, latencyMs: number | undefined, now: number): void {
+    let record = this.methods.get(method);
+    if (record === undefined) {
+      if (this.methods.size >= MAX_METHOD_RECORDS) this.methods.clear();
+      record = new MethodRecord();
+      this.methods.set(method, record);
+    }
+    if (sentAt > record.answeredSentAt) record.answeredSentAt = sentAt;
+    if (latencyMs !== undefined) record.latency.record(latencyMs, now);
   }
 
   private refused(failure: RpcError, now: number, hintMs: number | undefined): void {
@@ -299,6 +385,38 @@ export class Endpoint implements BalancerCandidate {
       reason: down
         ? `connection ${event.status}${event.error ? `: ${event.error.message}` : ''}`
         : 'connection open',
+    });
+    // A persistent connection's loss fails every call pending on it (the transport contract).
+    // Adapters do it themselves; this makes sure no call waits for its deadline when one does not.
+    // Only a connection that was open can have carried a request: calls queued while it was
+    // still connecting were never sent, and the adapter fails them as it sees fit (`not-sent`).
+    const wasOpen = this.connectionOpen;
+    this.connectionOpen = event.status === 'open';
+    if (down && wasOpen && this.connection.capabilities.persistentConnection) this.failWaiting(event);
+  }
+
+  /** Settles every attempt waiting here as `connection-lost` (after the state change settled). */
+  private failWaiting(event: ConnectionEvent & { type: 'status' }): void {
+    if (this.oldest === undefined) return;
+    const cause = event.error;
+    // The adapter's reason, with this endpoint named (the original kept as the cause).
+    const error =
+      cause !== undefined && cause.kind === 'connection-lost' && cause.endpoint === this.url
+        ? cause
+        : new ConnectionLostError(cause?.message ?? `the connection to ${this.url} is ${event.status}`, {
+            endpoint: this.url,
+            ...(cause !== undefined && { cause }),
+          });
+    const waiting: PendingAttempt[] = [];
+    for (
+      let attempt: PendingAttempt | undefined = this.oldest;
+      attempt !== undefined;
+      attempt = attempt.nextOnEndpoint
+    )
+      waiting.push(attempt);
+    // Not from inside the transport's event: a retry may send on another endpoint at once.
+    queueMicrotask(() => {
+      for (const attempt of waiting) attempt.onConnectionLost(error);
     });
   }
 

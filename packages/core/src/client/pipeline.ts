@@ -7,6 +7,7 @@ import type { HedgingPolicy } from '../recovery/hedging.js';
 import type { RescuePolicy } from '../recovery/rescue.js';
 import type { RetryPolicy } from '../recovery/retry-policy.js';
 import type { Clock } from '../util/clock.js';
+import type { Endpoint } from './endpoint.js';
 
 /** The client's counters, as `client.stats()` reports them. */
 export interface CallTotals {
@@ -36,7 +37,8 @@ export interface CallTotals {
  *    endpoints the call has not failed on, under the per-endpoint in-flight limit, by the balancer;
  * 7. **circuit breaker** (`recovery/circuit-breaker.ts`, one per endpoint) — a permit per attempt;
  * 8. **stall suspicion** (`detection/stall-suspicion.ts`) — watches attempts in flight, probes to
- *    corroborate, and feeds the endpoint's health.
+ *    corroborate, and feeds the endpoint's health; its sweep also applies the **overtaken rule**: an
+ *    idempotent call whose request was lost on an endpoint that answers its later calls is rescued.
  *
  * Every attempt's outcome goes to its endpoint (`Endpoint.recordOutcome`): latency, breaker,
  * outlier detection and the health state machine. `call`, `notify` and `batch` all go through
@@ -51,6 +53,11 @@ export interface CallPipeline {
   readonly rescue: RescuePolicy;
   readonly selector: EndpointSelector;
   readonly stall: StallSuspicion | undefined;
+  /**
+   * Endpoints removed from the set with attempts still waiting on them: stall suspicion and the
+   * overtaken rule keep watching them until their last attempt settles (then they close).
+   */
+  readonly retired: Set<Endpoint>;
   readonly events: TypedEmitter;
   readonly totals: CallTotals;
   /** The next JSON-RPC request id. */

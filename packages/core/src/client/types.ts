@@ -86,8 +86,10 @@ export interface ClientOptions {
   hedging?: Partial<HedgingOptions> | boolean;
   bulkhead?: Partial<BulkheadLimits> | false;
   /**
-   * Rescue: an idempotent call still waiting on an endpoint that turns suspect, down or ejected
-   * is sent at once to another healthy endpoint (within the retry budget; first answer wins).
+   * Rescue: an idempotent call still waiting on an endpoint that turns suspect, down or ejected,
+   * is removed, or whose request is presumed lost there (the overtaken rule, see
+   * `stallDetection`), is sent at once to another healthy endpoint (within the retry budget;
+   * first answer wins).
    * Default true. Turn it off for idempotent methods that are expensive to run twice.
    */
   rescue?: boolean;

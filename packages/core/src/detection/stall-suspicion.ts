@@ -14,6 +14,17 @@ export interface StallDetectionOptions {
    * ms; if it does not, and nothing else came back meanwhile, the endpoint is suspect. Default 300.
    */
   probeTimeoutMs: number;
+  /**
+   * The overtaken rule: an idempotent call is presumed lost (and rescued elsewhere, the endpoint
+   * not marked) once it is older than `overtakenMultiplier` × its method's latency EWMA on that
+   * endpoint… Default 4.
+   */
+  overtakenMultiplier: number;
+  /**
+   * …and than this many ms, while a later call of the same method on that endpoint has been
+   * answered. Default 250.
+   */
+  overtakenMinimumMs: number;
 }
 
 /** A sweep timer this late (ms) means the client's own event loop stalled. */
@@ -26,6 +37,13 @@ const LOCAL_STALL_TOLERANCE_MS = 250;
  * probe: if the endpoint answers it, the slow call is legitimately slow (it is excused, nothing
  * is marked, nothing is copied); if the probe goes unanswered too and nothing else came back, the
  * endpoint is `suspect` (and waiting idempotent calls are rescued elsewhere).
+ *
+ * The same sweep applies the overtaken rule, for a request lost on its way (a broker node that
+ * died with it, a dropped datagram) to an endpoint that is otherwise fine: an idempotent call
+ * older than max(`overtakenMultiplier` × its method's latency EWMA there, `overtakenMinimumMs`)
+ * on an endpoint that has since answered a later call of the same method is rescued elsewhere
+ * (within the retry budget; the first answer wins). The endpoint is not marked: it is alive, only
+ * that one request is gone. Removed endpoints with calls still waiting (`retired`) stay watched.
  */
 export class StallSuspicion {
   private timer: TimerHandle | undefined;
@@ -39,6 +57,8 @@ export class StallSuspicion {
     private readonly options: StallDetectionOptions,
     private readonly clock: Clock,
     private readonly endpoints: readonly Endpoint[],
+    /** Endpoints removed from the set while calls still wait on them. */
+    private readonly retired: ReadonlySet<Endpoint>,
     /** Probes an endpoint; resolves when it answers, rejects on failure; stops when `signal` aborts. */
     private readonly probe: (endpoint: Endpoint, timeoutMs: number, signal: AbortSignal) => Promise<void>,
     /** Whether any call is in flight (sweeps stop when the client is idle). */
@@ -68,6 +88,7 @@ export class StallSuspicion {
     this.nextCheckAt = now + this.options.checkIntervalMs;
     if (now < this.resumeAt) return;
     for (const endpoint of this.endpoints) if (endpoint.awaitingAnswer) this.checkEndpoint(endpoint, now);
+    for (const endpoint of this.retired) if (endpoint.awaitingAnswer) this.checkEndpoint(endpoint, now);
   }
 
   private onSweep(): void {
@@ -84,7 +105,10 @@ export class StallSuspicion {
   }
 
   private checkEndpoint(endpoint: Endpoint, now: number): void {
-    if (endpoint.health.isStalled || endpoint.probing || endpoint.removed) return;
+    const { overtakenMultiplier, overtakenMinimumMs } = this.options;
+    const lost = endpoint.overtaken(now, overtakenMultiplier, overtakenMinimumMs);
+    if (lost !== undefined) for (const attempt of lost) attempt.onOvertaken();
+    if (endpoint.health.isStalled || endpoint.probing) return;
     const oldest = endpoint.oldestUnanswered();
     if (oldest === undefined) return;
     const { latencyMultiplier, minimumMs, probeTimeoutMs } = this.options;
