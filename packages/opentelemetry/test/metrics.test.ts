@@ -101,6 +101,7 @@ describe('client metrics count a scripted sequence of faults exactly', () => {
       'retry',
       'failover',
       'give-up',
+      'exception',
     ]);
   });
 
