@@ -52,7 +52,7 @@ async function variant(
     methods: { echo: (params: unknown) => params },
     instrumentation: telemetry === 'off' ? undefined : serverInstrumentation(providers),
   });
-  const url = (await server.listen(network.listener(`otel-${name}`))).urls[0]!;
+  const url = (await server.listen(network.listener(`otel-${telemetry}`))).urls[0]!;
   const plain = createClient({ transports: [memoryTransport(network)], endpoints: [url], heartbeat: false });
   const client = telemetry === 'off' ? plain : instrumentClient(plain, providers);
   return { name, client, server, samples: [] };

@@ -52,8 +52,24 @@ export const DURATION_BUCKETS_SECONDS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30,
 ];
 
-/** `server.address` and `server.port` of an endpoint URL (undefined for `memory://` and bad URLs). */
+/** Parsed endpoint addresses kept at most; endpoints are a small set, so the cache rarely fills. */
+const MAX_CACHED_ADDRESSES = 1_000;
+const addresses = new Map<string, { address: string; port: number | undefined } | undefined>();
+
+/**
+ * `server.address` and `server.port` of an endpoint URL (undefined for `memory://` and bad URLs).
+ * Cached by URL: it is read on every attempt, and parsing a URL (throwing, for a bad one) costs
+ * more than the rest of the attempt's instrumentation.
+ */
 export function addressOf(url: string): { address: string; port: number | undefined } | undefined {
+  if (addresses.has(url)) return addresses.get(url);
+  const parsed = parseAddress(url);
+  if (addresses.size >= MAX_CACHED_ADDRESSES) addresses.clear();
+  addresses.set(url, parsed);
+  return parsed;
+}
+
+function parseAddress(url: string): { address: string; port: number | undefined } | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
