@@ -24,6 +24,7 @@ export default defineConfig({
       project('transport-http', 'packages/transport-http'),
       project('transport-ws', 'packages/transport-ws'),
       project('transport-nats', 'packages/transport-nats'),
+      project('opentelemetry', 'packages/opentelemetry'),
       project('demo', 'apps/demo'),
     ],
   },

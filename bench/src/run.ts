@@ -35,6 +35,7 @@ const GROUPS: Record<string, string> = {
   listeners: './listeners.js',
   'nats-scale': './nats-scale.js',
   hostile: './hostile.js',
+  otel: './otel.js',
 };
 
 /** Paths a benchmark run may leave changed without making its record "dirty": the records and the generated doc. */

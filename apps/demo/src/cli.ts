@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemo } from './demo.js';
 import { renderHtml } from './html.js';
+import { isOtelExport, OTEL_EXPORTS, setupTelemetry } from './otel.js';
 import { createProgress } from './progress.js';
 import { isTransportName, TRANSPORTS } from './replicas.js';
 import { renderReport } from './report.js';
@@ -31,6 +32,9 @@ Demo options:
   --html FILE                write a self-contained HTML report
   --nats-url URL             with --transport nats, use this broker instead of starting nats-server
   --quiet                    no live progress, only the final report
+  --otel console|prometheus  OpenTelemetry on the resilient client: metrics and the traces of retried or failed
+                             calls printed at the end, or metrics served at http://127.0.0.1:9464/metrics
+                             (OTEL_EXPORTER_PROMETHEUS_PORT) while it runs; see docs/observability.md
   -h, --help                 this help
 
 Serve options:
@@ -96,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
         html: { type: 'string' },
         'nats-url': { type: 'string' },
         quiet: { type: 'boolean', default: false },
+        otel: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -129,7 +134,11 @@ async function main(argv: string[]): Promise<number> {
     fail(
       `scenario "${scenario.name}" has faults on replica ${maxReplica}: use --replicas ${maxReplica + 1} or more`,
     );
+  const otel = values.otel;
+  if (otel !== undefined && !isOtelExport(otel)) fail(`--otel must be one of ${OTEL_EXPORTS.join(', ')}`);
   const progress = createProgress(process.stdout, values.quiet === true);
+  const telemetry =
+    otel === undefined ? undefined : setupTelemetry(otel, (text) => process.stdout.write(`${text}\n`));
   const report = await runDemo({
     transport,
     replicas,
@@ -141,7 +150,9 @@ async function main(argv: string[]): Promise<number> {
     baseline: values['no-baseline'] !== true,
     ...(values['nats-url'] !== undefined && { natsUrl: values['nats-url'] }),
     progress,
+    ...(telemetry !== undefined && { instrument: telemetry.instrument }),
   });
+  await telemetry?.finish();
   process.stdout.write(renderReport(report));
   for (const [file, text] of [
     [values.json, () => `${JSON.stringify(report, null, 2)}\n`],

@@ -1,5 +1,5 @@
 /** The orchestrator of `pnpm demo`: replicas, both runs, the execution checks, the report. */
-import { createClient } from '@resilient-rpc/core';
+import { createClient, type RpcClient } from '@resilient-rpc/core';
 import { type NatsServerProcess, startNatsServer } from './nats.js';
 import { predictRun } from './prediction.js';
 import type { Progress } from './progress.js';
@@ -19,6 +19,8 @@ export interface DemoOptions {
   baseline: boolean;
   natsUrl?: string;
   progress: Progress;
+  /** Wraps the resilient client (`--otel`). */
+  instrument?: (client: RpcClient) => RpcClient;
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
@@ -66,6 +68,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       faults,
       phases,
       progress,
+      instrument: options.instrument,
     };
     progress.log(
       `\n▶ run 1/${options.baseline ? 2 : 1}: with recovery — scenario "${options.scenario.name}"`,

@@ -39,6 +39,8 @@ export interface RunConfig {
   faults: readonly ScheduledFault[];
   phases: readonly PhaseWindow[];
   progress: Progress;
+  /** Wraps the resilient client (`--otel`: OpenTelemetry instrumentation). */
+  instrument?: (client: RpcClient) => RpcClient;
 }
 
 export interface PhaseResult {
@@ -202,7 +204,9 @@ export async function runWorkload(config: RunConfig): Promise<RunResult> {
   const urls = replicas.map((replica) => replica.url);
   const nameOf = new Map(replicas.map((replica) => [replica.url, replica.name]));
   const client: RpcClient | PlainClient = config.recovery
-    ? createClient(clientOptions(true, urls, config.deadlineMs, config.seed))
+    ? (config.instrument ?? ((plain: RpcClient) => plain))(
+        createClient(clientOptions(true, urls, config.deadlineMs, config.seed)),
+      )
     : new PlainClient({
         transports: installedTransports({ natsDiscovery: false }),
         endpoints: urls,

@@ -54,6 +54,10 @@ export function requestHeaders(
   if (metadata.attempt !== undefined) lines += `${MetadataHeaders.attempt}: ${metadata.attempt}\r\n`;
   if (metadata.traceId !== undefined && !BAD_VALUE.test(metadata.traceId))
     lines += `${MetadataHeaders.traceId}: ${metadata.traceId}\r\n`;
+  // W3C trace context: the core validated both (no CR/LF can get here).
+  if (metadata.traceparent !== undefined)
+    lines += `${MetadataHeaders.traceparent}: ${metadata.traceparent}\r\n`;
+  if (metadata.tracestate !== undefined) lines += `${MetadataHeaders.tracestate}: ${metadata.tracestate}\r\n`;
   if (lines.length === 0) return undefined;
   return new EncodedHeaders(`${HEADER_LINE}${lines}\r\n`);
 }

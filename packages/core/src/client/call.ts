@@ -45,7 +45,15 @@ export class CallProfile {
     readonly hedge: boolean,
     readonly traceId: string | undefined,
     readonly signal: AbortSignal | undefined,
+    /** W3C `traceparent` and `tracestate` sent with every attempt (validated by the client). */
+    readonly traceContext: TraceContext | undefined = undefined,
   ) {}
+}
+
+/** The W3C Trace Context a call sends with each attempt. */
+export interface TraceContext {
+  readonly traceparent: string;
+  readonly tracestate: string | undefined;
 }
 
 /** Everything a call is created with (resolved options; validated by the client). */
@@ -573,6 +581,8 @@ export class Attempt implements SendOptions, PendingAttempt {
       attempt: number,
       idempotent: call.idempotent ? true : undefined,
       traceId: call.traceId,
+      traceparent: call.profile.traceContext?.traceparent,
+      tracestate: call.profile.traceContext?.tracestate,
     };
     this.metadata = metadata;
     if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);

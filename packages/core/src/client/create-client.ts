@@ -4,6 +4,7 @@ import { StallSuspicion } from '../detection/stall-suspicion.js';
 import { NotSentError } from '../errors/kinds.js';
 import { TypedEmitter } from '../events/emitter.js';
 import type { ClientEventListener, ClientEventName } from '../events/types.js';
+import { parseTraceparent, parseTracestate } from '../protocol/metadata.js';
 import type { JsonRpcParams, JsonRpcRequest } from '../protocol/types.js';
 import { type Balancer, createBalancer } from '../recovery/balancer.js';
 import { Bulkhead } from '../recovery/bulkhead.js';
@@ -16,7 +17,7 @@ import { RetryPolicy } from '../recovery/retry-policy.js';
 import { type ClientConnection, type ClientTransport, type ConnectOptions, schemeOf } from '../transport.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { defaultRandom, type Random } from '../util/random.js';
-import { BATCH_METHOD, Call, CallProfile, type CallShape } from './call.js';
+import { BATCH_METHOD, Call, CallProfile, type CallShape, type TraceContext } from './call.js';
 import { ClientDefaults } from './defaults.js';
 import { Endpoint } from './endpoint.js';
 import { EndpointDiscovery } from './endpoint-discovery.js';
@@ -295,6 +296,7 @@ export function createClient(options: ClientOptions): RpcClient {
       shape === 'request' && idempotent && (callOptions.hedge ?? perMethod?.hedge ?? false),
       callOptions.traceId,
       callOptions.signal,
+      callOptions.traceparent === undefined ? undefined : traceContextOf(callOptions),
     );
     if (cacheable) {
       if (profiles.size >= MAX_SHARED_PROFILES) profiles.clear();
@@ -388,4 +390,18 @@ export function createClient(options: ClientOptions): RpcClient {
       pipeline.deadline.stopWhenIdle();
     },
   };
+}
+
+/** The validated W3C Trace Context of a call's options; a malformed value is a TypeError. */
+function traceContextOf(callOptions: CallOptions): TraceContext {
+  const traceparent = parseTraceparent(callOptions.traceparent);
+  if (traceparent === undefined)
+    throw new TypeError(`traceparent is not a W3C traceparent (got ${String(callOptions.traceparent)})`);
+  let tracestate: string | undefined;
+  if (callOptions.tracestate !== undefined) {
+    tracestate = parseTracestate(callOptions.tracestate);
+    if (tracestate === undefined)
+      throw new TypeError(`tracestate is not a W3C tracestate (got ${String(callOptions.tracestate)})`);
+  }
+  return { traceparent, tracestate };
 }

@@ -112,13 +112,28 @@ export interface CallOptions {
   hedge?: boolean;
   /** Attempts in all, overriding the retry policy (1 = no retry). */
   maxAttempts?: number;
+  /** An opaque id sent with every attempt (`rpc-trace-id`), to tie the attempts together in logs. */
   traceId?: string;
+  /**
+   * W3C Trace Context `traceparent` sent with every attempt, so that the server continues the
+   * caller's trace (`@resilient-rpc/opentelemetry` sets it). A malformed value is a TypeError.
+   */
+  traceparent?: string;
+  /** W3C Trace Context `tracestate` sent with `traceparent` (ignored without it). A malformed value is a TypeError. */
+  tracestate?: string;
 }
 
 /** Options of `client.notify` and `client.batch` (a notification is never idempotent). */
 export type BatchOptions = Pick<
   CallOptions,
-  'signal' | 'deadlineMs' | 'attemptTimeoutMs' | 'maxAttempts' | 'traceId' | 'idempotent'
+  | 'signal'
+  | 'deadlineMs'
+  | 'attemptTimeoutMs'
+  | 'maxAttempts'
+  | 'traceId'
+  | 'traceparent'
+  | 'tracestate'
+  | 'idempotent'
 >;
 
 /** Per-endpoint statistics. */

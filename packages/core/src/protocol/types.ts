@@ -41,8 +41,9 @@ export type JsonRpcResponse = JsonRpcSuccess | JsonRpcFailure;
 
 /**
  * Call metadata as it travels on the wire. HTTP and NATS carry it in headers
- * (`rpc-deadline-ms`, `rpc-idempotent`, `rpc-attempt`, `rpc-trace-id`); WebSocket carries it in
- * the request's `meta` member with the same fields.
+ * (`rpc-deadline-ms`, `rpc-idempotent`, `rpc-attempt`, `rpc-trace-id`, and the W3C Trace Context
+ * headers `traceparent` and `tracestate`); WebSocket carries it in the request's `meta` member
+ * with the same fields.
  */
 export interface WireMetadata {
   /** Milliseconds left until the caller's deadline when the request was sent. */
@@ -53,4 +54,11 @@ export interface WireMetadata {
   attempt?: number;
   /** An opaque id that ties the attempts of one call together in logs. */
   traceId?: string;
+  /**
+   * W3C Trace Context `traceparent` (`00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`), so
+   * that a server span continues the caller's trace. Malformed values are dropped.
+   */
+  traceparent?: string;
+  /** W3C Trace Context `tracestate` (vendor `key=value` list, at most 32 entries and 512 characters). */
+  tracestate?: string;
 }

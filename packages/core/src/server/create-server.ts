@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../util/clock.js';
 import type { Authenticate } from './authentication.js';
 import { ServerDefaults } from './defaults.js';
 import { MessageDispatcher } from './dispatcher.js';
+import type { ServerInstrumentation } from './instrumentation.js';
 import { listenerFor, transportsByScheme } from './listen-url.js';
 import { MethodRegistry } from './method-registry.js';
 import { RequestHandler } from './request-handler.js';
@@ -40,6 +41,8 @@ export interface ServerOptions {
   exposeErrorDetails?: boolean;
   /** Sees every handler error with its full detail (log it). */
   onError?: (error: unknown, context: { method: string; transport: string }) => void;
+  /** Sees every request and its outcome (tracing, metrics). Default none: no cost. */
+  instrumentation?: ServerInstrumentation;
   /** Time source for deadlines. Default: the system clock. */
   clock?: Clock;
 }
@@ -105,6 +108,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
     authenticate: options.authenticate,
     exposeErrorDetails: options.exposeErrorDetails === true,
     onError,
+    instrumentation: options.instrumentation,
   });
   const dispatcher = new MessageDispatcher(requests, {
     limits: {

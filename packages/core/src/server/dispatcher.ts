@@ -152,7 +152,8 @@ export class MessageDispatcher implements Dispatcher {
       source.deadlineMs === undefined &&
       source.idempotent === undefined &&
       source.attempt === undefined &&
-      source.traceId === undefined
+      source.traceId === undefined &&
+      source.traceparent === undefined
     )
       return EMPTY_METADATA;
     const metadata = sanitizeMetadata(raw);

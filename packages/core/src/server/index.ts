@@ -13,4 +13,10 @@ export {
   type TypedMethodDefinition,
 } from './implement.js';
 export { InFlightLimit } from './in-flight-limit.js';
+export type {
+  InstrumentedRequest,
+  RequestObservation,
+  RequestOutcome,
+  ServerInstrumentation,
+} from './instrumentation.js';
 export type { HandlerContext, MethodDefinition, MethodHandler, MethodTable, RawParams } from './types.js';

@@ -6,6 +6,7 @@ import type { IncomingContext } from '../transport.js';
 import type { Clock } from '../util/clock.js';
 import { type Authenticate, isRefusal, refuse } from './authentication.js';
 import type { InFlightLimit } from './in-flight-limit.js';
+import type { RequestObservation, RequestOutcome, ServerInstrumentation } from './instrumentation.js';
 import type { MethodRegistry, RegisteredMethod } from './method-registry.js';
 import { RequestScope, type ScopeOwner, serverClosedError } from './request-scope.js';
 
@@ -17,6 +18,7 @@ export interface RequestHandlerOptions {
   readonly authenticate: Authenticate | undefined;
   readonly exposeErrorDetails: boolean;
   readonly onError: ((error: unknown, context: { method: string; transport: string }) => void) | undefined;
+  readonly instrumentation?: ServerInstrumentation | undefined;
 }
 
 /** One request's answer: a response, or `undefined` for a notification. */
@@ -45,6 +47,57 @@ export class RequestHandler implements ScopeOwner {
 
   /** Answers one request; `metadata` is sanitised and clamped already. */
   handle(
+    request: JsonRpcRequest,
+    incoming: IncomingContext,
+    metadata: WireMetadata,
+    limit: InFlightLimit | undefined,
+  ): Answer | Promise<Answer> {
+    const instrumentation = this.options.instrumentation;
+    if (instrumentation === undefined) return this.admit(request, incoming, metadata, limit);
+    return this.observed(instrumentation, request, incoming, metadata, limit);
+  }
+
+  /** {@link handle} with the instrumentation told of the request and its outcome. */
+  private observed(
+    instrumentation: ServerInstrumentation,
+    request: JsonRpcRequest,
+    incoming: IncomingContext,
+    metadata: WireMetadata,
+    limit: InFlightLimit | undefined,
+  ): Answer | Promise<Answer> {
+    const notification = !Object.hasOwn(request, 'id');
+    let observation: RequestObservation | undefined;
+    try {
+      observation = instrumentation.onRequest({
+        method: request.method,
+        metadata,
+        transport: incoming.transport,
+        remoteAddress: incoming.remoteAddress,
+        notification,
+      });
+    } catch {
+      // A broken instrumentation must not fail the request.
+    }
+    if (observation === undefined) return this.admit(request, incoming, metadata, limit);
+    const observer = observation;
+    const admit = () => this.admit(request, incoming, metadata, limit);
+    let answer: Answer | Promise<Answer>;
+    try {
+      answer = observer.run === undefined ? admit() : observer.run(admit);
+    } catch (error) {
+      report(observer, { ok: false, code: ErrorCodes.InternalError });
+      throw error;
+    }
+    if (isThenable(answer))
+      return answer.then((settled) => {
+        report(observer, outcomeOf(settled));
+        return settled;
+      });
+    report(observer, outcomeOf(answer));
+    return answer;
+  }
+
+  private admit(
     request: JsonRpcRequest,
     incoming: IncomingContext,
     metadata: WireMetadata,
@@ -211,6 +264,21 @@ export class RequestHandler implements ScopeOwner {
       return failure(request, ErrorCodes.InternalError, 'Internal error', detail);
     }
     return failure(request, ErrorCodes.InternalError, 'Internal error');
+  }
+}
+
+const OK: RequestOutcome = { ok: true };
+
+function outcomeOf(answer: Answer): RequestOutcome {
+  if (answer === undefined || !('error' in answer)) return OK;
+  return { ok: false, code: answer.error.code };
+}
+
+function report(observation: RequestObservation, outcome: RequestOutcome): void {
+  try {
+    observation.end(outcome);
+  } catch {
+    // A broken instrumentation must not fail the request.
   }
 }
 
