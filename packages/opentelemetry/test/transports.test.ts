@@ -26,7 +26,9 @@ const cases = [
   { name: 'WebSocket', transport: () => wsTransport(), listenUrl: () => 'ws://127.0.0.1:0/rpc' },
   {
     name: 'NATS',
-    transport: () => natsTransport(),
+    // Discovery off: an endpoint replaced by its instance mid-call has its call copied (a hedge),
+    // which would race with the retry this test follows. Discovery has tests of its own.
+    transport: () => natsTransport({ discovery: false }),
     listenUrl: () => `${broker.url}/otel.${Math.random().toString(36).slice(2)}`,
   },
 ];
@@ -87,10 +89,7 @@ describe.each(cases)('traces over $name', ({ transport, listenUrl }) => {
       'rpc.method': 'flaky',
       'resilient_rpc.attempts': 2,
     });
-    // NATS endpoints resolve to instance subjects, so a retry may also fail over to another one.
-    expect(callSpan.events.map((event) => event.name).filter((name) => name !== 'failover')).toEqual([
-      'retry',
-    ]);
+    expect(callSpan.events.map((event) => event.name)).toEqual(['retry']);
     const traceId = callSpan.spanContext().traceId;
     expect(attempts).toHaveLength(2);
     expect(attempts.map((span) => span.attributes['resilient_rpc.attempt'])).toEqual([1, 2]);
