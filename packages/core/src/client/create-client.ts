@@ -21,13 +21,14 @@ import { BATCH_METHOD, Call, CallProfile, type CallShape, type TraceContext } fr
 import { ClientDefaults } from './defaults.js';
 import { Endpoint } from './endpoint.js';
 import { EndpointDiscovery } from './endpoint-discovery.js';
-import type { CallPipeline, CallTotals } from './pipeline.js';
+import type { CallPipeline } from './pipeline.js';
 import { type ApiProxy, createProxy } from './proxy.js';
 import type {
   BatchCall,
   BatchOptions,
   BatchResult,
   CallOptions,
+  CallTotals,
   ClientOptions,
   ClientStats,
   EndpointConfig,

@@ -8,19 +8,7 @@ import type { RescuePolicy } from '../recovery/rescue.js';
 import type { RetryPolicy } from '../recovery/retry-policy.js';
 import type { Clock } from '../util/clock.js';
 import type { Endpoint } from './endpoint.js';
-
-/** The client's counters, as `client.stats()` reports them. */
-export interface CallTotals {
-  calls: number;
-  succeeded: number;
-  failed: number;
-  inFlight: number;
-  attempts: number;
-  retries: number;
-  failovers: number;
-  hedges: number;
-  budgetExhausted: number;
-}
+import type { CallTotals } from './types.js';
 
 /**
  * The policies every call goes through, composed in this one place, outermost first. Each lives

@@ -149,8 +149,8 @@ export interface EndpointStats {
   latencyP99Ms: number;
 }
 
-/** `client.stats()`. */
-export interface ClientStats {
+/** The client's counters, as `client.stats()` reports them. */
+export interface CallTotals {
   calls: number;
   succeeded: number;
   failed: number;
@@ -160,6 +160,10 @@ export interface ClientStats {
   failovers: number;
   hedges: number;
   budgetExhausted: number;
+}
+
+/** `client.stats()`: the counters and every endpoint's figures. */
+export interface ClientStats extends CallTotals {
   endpoints: EndpointStats[];
 }
 
