@@ -286,8 +286,12 @@ describe('dispatcher.dispatch: invalid entries without an id', () => {
     const rpc = createServer({ methods: {} });
     // The dispatch path shares one frozen answer per reason; handleMessage's caller may change its answers.
     await rpc.dispatcher.dispatch('[1,2]', context);
-    const first = (await rpc.dispatcher.handleMessage([1, 2], context)) as Array<Record<string, unknown>>;
-    const second = (await rpc.dispatcher.handleMessage([1], context)) as Array<Record<string, unknown>>;
+    const first = (await rpc.dispatcher.handleMessage([1, 2], context)) as unknown as Array<
+      Record<string, unknown>
+    >;
+    const second = (await rpc.dispatcher.handleMessage([1], context)) as unknown as Array<
+      Record<string, unknown>
+    >;
     expect(first[0]).not.toBe(first[1]);
     expect(first[0]).not.toBe(second[0]);
     expect(Object.isFrozen(first[0])).toBe(false);
