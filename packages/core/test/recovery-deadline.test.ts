@@ -70,6 +70,26 @@ describe('DeadlineTimer', () => {
     expect(clock.setTimeout).toHaveBeenCalledTimes(1); // re-used, not re-armed
   });
 
+  it('with keepAlive: false (the server), never keeps the process alive', () => {
+    const keepAlive = vi.fn();
+    const clock = {
+      now: () => 0,
+      setTimeout: vi.fn((_callback: () => void, _delay: number, options?: { keepAlive?: boolean }) => {
+        keepAlive(options?.keepAlive);
+        return { cancel: vi.fn(), keepAlive };
+      }),
+    };
+    const timer = new DeadlineTimer(clock, { keepAlive: false });
+    const entry = { deadlineAt: 10_000, deadlineSlot: -1, onDeadline: () => {} };
+    timer.add(entry);
+    timer.remove(entry);
+    timer.add({ ...entry, deadlineSlot: -1 });
+    timer.hold();
+    timer.release();
+    expect(keepAlive).toHaveBeenCalled();
+    expect(keepAlive.mock.calls.every(([value]) => value !== true)).toBe(true);
+  });
+
   it('once the client closes, cancels its clock timer when the last pending deadline goes, leaving none behind', () => {
     const clock = new ManualClock();
     const timer = new DeadlineTimer(clock);

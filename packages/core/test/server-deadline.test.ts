@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import {
   createServer,
   ErrorCodes,
@@ -229,6 +230,125 @@ describe('server: a context kept after the answer', () => {
     expect(answer.result).toBe('done');
     expect(kept?.signal.aborted).toBe(true);
     expect(clock.pendingTimers).toBe(0);
+    await server.close();
+  });
+});
+
+describe('server: handler signals share one deadline timer and one listener per connection', () => {
+  /** A server whose `work` fails with its signal's reason when the signal aborts, and whose `quick` answers at once. */
+  function waitingServer(clock: ManualClock) {
+    const seen: AbortSignal[] = [];
+    const server = createServer({
+      clock,
+      methods: {
+        work: (_params, context) => {
+          const signal = context.signal;
+          seen.push(signal);
+          return new Promise((_resolve, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+          );
+        },
+        quick: (_params, context) => {
+          seen.push(context.signal);
+          return 'done';
+        },
+      },
+    });
+    return { server, seen };
+  }
+  const call = (method: string, id: number) => `{"jsonrpc":"2.0","method":"${method}","id":${id}}`;
+
+  it('aborts each signal at its own deadline from one clock timer, and answers -32001', async () => {
+    const clock = new ManualClock();
+    const { server, seen } = waitingServer(clock);
+    const answers = [300, 100, 200].map((deadlineMs, index) =>
+      answerOf(
+        server.dispatcher.handleText(call('work', index), { transport: 't', metadata: { deadlineMs } }),
+      ),
+    );
+    expect(seen).toHaveLength(3);
+    // One timer for the three deadlines (it was one platform timer per request).
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(99);
+    expect(seen.map((signal) => signal.aborted)).toEqual([false, false, false]);
+    clock.advance(1);
+    expect(seen.map((signal) => signal.aborted)).toEqual([false, true, false]);
+    clock.advance(100);
+    expect(seen.map((signal) => signal.aborted)).toEqual([false, true, true]);
+    clock.advance(100);
+    expect(seen.map((signal) => signal.aborted)).toEqual([true, true, true]);
+    for (const signal of seen)
+      expect((signal.reason as { code?: number }).code).toBe(ErrorCodes.DeadlineExceeded);
+    for (const answer of await Promise.all(answers))
+      expect(answer.error.code).toBe(ErrorCodes.DeadlineExceeded);
+    await server.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('does not abort a signal whose handler answered before its deadline, and closes with no timer left', async () => {
+    const clock = new ManualClock();
+    const { server, seen } = waitingServer(clock);
+    const slow = answerOf(
+      server.dispatcher.handleText(call('work', 1), { transport: 't', metadata: { deadlineMs: 100 } }),
+    );
+    const quick = await answerOf(
+      server.dispatcher.handleText(call('quick', 2), { transport: 't', metadata: { deadlineMs: 50 } }),
+    );
+    expect(quick.result).toBe('done');
+    clock.advance(60);
+    expect(seen[1]!.aborted).toBe(false);
+    clock.advance(40);
+    expect(seen[0]!.aborted).toBe(true);
+    expect((await slow).error.code).toBe(ErrorCodes.DeadlineExceeded);
+    expect(seen[1]!.aborted).toBe(false);
+    await server.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('aborts every signal at shutdown, with and without a deadline, and answers -32008', async () => {
+    const clock = new ManualClock();
+    const { server, seen } = waitingServer(clock);
+    const answers = [{ deadlineMs: 1_000 }, {}].map((metadata, index) =>
+      answerOf(server.dispatcher.handleText(call('work', index), { transport: 't', metadata })),
+    );
+    expect(seen).toHaveLength(2);
+    await server.close();
+    for (const signal of seen) {
+      expect(signal.aborted).toBe(true);
+      expect((signal.reason as { code?: number }).code).toBe(ErrorCodes.Aborted);
+    }
+    for (const answer of await Promise.all(answers)) expect(answer.error.code).toBe(ErrorCodes.Aborted);
+    expect(clock.pendingTimers).toBe(0);
+    // The deadline the handler no longer waits for changes nothing.
+    clock.advance(2_000);
+  });
+
+  it('listens once on a connection, whatever the number of handlers reading their signal on it', async () => {
+    const clock = new ManualClock();
+    const { server, seen } = waitingServer(clock);
+    const connection = new AbortController();
+    const incoming: IncomingContext = { transport: 't', metadata: {}, signal: connection.signal };
+    const answered = await answerOf(server.dispatcher.handleText(call('quick', 0), incoming));
+    expect(answered.result).toBe('done');
+    const answers = Array.from({ length: 20 }, (_, index) =>
+      server.dispatcher.handleText(call('work', index + 1), incoming),
+    );
+    expect(seen).toHaveLength(21);
+    expect(getEventListeners(connection.signal, 'abort')).toHaveLength(1);
+    connection.abort(new Error('the connection closed'));
+    const [kept, ...waiting] = seen;
+    // The handler that answered before the connection went is not aborted after the fact.
+    expect(kept!.aborted).toBe(false);
+    for (const signal of waiting) {
+      expect(signal.aborted).toBe(true);
+      expect((signal.reason as { kind?: string }).kind).toBe('connection-lost');
+    }
+    await Promise.all(answers);
+    expect(server.inFlight).toBe(0);
+    // Another connection gets its own listener; the scopes of the first are not kept.
+    const other = new AbortController();
+    await answerOf(server.dispatcher.handleText(call('quick', 99), { ...incoming, signal: other.signal }));
+    expect(getEventListeners(other.signal, 'abort')).toHaveLength(1);
     await server.close();
   });
 });

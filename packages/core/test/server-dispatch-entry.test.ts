@@ -219,3 +219,84 @@ describe('dispatcher.dispatch: one entry point, a body and a status', () => {
     expect(JSON.parse(result.body!).error.code).toBe(ErrorCodes.InternalError);
   });
 });
+
+describe('dispatcher.dispatch: invalid entries without an id', () => {
+  const invalid = (id: unknown, reason: string) => ({
+    jsonrpc: '2.0',
+    id,
+    error: { code: ErrorCodes.InvalidRequest, message: 'Invalid Request', data: { reason } },
+  });
+
+  it('answers each one, in order and byte for byte as before, among valid and invalid entries with ids', async () => {
+    const rpc = createServer({ maxBatchSize: 100, methods: { echo: (params) => params } });
+    const entries = [
+      1,
+      { jsonrpc: '2.0', method: 'echo', params: ['a'], id: 1 },
+      { jsonrpc: '1.0', method: 'echo' },
+      { jsonrpc: '1.0', method: 'echo', id: 'x' },
+      'text',
+      { jsonrpc: '2.0', method: 'echo', params: ['b'], id: 2 },
+      { jsonrpc: '2.0', method: 'echo', id: {} },
+      2,
+    ];
+    const expected = [
+      invalid(null, 'request must be an object'),
+      { jsonrpc: '2.0', id: 1, result: ['a'] },
+      invalid(null, 'jsonrpc must be exactly "2.0"'),
+      invalid('x', 'jsonrpc must be exactly "2.0"'),
+      invalid(null, 'request must be an object'),
+      { jsonrpc: '2.0', id: 2, result: ['b'] },
+      invalid(null, 'id must be a string, a number or null'),
+      invalid(null, 'request must be an object'),
+    ];
+    for (let round = 0; round < 2; round++) {
+      const result = await rpc.dispatcher.dispatch(JSON.stringify(entries), context, {
+        answerEachEntry: true,
+      });
+      expect(result).toEqual({ status: 'ok', body: JSON.stringify(expected) });
+    }
+    const single = await rpc.dispatcher.dispatch('1', context);
+    expect(single).toEqual({
+      status: 'bad-request',
+      body: JSON.stringify(invalid(null, 'request must be an object')),
+    });
+    await rpc.close();
+  });
+
+  it('still answers an entry whose result cannot be serialised -32603 on its own', async () => {
+    const rpc = createServer({ methods: { bigint: () => 1n } });
+    const result = await rpc.dispatcher.dispatch('[1,{"jsonrpc":"2.0","method":"bigint","id":7},2]', context);
+    expect(JSON.parse(result.body!)).toEqual([
+      invalid(null, 'request must be an object'),
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        error: {
+          code: ErrorCodes.InternalError,
+          message: 'Internal error',
+          data: { reason: 'result is not JSON-serialisable' },
+        },
+      },
+      invalid(null, 'request must be an object'),
+    ]);
+    await rpc.close();
+  });
+
+  it('gives handleMessage callers answers of their own (not shared, not frozen)', async () => {
+    const rpc = createServer({ methods: {} });
+    // The dispatch path shares one frozen answer per reason; handleMessage's caller may change its answers.
+    await rpc.dispatcher.dispatch('[1,2]', context);
+    const first = (await rpc.dispatcher.handleMessage([1, 2], context)) as unknown as Array<
+      Record<string, unknown>
+    >;
+    const second = (await rpc.dispatcher.handleMessage([1], context)) as unknown as Array<
+      Record<string, unknown>
+    >;
+    expect(first[0]).not.toBe(first[1]);
+    expect(first[0]).not.toBe(second[0]);
+    expect(Object.isFrozen(first[0])).toBe(false);
+    first[0]!.id = 'mine';
+    expect(second[0]!.id).toBeNull();
+    await rpc.close();
+  });
+});

@@ -20,11 +20,12 @@ const PROMPT_MS = 1_000;
  * Two unread sockets of id-less batches (without backpressure this machine grew 40 MB in 8 s, more
  * the longer it runs). Every invalid entry is answered -32600 (it takes no in-flight slot, so the
  * dispatcher answers it even when the connection is full), so the server writes ~50 reply bytes per
- * byte read until the kernel buffers fill and the reads pause: measured 25-30 MB peak on a loaded
- * machine, young-generation garbage of those answers (10 MB when such entries were dropped once
- * the connection was full); the budget is that plus a third.
+ * byte read until the kernel buffers fill and the reads pause (10 MB when such entries were
+ * dropped once the connection was full). Peak measured on a loaded machine: 23-30 MB while the
+ * dispatcher built and serialised an answer per entry, 17-24 MB (8 runs, load average 10-19)
+ * since it reuses one frozen answer and its JSON text per reason. The budget is that plus a third.
  */
-const BATCH_GROWTH_BUDGET = 40 * MB;
+const BATCH_GROWTH_BUDGET = 32 * MB;
 const STALLED_READ_TIMEOUT_MS = 8_000;
 
 interface Urls {

@@ -65,23 +65,27 @@ function isValidId(id: unknown): id is JsonRpcId {
  * the -32600 Invalid Request response for anything else (with the id when one could be read), or
  * `undefined` when the value is a valid request and can be used as a {@link JsonRpcRequest}
  * without a copy (the server's hot path does so; unknown extra members are then ignored).
+ * `invalid` makes the -32600 response from the id (null when none could be read) and the reason.
  */
-export function requestError(value: unknown): JsonRpcFailure | undefined {
+export function requestError(
+  value: unknown,
+  invalid: (id: JsonRpcId, reason: string) => JsonRpcFailure = invalidRequest,
+): JsonRpcFailure | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return invalidRequest(null, 'request must be an object');
+    return invalid(null, 'request must be an object');
   }
   const candidate = value as Record<string, unknown>;
   const hasId = hasOwn(candidate, 'id');
-  if (hasId && !isValidId(candidate.id)) return invalidRequest(null, 'id must be a string, a number or null');
+  if (hasId && !isValidId(candidate.id)) return invalid(null, 'id must be a string, a number or null');
   const id = hasId ? (candidate.id as JsonRpcId) : null;
-  if (candidate.jsonrpc !== '2.0') return invalidRequest(id, 'jsonrpc must be exactly "2.0"');
+  if (candidate.jsonrpc !== '2.0') return invalid(id, 'jsonrpc must be exactly "2.0"');
   if (typeof candidate.method !== 'string' || candidate.method.length === 0) {
-    return invalidRequest(id, 'method must be a non-empty string');
+    return invalid(id, 'method must be a non-empty string');
   }
   if (hasOwn(candidate, 'params')) {
     const params = candidate.params;
     if (typeof params !== 'object' || params === null)
-      return invalidRequest(id, 'params must be an array or an object');
+      return invalid(id, 'params must be an array or an object');
   }
   return undefined;
 }

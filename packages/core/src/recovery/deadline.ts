@@ -62,8 +62,18 @@ export class DeadlineTimer {
   /** Set by {@link stopWhenIdle}: the timer is cancelled as soon as nothing is pending. */
   private stopping = false;
   private readonly fire = () => this.onTimer();
+  private readonly keepsAlive: boolean;
 
-  constructor(private readonly clock: Clock) {}
+  /**
+   * `options.keepAlive` (default true): whether pending entries keep the process alive. The
+   * server's timer for its handlers' deadlines passes false (its listeners hold the process).
+   */
+  constructor(
+    private readonly clock: Clock,
+    options?: { readonly keepAlive?: boolean },
+  ) {
+    this.keepsAlive = options?.keepAlive !== false;
+  }
 
   /** Entries pending. */
   get size(): number {
@@ -77,7 +87,7 @@ export class DeadlineTimer {
     heap.push(entry);
     this.up(entry.deadlineSlot);
     if (entry.deadlineAt < this.armedAt) this.arm(entry.deadlineAt);
-    else if (heap.length === 1 && this.holds === 0) this.timer?.keepAlive?.(true);
+    else if (heap.length === 1 && this.holds === 0 && this.keepsAlive) this.timer?.keepAlive?.(true);
   }
 
   /** Unschedules `entry` (harmless if it is not scheduled). */
@@ -115,7 +125,7 @@ export class DeadlineTimer {
   hold(): void {
     if (this.holds++ > 0) return;
     if (this.timer === undefined) this.arm(this.clock.now() + KEEP_ALIVE_MS);
-    else this.timer.keepAlive?.(true);
+    else if (this.keepsAlive) this.timer.keepAlive?.(true);
   }
 
   /** Ends a {@link hold}. */
@@ -137,7 +147,9 @@ export class DeadlineTimer {
   private arm(at: number): void {
     this.timer?.cancel();
     this.armedAt = at;
-    this.timer = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()), { keepAlive: true });
+    this.timer = this.clock.setTimeout(this.fire, Math.max(0, at - this.clock.now()), {
+      keepAlive: this.keepsAlive,
+    });
   }
 
   private disarm(): void {

@@ -168,6 +168,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
         requests.accepting = false;
         await Promise.allSettled(listeners.map((listener) => listener.stopAccepting()));
         await finishInFlight(drainOptions.timeoutMs ?? ServerDefaults.drainTimeoutMs);
+        requests.stopTimers();
         // The last handler has returned, but its answer is written by the transport a few
         // microtasks later: give it one macrotask before the listeners close their sockets.
         await new Promise<void>((resolve) => setTimeout(resolve, 0));

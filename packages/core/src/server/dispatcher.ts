@@ -97,7 +97,7 @@ export class MessageDispatcher implements Dispatcher {
     } catch (error) {
       return Promise.resolve(badRequest(ErrorCodes.ParseError, 'Parse error', (error as Error).message));
     }
-    const answer = this.answer(value, context, options);
+    const answer = this.answer(value, context, options, true);
     if (answer instanceof Promise) return answer.then((settled) => this.serialise(settled, context));
     return Promise.resolve(this.serialise(answer, context));
   }
@@ -110,20 +110,25 @@ export class MessageDispatcher implements Dispatcher {
     return this.answer(message, context, undefined);
   }
 
-  /** The answer to one parsed message, synchronously when every handler it runs is synchronous. */
+  /**
+   * The answer to one parsed message, synchronously when every handler it runs is synchronous.
+   * `shared`: the answer is serialised at once and never given out, so the -32600 answers
+   * without an id may be the shared frozen ones ({@link sharedInvalidRequest}).
+   */
   private answer(
     value: unknown,
     context: IncomingContext,
     options: DispatchOptions | undefined,
+    shared = false,
   ): MessageAnswer | Promise<MessageAnswer> {
     const metadata = this.metadataOf(context.metadata);
-    if (!Array.isArray(value)) return this.one(value, context, metadata, options?.limit);
+    if (!Array.isArray(value)) return this.one(value, context, metadata, options?.limit, shared);
     if (value.length === 0) return invalidRequest(null, 'empty batch');
     if (value.length > this.limits.maxBatchSize) return this.batchTooLarge(value, options);
     let pending = false;
     const answers: Array<Answer | Promise<Answer>> = new Array(value.length);
     for (let index = 0; index < value.length; index++) {
-      const answer = this.one(value[index], context, metadata, options?.limit);
+      const answer = this.one(value[index], context, metadata, options?.limit, shared);
       if (answer instanceof Promise) pending = true;
       answers[index] = answer;
     }
@@ -135,8 +140,9 @@ export class MessageDispatcher implements Dispatcher {
     context: IncomingContext,
     transportMetadata: WireMetadata,
     limit: InFlightLimit | undefined,
+    shared: boolean,
   ): Answer | Promise<Answer> {
-    const invalid = requestError(item);
+    const invalid = requestError(item, shared ? sharedInvalidRequest : invalidRequest);
     if (invalid !== undefined) return invalid;
     const request = item as JsonRpcRequest;
     // WebSocket carries metadata in the request's `meta` member; header transports in the context.
@@ -180,7 +186,7 @@ export class MessageDispatcher implements Dispatcher {
     if (answer === undefined) return NO_CONTENT;
     let body: string;
     try {
-      body = JSON.stringify(answer);
+      body = Array.isArray(answer) ? stringifyBatch(answer) : (sharedText(answer) ?? JSON.stringify(answer));
     } catch (error) {
       this.options.onError?.(error, { method: '(serialise)', transport: context.transport });
       body = JSON.stringify(Array.isArray(answer) ? answer.map(serialisable) : serialisable(answer));
@@ -248,6 +254,56 @@ function readableId(item: unknown): JsonRpcId | undefined {
 
 function invalidRequest(id: JsonRpcId, reason: string): JsonRpcFailure {
   return errorResponse(id, ErrorCodes.InvalidRequest, 'Invalid Request', { reason });
+}
+
+/** The -32600 answers without an id, one per reason (a handful of fixed strings), deeply frozen. */
+const invalidWithoutId = new Map<string, JsonRpcFailure>();
+/** The JSON text of each answer in {@link invalidWithoutId}. */
+const invalidWithoutIdText = new Map<JsonRpcResponse, string>();
+
+/** The JSON text of a shared answer ({@link sharedInvalidRequest}); `undefined` for any other. */
+function sharedText(answer: JsonRpcResponse): string | undefined {
+  return answer.id === null ? invalidWithoutIdText.get(answer) : undefined;
+}
+
+/**
+ * `JSON.stringify(answers)`, except that the shared answers' text is reused: a batch of invalid
+ * id-less entries is not serialised entry by entry again.
+ */
+function stringifyBatch(answers: readonly JsonRpcResponse[]): string {
+  let shared = false;
+  for (const answer of answers) {
+    if (answer.id === null && invalidWithoutIdText.has(answer)) {
+      shared = true;
+      break;
+    }
+  }
+  if (!shared) return JSON.stringify(answers);
+  let body = '[';
+  for (let index = 0; index < answers.length; index++) {
+    const answer = answers[index]!;
+    if (index > 0) body += ',';
+    body += sharedText(answer) ?? JSON.stringify(answer);
+  }
+  return `${body}]`;
+}
+
+/**
+ * {@link invalidRequest}, except that an answer without an id is one shared frozen object per
+ * reason: a flood of invalid id-less batch entries allocates no answer per entry.
+ */
+function sharedInvalidRequest(id: JsonRpcId, reason: string): JsonRpcFailure {
+  if (id !== null) return invalidRequest(id, reason);
+  let answer = invalidWithoutId.get(reason);
+  if (answer === undefined) {
+    const fresh = invalidRequest(null, reason);
+    Object.freeze(fresh.error.data);
+    Object.freeze(fresh.error);
+    answer = Object.freeze(fresh);
+    invalidWithoutId.set(reason, answer);
+    invalidWithoutIdText.set(answer, JSON.stringify(answer));
+  }
+  return answer;
 }
 
 /** Whether `text` takes more than `maxBytes` bytes in UTF-8, encoding it only when it must. */

@@ -2,13 +2,14 @@ import { RpcError } from '../errors/rpc-error.js';
 import { ErrorCodes } from '../protocol/codes.js';
 import { errorResponse, successResponse } from '../protocol/messages.js';
 import type { JsonRpcFailure, JsonRpcRequest, JsonRpcResponse, WireMetadata } from '../protocol/types.js';
+import { DeadlineTimer } from '../recovery/deadline.js';
 import type { IncomingContext } from '../transport.js';
 import type { Clock } from '../util/clock.js';
 import { type Authenticate, isRefusal, refuse } from './authentication.js';
 import type { InFlightLimit } from './in-flight-limit.js';
 import type { RequestObservation, RequestOutcome, ServerInstrumentation } from './instrumentation.js';
 import type { MethodRegistry, RegisteredMethod } from './method-registry.js';
-import { RequestScope, type ScopeOwner, serverClosedError } from './request-scope.js';
+import { ConnectionWatch, RequestScope, type ScopeOwner, serverClosedError } from './request-scope.js';
 
 /** What {@link RequestHandler} needs from the server's options, resolved. */
 export interface RequestHandlerOptions {
@@ -33,6 +34,8 @@ export type Answer = JsonRpcResponse | undefined;
 export class RequestHandler implements ScopeOwner {
   readonly clock: Clock;
   readonly active = new Set<RequestScope>();
+  readonly deadlines: DeadlineTimer;
+  readonly connections = new ConnectionWatch();
   /** True once the server aborted every request in flight. */
   closed = false;
   /** False once the server drains: new requests are answered -32003. */
@@ -43,6 +46,8 @@ export class RequestHandler implements ScopeOwner {
 
   constructor(private readonly options: RequestHandlerOptions) {
     this.clock = options.clock;
+    // Unref'd: a handler's deadline does not keep the process alive (the listeners do).
+    this.deadlines = new DeadlineTimer(options.clock, { keepAlive: false });
   }
 
   /** Answers one request; `metadata` is sanitised and clamped already. */
@@ -133,6 +138,14 @@ export class RequestHandler implements ScopeOwner {
   abortAll(): void {
     this.closed = true;
     for (const scope of this.active) scope.abort(serverClosedError());
+  }
+
+  /**
+   * The server is closed: the shared deadline timer is cancelled once no handler is timed by it
+   * (at once if none is), so that a closed server leaves no timer behind.
+   */
+  stopTimers(): void {
+    this.deadlines.stopWhenIdle();
   }
 
   private release(limit: InFlightLimit | undefined): void {

@@ -1,8 +1,9 @@
 import { RpcError } from '../errors/rpc-error.js';
 import { ErrorCodes } from '../protocol/codes.js';
 import type { WireMetadata } from '../protocol/types.js';
+import type { DeadlineEntry, DeadlineTimer } from '../recovery/deadline.js';
 import type { IncomingContext, IncomingCredentials } from '../transport.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { HandlerContext } from './types.js';
 
 /** What a request's scope needs from its server. */
@@ -12,23 +13,64 @@ export interface ScopeOwner {
   readonly closed: boolean;
   /** Scopes whose signal exists, so that the server can abort them at shutdown. */
   readonly active: Set<RequestScope>;
+  /** One timer for the deadlines of every scope whose signal exists (not one timer per request). */
+  readonly deadlines: DeadlineTimer;
+  /** Scopes whose signal exists, by the connection they came on (one listener per connection). */
+  readonly connections: ConnectionWatch;
+}
+
+/**
+ * The scopes whose signal exists, by the connection signal of their {@link IncomingContext}:
+ * one `abort` listener per connection aborts them all, instead of a listener added and removed
+ * per request.
+ */
+export class ConnectionWatch {
+  private readonly scopes = new WeakMap<AbortSignal, Set<RequestScope>>();
+
+  add(connection: AbortSignal, scope: RequestScope): void {
+    let scopes = this.scopes.get(connection);
+    if (scopes === undefined) {
+      const watched = new Set<RequestScope>();
+      scopes = watched;
+      this.scopes.set(connection, watched);
+      connection.addEventListener(
+        'abort',
+        () => {
+          for (const each of watched) each.abort(disconnectedError());
+          watched.clear();
+        },
+        { once: true },
+      );
+    }
+    scopes.add(scope);
+  }
+
+  delete(connection: AbortSignal, scope: RequestScope): void {
+    this.scopes.get(connection)?.delete(scope);
+  }
 }
 
 /**
  * The life of one request on the server, and the context its handler receives: the caller's
- * deadline, the caller's connection and the server's shutdown can each end it. The AbortSignal,
- * its deadline timer and the connection listener are created only when the handler reads
- * `signal`, and the clock is read only when there is a deadline: most handlers never need
- * either, and an AbortController per request is one of the dearest things on a hot path.
+ * deadline, the caller's connection and the server's shutdown can each end it. The AbortSignal
+ * is created only when the handler reads `signal`, and the clock is read only when there is a
+ * deadline: most handlers never need either, and an AbortSignal is the dearest thing on this
+ * path (on Node 20, `new AbortController().signal` alone costs a few microseconds: see
+ * docs/benchmarks.md). A scope with a signal is timed by its server's shared
+ * {@link DeadlineTimer} (no platform timer per request), is aborted at shutdown from the
+ * server's set of active scopes, and at disconnect through {@link ConnectionWatch} (no listener
+ * per request).
  */
-export class RequestScope implements HandlerContext {
+export class RequestScope implements HandlerContext, DeadlineEntry {
   readonly transport: string;
   readonly remoteAddress: string | undefined;
   readonly credentials: IncomingCredentials | undefined;
+  /** When the caller's deadline passes, on the owner's clock (`Infinity` without one). */
+  deadlineAt = Number.POSITIVE_INFINITY;
+  /** Owned by the owner's {@link DeadlineTimer}. */
+  deadlineSlot = -1;
   private controller: AbortController | undefined;
   private reason: RpcError | undefined;
-  private timer: TimerHandle | undefined;
-  private onDisconnect: (() => void) | undefined;
   private disposed = false;
   private readonly startedAt: number;
 
@@ -59,12 +101,10 @@ export class RequestScope implements HandlerContext {
       } else {
         const deadlineMs = this.metadata.deadlineMs;
         if (deadlineMs !== undefined) {
-          this.timer = this.owner.clock.setTimeout(() => this.abort(deadlineError()), this.remainingMs());
+          this.deadlineAt = this.startedAt + deadlineMs;
+          this.owner.deadlines.add(this);
         }
-        if (this.incoming.signal !== undefined) {
-          this.onDisconnect = () => this.abort(disconnectedError());
-          this.incoming.signal.addEventListener('abort', this.onDisconnect, { once: true });
-        }
+        if (this.incoming.signal !== undefined) this.owner.connections.add(this.incoming.signal, this);
         this.owner.active.add(this);
       }
     }
@@ -100,13 +140,17 @@ export class RequestScope implements HandlerContext {
     this.controller?.abort(reason);
   }
 
-  /** Releases the timer and listeners; call once the handler settled. */
+  /** The deadline passed ({@link DeadlineTimer} calls this). */
+  onDeadline(): void {
+    this.abort(deadlineError());
+  }
+
+  /** Unregisters the scope (deadline, connection, shutdown); call once the handler settled. */
   dispose(): void {
     this.disposed = true;
     if (this.controller === undefined) return;
-    this.timer?.cancel();
-    if (this.onDisconnect !== undefined)
-      this.incoming.signal?.removeEventListener('abort', this.onDisconnect);
+    this.owner.deadlines.remove(this);
+    if (this.incoming.signal !== undefined) this.owner.connections.delete(this.incoming.signal, this);
     this.owner.active.delete(this);
   }
 

@@ -7,7 +7,10 @@ export interface HandlerContext {
   readonly method: string;
   /**
    * Aborts when the caller's deadline passes, the caller's connection is gone or the server
-   * closes without waiting. Pass it to anything slow the handler starts.
+   * closes without waiting. Pass it to anything slow the handler starts. Created on first read:
+   * on Node 20 one AbortSignal costs a few microseconds of CPU, more than the rest of the
+   * request's server-side cost (docs/benchmarks.md, "Server dispatch"); a handler that answers at
+   * once need not read it.
    */
   readonly signal: AbortSignal;
   /** Sanitised call metadata (deadline, idempotency, attempt, trace id). */
