@@ -45,6 +45,12 @@ import type { ResolvedWsClientOptions } from './ws-transport.js';
  */
 const BACKSTOP_GRACE_MS = 250;
 
+/**
+ * A written call's abort signal is read only once it has waited this long, ms: most calls are
+ * answered sooner and never make the core create their signal (see `watchSignalAfterMs`).
+ */
+const WATCH_SIGNAL_AFTER_MS = 10;
+
 /** How long `close()` waits for the closing handshake before it terminates the socket, ms. */
 const CLOSE_WAIT_MS = 1_000;
 
@@ -106,17 +112,21 @@ export class WsConnection implements ClientConnection {
     private readonly options: ResolvedWsClientOptions,
     private readonly connectOptions: ConnectOptions,
   ) {
-    this.pending = new PendingCalls(connectOptions.clock, {
-      // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
-      timeout: (call) => {
-        if (!call.context.written) this.queue.delete(call.id as number);
-        return timedOut(url, call.context.written, call.context.timeoutMs);
+    this.pending = new PendingCalls(
+      connectOptions.clock,
+      {
+        // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
+        timeout: (call) => {
+          if (!call.context.written) this.queue.delete(call.id as number);
+          return timedOut(url, call.context.written, call.context.timeoutMs);
+        },
+        aborted: (call) => {
+          if (!call.context.written) this.queue.delete(call.id as number);
+          return aborted(url, call.context.written);
+        },
       },
-      aborted: (call) => {
-        if (!call.context.written) this.queue.delete(call.id as number);
-        return aborted(url, call.context.written);
-      },
-    });
+      { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
+    );
     this.reconnector = new Reconnector(
       (signal) =>
         this.openSocket(signal).catch((error: unknown) => {
@@ -175,7 +185,7 @@ export class WsConnection implements ClientConnection {
       isBatch: false,
       written: false,
     };
-    return this.submit(key, call, options.signal) as Promise<JsonRpcResponse | undefined>;
+    return this.submit(key, call, options) as Promise<JsonRpcResponse | undefined>;
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
@@ -206,26 +216,32 @@ export class WsConnection implements ClientConnection {
     const forget = () => {
       for (const wireId of members.keys()) this.batchOf.delete(wireId);
     };
-    const answer = this.submit(key, call, options.signal) as Promise<JsonRpcResponse[]>;
+    const answer = this.submit(key, call, options) as Promise<JsonRpcResponse[]>;
     answer.then(forget, forget);
     return answer;
   }
 
-  /** Registers a call and writes it now if the socket is open, or queues it until it opens. */
-  private submit(key: number, call: WsCall, signal: AbortSignal): Promise<Answer> {
+  /**
+   * Registers a call and writes it now if the socket is open (its signal read only if it is
+   * still waiting `WATCH_SIGNAL_AFTER_MS` later), or queues it until the socket opens (its signal
+   * watched at once: an abandoned call must never be written later).
+   */
+  private submit(key: number, call: WsCall, options: SendOptions): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       if (this.closed) return reject(notOpen(this.url, 'the connection is closed'));
+      const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
+      if (this.currentStatus === 'open') {
+        this.pending.add(key, call, waitMs, options, resolve, reject);
+        return this.write(key, call);
+      }
+      const signal = options.signal;
       if (signal.aborted) return reject(aborted(this.url, false));
-      const open = this.currentStatus === 'open';
-      if (!open && this.gaveUp) {
+      if (this.gaveUp) {
         this.ensureConnecting();
         return reject(gaveUp(this.url, this.lastError));
       }
-      if (!open && this.queue.size >= this.options.maxQueued) {
-        return reject(queueFull(this.url, this.queue.size));
-      }
-      this.pending.add(key, call, call.timeoutMs + BACKSTOP_GRACE_MS, signal, resolve, reject);
-      if (open) return this.write(key, call);
+      if (this.queue.size >= this.options.maxQueued) return reject(queueFull(this.url, this.queue.size));
+      this.pending.add(key, call, waitMs, signal, resolve, reject);
       this.queue.add(key);
       this.ensureConnecting();
     });

@@ -14,6 +14,24 @@ export interface PendingCallErrors<C, T = unknown> {
   aborted(call: PendingCall<T, C>): RpcError;
 }
 
+/**
+ * Where a call's abort signal comes from: the signal itself, or an object whose `signal` is made
+ * when first read (the core's `SendOptions`), which the table reads only once the call has waited
+ * {@link PendingCallsOptions.watchSignalAfterMs}.
+ */
+export type AbortSource = AbortSignal | { readonly signal: AbortSignal };
+
+/** Options of {@link PendingCalls}. */
+export interface PendingCallsOptions {
+  /**
+   * Read the signal of an {@link AbortSource} that is not an `AbortSignal` only when the call is
+   * still waiting this long after it was added, ms (0: at once). A call answered sooner never makes
+   * the core create its signal (an `AbortController` and a listener per call); an abort is then
+   * noticed up to this much later, which only delays forgetting a call the core has left already.
+   */
+  readonly watchSignalAfterMs?: number;
+}
+
 /** One waiting call: what the adapter registered, plus its deadline. */
 export class PendingCall<T, C> {
   /** When the call times out, on the table's clock (ms). */
@@ -29,14 +47,16 @@ export class PendingCall<T, C> {
     readonly context: C,
     /** The longest wait for the response, ms. */
     readonly timeoutMs: number,
-    /** @internal */
-    readonly signal: AbortSignal | undefined,
+    /** @internal The signal listened to (set once watched). */
+    public signal: AbortSignal | undefined,
     /** @internal */
     readonly onValue: (value: T) => void,
     /** @internal */
     readonly onError: (error: RpcError) => void,
+    /** @internal When the call was added, on the table's clock (ms). */
+    readonly addedAt: number,
   ) {
-    this.at = table.clock.now() + timeoutMs;
+    this.at = addedAt + timeoutMs;
   }
 
   /** The abort listener: one object per call serves as entry and listener (no closures). */
@@ -55,13 +75,20 @@ export class PendingCalls<K, T, C = undefined> {
   private readonly calls = new Map<K, PendingCall<T, C>>();
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
+  private readonly watchAfterMs: number;
+  /** Calls whose abort source is not read yet, in the order added (settled ones are skipped). */
+  private unwatched: Array<{ call: PendingCall<T, C>; source: { readonly signal: AbortSignal } }> = [];
+  private watchTimer: TimerHandle | undefined;
 
   constructor(
     /** The clock the timeouts run on (`ConnectOptions.clock`). */
     readonly clock: Clock,
     /** The errors of timeouts and aborts. */
     readonly errors: PendingCallErrors<C, T>,
-  ) {}
+    options: PendingCallsOptions = {},
+  ) {
+    this.watchAfterMs = options.watchSignalAfterMs ?? 0;
+  }
 
   /** Calls waiting now. */
   get size(): number {
@@ -75,13 +102,14 @@ export class PendingCalls<K, T, C = undefined> {
 
   /**
    * Registers a call under `id` (which must be unused) that fails with `errors.timeout` after
-   * `timeoutMs` and with `errors.aborted` when `signal` aborts (at once if it already has).
+   * `timeoutMs` and with `errors.aborted` when its signal aborts (at once if it already has; see
+   * {@link AbortSource} for when a lazily made signal is read).
    */
   add(
     id: K,
     context: C,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    abort: AbortSource | undefined,
     onValue: (value: T) => void,
     onError: (error: RpcError) => void,
   ): PendingCall<T, C> {
@@ -90,21 +118,55 @@ export class PendingCalls<K, T, C = undefined> {
       id,
       context,
       timeoutMs,
-      signal,
+      undefined,
       onValue,
       onError,
+      this.clock.now(),
     );
     this.calls.set(id, call);
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.reject(id, this.errors.aborted(call));
+    if (abort !== undefined) {
+      if (this.watchAfterMs > 0 && !(abort instanceof AbortSignal)) {
+        this.unwatched.push({ call, source: abort });
+        if (this.watchTimer === undefined)
+          this.watchTimer = this.clock.setTimeout(this.watchDue, this.watchAfterMs);
+      } else if (!this.listen(call, abort instanceof AbortSignal ? abort : abort.signal)) {
         return call;
       }
-      signal.addEventListener('abort', call);
     }
     if (call.at < this.armedAt) this.arm(call.at);
     return call;
   }
+
+  /** Listens to the call's signal; false (and the call failed) if it has aborted already. */
+  private listen(call: PendingCall<T, C>, signal: AbortSignal): boolean {
+    if (signal.aborted) {
+      this.reject(call.id as K, this.errors.aborted(call));
+      return false;
+    }
+    call.signal = signal;
+    signal.addEventListener('abort', call);
+    return true;
+  }
+
+  /** The watch timer: reads the signals of the calls waiting `watchSignalAfterMs` or longer. */
+  private readonly watchDue = (): void => {
+    this.watchTimer = undefined;
+    const due = this.clock.now() - this.watchAfterMs;
+    const list = this.unwatched;
+    let index = 0;
+    for (; index < list.length; index++) {
+      const { call, source } = list[index]!;
+      if (this.calls.get(call.id as K) !== call) continue; // settled meanwhile
+      if (call.addedAt > due) break;
+      this.listen(call, source.signal);
+    }
+    this.unwatched = index === list.length ? [] : list.slice(index);
+    const first = this.unwatched[0];
+    if (first !== undefined) {
+      const wait = first.call.addedAt + this.watchAfterMs - this.clock.now();
+      this.watchTimer = this.clock.setTimeout(this.watchDue, Math.max(1, wait));
+    }
+  };
 
   /** Settles the call under `id` with its response; false if none waits (late or unknown). */
   resolve(id: K, value: T): boolean {
@@ -133,7 +195,12 @@ export class PendingCalls<K, T, C = undefined> {
     for (const call of [...this.calls.values()]) {
       if (which === undefined || which(call)) this.reject(call.id as K, makeError(call));
     }
-    if (this.calls.size === 0) this.disarm();
+    if (this.calls.size === 0) {
+      this.disarm();
+      this.watchTimer?.cancel();
+      this.watchTimer = undefined;
+      this.unwatched = [];
+    }
   }
 
   private take(id: K): PendingCall<T, C> | undefined {
