@@ -103,6 +103,8 @@ export class WsConnection implements ClientConnection {
   private connecting = false;
   private heartbeat: TimerHandle | undefined;
   private lastInboundAt = 0;
+  /** Something arrived since the last heartbeat tick (a flag: no clock read per message). */
+  private heardFrom = false;
   private lastTickAt = 0;
   private unansweredPingAt: number | undefined;
   private lastError: RpcError | undefined;
@@ -168,16 +170,16 @@ export class WsConnection implements ClientConnection {
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
     // Serialised before anything else: params that cannot be (BigInt, a cycle) fail at once as a
     // protocol error, never queued, sent or retried.
-    let body: string;
+    const key = this.nextId++;
+    const oneWay = !Object.hasOwn(request, 'id');
+    let frame: string;
     try {
-      body = encodeBody(request, options.metadata, this.options.meta);
+      frame = encodeRequest(request, options.metadata, this.options.meta, oneWay ? undefined : key);
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
-    const key = this.nextId++;
-    const oneWay = !Object.hasOwn(request, 'id');
     const call: WsCall = {
-      frame: oneWay ? body : withWireId(body, key),
+      frame,
       timeoutMs: options.timeoutMs,
       callerId: request.id,
       batch: undefined,
@@ -193,11 +195,11 @@ export class WsConnection implements ClientConnection {
     let items: string[];
     try {
       items = requests.map((request) => {
-        const body = encodeBody(request, options.metadata, this.options.meta);
-        if (!Object.hasOwn(request, 'id')) return body;
+        if (!Object.hasOwn(request, 'id'))
+          return encodeRequest(request, options.metadata, this.options.meta, undefined);
         const wireId = this.nextId++;
         members.set(wireId, request.id as JsonRpcId);
-        return withWireId(body, wireId);
+        return encodeRequest(request, options.metadata, this.options.meta, wireId);
       });
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
@@ -404,6 +406,7 @@ export class WsConnection implements ClientConnection {
     const now = this.connectOptions.clock.now();
     this.lastInboundAt = now;
     this.lastTickAt = now;
+    this.heardFrom = false;
     this.unansweredPingAt = undefined;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
@@ -448,6 +451,12 @@ export class WsConnection implements ClientConnection {
     const now = this.connectOptions.clock.now();
     const lag = now - this.lastTickAt - this.options.heartbeatIntervalMs;
     this.lastTickAt = now;
+    if (this.heardFrom) {
+      // Heard from since the last tick: on the tick's scale, that is now.
+      this.heardFrom = false;
+      this.lastInboundAt = now;
+      this.unansweredPingAt = undefined;
+    }
     // Our own event loop stalled: the silence may be ours, not the peer's. Judge on the next tick.
     if (lag > this.options.heartbeatIntervalMs) {
       this.unansweredPingAt = undefined;
@@ -471,8 +480,7 @@ export class WsConnection implements ClientConnection {
   }
 
   private alive(): void {
-    this.lastInboundAt = this.connectOptions.clock.now();
-    this.unansweredPingAt = undefined;
+    this.heardFrom = true;
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
@@ -608,12 +616,37 @@ function wireObject(
   return wire;
 }
 
-/** The request as JSON without an id; throws if its params cannot be serialised. */
-function encodeBody(request: JsonRpcRequest, metadata: WireMetadata, sendMeta: boolean): string {
-  return JSON.stringify(wireObject(request, metadata, sendMeta));
-}
-
-/** `body` (a JSON object) with `"id": wireId` as its first member. */
-function withWireId(body: string, wireId: number): string {
-  return body.length <= 2 ? `{"id":${wireId}}` : `{"id":${wireId},${body.slice(1)}`;
+/**
+ * The request as JSON, with `"id": wireId` as its first member unless `wireId` is undefined (a
+ * notification); throws if its params cannot be serialised. A well-formed request is written
+ * member by member (no intermediate object); any other goes through {@link wireObject}.
+ */
+function encodeRequest(
+  request: JsonRpcRequest,
+  metadata: WireMetadata,
+  sendMeta: boolean,
+  wireId: number | undefined,
+): string {
+  const head = wireId === undefined ? '{' : `{"id":${wireId},`;
+  if (request.jsonrpc !== '2.0' || typeof request.method !== 'string') {
+    const body = JSON.stringify(wireObject(request, metadata, sendMeta));
+    return body.length <= 2 ? `${head.slice(0, -1)}}` : head + body.slice(1);
+  }
+  let text = `${head}"jsonrpc":"2.0","method":${JSON.stringify(request.method)}`;
+  if (request.params !== undefined) {
+    const params = JSON.stringify(request.params);
+    if (params !== undefined) text += `,"params":${params}`;
+  }
+  if (sendMeta) {
+    const meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
+    if (
+      meta.deadlineMs !== undefined ||
+      meta.idempotent !== undefined ||
+      meta.attempt !== undefined ||
+      meta.traceId !== undefined
+    ) {
+      text += `,"meta":${JSON.stringify(meta)}`;
+    }
+  }
+  return `${text}}`;
 }

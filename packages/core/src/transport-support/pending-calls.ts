@@ -36,6 +36,12 @@ export interface PendingCallsOptions {
 export class PendingCall<T, C> {
   /** When the call times out, on the table's clock (ms). */
   readonly at: number;
+  /** @internal Where its signal comes from while not read yet (the table's watch list). */
+  source: { readonly signal: AbortSignal } | undefined = undefined;
+  /** @internal The watch list's links (calls in the order added). */
+  previousUnwatched: PendingCall<T, C> | undefined = undefined;
+  /** @internal */
+  nextUnwatched: PendingCall<T, C> | undefined = undefined;
 
   /** @internal */
   constructor(
@@ -76,8 +82,12 @@ export class PendingCalls<K, T, C = undefined> {
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private readonly watchAfterMs: number;
-  /** Calls whose abort source is not read yet, in the order added (settled ones are skipped). */
-  private unwatched: Array<{ call: PendingCall<T, C>; source: { readonly signal: AbortSignal } }> = [];
+  /**
+   * Calls whose abort source is not read yet, oldest first: a list linked through the calls, so
+   * that a call leaves it as it settles and nothing settled is kept alive.
+   */
+  private firstUnwatched: PendingCall<T, C> | undefined;
+  private lastUnwatched: PendingCall<T, C> | undefined;
   private watchTimer: TimerHandle | undefined;
 
   constructor(
@@ -126,7 +136,12 @@ export class PendingCalls<K, T, C = undefined> {
     this.calls.set(id, call);
     if (abort !== undefined) {
       if (this.watchAfterMs > 0 && !(abort instanceof AbortSignal)) {
-        this.unwatched.push({ call, source: abort });
+        call.source = abort;
+        const last = this.lastUnwatched;
+        call.previousUnwatched = last;
+        if (last === undefined) this.firstUnwatched = call;
+        else last.nextUnwatched = call;
+        this.lastUnwatched = call;
         if (this.watchTimer === undefined)
           this.watchTimer = this.clock.setTimeout(this.watchDue, this.watchAfterMs);
       } else if (!this.listen(call, abort instanceof AbortSignal ? abort : abort.signal)) {
@@ -152,21 +167,28 @@ export class PendingCalls<K, T, C = undefined> {
   private readonly watchDue = (): void => {
     this.watchTimer = undefined;
     const due = this.clock.now() - this.watchAfterMs;
-    const list = this.unwatched;
-    let index = 0;
-    for (; index < list.length; index++) {
-      const { call, source } = list[index]!;
-      if (this.calls.get(call.id as K) !== call) continue; // settled meanwhile
-      if (call.addedAt > due) break;
+    let call = this.firstUnwatched;
+    while (call !== undefined && call.addedAt <= due) {
+      const source = call.source!;
+      this.unwatch(call);
       this.listen(call, source.signal);
+      call = this.firstUnwatched;
     }
-    this.unwatched = index === list.length ? [] : list.slice(index);
-    const first = this.unwatched[0];
-    if (first !== undefined) {
-      const wait = first.call.addedAt + this.watchAfterMs - this.clock.now();
+    if (call !== undefined) {
+      const wait = call.addedAt + this.watchAfterMs - this.clock.now();
       this.watchTimer = this.clock.setTimeout(this.watchDue, Math.max(1, wait));
     }
   };
+
+  /** Takes a call off the watch list. */
+  private unwatch(call: PendingCall<T, C>): void {
+    const { previousUnwatched: previous, nextUnwatched: next } = call;
+    if (previous === undefined) this.firstUnwatched = next;
+    else previous.nextUnwatched = next;
+    if (next === undefined) this.lastUnwatched = previous;
+    else next.previousUnwatched = previous;
+    call.source = call.previousUnwatched = call.nextUnwatched = undefined;
+  }
 
   /** Settles the call under `id` with its response; false if none waits (late or unknown). */
   resolve(id: K, value: T): boolean {
@@ -199,7 +221,6 @@ export class PendingCalls<K, T, C = undefined> {
       this.disarm();
       this.watchTimer?.cancel();
       this.watchTimer = undefined;
-      this.unwatched = [];
     }
   }
 
@@ -207,7 +228,8 @@ export class PendingCalls<K, T, C = undefined> {
     const call = this.calls.get(id);
     if (call === undefined) return undefined;
     this.calls.delete(id);
-    call.signal?.removeEventListener('abort', call);
+    if (call.source !== undefined) this.unwatch(call);
+    else call.signal?.removeEventListener('abort', call);
     return call;
   }
 
