@@ -1,8 +1,6 @@
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 
-const corked = new WeakSet<Socket>();
-
 /**
  * `ws.send(text)`, with the underlying TCP socket corked until the end of the current tick so
  * that the frames of many calls made in the same tick leave in one `writev` rather than one
@@ -11,8 +9,8 @@ const corked = new WeakSet<Socket>();
  */
 export function corkedSend(ws: WebSocket, text: string, written?: (error?: Error) => void): void {
   const socket = (ws as unknown as { _socket?: Socket })._socket;
-  if (socket !== undefined && !corked.has(socket) && typeof socket.cork === 'function') {
-    corked.add(socket);
+  // Corked already means corked by an earlier send of this tick (ws uncorks its own at once).
+  if (socket !== undefined && socket.writableCorked === 0) {
     socket.cork();
     process.nextTick(uncork, socket);
   }
@@ -21,6 +19,5 @@ export function corkedSend(ws: WebSocket, text: string, written?: (error?: Error
 }
 
 function uncork(socket: Socket): void {
-  corked.delete(socket);
   socket.uncork();
 }

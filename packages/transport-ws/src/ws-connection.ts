@@ -502,7 +502,8 @@ export class WsConnection implements ClientConnection {
 
   private deliver(value: unknown): void {
     const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
-    const key = typeof id === 'number' ? (this.batchOf.get(id) ?? id) : undefined;
+    const key =
+      typeof id !== 'number' ? undefined : this.batchOf.size === 0 ? id : (this.batchOf.get(id) ?? id);
     const call = key === undefined ? undefined : this.pending.get(key);
     if (key === undefined || call === undefined || !call.context.written) {
       // An error without an id (e.g. -32700 for a frame we did not send) or a late response.
