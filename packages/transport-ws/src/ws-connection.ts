@@ -70,8 +70,6 @@ interface WsCall {
     | undefined;
   /** Nothing answers it (a notification, a batch of notifications): settled once written. */
   readonly oneWay: boolean;
-  /** Whether the answer is a list (a batch). */
-  readonly isBatch: boolean;
   /** True once the frame was handed to the socket (so the server may have it). */
   written: boolean;
 }
@@ -184,7 +182,6 @@ export class WsConnection implements ClientConnection {
       callerId: request.id,
       batch: undefined,
       oneWay,
-      isBatch: false,
       written: false,
     };
     return this.submit(key, call, options) as Promise<JsonRpcResponse | undefined>;
@@ -211,7 +208,6 @@ export class WsConnection implements ClientConnection {
       callerId: undefined,
       batch: { members, responses: [] },
       oneWay: members.size === 0,
-      isBatch: true,
       written: false,
     };
     for (const wireId of members.keys()) this.batchOf.set(wireId, key);
@@ -267,7 +263,7 @@ export class WsConnection implements ClientConnection {
       this.pending.reject(key, sendFailed(this.url, error));
       return;
     }
-    if (call.oneWay) this.pending.resolve(key, call.isBatch ? [] : undefined);
+    if (call.oneWay) this.pending.resolve(key, call.batch === undefined ? undefined : []);
   }
 
   ping(options: PingOptions): Promise<void> {
@@ -595,32 +591,10 @@ export class WsConnection implements ClientConnection {
   }
 }
 
-function wireObject(
-  request: JsonRpcRequest,
-  metadata: WireMetadata,
-  sendMeta: boolean,
-): Record<string, unknown> {
-  // The request goes out as given (a malformed one too: the server judges it); the id is replaced
-  // by the connection-unique wire id when written and the metadata is merged into `meta`.
-  const wire: Record<string, unknown> = { jsonrpc: request.jsonrpc, method: request.method };
-  if (request.params !== undefined) wire.params = request.params;
-  if (!sendMeta) return wire;
-  const meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
-  if (
-    meta.deadlineMs !== undefined ||
-    meta.idempotent !== undefined ||
-    meta.attempt !== undefined ||
-    meta.traceId !== undefined
-  ) {
-    wire.meta = meta;
-  }
-  return wire;
-}
-
 /**
- * The request as JSON, with `"id": wireId` as its first member unless `wireId` is undefined (a
- * notification); throws if its params cannot be serialised. A well-formed request is written
- * member by member (no intermediate object); any other goes through {@link wireObject}.
+ * The request as JSON: `"id": wireId` first (none for a notification), then its members as given
+ * (a malformed request too: the server judges it) and the metadata merged into `meta`. Members
+ * that are undefined are left out by JSON itself. Throws if params cannot be serialised.
  */
 function encodeRequest(
   request: JsonRpcRequest,
@@ -628,26 +602,22 @@ function encodeRequest(
   sendMeta: boolean,
   wireId: number | undefined,
 ): string {
-  const head = wireId === undefined ? '{' : `{"id":${wireId},`;
-  if (request.jsonrpc !== '2.0' || typeof request.method !== 'string') {
-    const body = JSON.stringify(wireObject(request, metadata, sendMeta));
-    return body.length <= 2 ? `${head.slice(0, -1)}}` : head + body.slice(1);
-  }
-  let text = `${head}"jsonrpc":"2.0","method":${JSON.stringify(request.method)}`;
-  if (request.params !== undefined) {
-    const params = JSON.stringify(request.params);
-    if (params !== undefined) text += `,"params":${params}`;
-  }
+  let meta: WireMetadata | undefined;
   if (sendMeta) {
-    const meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
+    meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
     if (
-      meta.deadlineMs !== undefined ||
-      meta.idempotent !== undefined ||
-      meta.attempt !== undefined ||
-      meta.traceId !== undefined
-    ) {
-      text += `,"meta":${JSON.stringify(meta)}`;
-    }
+      meta.deadlineMs === undefined &&
+      meta.idempotent === undefined &&
+      meta.attempt === undefined &&
+      meta.traceId === undefined
+    )
+      meta = undefined;
   }
-  return `${text}}`;
+  return JSON.stringify({
+    id: wireId,
+    jsonrpc: request.jsonrpc,
+    method: request.method,
+    params: request.params,
+    meta,
+  });
 }
