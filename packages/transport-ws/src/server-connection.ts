@@ -1,13 +1,21 @@
 import { setMaxListeners } from 'node:events';
 import {
   type Dispatcher,
+  ErrorCodes,
+  errorResponse,
   type IncomingContext,
   type IncomingCredentials,
   InFlightLimit,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
-import { BINARY_FRAME_REFUSED } from './replies.js';
+
+/** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
+const BINARY_FRAME_REFUSED = JSON.stringify(
+  errorResponse(null, ErrorCodes.InvalidRequest, 'Invalid Request', {
+    reason: 'binary frames are not supported; send JSON-RPC as text frames',
+  }),
+);
 
 /** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
