@@ -258,7 +258,7 @@ export class WsConnection implements ClientConnection {
     }
     call.written = true;
     try {
-      corkedSend(socket, call.frame);
+      corkedSend(socket, Buffer.from(call.frame));
     } catch (error) {
       this.pending.reject(key, sendFailed(this.url, error));
       return;
