@@ -23,7 +23,7 @@ interface Target {
 
 const PAYLOAD = { message: 'hello', n: 42 };
 
-async function resilientRpcTarget(): Promise<Target> {
+export async function resilientRpcTarget(): Promise<Target> {
   const server = createServer({ methods: { echo: (params: unknown) => params } });
   const listener = await server.listen(wsListener({ port: 0 }));
   const transport = wsTransport();
@@ -43,7 +43,7 @@ async function resilientRpcTarget(): Promise<Target> {
  * The transport alone: a WsConnection against the wsListener + core server, without the client's
  * policies (for locating overhead: transport vs client pipeline).
  */
-async function transportOnlyTarget(): Promise<Target> {
+export async function transportOnlyTarget(): Promise<Target> {
   const server = createServer({ methods: { echo: (params: unknown) => params } });
   const listener = await server.listen(wsListener({ port: 0 }));
   const transport = wsTransport();
@@ -65,7 +65,7 @@ async function transportOnlyTarget(): Promise<Target> {
 }
 
 /** The baseline: a hand-written JSON-RPC echo over one `ws` socket. */
-async function rawWsTarget(): Promise<Target> {
+export async function rawWsTarget(): Promise<Target> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (socket) => {

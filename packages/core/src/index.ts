@@ -217,9 +217,11 @@ export type {
   TransportCapabilities,
 } from './transport.js';
 export {
+  type AbortSource,
   PendingCall,
   type PendingCallErrors,
   PendingCalls,
+  type PendingCallsOptions,
 } from './transport-support/pending-calls.js';
 // Time and randomness (injected into every policy).
 export { type Clock, systemClock, type TimerHandle, type TimerOptions } from './util/clock.js';

@@ -127,4 +127,61 @@ describe('PendingCalls', () => {
     clock.advance(1);
     expect(outcomes.get(2)?.error?.kind).toBe('timeout');
   });
+
+  it('with watchSignalAfterMs, reads a lazily made signal only for a call still waiting that long', () => {
+    const clock = new ManualClock();
+    const calls = new PendingCalls<number, string, string>(
+      clock,
+      {
+        timeout: (call) => new TimeoutError(`${call.context}: timed out`),
+        aborted: (call) => new TimeoutError(`${call.context}: aborted`),
+      },
+      { watchSignalAfterMs: 10 },
+    );
+    const outcomes = new Map<number, Outcome>();
+    const reads: number[] = [];
+    const source = (id: number, controller: AbortController) => ({
+      get signal() {
+        reads.push(id);
+        return controller.signal;
+      },
+    });
+    const add = (id: number, abort: AbortSignal | { readonly signal: AbortSignal }) =>
+      calls.add(
+        id,
+        `call ${id}`,
+        1_000,
+        abort,
+        (value) => outcomes.set(id, { value }),
+        (error) => outcomes.set(id, { error }),
+      );
+    const quick = new AbortController();
+    const slow = new AbortController();
+    const abandoned = new AbortController();
+    add(1, source(1, quick));
+    add(2, source(2, slow));
+    clock.advance(5);
+    add(3, source(3, abandoned));
+    calls.resolve(1, 'one'); // answered within 10 ms: its signal is never made
+    abandoned.abort(); // not noticed yet: nobody listens
+    expect(outcomes.has(3)).toBe(false);
+    clock.advance(5); // t = 10: call 2 has waited 10 ms and is watched from now on
+    expect(reads).toEqual([2]);
+    slow.abort();
+    expect(outcomes.get(2)?.error?.message).toBe('call 2: aborted');
+    clock.advance(4);
+    expect(outcomes.has(3)).toBe(false);
+    clock.advance(1); // t = 15: call 3's signal is read, aborted already: it fails now
+    expect(reads).toEqual([2, 3]);
+    expect(outcomes.get(3)?.error?.message).toBe('call 3: aborted');
+    expect(outcomes.get(1)).toEqual({ value: 'one' });
+    expect(calls.size).toBe(0);
+    clock.advance(1_000); // the deadline timer finds nothing; no watch timer is left
+    expect(clock.pendingTimers).toBe(0);
+    // An AbortSignal given as such is still watched at once.
+    const direct = new AbortController();
+    add(4, direct.signal);
+    direct.abort();
+    expect(outcomes.get(4)?.error?.message).toBe('call 4: aborted');
+  });
 });

@@ -1,26 +1,28 @@
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 
-const corked = new WeakSet<Socket>();
+/** Send options of a text frame (explicit: a Buffer is sent as text too). */
+const TEXT = { binary: false } as const;
 
 /**
- * `ws.send(text)`, with the underlying TCP socket corked until the end of the current tick so
+ * `ws.send(data)` as a text frame, with the underlying TCP socket corked until the end of the current tick so
  * that the frames of many calls made in the same tick leave in one `writev` rather than one
- * system call each. `_socket` is the `net.Socket` ws keeps; without it this is a plain send.
+ * system call each. `_socket` is the `net.Socket` ws keeps; without it this is a plain send. A
+ * client passes UTF-8 bytes: ws then masks them into the frame's own buffer (one write of one
+ * buffer) instead of encoding a string and writing header and payload apart.
  * `written` is called once the frame was handed to the kernel (or failed to be).
  */
-export function corkedSend(ws: WebSocket, text: string, written?: (error?: Error) => void): void {
+export function corkedSend(ws: WebSocket, data: string | Buffer, written?: (error?: Error) => void): void {
   const socket = (ws as unknown as { _socket?: Socket })._socket;
-  if (socket !== undefined && !corked.has(socket) && typeof socket.cork === 'function') {
-    corked.add(socket);
+  // Corked already means corked by an earlier send of this tick (ws uncorks its own at once).
+  if (socket !== undefined && socket.writableCorked === 0) {
     socket.cork();
     process.nextTick(uncork, socket);
   }
-  if (written === undefined) ws.send(text);
-  else ws.send(text, written);
+  if (written === undefined) ws.send(data, TEXT);
+  else ws.send(data, TEXT, written);
 }
 
 function uncork(socket: Socket): void {
-  corked.delete(socket);
   socket.uncork();
 }

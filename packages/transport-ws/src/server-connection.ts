@@ -1,13 +1,21 @@
 import { setMaxListeners } from 'node:events';
 import {
   type Dispatcher,
+  ErrorCodes,
+  errorResponse,
   type IncomingContext,
   type IncomingCredentials,
   InFlightLimit,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
-import { BINARY_FRAME_REFUSED } from './replies.js';
+
+/** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
+const BINARY_FRAME_REFUSED = JSON.stringify(
+  errorResponse(null, ErrorCodes.InvalidRequest, 'Invalid Request', {
+    reason: 'binary frames are not supported; send JSON-RPC as text frames',
+  }),
+);
 
 /** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -30,18 +38,22 @@ export interface ServerConnectionOptions {
  * The slots one message took from its connection's {@link InFlightLimit}. The dispatcher releases
  * a slot when the request is answered; here it stays taken until the reply is written, so that a
  * peer that does not read its replies cannot have more than `maxInFlight` of them buffered.
+ * One small object per message: the dispatcher uses only `maxInFlight`, `tryAcquire` and
+ * `release` of the limit it is given (an `InFlightLimit` subclass would also allocate its own
+ * count and waiters on every message).
  */
-class HeldUntilWritten extends InFlightLimit {
+class HeldUntilWritten implements Pick<InFlightLimit, 'maxInFlight' | 'tryAcquire' | 'release'> {
   /** Requests of the message admitted (their slots are held). */
   held = 0;
   /** Requests of the message the connection's limit refused. */
   refused = 0;
+  readonly maxInFlight: number;
 
   constructor(private readonly connection: InFlightLimit) {
-    super(connection.maxInFlight);
+    this.maxInFlight = connection.maxInFlight;
   }
 
-  override tryAcquire(): boolean {
+  tryAcquire(): boolean {
     if (this.connection.tryAcquire()) {
       this.held++;
       return true;
@@ -51,7 +63,7 @@ class HeldUntilWritten extends InFlightLimit {
   }
 
   /** Answered: the slot is released once the reply is written ({@link ServerConnection}). */
-  override release(): void {}
+  release(): void {}
 }
 
 /**
@@ -146,7 +158,10 @@ export class ServerConnection {
     // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
     const limit = new HeldUntilWritten(this.slots);
     this.options.dispatcher
-      .dispatch(data.toString(), this.context, { limit, answerEachEntry: true })
+      .dispatch(data.toString(), this.context, {
+        limit: limit as unknown as InFlightLimit,
+        answerEachEntry: true,
+      })
       .then((result) => this.reply(result.body, limit.held));
     // Refused while slots are held by replies the peer has not read yet: reading on would only
     // parse and refuse (id-less entries are refused silently, so no reply bytes would pause us).

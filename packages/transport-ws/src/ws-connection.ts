@@ -45,6 +45,12 @@ import type { ResolvedWsClientOptions } from './ws-transport.js';
  */
 const BACKSTOP_GRACE_MS = 250;
 
+/**
+ * A written call's abort signal is read only once it has waited this long, ms: most calls are
+ * answered sooner and never make the core create their signal (see `watchSignalAfterMs`).
+ */
+const WATCH_SIGNAL_AFTER_MS = 10;
+
 /** How long `close()` waits for the closing handshake before it terminates the socket, ms. */
 const CLOSE_WAIT_MS = 1_000;
 
@@ -64,8 +70,6 @@ interface WsCall {
     | undefined;
   /** Nothing answers it (a notification, a batch of notifications): settled once written. */
   readonly oneWay: boolean;
-  /** Whether the answer is a list (a batch). */
-  readonly isBatch: boolean;
   /** True once the frame was handed to the socket (so the server may have it). */
   written: boolean;
 }
@@ -97,6 +101,8 @@ export class WsConnection implements ClientConnection {
   private connecting = false;
   private heartbeat: TimerHandle | undefined;
   private lastInboundAt = 0;
+  /** Something arrived since the last heartbeat tick (a flag: no clock read per message). */
+  private heardFrom = false;
   private lastTickAt = 0;
   private unansweredPingAt: number | undefined;
   private lastError: RpcError | undefined;
@@ -106,17 +112,21 @@ export class WsConnection implements ClientConnection {
     private readonly options: ResolvedWsClientOptions,
     private readonly connectOptions: ConnectOptions,
   ) {
-    this.pending = new PendingCalls(connectOptions.clock, {
-      // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
-      timeout: (call) => {
-        if (!call.context.written) this.queue.delete(call.id as number);
-        return timedOut(url, call.context.written, call.context.timeoutMs);
+    this.pending = new PendingCalls(
+      connectOptions.clock,
+      {
+        // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
+        timeout: (call) => {
+          if (!call.context.written) this.queue.delete(call.id as number);
+          return timedOut(url, call.context.written, call.context.timeoutMs);
+        },
+        aborted: (call) => {
+          if (!call.context.written) this.queue.delete(call.id as number);
+          return aborted(url, call.context.written);
+        },
       },
-      aborted: (call) => {
-        if (!call.context.written) this.queue.delete(call.id as number);
-        return aborted(url, call.context.written);
-      },
-    });
+      { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
+    );
     this.reconnector = new Reconnector(
       (signal) =>
         this.openSocket(signal).catch((error: unknown) => {
@@ -158,24 +168,23 @@ export class WsConnection implements ClientConnection {
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
     // Serialised before anything else: params that cannot be (BigInt, a cycle) fail at once as a
     // protocol error, never queued, sent or retried.
-    let body: string;
+    const key = this.nextId++;
+    const oneWay = !Object.hasOwn(request, 'id');
+    let frame: string;
     try {
-      body = encodeBody(request, options.metadata, this.options.meta);
+      frame = encodeRequest(request, options.metadata, this.options.meta, oneWay ? undefined : key);
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
-    const key = this.nextId++;
-    const oneWay = !Object.hasOwn(request, 'id');
     const call: WsCall = {
-      frame: oneWay ? body : withWireId(body, key),
+      frame,
       timeoutMs: options.timeoutMs,
       callerId: request.id,
       batch: undefined,
       oneWay,
-      isBatch: false,
       written: false,
     };
-    return this.submit(key, call, options.signal) as Promise<JsonRpcResponse | undefined>;
+    return this.submit(key, call, options) as Promise<JsonRpcResponse | undefined>;
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
@@ -183,11 +192,11 @@ export class WsConnection implements ClientConnection {
     let items: string[];
     try {
       items = requests.map((request) => {
-        const body = encodeBody(request, options.metadata, this.options.meta);
-        if (!Object.hasOwn(request, 'id')) return body;
+        if (!Object.hasOwn(request, 'id'))
+          return encodeRequest(request, options.metadata, this.options.meta, undefined);
         const wireId = this.nextId++;
         members.set(wireId, request.id as JsonRpcId);
-        return withWireId(body, wireId);
+        return encodeRequest(request, options.metadata, this.options.meta, wireId);
       });
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
@@ -199,33 +208,38 @@ export class WsConnection implements ClientConnection {
       callerId: undefined,
       batch: { members, responses: [] },
       oneWay: members.size === 0,
-      isBatch: true,
       written: false,
     };
     for (const wireId of members.keys()) this.batchOf.set(wireId, key);
     const forget = () => {
       for (const wireId of members.keys()) this.batchOf.delete(wireId);
     };
-    const answer = this.submit(key, call, options.signal) as Promise<JsonRpcResponse[]>;
+    const answer = this.submit(key, call, options) as Promise<JsonRpcResponse[]>;
     answer.then(forget, forget);
     return answer;
   }
 
-  /** Registers a call and writes it now if the socket is open, or queues it until it opens. */
-  private submit(key: number, call: WsCall, signal: AbortSignal): Promise<Answer> {
+  /**
+   * Registers a call and writes it now if the socket is open (its signal read only if it is
+   * still waiting `WATCH_SIGNAL_AFTER_MS` later), or queues it until the socket opens (its signal
+   * watched at once: an abandoned call must never be written later).
+   */
+  private submit(key: number, call: WsCall, options: SendOptions): Promise<Answer> {
     return new Promise<Answer>((resolve, reject) => {
       if (this.closed) return reject(notOpen(this.url, 'the connection is closed'));
+      const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
+      if (this.currentStatus === 'open') {
+        this.pending.add(key, call, waitMs, options, resolve, reject);
+        return this.write(key, call);
+      }
+      const signal = options.signal;
       if (signal.aborted) return reject(aborted(this.url, false));
-      const open = this.currentStatus === 'open';
-      if (!open && this.gaveUp) {
+      if (this.gaveUp) {
         this.ensureConnecting();
         return reject(gaveUp(this.url, this.lastError));
       }
-      if (!open && this.queue.size >= this.options.maxQueued) {
-        return reject(queueFull(this.url, this.queue.size));
-      }
-      this.pending.add(key, call, call.timeoutMs + BACKSTOP_GRACE_MS, signal, resolve, reject);
-      if (open) return this.write(key, call);
+      if (this.queue.size >= this.options.maxQueued) return reject(queueFull(this.url, this.queue.size));
+      this.pending.add(key, call, waitMs, signal, resolve, reject);
       this.queue.add(key);
       this.ensureConnecting();
     });
@@ -244,12 +258,12 @@ export class WsConnection implements ClientConnection {
     }
     call.written = true;
     try {
-      corkedSend(socket, call.frame);
+      corkedSend(socket, Buffer.from(call.frame));
     } catch (error) {
       this.pending.reject(key, sendFailed(this.url, error));
       return;
     }
-    if (call.oneWay) this.pending.resolve(key, call.isBatch ? [] : undefined);
+    if (call.oneWay) this.pending.resolve(key, call.batch === undefined ? undefined : []);
   }
 
   ping(options: PingOptions): Promise<void> {
@@ -388,6 +402,7 @@ export class WsConnection implements ClientConnection {
     const now = this.connectOptions.clock.now();
     this.lastInboundAt = now;
     this.lastTickAt = now;
+    this.heardFrom = false;
     this.unansweredPingAt = undefined;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
@@ -432,6 +447,12 @@ export class WsConnection implements ClientConnection {
     const now = this.connectOptions.clock.now();
     const lag = now - this.lastTickAt - this.options.heartbeatIntervalMs;
     this.lastTickAt = now;
+    if (this.heardFrom) {
+      // Heard from since the last tick: on the tick's scale, that is now.
+      this.heardFrom = false;
+      this.lastInboundAt = now;
+      this.unansweredPingAt = undefined;
+    }
     // Our own event loop stalled: the silence may be ours, not the peer's. Judge on the next tick.
     if (lag > this.options.heartbeatIntervalMs) {
       this.unansweredPingAt = undefined;
@@ -455,8 +476,7 @@ export class WsConnection implements ClientConnection {
   }
 
   private alive(): void {
-    this.lastInboundAt = this.connectOptions.clock.now();
-    this.unansweredPingAt = undefined;
+    this.heardFrom = true;
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
@@ -478,7 +498,8 @@ export class WsConnection implements ClientConnection {
 
   private deliver(value: unknown): void {
     const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
-    const key = typeof id === 'number' ? (this.batchOf.get(id) ?? id) : undefined;
+    const key =
+      typeof id !== 'number' ? undefined : this.batchOf.size === 0 ? id : (this.batchOf.get(id) ?? id);
     const call = key === undefined ? undefined : this.pending.get(key);
     if (key === undefined || call === undefined || !call.context.written) {
       // An error without an id (e.g. -32700 for a frame we did not send) or a late response.
@@ -570,34 +591,33 @@ export class WsConnection implements ClientConnection {
   }
 }
 
-function wireObject(
+/**
+ * The request as JSON: `"id": wireId` first (none for a notification), then its members as given
+ * (a malformed request too: the server judges it) and the metadata merged into `meta`. Members
+ * that are undefined are left out by JSON itself. Throws if params cannot be serialised.
+ */
+function encodeRequest(
   request: JsonRpcRequest,
   metadata: WireMetadata,
   sendMeta: boolean,
-): Record<string, unknown> {
-  // The request goes out as given (a malformed one too: the server judges it); the id is replaced
-  // by the connection-unique wire id when written and the metadata is merged into `meta`.
-  const wire: Record<string, unknown> = { jsonrpc: request.jsonrpc, method: request.method };
-  if (request.params !== undefined) wire.params = request.params;
-  if (!sendMeta) return wire;
-  const meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
-  if (
-    meta.deadlineMs !== undefined ||
-    meta.idempotent !== undefined ||
-    meta.attempt !== undefined ||
-    meta.traceId !== undefined
-  ) {
-    wire.meta = meta;
+  wireId: number | undefined,
+): string {
+  let meta: WireMetadata | undefined;
+  if (sendMeta) {
+    meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
+    if (
+      meta.deadlineMs === undefined &&
+      meta.idempotent === undefined &&
+      meta.attempt === undefined &&
+      meta.traceId === undefined
+    )
+      meta = undefined;
   }
-  return wire;
-}
-
-/** The request as JSON without an id; throws if its params cannot be serialised. */
-function encodeBody(request: JsonRpcRequest, metadata: WireMetadata, sendMeta: boolean): string {
-  return JSON.stringify(wireObject(request, metadata, sendMeta));
-}
-
-/** `body` (a JSON object) with `"id": wireId` as its first member. */
-function withWireId(body: string, wireId: number): string {
-  return body.length <= 2 ? `{"id":${wireId}}` : `{"id":${wireId},${body.slice(1)}`;
+  return JSON.stringify({
+    id: wireId,
+    jsonrpc: request.jsonrpc,
+    method: request.method,
+    params: request.params,
+    meta,
+  });
 }

@@ -74,30 +74,36 @@ export interface WsListener extends ServerListener {
 
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
-  const host = options.host ?? WsServerDefaults.host;
-  const path = options.path ?? WsServerDefaults.path;
-  const maxInFlight = options.maxInFlightPerConnection ?? WsServerDefaults.maxInFlightPerConnection;
-  const maxConnections = options.maxConnections ?? WsServerDefaults.maxConnections;
-  const maxConnectionsPerAddress =
-    options.maxConnectionsPerAddress ?? WsServerDefaults.maxConnectionsPerAddress;
-  const idleTimeoutMs = options.idleTimeoutMs ?? WsServerDefaults.idleTimeoutMs;
-  const evictIdleAfterMs = options.evictIdleAfterMs ?? WsServerDefaults.evictIdleAfterMs;
-  const maxBufferedBytes = options.maxBufferedBytes ?? WsServerDefaults.maxBufferedBytes;
-  const stalledReadTimeoutMs = options.stalledReadTimeoutMs ?? WsServerDefaults.stalledReadTimeoutMs;
-  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? WsServerDefaults.heartbeatIntervalMs;
-  const closeTimeoutMs = options.closeTimeoutMs ?? WsServerDefaults.closeTimeoutMs;
-  const verifyUpgradeTimeoutMs = options.verifyUpgradeTimeoutMs ?? WsServerDefaults.verifyUpgradeTimeoutMs;
-  for (const [name, value] of Object.entries({
+  const settings: Record<string, unknown> = { ...WsServerDefaults };
+  for (const [name, value] of Object.entries(options)) if (value != null) settings[name] = value;
+  const {
+    host,
+    path,
+    maxInFlightPerConnection: maxInFlight,
+    maxConnections,
     maxConnectionsPerAddress,
     idleTimeoutMs,
     evictIdleAfterMs,
     maxBufferedBytes,
     stalledReadTimeoutMs,
+    headersTimeoutMs,
+    heartbeatIntervalMs,
+    closeTimeoutMs,
     verifyUpgradeTimeoutMs,
-  })) {
-    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+  } = settings as {
+    -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
+  };
+  for (const name of [
+    'maxConnectionsPerAddress',
+    'idleTimeoutMs',
+    'evictIdleAfterMs',
+    'maxBufferedBytes',
+    'stalledReadTimeoutMs',
+    'verifyUpgradeTimeoutMs',
+  ]) {
+    const value = settings[name];
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
       throw new RangeError(`wsListener: ${name} must be a positive number (got ${String(value)})`);
-    }
   }
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : isTlsServer(options.server);
@@ -268,11 +274,10 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         clientTracking: false,
       });
       if (httpServer === undefined) {
-        const headersTimeout = options.headersTimeoutMs ?? WsServerDefaults.headersTimeoutMs;
         const serverOptions = {
-          headersTimeout,
-          requestTimeout: Math.max(headersTimeout, 30_000),
-          connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 2))),
+          headersTimeout: headersTimeoutMs,
+          requestTimeout: Math.max(headersTimeoutMs, 30_000),
+          connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeoutMs / 2))),
         };
         httpServer = options.tls
           ? createHttpsServer({ ...options.tls, ...serverOptions })

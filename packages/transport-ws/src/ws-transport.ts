@@ -42,21 +42,11 @@ export interface WsTransportOptions extends WsTransportServerOptions {
 }
 
 /** {@link WsTransportOptions} with every default applied. */
-export interface ResolvedWsClientOptions {
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly maxQueued: number;
-  readonly maxBufferedBytes: number;
-  readonly handshakeTimeoutMs: number;
-  readonly maxPayload: number;
-  readonly reconnectBaseMs: number;
-  readonly reconnectCapMs: number;
-  readonly reconnectMaxAttempts: number;
-  readonly stableAfterMs: number;
+export type ResolvedWsClientOptions = { readonly [name in keyof typeof WsClientDefaults]: number } & {
   readonly headers: Readonly<Record<string, string>>;
   readonly tls: WsTlsOptions | undefined;
   readonly meta: boolean;
-}
+};
 
 /**
  * The WebSocket client transport for `ws://` and `wss://` endpoints: one socket per endpoint,
@@ -86,34 +76,16 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
 }
 
 function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
-  const pick = (name: keyof typeof WsClientDefaults): number => {
+  const numbers = { ...WsClientDefaults } as Record<keyof typeof WsClientDefaults, number>;
+  for (const name of Object.keys(WsClientDefaults) as Array<keyof typeof WsClientDefaults>) {
     const value = options[name];
-    if (value === undefined) return WsClientDefaults[name];
-    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
       throw new RangeError(`wsTransport: ${name} must be a positive number (got ${String(value)})`);
-    }
-    return value;
-  };
-  return {
-    heartbeatIntervalMs: pick('heartbeatIntervalMs'),
-    heartbeatTimeoutMs: pick('heartbeatTimeoutMs'),
-    maxQueued: pick('maxQueued'),
-    maxBufferedBytes: pick('maxBufferedBytes'),
-    handshakeTimeoutMs: pick('handshakeTimeoutMs'),
-    maxPayload: pick('maxPayload'),
-    reconnectBaseMs: pick('reconnectBaseMs'),
-    reconnectCapMs: pick('reconnectCapMs'),
-    reconnectMaxAttempts: pick('reconnectMaxAttempts'),
-    stableAfterMs: pick('stableAfterMs'),
-    headers: options.headers ?? {},
-    tls: options.tls,
-    meta: pickMeta(options.meta),
-  };
-}
-
-function pickMeta(value: unknown): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'boolean')
-    throw new TypeError(`wsTransport: meta must be a boolean (got ${String(value)})`);
-  return value;
+    numbers[name] = value;
+  }
+  const meta = options.meta ?? true;
+  if (typeof meta !== 'boolean')
+    throw new TypeError(`wsTransport: meta must be a boolean (got ${String(meta)})`);
+  return { ...numbers, headers: options.headers ?? {}, tls: options.tls, meta };
 }

@@ -6,7 +6,7 @@
 import { createClient, type RpcClient } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wsTransport } from '../src/index.js';
-import { startServer } from './helpers.js';
+import { connect, startServer } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -101,5 +101,56 @@ describe('the meta member', () => {
 
   it('rejects a meta option that is not a boolean', () => {
     expect(() => wsTransport({ meta: 'no' as unknown as boolean })).toThrow(/meta must be a boolean/);
+  });
+});
+
+describe('the frames on the wire', () => {
+  it('carry a connection-unique wire id first, the members as given and the metadata in meta', async () => {
+    // A raw ws server: records each text frame and answers requests with their own id.
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    const frames: string[] = [];
+    wss.on('connection', (socket) =>
+      socket.on('message', (data) => {
+        const text = data.toString();
+        frames.push(text);
+        const parsed = JSON.parse(text) as { id?: number } | Array<{ id?: number }>;
+        const answer = (entry: { id?: number }) => ({ jsonrpc: '2.0', id: entry.id, result: 'ok' });
+        if (Array.isArray(parsed))
+          socket.send(JSON.stringify(parsed.filter((e) => e.id !== undefined).map(answer)));
+        else if (parsed.id !== undefined) socket.send(JSON.stringify(answer(parsed)));
+      }),
+    );
+    const port = (wss.address() as { port: number }).port;
+    const connection = connect(`ws://127.0.0.1:${port}/rpc`);
+    cleanups.push(() => connection.close());
+    const options = {
+      signal: new AbortController().signal,
+      timeoutMs: 5_000,
+      metadata: { deadlineMs: 4_000, attempt: 2, idempotent: undefined },
+    };
+    const response = await connection.send(
+      { jsonrpc: '2.0', method: 'echo', params: [1], id: 'caller-id', meta: { traceId: 't' } },
+      options,
+    );
+    expect(response).toEqual({ jsonrpc: '2.0', id: 'caller-id', result: 'ok' });
+    await connection.send({ jsonrpc: '2.0', method: 'note' } as never, options);
+    const batch = await connection.sendBatch(
+      [{ jsonrpc: '2.0', method: 'a', id: 'x' }, { jsonrpc: '2.0', method: 'b', params: { k: 1 } } as never],
+      options,
+    );
+    expect(batch).toEqual([{ jsonrpc: '2.0', id: 'x', result: 'ok' }]);
+    const plain = connect(`ws://127.0.0.1:${port}/rpc`, { meta: false });
+    cleanups.push(() => plain.close());
+    await plain.send({ jsonrpc: '1.0' as '2.0', method: 'old', id: 9 }, options);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(frames).toEqual([
+      '{"id":1,"jsonrpc":"2.0","method":"echo","params":[1],"meta":{"traceId":"t","deadlineMs":4000,"attempt":2}}',
+      '{"jsonrpc":"2.0","method":"note","meta":{"deadlineMs":4000,"attempt":2}}',
+      '[{"id":3,"jsonrpc":"2.0","method":"a","meta":{"deadlineMs":4000,"attempt":2}},{"jsonrpc":"2.0","method":"b","params":{"k":1},"meta":{"deadlineMs":4000,"attempt":2}}]',
+      '{"id":1,"jsonrpc":"1.0","method":"old"}',
+    ]);
   });
 });

@@ -14,10 +14,34 @@ export interface PendingCallErrors<C, T = unknown> {
   aborted(call: PendingCall<T, C>): RpcError;
 }
 
+/**
+ * Where a call's abort signal comes from: the signal itself, or an object whose `signal` is made
+ * when first read (the core's `SendOptions`), which the table reads only once the call has waited
+ * {@link PendingCallsOptions.watchSignalAfterMs}.
+ */
+export type AbortSource = AbortSignal | { readonly signal: AbortSignal };
+
+/** Options of {@link PendingCalls}. */
+export interface PendingCallsOptions {
+  /**
+   * Read the signal of an {@link AbortSource} that is not an `AbortSignal` only when the call is
+   * still waiting this long after it was added, ms (0: at once). A call answered sooner never makes
+   * the core create its signal (an `AbortController` and a listener per call); an abort is then
+   * noticed up to this much later, which only delays forgetting a call the core has left already.
+   */
+  readonly watchSignalAfterMs?: number;
+}
+
 /** One waiting call: what the adapter registered, plus its deadline. */
 export class PendingCall<T, C> {
   /** When the call times out, on the table's clock (ms). */
   readonly at: number;
+  /** @internal Where its signal comes from while not read yet (the table's watch list). */
+  source: { readonly signal: AbortSignal } | undefined = undefined;
+  /** @internal The watch list's links (calls in the order added). */
+  previousUnwatched: PendingCall<T, C> | undefined = undefined;
+  /** @internal */
+  nextUnwatched: PendingCall<T, C> | undefined = undefined;
 
   /** @internal */
   constructor(
@@ -29,14 +53,16 @@ export class PendingCall<T, C> {
     readonly context: C,
     /** The longest wait for the response, ms. */
     readonly timeoutMs: number,
-    /** @internal */
-    readonly signal: AbortSignal | undefined,
+    /** @internal The signal listened to (set once watched). */
+    public signal: AbortSignal | undefined,
     /** @internal */
     readonly onValue: (value: T) => void,
     /** @internal */
     readonly onError: (error: RpcError) => void,
+    /** @internal When the call was added, on the table's clock (ms). */
+    readonly addedAt: number,
   ) {
-    this.at = table.clock.now() + timeoutMs;
+    this.at = addedAt + timeoutMs;
   }
 
   /** The abort listener: one object per call serves as entry and listener (no closures). */
@@ -55,13 +81,24 @@ export class PendingCalls<K, T, C = undefined> {
   private readonly calls = new Map<K, PendingCall<T, C>>();
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
+  private readonly watchAfterMs: number;
+  /**
+   * Calls whose abort source is not read yet, oldest first: a list linked through the calls, so
+   * that a call leaves it as it settles and nothing settled is kept alive.
+   */
+  private firstUnwatched: PendingCall<T, C> | undefined;
+  private lastUnwatched: PendingCall<T, C> | undefined;
+  private watchTimer: TimerHandle | undefined;
 
   constructor(
     /** The clock the timeouts run on (`ConnectOptions.clock`). */
     readonly clock: Clock,
     /** The errors of timeouts and aborts. */
     readonly errors: PendingCallErrors<C, T>,
-  ) {}
+    options: PendingCallsOptions = {},
+  ) {
+    this.watchAfterMs = options.watchSignalAfterMs ?? 0;
+  }
 
   /** Calls waiting now. */
   get size(): number {
@@ -75,13 +112,14 @@ export class PendingCalls<K, T, C = undefined> {
 
   /**
    * Registers a call under `id` (which must be unused) that fails with `errors.timeout` after
-   * `timeoutMs` and with `errors.aborted` when `signal` aborts (at once if it already has).
+   * `timeoutMs` and with `errors.aborted` when its signal aborts (at once if it already has; see
+   * {@link AbortSource} for when a lazily made signal is read).
    */
   add(
     id: K,
     context: C,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    abort: AbortSource | undefined,
     onValue: (value: T) => void,
     onError: (error: RpcError) => void,
   ): PendingCall<T, C> {
@@ -90,20 +128,66 @@ export class PendingCalls<K, T, C = undefined> {
       id,
       context,
       timeoutMs,
-      signal,
+      undefined,
       onValue,
       onError,
+      this.clock.now(),
     );
     this.calls.set(id, call);
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.reject(id, this.errors.aborted(call));
+    if (abort !== undefined) {
+      if (this.watchAfterMs > 0 && !(abort instanceof AbortSignal)) {
+        call.source = abort;
+        const last = this.lastUnwatched;
+        call.previousUnwatched = last;
+        if (last === undefined) this.firstUnwatched = call;
+        else last.nextUnwatched = call;
+        this.lastUnwatched = call;
+        if (this.watchTimer === undefined)
+          this.watchTimer = this.clock.setTimeout(this.watchDue, this.watchAfterMs);
+      } else if (!this.listen(call, abort instanceof AbortSignal ? abort : abort.signal)) {
         return call;
       }
-      signal.addEventListener('abort', call);
     }
     if (call.at < this.armedAt) this.arm(call.at);
     return call;
+  }
+
+  /** Listens to the call's signal; false (and the call failed) if it has aborted already. */
+  private listen(call: PendingCall<T, C>, signal: AbortSignal): boolean {
+    if (signal.aborted) {
+      this.reject(call.id as K, this.errors.aborted(call));
+      return false;
+    }
+    call.signal = signal;
+    signal.addEventListener('abort', call);
+    return true;
+  }
+
+  /** The watch timer: reads the signals of the calls waiting `watchSignalAfterMs` or longer. */
+  private readonly watchDue = (): void => {
+    this.watchTimer = undefined;
+    const due = this.clock.now() - this.watchAfterMs;
+    let call = this.firstUnwatched;
+    while (call !== undefined && call.addedAt <= due) {
+      const source = call.source!;
+      this.unwatch(call);
+      this.listen(call, source.signal);
+      call = this.firstUnwatched;
+    }
+    if (call !== undefined) {
+      const wait = call.addedAt + this.watchAfterMs - this.clock.now();
+      this.watchTimer = this.clock.setTimeout(this.watchDue, Math.max(1, wait));
+    }
+  };
+
+  /** Takes a call off the watch list. */
+  private unwatch(call: PendingCall<T, C>): void {
+    const { previousUnwatched: previous, nextUnwatched: next } = call;
+    if (previous === undefined) this.firstUnwatched = next;
+    else previous.nextUnwatched = next;
+    if (next === undefined) this.lastUnwatched = previous;
+    else next.previousUnwatched = previous;
+    call.source = call.previousUnwatched = call.nextUnwatched = undefined;
   }
 
   /** Settles the call under `id` with its response; false if none waits (late or unknown). */
@@ -133,14 +217,19 @@ export class PendingCalls<K, T, C = undefined> {
     for (const call of [...this.calls.values()]) {
       if (which === undefined || which(call)) this.reject(call.id as K, makeError(call));
     }
-    if (this.calls.size === 0) this.disarm();
+    if (this.calls.size === 0) {
+      this.disarm();
+      this.watchTimer?.cancel();
+      this.watchTimer = undefined;
+    }
   }
 
   private take(id: K): PendingCall<T, C> | undefined {
     const call = this.calls.get(id);
     if (call === undefined) return undefined;
     this.calls.delete(id);
-    call.signal?.removeEventListener('abort', call);
+    if (call.source !== undefined) this.unwatch(call);
+    else call.signal?.removeEventListener('abort', call);
     return call;
   }
 
