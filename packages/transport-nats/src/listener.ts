@@ -177,9 +177,12 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
     dispatcher.dispatch(msg.data, new NatsIncoming(metadata, record), dispatchOptions).then((result) => {
       if (entry.settled) return; // abandoned at close: an error reply already went out
       if (result.body !== undefined && entry.reply) {
-        // Replies produced in the same turn go out together: one socket write for many.
-        if (outbox.length === 0) setImmediate(flushOutbox);
+        // Once every request in flight has its answer, they go out now (a lone call waits no
+        // event-loop turn); while others are still running, replies ready in the same turn wait
+        // for the end of it and go out together: one socket write for many.
         outbox.push({ entry, result });
+        if (outbox.length === active.size) flushOutbox();
+        else if (outbox.length === 1) setImmediate(flushOutbox);
       } else {
         finish(entry, errorOf(result));
       }
