@@ -214,7 +214,14 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   private probe(instanceSubject: string, instance: Instance): void {
     instance.probing = true;
     this.shared
-      .request(this, instanceSubject, PROBE, undefined, this.stopProbes.signal, this.intervalMs, false)
+      .request(
+        this,
+        instanceSubject,
+        PROBE,
+        undefined,
+        { signal: this.stopProbes.signal, timeoutMs: this.intervalMs },
+        0,
+      )
       .then(
         () => {
           // alive: it answers calls, whatever kept its discovery answer away
