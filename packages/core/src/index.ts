@@ -217,6 +217,8 @@ export type {
   TransportCapabilities,
 } from './transport.js';
 export {
+  type AbortSource,
+  PENDING_CALL_WATCH_AFTER_MS,
   PendingCall,
   type PendingCallErrors,
   PendingCalls,

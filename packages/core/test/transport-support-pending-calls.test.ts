@@ -127,4 +127,106 @@ describe('PendingCalls', () => {
     clock.advance(1);
     expect(outcomes.get(2)?.error?.kind).toBe('timeout');
   });
+
+  it('reads an abort source only for a call still waiting watchAfterMs later, then honours its abort', () => {
+    const clock = new ManualClock();
+    const calls = new PendingCalls<number, string, string>(
+      clock,
+      {
+        timeout: () => new TimeoutError('timeout'),
+        aborted: (call) => new TimeoutError(`${call.context}: aborted`),
+      },
+      { watchAfterMs: 50 },
+    );
+    const outcomes = new Map<number, Outcome>();
+    // A source counts the reads of its signal (the core's SendOptions creates it on first read).
+    const source = () => {
+      const controller = new AbortController();
+      const counted = {
+        reads: 0,
+        controller,
+        get signal() {
+          counted.reads++;
+          return controller.signal;
+        },
+      };
+      return counted;
+    };
+    const add = (id: number, from: ReturnType<typeof source>) =>
+      calls.add(
+        id,
+        `call ${id}`,
+        1_000,
+        from,
+        (value) => outcomes.set(id, { value }),
+        (error) => outcomes.set(id, { error }),
+      );
+
+    const quick = source();
+    add(1, quick);
+    clock.advance(10);
+    const slow = source();
+    add(2, slow); // watched from t = 60
+    const late = source();
+    add(3, late);
+    calls.resolve(1, 'one');
+    clock.advance(50); // t = 60: call 1 settled unread; 2 and 3 waited 50 ms
+    expect(quick.reads).toBe(0);
+    expect(slow.reads).toBe(1);
+    expect(outcomes.has(2)).toBe(false);
+    slow.controller.abort();
+    expect(outcomes.get(2)?.error?.message).toBe('call 2: aborted'); // at once, now it listens
+
+    // Aborted before it was read: noticed when the watch timer reads it.
+    const early = source();
+    add(4, early);
+    early.controller.abort();
+    expect(outcomes.has(4)).toBe(false);
+    clock.advance(49);
+    expect(outcomes.has(4)).toBe(false);
+    clock.advance(1);
+    expect(outcomes.get(4)?.error?.message).toBe('call 4: aborted');
+    expect(calls.size).toBe(1);
+
+    calls.resolve(3, 'three');
+    late.controller.abort(); // after settling: nothing listens any more
+    expect(outcomes.get(3)).toEqual({ value: 'three' });
+    calls.rejectAll(() => new TimeoutError('gone'));
+    clock.advance(2_000);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('forgets thousands of calls settled before their abort source was read, without reading one', () => {
+    const clock = new ManualClock();
+    const calls = new PendingCalls<number, string, undefined>(clock, {
+      timeout: () => new TimeoutError('timeout'),
+      aborted: () => new TimeoutError('aborted'),
+    });
+    let reads = 0;
+    const from = {
+      get signal() {
+        reads++;
+        return new AbortController().signal;
+      },
+    };
+    for (let round = 0; round < 100; round++) {
+      for (let i = 0; i < 50; i++) {
+        const id = round * 50 + i;
+        calls.add(
+          id,
+          undefined,
+          1_000,
+          from,
+          () => {},
+          () => {},
+        );
+        calls.resolve(id, 'done');
+      }
+      clock.advance(1);
+    }
+    clock.advance(1_000);
+    expect(reads).toBe(0);
+    expect(calls.size).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
 });

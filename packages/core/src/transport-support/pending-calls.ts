@@ -6,6 +6,17 @@
 import type { RpcError } from '../errors/rpc-error.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
+/**
+ * Hands out a call's abort signal on demand: the core's `SendOptions` (reading its `signal`
+ * creates an AbortController, a noticeable share of a fast call's cost).
+ */
+export interface AbortSource {
+  readonly signal: AbortSignal;
+}
+
+/** How long a call given an {@link AbortSource} waits before the table reads its signal, ms. */
+export const PENDING_CALL_WATCH_AFTER_MS = 50;
+
 /** How a table turns a timeout or an abort of one call into the adapter's error. */
 export interface PendingCallErrors<C, T = unknown> {
   /** The error of a call that got no response within its `timeoutMs`. */
@@ -18,6 +29,8 @@ export interface PendingCallErrors<C, T = unknown> {
 export class PendingCall<T, C> {
   /** When the call times out, on the table's clock (ms). */
   readonly at: number;
+  /** The signal the call listens to, once it does. */
+  private watched: AbortSignal | undefined;
 
   /** @internal */
   constructor(
@@ -30,7 +43,7 @@ export class PendingCall<T, C> {
     /** The longest wait for the response, ms. */
     readonly timeoutMs: number,
     /** @internal */
-    readonly signal: AbortSignal | undefined,
+    readonly source: AbortSignal | AbortSource | undefined,
     /** @internal */
     readonly onValue: (value: T) => void,
     /** @internal */
@@ -43,6 +56,19 @@ export class PendingCall<T, C> {
   handleEvent(): void {
     this.table.reject(this.id, this.table.errors.aborted(this));
   }
+
+  /** @internal Listens to `signal`; false (and nothing listens) if it has aborted already. */
+  watch(signal: AbortSignal): boolean {
+    if (signal.aborted) return false;
+    this.watched = signal;
+    signal.addEventListener('abort', this);
+    return true;
+  }
+
+  /** @internal */
+  unwatch(): void {
+    this.watched?.removeEventListener('abort', this);
+  }
 }
 
 /**
@@ -50,18 +76,31 @@ export class PendingCall<T, C> {
  * earliest deadline and re-armed when it fires, so that registering a call costs no platform
  * timer (calls of one connection mostly share one timeout, each later than the one before).
  * Every call settles once: `resolve`, `reject`, its timeout, its signal or `rejectAll`.
+ *
+ * A call registered with an {@link AbortSource} instead of a signal listens to it only once it
+ * has waited `watchAfterMs` (a second timer, on the same clock): a call answered sooner never
+ * makes its source create a signal. An abort is then noticed at most `watchAfterMs` after the
+ * call was registered (at once after that); the adapter forgets the call that much later.
  */
 export class PendingCalls<K, T, C = undefined> {
   private readonly calls = new Map<K, PendingCall<T, C>>();
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
+  /** Calls registered with an abort source, oldest first, from `unwatchedHead` on. */
+  private unwatched: Array<PendingCall<T, C>> = [];
+  private unwatchedHead = 0;
+  private watchTimer: TimerHandle | undefined;
+  private readonly watchAfterMs: number;
 
   constructor(
     /** The clock the timeouts run on (`ConnectOptions.clock`). */
     readonly clock: Clock,
     /** The errors of timeouts and aborts. */
     readonly errors: PendingCallErrors<C, T>,
-  ) {}
+    options: { readonly watchAfterMs?: number } = {},
+  ) {
+    this.watchAfterMs = options.watchAfterMs ?? PENDING_CALL_WATCH_AFTER_MS;
+  }
 
   /** Calls waiting now. */
   get size(): number {
@@ -75,13 +114,14 @@ export class PendingCalls<K, T, C = undefined> {
 
   /**
    * Registers a call under `id` (which must be unused) that fails with `errors.timeout` after
-   * `timeoutMs` and with `errors.aborted` when `signal` aborts (at once if it already has).
+   * `timeoutMs` and with `errors.aborted` when `signal` aborts (at once if it already has; an
+   * {@link AbortSource}'s signal is read only if the call is still waiting `watchAfterMs` later).
    */
   add(
     id: K,
     context: C,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal | AbortSource | undefined,
     onValue: (value: T) => void,
     onError: (error: RpcError) => void,
   ): PendingCall<T, C> {
@@ -96,11 +136,13 @@ export class PendingCalls<K, T, C = undefined> {
     );
     this.calls.set(id, call);
     if (signal !== undefined) {
-      if (signal.aborted) {
+      if (!isSignal(signal)) {
+        this.unwatched.push(call);
+        this.watchTimer ??= this.clock.setTimeout(this.watchDue, this.watchAfterMs);
+      } else if (!call.watch(signal)) {
         this.reject(id, this.errors.aborted(call));
         return call;
       }
-      signal.addEventListener('abort', call);
     }
     if (call.at < this.armedAt) this.arm(call.at);
     return call;
@@ -133,16 +175,51 @@ export class PendingCalls<K, T, C = undefined> {
     for (const call of [...this.calls.values()]) {
       if (which === undefined || which(call)) this.reject(call.id as K, makeError(call));
     }
-    if (this.calls.size === 0) this.disarm();
+    if (this.calls.size === 0) {
+      this.disarm();
+      this.watchTimer?.cancel();
+      this.watchTimer = undefined;
+      this.unwatched = [];
+      this.unwatchedHead = 0;
+    }
   }
 
   private take(id: K): PendingCall<T, C> | undefined {
     const call = this.calls.get(id);
     if (call === undefined) return undefined;
     this.calls.delete(id);
-    call.signal?.removeEventListener('abort', call);
+    call.unwatch();
     return call;
   }
+
+  /** The watch timer: calls registered `watchAfterMs` ago and still waiting listen to their signal. */
+  private readonly watchDue = (): void => {
+    this.watchTimer = undefined;
+    const due = this.clock.now() - this.watchAfterMs;
+    const queue = this.unwatched;
+    let head = this.unwatchedHead;
+    while (head < queue.length) {
+      const call = queue[head] as PendingCall<T, C>;
+      if (call.at - call.timeoutMs > due) break;
+      head++;
+      if (this.calls.get(call.id as K) !== call) continue; // settled meanwhile
+      if (!call.watch((call.source as AbortSource).signal))
+        this.reject(call.id as K, this.errors.aborted(call));
+    }
+    if (head === queue.length) {
+      this.unwatched = [];
+      this.unwatchedHead = 0;
+      return;
+    }
+    if (head > 1024 && head * 2 > queue.length) {
+      this.unwatched = queue.slice(head);
+      head = 0;
+    }
+    this.unwatchedHead = head;
+    const next = this.unwatched[head] as PendingCall<T, C>;
+    const nextDue = next.at - next.timeoutMs + this.watchAfterMs;
+    this.watchTimer = this.clock.setTimeout(this.watchDue, Math.max(0, nextDue - this.clock.now()));
+  };
 
   private arm(at: number): void {
     this.timer?.cancel();
@@ -171,3 +248,6 @@ export class PendingCalls<K, T, C = undefined> {
     if (next < this.armedAt) this.arm(next);
   };
 }
+
+const isSignal = (value: AbortSignal | AbortSource): value is AbortSignal =>
+  typeof (value as AbortSignal).addEventListener === 'function';
