@@ -308,15 +308,15 @@ export class SharedConnection {
     if (this.status !== 'open') return this.requestWhenOpen(owner, subject, payload, headers, bounds, expect);
     const nc = this.nc;
     if (nc === undefined) return Promise.reject(connectionClosed(owner.url));
-    const { signal } = bounds;
-    if (signal.aborted) return Promise.reject(abortedBeforeSending(owner.url));
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
+      // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
+      // for a call still waiting after a while, not for the many answered in a millisecond.
       this.pending.add(
         token,
         { owner, subject, expect },
         Math.max(1, bounds.timeoutMs),
-        signal,
+        bounds,
         resolve,
         reject,
       );
