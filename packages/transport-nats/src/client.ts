@@ -17,7 +17,13 @@ import {
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listen-url.js';
 import { connectionClosed, unserialisable } from './map-error.js';
-import { BATCH, type Reply, SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
+import {
+  BATCH,
+  PING_REQUEST,
+  type Reply,
+  SharedConnection,
+  type SharedConnectionOwner,
+} from './shared-connection.js';
 import { withIpIdentity } from './tls-identity.js';
 import { type NatsEndpoint, parseNatsUrl } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
@@ -268,7 +274,10 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     notification: boolean,
   ): Promise<Reply | undefined> {
     if (this.closedLocally) throw connectionClosed(this.url);
-    const payload = encodeRequest(message, this.metaInBody ? options.metadata : undefined, this.url);
+    // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use on a string.
+    const payload = Buffer.from(
+      encodeRequest(message, this.metaInBody ? options.metadata : undefined, this.url),
+    );
     const headers = requestHeaders(
       this.fixedHeaderLines,
       options.headers,
@@ -293,7 +302,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     await this.shared.request(
       this,
       this.subject,
-      '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}',
+      PING_REQUEST,
       undefined,
       { signal: options.signal, timeoutMs: remaining },
       0,

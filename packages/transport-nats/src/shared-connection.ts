@@ -77,6 +77,9 @@ export interface SharedConnectionSettings {
   readonly connectWaitMs: number;
 }
 
+/** `rpc.ping`: any JSON-RPC answer proves a live service (a foreign server may lack the method). */
+export const PING_REQUEST = Buffer.from('{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}');
+
 /** What a request expects back: the response to the request with this id, or a batch's array. */
 export const BATCH = Symbol('batch');
 type Expect = JsonRpcId | typeof BATCH;
@@ -300,7 +303,7 @@ export class SharedConnection {
   request(
     owner: SharedConnectionOwner,
     subject: string,
-    payload: string,
+    payload: Uint8Array,
     headers: MsgHdrs | undefined,
     bounds: Bounds,
     expect: Expect,
@@ -333,7 +336,7 @@ export class SharedConnection {
   private async requestWhenOpen(
     owner: SharedConnectionOwner,
     subject: string,
-    payload: string,
+    payload: Uint8Array,
     headers: MsgHdrs | undefined,
     bounds: Bounds,
     expect: Expect,
@@ -349,7 +352,7 @@ export class SharedConnection {
   async publish(
     owner: SharedConnectionOwner,
     subject: string,
-    payload: string,
+    payload: Uint8Array,
     headers: MsgHdrs | undefined,
     bounds: Bounds,
   ): Promise<void> {
