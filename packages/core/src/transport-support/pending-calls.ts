@@ -65,6 +65,11 @@ export class PendingCall<T, C> {
     return true;
   }
 
+  /** @internal Whether the call listens to a signal. */
+  get watching(): boolean {
+    return this.watched !== undefined;
+  }
+
   /** @internal */
   unwatch(): void {
     this.watched?.removeEventListener('abort', this);
@@ -86,9 +91,6 @@ export class PendingCalls<K, T, C = undefined> {
   private readonly calls = new Map<K, PendingCall<T, C>>();
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
-  /** Calls registered with an abort source, oldest first, from `unwatchedHead` on. */
-  private unwatched: Array<PendingCall<T, C>> = [];
-  private unwatchedHead = 0;
   private watchTimer: TimerHandle | undefined;
   private readonly watchAfterMs: number;
 
@@ -137,7 +139,6 @@ export class PendingCalls<K, T, C = undefined> {
     this.calls.set(id, call);
     if (signal !== undefined) {
       if (!isSignal(signal)) {
-        this.unwatched.push(call);
         this.watchTimer ??= this.clock.setTimeout(this.watchDue, this.watchAfterMs);
       } else if (!call.watch(signal)) {
         this.reject(id, this.errors.aborted(call));
@@ -179,8 +180,6 @@ export class PendingCalls<K, T, C = undefined> {
       this.disarm();
       this.watchTimer?.cancel();
       this.watchTimer = undefined;
-      this.unwatched = [];
-      this.unwatchedHead = 0;
     }
   }
 
@@ -192,33 +191,23 @@ export class PendingCalls<K, T, C = undefined> {
     return call;
   }
 
-  /** The watch timer: calls registered `watchAfterMs` ago and still waiting listen to their signal. */
+  /**
+   * The watch timer: calls registered `watchAfterMs` ago or earlier and still waiting listen to
+   * their source's signal. The map iterates in registration order, so the scan stops at the first
+   * younger call; it keeps no settled call alive (a young-generation GC would copy them all).
+   */
   private readonly watchDue = (): void => {
     this.watchTimer = undefined;
     const due = this.clock.now() - this.watchAfterMs;
-    const queue = this.unwatched;
-    let head = this.unwatchedHead;
-    while (head < queue.length) {
-      const call = queue[head] as PendingCall<T, C>;
-      if (call.at - call.timeoutMs > due) break;
-      head++;
-      if (this.calls.get(call.id as K) !== call) continue; // settled meanwhile
-      if (!call.watch((call.source as AbortSource).signal))
+    for (const call of this.calls.values()) {
+      const since = call.at - call.timeoutMs;
+      if (since > due) {
+        this.watchTimer = this.clock.setTimeout(this.watchDue, since - due);
+        return;
+      }
+      if (call.source !== undefined && !call.watching && !call.watch((call.source as AbortSource).signal))
         this.reject(call.id as K, this.errors.aborted(call));
     }
-    if (head === queue.length) {
-      this.unwatched = [];
-      this.unwatchedHead = 0;
-      return;
-    }
-    if (head > 1024 && head * 2 > queue.length) {
-      this.unwatched = queue.slice(head);
-      head = 0;
-    }
-    this.unwatchedHead = head;
-    const next = this.unwatched[head] as PendingCall<T, C>;
-    const nextDue = next.at - next.timeoutMs + this.watchAfterMs;
-    this.watchTimer = this.clock.setTimeout(this.watchDue, Math.max(0, nextDue - this.clock.now()));
   };
 
   private arm(at: number): void {
