@@ -24,7 +24,7 @@ interface System {
 
 const PAYLOAD = { message: 'hello', n: 42 };
 
-async function resilientRpc(url: string): Promise<System> {
+export async function resilientRpc(url: string): Promise<System> {
   const server = createServer({ methods: { echo: (params: unknown) => params } });
   const listener = await server.listen(natsListener({ servers: url, subject: 'bench.rrpc.echo' }));
   const client = createClient({ transports: [natsTransport()], endpoints: listener.urls });
@@ -38,7 +38,7 @@ async function resilientRpc(url: string): Promise<System> {
   };
 }
 
-async function rawRequest(url: string): Promise<System> {
+export async function rawRequest(url: string): Promise<System> {
   const serverConnection = await connect({ servers: url });
   serverConnection.subscribe('bench.raw.echo', {
     queue: 'bench.raw.echo',
@@ -59,7 +59,7 @@ async function rawRequest(url: string): Promise<System> {
   };
 }
 
-async function moleculer(url: string): Promise<System> {
+export async function moleculer(url: string): Promise<System> {
   const common = {
     namespace: 'bench',
     transporter: { type: 'NATS', options: { url } },

@@ -6,7 +6,7 @@ import {
   ServiceResponseTypes,
   serviceNameFor,
 } from './discovery.js';
-import type { SharedConnection, SharedConnectionOwner } from './shared-connection.js';
+import { PING_REQUEST, type SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { validateSubject, withSubject } from './url.js';
 
 /** Options of the client's instance discovery (`natsTransport({ discovery })`). */
@@ -67,8 +67,6 @@ interface Instance {
   /** The confirmation probe scheduled after a call saw "no responders". */
   confirm: TimerHandle | undefined;
 }
-
-const PROBE = '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}';
 
 /**
  * Finds the instances behind one service subject and keeps the set current: every interval it
@@ -214,7 +212,14 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   private probe(instanceSubject: string, instance: Instance): void {
     instance.probing = true;
     this.shared
-      .request(this, instanceSubject, PROBE, undefined, this.stopProbes.signal, this.intervalMs, false)
+      .request(
+        this,
+        instanceSubject,
+        PING_REQUEST,
+        undefined,
+        { signal: this.stopProbes.signal, timeoutMs: this.intervalMs },
+        0,
+      )
       .then(
         () => {
           // alive: it answers calls, whatever kept its discovery answer away

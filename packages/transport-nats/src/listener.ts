@@ -90,6 +90,10 @@ interface Active {
   /** The request as received: read again only if the listener must abandon it at close. */
   readonly data: Uint8Array;
   readonly started: number;
+  /** The reply, once the handler is done (waiting in the outbox). */
+  answer: string | undefined;
+  /** Why the reply counts as an error in the `$SRV` STATS, if it does. */
+  failed: string | undefined;
   settled: boolean;
 }
 
@@ -171,31 +175,36 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
       reply: msg.reply,
       data: msg.data,
       started: performance.now(),
+      answer: undefined,
+      failed: undefined,
       settled: false,
     };
     active.add(entry);
     dispatcher.dispatch(msg.data, new NatsIncoming(metadata, record), dispatchOptions).then((result) => {
       if (entry.settled) return; // abandoned at close: an error reply already went out
-      if (result.body !== undefined && entry.reply) {
-        // Replies produced in the same turn go out together: one socket write for many.
-        if (outbox.length === 0) setImmediate(flushOutbox);
-        outbox.push({ entry, result });
-      } else {
-        finish(entry, errorOf(result));
-      }
+      entry.failed = errorOf(result);
+      if (result.body === undefined || !entry.reply) return finish(entry, entry.failed);
+      // Once every request in flight has its answer, they go out now (a lone call waits no
+      // event-loop turn); while others are still running, replies ready in the same turn wait
+      // for the end of it and go out together: one socket write for many.
+      entry.answer = result.body;
+      outbox.push(entry);
+      if (outbox.length === active.size) flushOutbox();
+      else if (outbox.length === 1) setImmediate(flushOutbox);
     });
   };
 
-  let outbox: Array<{ entry: Active; result: DispatchResult }> = [];
+  let outbox: Active[] = [];
   const flushOutbox = () => {
     const batch = outbox;
     outbox = [];
-    for (const { entry, result } of batch) {
-      if (entry.settled) continue;
-      let failed = errorOf(result);
-      if (nc !== undefined && !nc.isClosed() && entry.reply) {
+    for (const entry of batch) {
+      if (entry.settled || entry.answer === undefined || entry.reply === undefined) continue;
+      let failed = entry.failed;
+      if (nc !== undefined && !nc.isClosed()) {
         try {
-          nc.publish(entry.reply, result.body);
+          // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
+          nc.publish(entry.reply, Buffer.from(entry.answer));
         } catch (publishError) {
           failed = `reply not sent: ${(publishError as Error).message}`;
         }
@@ -222,9 +231,8 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
    * socket would close; NATS has no connection to drop). Their late results are discarded.
    */
   const abandonUnfinished = () => {
-    const queued = new Set(outbox.map((item) => item.entry));
     for (const entry of [...active]) {
-      if (queued.has(entry)) continue; // its answer is ready and goes out with the outbox
+      if (entry.answer !== undefined) continue; // its answer is ready and goes out with the outbox
       if (entry.reply && nc !== undefined && !nc.isClosed()) {
         const reply = abandonedReply(entry.data);
         if (reply !== undefined) {

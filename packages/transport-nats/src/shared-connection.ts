@@ -10,6 +10,7 @@ import {
 import {
   type Clock,
   type ConnectionStatus,
+  type JsonRpcId,
   type JsonRpcResponse,
   PendingCalls,
   parseResponseText,
@@ -76,14 +77,27 @@ export interface SharedConnectionSettings {
   readonly connectWaitMs: number;
 }
 
+/** `rpc.ping`: any JSON-RPC answer proves a live service (a foreign server may lack the method). */
+export const PING_REQUEST = Buffer.from('{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}');
+
+/** What a request expects back: the response to the request with this id, or a batch's array. */
+export const BATCH = Symbol('batch');
+type Expect = JsonRpcId | typeof BATCH;
+
 /** What the pending-call table keeps with each request. */
 interface RequestContext {
   readonly owner: SharedConnectionOwner;
   readonly subject: string;
-  readonly batch: boolean;
+  readonly expect: Expect;
 }
 
-type Reply = JsonRpcResponse | JsonRpcResponse[];
+export type Reply = JsonRpcResponse | JsonRpcResponse[];
+
+/** How long a call may wait and what aborts it (the core's `SendOptions` or `PingOptions`). */
+interface Bounds {
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+}
 
 /** Receives every message sent to one reply token (discovery answers come from many instances). */
 export type ReplyListener = (msg: Msg) => void;
@@ -94,6 +108,12 @@ const decoder = new TextDecoder();
  * One NATS connection shared by every endpoint with the same server set (ref-counted), with a
  * single wildcard reply subscription: each request gets a token on it, replies are matched in a map.
  */
+/**
+ * A call's abort signal is read only once it has waited this long, ms: most calls are answered
+ * sooner and never make the core create their signal (`PendingCalls`' `watchSignalAfterMs`).
+ */
+const WATCH_SIGNAL_AFTER_MS = 50;
+
 export class SharedConnection {
   status: ConnectionStatus = 'connecting';
   refs = 0;
@@ -121,10 +141,14 @@ export class SharedConnection {
     private readonly inboxPrefix: string,
     private readonly settings: SharedConnectionSettings,
   ) {
-    this.pending = new PendingCalls(settings.clock, {
-      timeout: (call) => replyTimedOut(call.context.subject, call.timeoutMs, call.context.owner.url),
-      aborted: (call) => attemptAborted(call.context.owner.url),
-    });
+    this.pending = new PendingCalls(
+      settings.clock,
+      {
+        timeout: (call) => replyTimedOut(call.context.subject, call.timeoutMs, call.context.owner.url),
+        aborted: (call) => attemptAborted(call.context.owner.url),
+      },
+      { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
+    );
     if (existing) this.opened(existing);
     else this.connectOnce();
   }
@@ -286,40 +310,29 @@ export class SharedConnection {
    * Publishes `payload` to `subject` and waits for the reply on the shared inbox. Rejects only
    * with RpcErrors: `rejected` (no responders), `timeout`, `connection-lost`, `not-sent`, `protocol`.
    */
-  async request(
+  request(
     owner: SharedConnectionOwner,
     subject: string,
-    payload: string,
+    payload: Uint8Array,
     headers: MsgHdrs | undefined,
-    signal: AbortSignal,
-    timeoutMs: number,
-    batch: boolean,
-  ): Promise<JsonRpcResponse | JsonRpcResponse[]> {
-    if (this.status !== 'open') {
-      const started = this.settings.clock.now();
-      await this.waitOpen(signal, timeoutMs, owner.url);
-      timeoutMs -= this.settings.clock.now() - started;
-    }
-    return this.requestOpen(owner, subject, payload, headers, signal, timeoutMs, batch);
-  }
-
-  private requestOpen(
-    owner: SharedConnectionOwner,
-    subject: string,
-    payload: string,
-    headers: MsgHdrs | undefined,
-    signal: AbortSignal,
-    timeoutMs: number,
-    batch: boolean,
+    bounds: Bounds,
+    expect: Expect,
   ): Promise<Reply> {
+    if (this.status !== 'open') return this.requestWhenOpen(owner, subject, payload, headers, bounds, expect);
     const nc = this.nc;
-    if (nc === undefined || this.status !== 'open') {
-      return Promise.reject(connectionClosed(owner.url));
-    }
-    if (signal.aborted) return Promise.reject(abortedBeforeSending(owner.url));
+    if (nc === undefined) return Promise.reject(connectionClosed(owner.url));
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
-      this.pending.add(token, { owner, subject, batch }, Math.max(1, timeoutMs), signal, resolve, reject);
+      // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
+      // for a call still waiting after a while, not for the many answered in a millisecond.
+      this.pending.add(
+        token,
+        { owner, subject, expect },
+        Math.max(1, bounds.timeoutMs),
+        bounds,
+        resolve,
+        reject,
+      );
       // nats.js gathers what is published in one turn into one socket write.
       const reply = this.replyPrefix + token;
       try {
@@ -330,16 +343,30 @@ export class SharedConnection {
     });
   }
 
+  private async requestWhenOpen(
+    owner: SharedConnectionOwner,
+    subject: string,
+    payload: Uint8Array,
+    headers: MsgHdrs | undefined,
+    bounds: Bounds,
+    expect: Expect,
+  ): Promise<Reply> {
+    const started = this.settings.clock.now();
+    await this.waitOpen(bounds.signal, bounds.timeoutMs, owner.url);
+    const timeoutMs = bounds.timeoutMs - (this.settings.clock.now() - started);
+    if (this.status !== 'open') throw connectionClosed(owner.url);
+    return this.request(owner, subject, payload, headers, { signal: bounds.signal, timeoutMs }, expect);
+  }
+
   /** Publishes a notification (no reply expected). */
   async publish(
     owner: SharedConnectionOwner,
     subject: string,
-    payload: string,
+    payload: Uint8Array,
     headers: MsgHdrs | undefined,
-    signal: AbortSignal,
-    timeoutMs: number,
+    bounds: Bounds,
   ): Promise<void> {
-    if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
+    if (this.status !== 'open') await this.waitOpen(bounds.signal, bounds.timeoutMs, owner.url);
     const nc = this.nc;
     if (nc === undefined) throw connectionClosed(owner.url);
     try {
@@ -388,7 +415,7 @@ export class SharedConnection {
   }
 
   /** Round trip to the broker (PING/PONG), bounded by `timeoutMs` and `signal`. */
-  async flush(owner: SharedConnectionOwner, signal: AbortSignal, timeoutMs: number): Promise<void> {
+  async flush(owner: SharedConnectionOwner, { signal, timeoutMs }: Bounds): Promise<void> {
     const clock = this.settings.clock;
     const started = clock.now();
     if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
@@ -428,7 +455,7 @@ export class SharedConnection {
       this.listeners.get(token)?.(msg);
       return; // otherwise a late reply to a request that already settled
     }
-    const { owner, subject, batch } = call.context;
+    const { owner, subject, expect } = call.context;
     const data = msg.data;
     if (data.length === 0) {
       if (msg.headers?.code === 503) {
@@ -446,9 +473,13 @@ export class SharedConnection {
       this.pending.reject(token, badReply(owner.url, 'malformed', cause));
       return;
     }
-    if (batch) this.pending.resolve(token, Array.isArray(parsed) ? parsed : [parsed]);
+    if (expect === BATCH) this.pending.resolve(token, Array.isArray(parsed) ? parsed : [parsed]);
     else if (Array.isArray(parsed)) this.pending.reject(token, badReply(owner.url, 'batch-for-single'));
-    else this.pending.resolve(token, parsed);
+    else
+      this.pending.resolve(
+        token,
+        parsed.id === null && 'error' in parsed ? { ...parsed, id: expect } : parsed,
+      );
   }
 
   /**

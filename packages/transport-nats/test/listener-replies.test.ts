@@ -1,0 +1,74 @@
+/**
+ * When the listener writes replies: a lone request's reply goes out in the turn its handler
+ * returns (no event-loop turn waited); while other requests are still running, a ready reply
+ * still goes out at the end of its turn, not when the slow ones finish.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createServer, type RpcServer } from '@resilient-rpc/core';
+import { type NatsServerHandle, startNatsServer } from '@resilient-rpc/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { natsListener } from '../src/index.js';
+
+const SUBJECT = 'replies.order';
+const encoder = new TextEncoder();
+const call = (method: string, params: unknown[] = []) =>
+  encoder.encode(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }));
+
+describe('NATS listener replies', () => {
+  let broker: NatsServerHandle;
+  let server: RpcServer;
+  let serverConnection: NatsConnection;
+  let client: NatsConnection;
+  const order: string[] = [];
+
+  beforeAll(async () => {
+    broker = await startNatsServer();
+    serverConnection = await connect({ servers: broker.url });
+    // The listener's own (real) connection, with its replies noted as they are handed to nats.js.
+    const publish = serverConnection.publish.bind(serverConnection);
+    serverConnection.publish = (subject, payload, options) => {
+      if (subject.startsWith('_INBOX.')) order.push('reply');
+      publish(subject, payload, options);
+    };
+    server = createServer({
+      methods: {
+        // Notes the next event-loop turn (the check phase where a setImmediate flush would run).
+        tick: () => {
+          setImmediate(() => order.push('next turn'));
+          return 'ok';
+        },
+        slow: ([ms]: [number]) => new Promise((resolve) => setTimeout(() => resolve('slow'), ms)),
+        fast: () => 'fast',
+      },
+    });
+    await server.listen(natsListener({ connection: serverConnection, subject: SUBJECT, service: false }));
+    client = await connect({ servers: broker.url });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.close();
+    await serverConnection?.close();
+    await broker?.kill();
+  });
+
+  it('answers a lone request in the turn its handler returns', async () => {
+    order.length = 0;
+    const reply = await client.request(SUBJECT, call('tick'), { timeout: 5_000 });
+    expect(reply.json()).toMatchObject({ result: 'ok' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['reply', 'next turn']);
+  });
+
+  it('answers a quick request while a slow one is still running', async () => {
+    const slow = client.request(SUBJECT, call('slow', [1_000]), { timeout: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the slow one is in flight
+    const started = performance.now();
+    const fast = await client.request(SUBJECT, call('fast'), { timeout: 5_000 });
+    expect(fast.json()).toMatchObject({ result: 'fast' });
+    // Claimed: within a round trip and a turn; bound 500 ms (margin for a loaded machine), well
+    // under the 950 ms the slow request still has to run.
+    expect(performance.now() - started).toBeLessThan(500);
+    expect((await slow).json()).toMatchObject({ result: 'slow' });
+  });
+});
