@@ -12,14 +12,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-/** Two healthy replicas whose `sleep` method takes `ms` of clock time; heartbeats off. */
-async function twoReplicas() {
+/** Healthy replicas (two unless told) whose `sleep` method takes `ms` of clock time; heartbeats off. */
+async function twoReplicas(count = 2) {
   const clock = new ManualClock(1_000);
   const network = new MemoryNetwork(clock);
   const runs = [0, 0];
   const servers: RpcServer[] = [];
   const listeners: MemoryListener[] = [];
-  for (const index of [0, 1]) {
+  for (let index = 0; index < count; index++) {
     const server = createServer({
       clock,
       methods: {
@@ -80,5 +80,41 @@ describe('stall suspicion', () => {
     for (const listener of listeners) listener.resume();
     await clock.advanceAsync(5_000, 100);
     await pending;
+  });
+
+  it('suspects a replica that hangs right after an answer, every waiting call sent before that answer', async () => {
+    // The bench's slow path: the replica answers a call while others wait on it, then hangs. No
+    // call is sent to it afterwards (the balancer already avoids it: its calls are in flight).
+    const { clock, client, states, listeners } = await twoReplicas(1);
+    const stuck = client
+      .call('sleep', [100], { idempotent: true, deadlineMs: 5_000 })
+      .catch((error) => error);
+    const answered = client.call('sleep', [10], { idempotent: true });
+    await clock.advanceAsync(10, 1);
+    await expect(answered).resolves.toBe('slept');
+    listeners[0]!.hang();
+    const hungAt = clock.now();
+    await clock.advanceAsync(1_500, 10);
+    const suspected = states.find((event) => event.to === 'suspect');
+    expect(suspected).toBeDefined();
+    expect(suspected!.at - hungAt).toBeLessThanOrEqual(1_500);
+    expect(suspected!.reason).toMatch(/probe unanswered/);
+    listeners[0]!.resume();
+    await clock.advanceAsync(5_000, 100);
+    await stuck;
+  });
+
+  it('probes a long call on an idle replica ever less often: each answered probe excuses it for longer', async () => {
+    const { clock, client, states, hedges, listeners } = await twoReplicas(1);
+    const pending = client.call('sleep', [20_000], { idempotent: true, deadlineMs: 30_000 });
+    let outcome: unknown;
+    pending.then((value) => (outcome = value));
+    await clock.advanceAsync(21_000, 50);
+    expect(outcome).toBe('slept');
+    expect(states.filter((event) => event.to === 'suspect')).toEqual([]);
+    expect(hedges).toEqual([]);
+    // The call, and probes at about 0.3, 0.6, 1.2, 2.4, 4.8, 9.6 and 19.2 s (one per doubling of
+    // its age), not one per 350 ms (57).
+    expect(listeners[0]!.delivered - 1).toBeLessThanOrEqual(8);
   });
 });

@@ -74,7 +74,7 @@ export class Endpoint implements BalancerCandidate {
   lastHeardAt: number;
   /** The client time the balancer's latency cost is computed for (set by the selector before a pick). */
   pickedAt = 0;
-  /** Start of the oldest abandoned attempt with nothing heard since (see {@link end}). */
+  /** Start of the oldest attempt abandoned with nothing heard since its abandonment (see {@link end}). */
   unansweredSince: number | undefined;
   /** The latency of every endpoint together (the hedge delay's p95), fed with this one's answers. */
   sharedLatency: LatencyTracker | undefined;
@@ -87,6 +87,10 @@ export class Endpoint implements BalancerCandidate {
   private oldest: PendingAttempt | undefined;
   private newest: PendingAttempt | undefined;
   private consecutiveRefusals = 0;
+  /** Waiting calls sent before this client time are excused (a stall probe was answered then)… */
+  private excusedBefore = Number.NEGATIVE_INFINITY;
+  /** …until this client time (see {@link excuse}). */
+  private excusedUntil = Number.NEGATIVE_INFINITY;
   private heartbeat: HeartbeatMonitor | undefined;
   private readonly unsubscribe: () => void;
 
@@ -190,7 +194,7 @@ export class Endpoint implements BalancerCandidate {
 
   /**
    * Marks the end of an attempt. `abandoned` is an attempt given up without an answer (a lost
-   * hedge, a timeout): if nothing came back since it started, it still counts for stall suspicion.
+   * hedge, a timeout): until something comes back, it still counts for stall suspicion.
    */
   end(attempt: PendingAttempt, abandoned: boolean): void {
     const previous = attempt.previousOnEndpoint;
@@ -205,29 +209,45 @@ export class Endpoint implements BalancerCandidate {
     attempt.nextOnEndpoint = undefined;
     this.inFlight--;
     const startedAt = attempt.startedAt;
-    if (
-      abandoned &&
-      startedAt >= this.lastHeardAt &&
-      (this.unansweredSince === undefined || startedAt < this.unansweredSince)
-    ) {
+    if (abandoned && (this.unansweredSince === undefined || startedAt < this.unansweredSince)) {
       this.unansweredSince = startedAt;
     }
   }
 
   /**
-   * The start of the oldest attempt still unanswered that began after the last answer (older ones
-   * are excused by that answer), or undefined.
+   * Since when this endpoint has been silent towards a call waiting on it, at client time `now`:
+   * max(the start of the oldest waiting call, the last answer), or undefined when no call waits.
+   * An answer does not excuse the calls sent before it for good — the peer may hang right after
+   * it, with nothing sent to it since — it only restarts the silence. Calls a stall probe's answer
+   * excused (see {@link excuse}) do not count until that excuse ends.
    */
-  oldestUnanswered(): number | undefined {
-    if (this.unansweredSince !== undefined) return this.unansweredSince;
+  silentSince(now: number): number | undefined {
+    const excused = now < this.excusedUntil ? this.excusedBefore : Number.NEGATIVE_INFINITY;
+    let since = this.unansweredSince;
+    if (since !== undefined && since < excused) since = undefined;
     for (
       let attempt: PendingAttempt | undefined = this.oldest;
       attempt !== undefined;
       attempt = attempt.nextOnEndpoint
     ) {
-      if (attempt.startedAt >= this.lastHeardAt) return attempt.startedAt;
+      const startedAt = attempt.startedAt;
+      if (startedAt < excused) continue;
+      if (since === undefined || startedAt < since) since = startedAt;
+      break;
     }
-    return undefined;
+    return since === undefined ? undefined : Math.max(since, this.lastHeardAt);
+  }
+
+  /**
+   * A stall probe was answered at client time `now`: the calls waiting now are legitimately slow.
+   * They are excused for max(`minimumMs`, the oldest one's age), so that a long call on an idle
+   * endpoint is probed once per doubling of its age, not once per threshold.
+   */
+  excuse(now: number, minimumMs: number): void {
+    let oldest = this.unansweredSince ?? now;
+    if (this.oldest !== undefined && this.oldest.startedAt < oldest) oldest = this.oldest.startedAt;
+    this.excusedBefore = now;
+    this.excusedUntil = now + Math.max(minimumMs, now - oldest);
   }
 
   /** Whether stall checks have anything to look at. */

@@ -1,9 +1,13 @@
 import type { Endpoint } from '../client/endpoint.js';
+import { ANSWER } from '../client/endpoint-health.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 /** Stall suspicion options (a hung peer: calls stop completing). */
 export interface StallDetectionOptions {
-  /** Look closer when the oldest unanswered call is older than `latencyMultiplier` × latency EWMA… Default 4. */
+  /**
+   * Look closer when a call waits on an endpoint that has answered nothing for longer than
+   * `latencyMultiplier` × its latency EWMA… Default 4.
+   */
   latencyMultiplier: number;
   /** …but never before this age, in ms. Default 250. */
   minimumMs: number;
@@ -32,11 +36,15 @@ const LOCAL_STALL_TOLERANCE_MS = 250;
 
 /**
  * Stall suspicion: notices a hung peer (a SIGSTOPped process, a half-open connection) from calls
- * that stop completing, faster than heartbeats do. An unanswered call older than
- * max(multiplier × latency EWMA, minimum) only raises the question; the answer comes from a
- * probe: if the endpoint answers it, the slow call is legitimately slow (it is excused, nothing
- * is marked, nothing is copied); if the probe goes unanswered too and nothing else came back, the
- * endpoint is `suspect` (and waiting idempotent calls are rescued elsewhere).
+ * that stop completing, faster than heartbeats do. An endpoint that has answered nothing for
+ * longer than max(multiplier × latency EWMA, minimum) while a call waits on it only raises the
+ * question (the silence counts from the later of the call's start and the last answer: an answer
+ * does not excuse the calls sent before it for good, as the peer may hang right after it with
+ * nothing sent to it since). The answer comes from a probe: if the endpoint answers it, the waiting
+ * calls are legitimately slow (excused, nothing is marked, nothing is copied; the excuse lasts
+ * max(threshold, the oldest one's age), so a long call is probed once per doubling of its age);
+ * if the probe goes unanswered too and nothing else came back, the endpoint is `suspect` (and
+ * waiting idempotent calls are rescued elsewhere).
  *
  * The same sweep applies the overtaken rule, for a request lost on its way (a broker node that
  * died with it, a dropped datagram) to an endpoint that is otherwise fine: an idempotent call
@@ -109,11 +117,11 @@ export class StallSuspicion {
     const lost = endpoint.overtaken(now, overtakenMultiplier, overtakenMinimumMs);
     if (lost !== undefined) for (const attempt of lost) attempt.onOvertaken();
     if (endpoint.health.isStalled || endpoint.probing) return;
-    const oldest = endpoint.oldestUnanswered();
-    if (oldest === undefined) return;
+    const silentSince = endpoint.silentSince(now);
+    if (silentSince === undefined) return;
     const { latencyMultiplier, minimumMs, probeTimeoutMs } = this.options;
     const threshold = Math.max(latencyMultiplier * endpoint.latency.ewmaMs, minimumMs);
-    const age = now - oldest;
+    const age = now - silentSince;
     if (age <= threshold) return;
     endpoint.probing = true;
     const sentAt = now;
@@ -125,18 +133,19 @@ export class StallSuspicion {
       timer.cancel();
       if (!answered) controller.abort(new Error('stall probe timed out'));
       endpoint.probing = false;
+      const at = this.clock.now();
       if (answered) {
-        // Alive: the slow call is excused (it started before this answer).
-        endpoint.signal({ type: 'answer' });
+        // Alive: the calls waiting are legitimately slow, and excused for a while (see `excuse`).
+        endpoint.signal(ANSWER, at);
+        endpoint.excuse(at, threshold);
         return;
       }
-      // Something else came back meanwhile (another answer): alive after all.
-      if (endpoint.lastHeardAt > sentAt || endpoint.oldestUnanswered() === undefined) return;
-      const waited = Math.round(this.clock.now() - oldest);
+      // Something else came back meanwhile (another answer), or nothing waits any more.
+      if (endpoint.lastHeardAt > sentAt || endpoint.silentSince(at) === undefined) return;
       endpoint.signal({
         type: 'stall',
         stalled: true,
-        reason: `a call unanswered for ${waited} ms (threshold ${Math.round(threshold)} ms) and a probe unanswered for ${probeTimeoutMs} ms`,
+        reason: `nothing answered for ${Math.round(at - silentSince)} ms while a call waited (threshold ${Math.round(threshold)} ms), and a probe unanswered for ${probeTimeoutMs} ms`,
       });
     };
     const timer = this.clock.setTimeout(() => conclude(false), probeTimeoutMs);
