@@ -1,3 +1,5 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import {
   type ClientConnection,
   type Clock,
@@ -16,7 +18,7 @@ import {
   type TransportCapabilities,
 } from '@resilient-rpc/core';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
-import type { ClockedRequestConfig } from './lean-adapter.js';
+import { type ClockedRequestConfig, leanRequest } from './lean-adapter.js';
 import { mapHttpError } from './map-error.js';
 import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
 
@@ -35,13 +37,20 @@ interface ConnectionConfig {
   readonly maxResponseBytes: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly onClose: () => void;
+  /** The transport's own instance: its agents, and whether a request may skip axios's pipeline. */
+  readonly lean?: {
+    readonly skip: () => boolean;
+    readonly httpAgent: HttpAgent;
+    readonly httpsAgent: HttpsAgent;
+  };
 }
 
 /** One endpoint of the HTTP transport. HTTP has no standing connection: it is `open` until closed. */
 export class HttpConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
   readonly url: string;
-  private readonly healthUrl: string;
+  private readonly target: URL;
+  private readonly healthTarget: URL;
   private readonly baseHeaders: Readonly<Record<string, string>>;
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly pending = new Set<(error: RpcError) => void>();
@@ -59,7 +68,8 @@ export class HttpConnection implements ClientConnection {
       throw new TypeError(`the HTTP transport serves http:// and https:// URLs (got ${url})`);
     }
     this.url = url;
-    this.healthUrl = new URL(config.healthPath, parsed.origin).href;
+    this.target = parsed;
+    this.healthTarget = new URL(config.healthPath, parsed.origin);
     this.baseHeaders = {
       'content-type': 'application/json',
       accept: 'application/json',
@@ -107,13 +117,14 @@ export class HttpConnection implements ClientConnection {
    * (draining or overloaded: rejected, so the client routes elsewhere).
    */
   async ping(options: PingOptions): Promise<void> {
-    const answer = await this.exchange({
-      method: 'get',
-      url: this.healthUrl,
-      headers: this.config.headers,
-      signal: options.signal,
-      timeout: timeoutOf(options.timeoutMs),
-    });
+    const answer = await this.exchange(
+      'GET',
+      this.healthTarget,
+      { ...this.config.headers },
+      undefined,
+      options.signal,
+      timeoutOf(options.timeoutMs),
+    );
     if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.url);
   }
 
@@ -138,45 +149,31 @@ export class HttpConnection implements ClientConnection {
     metadataToHeaders(options.metadata, (name, value) => {
       headers[name] = value;
     });
-    return this.exchange({
-      method: 'post',
-      url: this.url,
-      data: body,
-      headers,
-      signal: options.signal,
-      timeout: timeoutOf(options.timeoutMs),
-    });
+    return this.exchange('POST', this.target, headers, body, options.signal, timeoutOf(options.timeoutMs));
   }
 
-  private exchange(config: AxiosRequestConfig): Promise<HttpAnswer> {
+  /** One request and its answer (any status), as a failed attempt's {@link RpcError} otherwise. */
+  private exchange(
+    method: 'GET' | 'POST',
+    target: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<HttpAnswer> {
     if (this.current === 'closed') {
       return Promise.reject(
         new NotSentError(`the connection to ${this.url} is closed`, { endpoint: this.url }),
       );
     }
-    config.responseType = 'text';
-    config.transformRequest = IDENTITY;
-    config.transformResponse = IDENTITY;
-    config.validateStatus = anyStatus;
-    config.maxRedirects = 0;
-    // Read at most this much of a response (axios destroys the stream past it).
-    config.maxContentLength = this.config.maxResponseBytes;
-    // The lean adapter runs its attempt timer on the injected clock (other adapters ignore it).
-    (config as ClockedRequestConfig).clock = this.config.clock;
-    const signal = config.signal as AbortSignal | undefined;
     return new Promise<HttpAnswer>((resolve, reject) => {
       this.pending.add(reject);
-      this.client.request(config).then(
-        (response: AxiosResponse) => {
+      this.fetch(method, target, headers, body, signal, timeoutMs).then(
+        (answer) => {
           this.pending.delete(reject);
           if (this.current === 'reconnecting') this.setStatus('open');
           this.probeDelayMs = PROBE_MIN_MS;
-          const data: unknown = response.data;
-          resolve({
-            status: response.status,
-            body: typeof data === 'string' ? data : data == null ? '' : JSON.stringify(data),
-            retryAfter: response.headers['retry-after'],
-          });
+          resolve(answer);
         },
         (error: unknown) => {
           this.pending.delete(reject);
@@ -192,6 +189,65 @@ export class HttpConnection implements ClientConnection {
   }
 
   /**
+   * The request on the transport's own instance without axios's pipeline while nothing was
+   * installed on it (see `pipelineSkipper`), else through `axios.request`. `headers` is the
+   * request's own object (a Content-Length is added to it).
+   */
+  private fetch(
+    method: 'GET' | 'POST',
+    target: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<HttpAnswer> {
+    const { lean, clock, maxResponseBytes } = this.config;
+    if (lean?.skip()) {
+      const agent = target.protocol === 'https:' ? lean.httpsAgent : lean.httpAgent;
+      return leanRequest({
+        url: target,
+        method,
+        headers,
+        body,
+        timeoutMs,
+        signal,
+        maxBytes: maxResponseBytes,
+        clock,
+        agent,
+      }).then((answer) => ({
+        status: answer.status,
+        body: answer.body,
+        retryAfter: answer.headers['retry-after'],
+      }));
+    }
+    const config: AxiosRequestConfig & ClockedRequestConfig = {
+      method,
+      url: target.href,
+      data: body,
+      headers,
+      signal,
+      timeout: timeoutMs,
+      responseType: 'text',
+      transformRequest: IDENTITY,
+      transformResponse: IDENTITY,
+      validateStatus: anyStatus,
+      maxRedirects: 0,
+      // Read at most this much of a response (axios destroys the stream past it).
+      maxContentLength: maxResponseBytes,
+      // The lean adapter runs its attempt timer on the injected clock (other adapters ignore it).
+      clock,
+    };
+    return this.client.request(config).then((response: AxiosResponse) => {
+      const data: unknown = response.data;
+      return {
+        status: response.status,
+        body: typeof data === 'string' ? data : data == null ? '' : JSON.stringify(data),
+        retryAfter: response.headers['retry-after'],
+      };
+    });
+  }
+
+  /**
    * HTTP has no connection to re-open: after a connect failure the endpoint is reported
    * `reconnecting` and probed in the background until it answers again (then `open`).
    */
@@ -200,28 +256,23 @@ export class HttpConnection implements ClientConnection {
     const delay = this.probeDelayMs;
     this.probeDelayMs = Math.min(PROBE_MAX_MS, delay * 2);
     this.probe = this.config.clock.setTimeout(() => {
-      this.client
-        .request({
-          method: 'get',
-          url: this.healthUrl,
-          headers: this.config.headers,
-          timeout: PROBE_MAX_MS,
-          responseType: 'text',
-          transformResponse: IDENTITY,
-          validateStatus: anyStatus,
-          maxRedirects: 0,
-          maxContentLength: this.config.maxResponseBytes,
-        })
-        .then(
-          () => {
-            this.probe = undefined;
-            if (this.current === 'reconnecting') this.setStatus('open');
-          },
-          () => {
-            this.probe = undefined;
-            this.scheduleProbe();
-          },
-        );
+      this.fetch(
+        'GET',
+        this.healthTarget,
+        { ...this.config.headers },
+        undefined,
+        undefined,
+        PROBE_MAX_MS,
+      ).then(
+        () => {
+          this.probe = undefined;
+          if (this.current === 'reconnecting') this.setStatus('open');
+        },
+        () => {
+          this.probe = undefined;
+          this.scheduleProbe();
+        },
+      );
     }, delay);
   }
 
