@@ -40,9 +40,26 @@ interface Variant {
 
 const PAYLOAD = { greeting: 'hello', numbers: [1, 2, 3], nested: { ok: true } };
 
+/** With a directory (the profiling harness's BENCH_SERVER_PROF): a CPU profile of the server, written on SIGTERM. */
+async function profileServer(directory: string | undefined): Promise<(() => Promise<void>) | undefined> {
+  if (directory === undefined) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    await mkdir(directory, { recursive: true });
+    await writeFile(`${directory}/server-${process.pid}.cpuprofile`, JSON.stringify(profile));
+  };
+}
+
 /** The child process: our listener, and a raw node:http echo server (to measure each side alone). */
 async function serve(): Promise<void> {
   const { signalReady } = await import('@resilient-rpc/testkit');
+  const stopProfile = await profileServer(process.env.BENCH_SERVER_PROF);
   const server = createServer({ methods: { echo: (params: unknown) => params } });
   const listener = await server.listen(httpListener({ port: 0 }));
   const raw = createHttpServer({ keepAliveTimeout: 5_000 }, (req, res) => {
@@ -62,7 +79,10 @@ async function serve(): Promise<void> {
   });
   await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
   const { port } = raw.address() as AddressInfo;
-  process.once('SIGTERM', () => process.exit(0));
+  process.once('SIGTERM', async () => {
+    await stopProfile?.();
+    process.exit(0);
+  });
   signalReady({ url: listener.urls[0], rawUrl: `http://127.0.0.1:${port}/rpc` });
 }
 
