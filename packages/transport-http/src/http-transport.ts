@@ -61,7 +61,7 @@ export interface HttpTransport extends ClientTransport {
 export function httpTransport(options: HttpTransportOptions = {}): HttpTransport {
   const ownAgents: Array<HttpAgent | HttpsAgent> = [];
   let instance = options.axios;
-  let lean: { skip: () => boolean; httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
+  let lean: { skip: () => boolean; http: HttpAgent; https: HttpsAgent } | undefined;
   if (instance === undefined) {
     const agentOptions = {
       keepAlive: true,
@@ -79,7 +79,7 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     instance = axios.create({ httpAgent, httpsAgent, maxRedirects: 0, proxy: false, adapter: leanAdapter });
     // Until an interceptor is installed on it or its defaults are touched, requests skip axios's
     // pipeline (config merging, header objects, transforms) and go to the adapter's request directly.
-    lean = { skip: pipelineSkipper(instance), httpAgent, httpsAgent };
+    lean = { skip: pipelineSkipper(instance), http: httpAgent, https: httpsAgent };
   }
   const client = instance;
   const healthPath = options.healthPath ?? HttpClientDefaults.healthPath;

@@ -3,7 +3,6 @@ import {
   type Agent as HttpAgent,
   request as httpRequest,
   type IncomingHttpHeaders,
-  type IncomingMessage,
 } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Clock, systemClock, type TimerHandle } from '@resilient-rpc/core';
@@ -12,39 +11,44 @@ import {
   AxiosError,
   AxiosHeaders,
   type AxiosInstance,
+  type AxiosRequestConfig,
   type AxiosResponse,
   CanceledError,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import type { HttpAnswer } from './read-response.js';
 
-/** A request config that carries the connection's injected clock (for the attempt timer). */
-export interface ClockedRequestConfig {
-  clock?: Clock;
-}
-
-/** One exchange of {@link leanRequest}. */
+/** One request of the client. `headers` is the request's own object (a Content-Length is added). */
 export interface LeanRequest {
   readonly url: URL;
   readonly method: string;
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
-  /** Wall-clock bound on the whole exchange, ms; 0: none. */
+  /** Bound on the whole exchange, ms; 0: none. */
   readonly timeoutMs: number;
   readonly signal: AbortSignal | undefined;
+}
+
+/** What is the same for every request of one endpoint. */
+export interface LeanOptions {
+  readonly clock: Clock;
   /** Largest body read, bytes; -1: no limit. */
   readonly maxBytes: number;
-  readonly clock: Clock;
   readonly agent: HttpAgent | HttpsAgent | undefined;
 }
 
 /** The answer of {@link leanRequest}: any status, the body as UTF-8 text. */
-export interface LeanResponse {
-  readonly status: number;
+interface LeanResponse extends HttpAnswer {
   readonly statusText: string;
   readonly headers: IncomingHttpHeaders;
-  readonly body: string;
   readonly request: ClientRequest;
 }
+
+const identity = [(data: unknown) => data];
+const anyStatus = () => true;
+const isSet = (handler: unknown) => handler != null;
+const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, request: ClientRequest) =>
+  AxiosError.from(error, (error as { code?: string }).code, config, request);
 
 /**
  * One `node:http(s).request` on the keep-alive agent, the body read as UTF-8 text: what a JSON-RPC
@@ -54,52 +58,69 @@ export interface LeanResponse {
  * `request`, and `timeout of N ms exceeded` / `ECONNABORTED`), so `mapHttpError` maps both alike.
  */
 export function leanRequest(
-  exchange: LeanRequest,
+  { url, method, headers, body, timeoutMs, signal }: LeanRequest,
+  { clock, maxBytes, agent }: LeanOptions,
   config?: InternalAxiosRequestConfig,
 ): Promise<LeanResponse> {
   return new Promise<LeanResponse>((resolve, reject) => {
-    const { url, signal, body } = exchange;
-    const https = url.protocol === 'https:';
-    if (body !== undefined) exchange.headers['Content-Length'] = String(Buffer.byteLength(body));
-    let done = false;
+    if (signal?.aborted) return reject(new CanceledError(undefined, config, undefined));
+    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
     let timer: TimerHandle | undefined;
+    let done = false;
     const finish = (error: Error | undefined, response?: LeanResponse) => {
       if (done) return;
       done = true;
       timer?.cancel();
       signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve(response!);
-      else reject(error);
-      if (error !== undefined) request.destroy();
+      if (error === undefined) return resolve(response!);
+      reject(error);
+      request.destroy();
     };
     const onAbort = () => finish(new CanceledError(undefined, config, request));
-    if (signal?.aborted) {
-      reject(new CanceledError(undefined, config, undefined));
-      return;
-    }
-    const request: ClientRequest = (https ? httpsRequest : httpRequest)(
+    const hostname = url.hostname;
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       {
         protocol: url.protocol,
-        hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+        hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
         port: url.port,
         path: url.pathname + url.search,
-        method: exchange.method,
-        headers: exchange.headers,
-        agent: exchange.agent,
+        method,
+        headers,
+        agent,
       },
-      (response) => read(response, exchange.maxBytes, config, request, finish),
+      (response) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        const bad = (message: string) =>
+          finish(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
+        response.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (maxBytes < 0 || length <= maxBytes) chunks.push(chunk);
+          else {
+            bad(`maxContentLength size of ${maxBytes} exceeded`);
+            response.destroy();
+          }
+        });
+        response.on('error', (error) => finish(fromNode(error, config, request)));
+        response.on('aborted', () => bad('stream has been aborted'));
+        response.on('end', () =>
+          finish(undefined, {
+            status: response.statusCode ?? 0,
+            statusText: response.statusMessage ?? '',
+            headers: response.headers,
+            body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
+            retryAfter: response.headers['retry-after'],
+            request,
+          }),
+        );
+      },
     );
-    request.on('error', (error) =>
-      finish(AxiosError.from(error, (error as { code?: string }).code, config, request)),
-    );
+    request.on('error', (error) => finish(fromNode(error, config, request)));
     signal?.addEventListener('abort', onAbort);
-    const timeoutMs = exchange.timeoutMs;
     if (timeoutMs > 0) {
-      timer = exchange.clock.setTimeout(
-        () =>
-          finish(
-            new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, request),
-          ),
+      const message = `timeout of ${timeoutMs}ms exceeded`;
+      timer = clock.setTimeout(
+        () => finish(new AxiosError(message, AxiosError.ECONNABORTED, config, request)),
         timeoutMs,
       );
     }
@@ -107,38 +128,35 @@ export function leanRequest(
   });
 }
 
-function read(
-  response: IncomingMessage,
-  limit: number,
-  config: InternalAxiosRequestConfig | undefined,
-  request: ClientRequest,
-  finish: (error: Error | undefined, response?: LeanResponse) => void,
-): void {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  const badResponse = (message: string) =>
-    finish(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
-  response.on('data', (chunk: Buffer) => {
-    length += chunk.length;
-    if (limit > -1 && length > limit) {
-      badResponse(`maxContentLength size of ${limit} exceeded`);
-      response.destroy();
-    } else chunks.push(chunk);
-  });
-  response.on('error', (error) =>
-    finish(AxiosError.from(error, (error as { code?: string }).code, config, request)),
-  );
-  response.on('aborted', () => badResponse('stream has been aborted'));
-  response.on('end', () =>
-    finish(undefined, {
-      status: response.statusCode ?? 0,
-      statusText: response.statusMessage ?? '',
-      headers: response.headers,
-      body:
-        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, length).toString('utf8'),
-      request,
-    }),
-  );
+/**
+ * The request through `axios.request` (a user's instance, or the transport's own once something
+ * was installed on it): the settings the transport needs on every request, whatever the instance's.
+ */
+export async function axiosRequest(
+  client: AxiosInstance,
+  { url, method, headers, body, timeoutMs, signal }: LeanRequest,
+  { clock, maxBytes }: LeanOptions,
+): Promise<HttpAnswer> {
+  const config: AxiosRequestConfig & { clock: Clock } = {
+    url: url.href,
+    method,
+    headers,
+    data: body,
+    timeout: timeoutMs,
+    signal,
+    responseType: 'text',
+    transformRequest: identity,
+    transformResponse: identity,
+    validateStatus: anyStatus,
+    maxRedirects: 0,
+    // Read at most this much of a response (axios destroys the stream past it).
+    maxContentLength: maxBytes,
+    // The lean adapter runs its attempt timer on the injected clock (other adapters ignore it).
+    clock,
+  };
+  const { status, data, headers: answered } = await client.request(config);
+  const text = typeof data === 'string' ? data : data == null ? '' : JSON.stringify(data);
+  return { status, body: text, retryAfter: answered['retry-after'] };
 }
 
 /**
@@ -146,9 +164,9 @@ function read(
  * request pipeline (interceptors, transforms, `validateStatus`), which runs only once something
  * was installed on that instance (see {@link pipelineSkipper}).
  */
-export const leanAdapter: AxiosAdapter = async (config: InternalAxiosRequestConfig) => {
+export const leanAdapter: AxiosAdapter = async (config) => {
   const url = new URL(config.url ?? '', config.baseURL);
-  const data = config.data;
+  const { data, validateStatus } = config;
   const answer = await leanRequest(
     {
       url,
@@ -157,41 +175,34 @@ export const leanAdapter: AxiosAdapter = async (config: InternalAxiosRequestConf
       body: typeof data === 'string' ? data : data == null ? undefined : String(data),
       timeoutMs: config.timeout ?? 0,
       signal: config.signal as AbortSignal | undefined,
+    },
+    {
+      clock: (config as { clock?: Clock }).clock ?? systemClock,
       maxBytes: config.maxContentLength ?? -1,
-      clock: (config as ClockedRequestConfig).clock ?? systemClock,
-      agent: (url.protocol === 'https:' ? config.httpsAgent : config.httpAgent) as HttpAgent | undefined,
+      agent: url.protocol === 'https:' ? config.httpsAgent : config.httpAgent,
     },
     config,
   );
-  const { status } = answer;
+  const { status, request } = answer;
+  const headers = AxiosHeaders.from(answer.headers as Record<string, string>);
   const response: AxiosResponse = {
     data: answer.body,
     status,
     statusText: answer.statusText,
-    headers: AxiosHeaders.from(answer.headers as Record<string, string>),
+    headers,
     config,
-    request: answer.request,
+    request,
   };
-  if (!status || !config.validateStatus || config.validateStatus(status)) return response;
-  throw new AxiosError(
-    `Request failed with status code ${status}`,
-    status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE,
-    config,
-    answer.request,
-    response,
-  );
+  if (!status || !validateStatus || validateStatus(status)) return response;
+  const code = status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
+  throw new AxiosError(`Request failed with status code ${status}`, code, config, request, response);
 };
-
-function hasHandlers(manager: { readonly handlers?: readonly unknown[] }): boolean {
-  for (const handler of manager.handlers ?? []) if (handler != null) return true;
-  return false;
-}
 
 /**
  * For the instance the transport creates: whether a request may skip axios's pipeline and go to
- * {@link leanRequest} directly with a config the transport prepared once. True until an
- * interceptor is installed or the instance's `defaults` are read or replaced (from then on every
- * request runs the whole pipeline, so that what was configured takes effect).
+ * {@link leanRequest} directly. True until an interceptor is installed or the instance's
+ * `defaults` are read or replaced (from then on every request runs the whole pipeline, so that
+ * what was configured takes effect).
  */
 export function pipelineSkipper(instance: AxiosInstance): () => boolean {
   let touched = false;
@@ -208,6 +219,8 @@ export function pipelineSkipper(instance: AxiosInstance): () => boolean {
       defaults = value;
     },
   });
+  const installed = (manager: { readonly handlers?: readonly unknown[] }) =>
+    manager.handlers?.some(isSet) === true;
   const { request, response } = instance.interceptors;
-  return () => !touched && !hasHandlers(request) && !hasHandlers(response);
+  return () => !touched && !installed(request) && !installed(response);
 }
