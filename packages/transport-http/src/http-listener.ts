@@ -92,20 +92,6 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let onQuiet: (() => void) | undefined;
   let stoppedAt: number | undefined;
 
-  /**
-   * Stops listening without touching open connections (node:http's own `close()` also closes
-   * idle keep-alive sockets, which races with a client that is just sending on one). Resolves
-   * once every connection has ended.
-   */
-  const stopListening = (target: Server): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      target.once('close', () => resolve());
-      if (target.listening) NetServer.prototype.close.call(target);
-      else resolve();
-    });
-    return closed;
-  };
-
   return {
     transport: 'http',
     get urls() {
@@ -242,7 +228,15 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async close() {
       draining = true;
       if (server === undefined) return;
-      const stopped = stopListening(server);
+      // Stops listening without touching open connections (node:http's own `close()` also closes
+      // idle keep-alive sockets, which races with a client that is just sending on one); resolves
+      // once every connection has ended.
+      const target = server;
+      closed ??= new Promise<void>((resolve) => {
+        target.once('close', () => resolve());
+        if (target.listening) NetServer.prototype.close.call(target);
+        else resolve();
+      });
       server.close(); // node:http: stops the timeout checks and closes idle connections
       // The server calls close() once its handlers are done. Answers of handlers that finished on
       // their own are still being written (the dispatcher resolves a few microtasks after it
@@ -259,7 +253,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         });
       }
       server.closeAllConnections();
-      await stopped;
+      await closed;
     },
   };
 }

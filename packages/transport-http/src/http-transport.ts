@@ -75,10 +75,9 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     const httpsAgent = options.httpsAgent ?? new HttpsAgent({ ...agentOptions, ...options.tls });
     if (options.httpAgent === undefined) ownAgents.push(httpAgent);
     if (options.httpsAgent === undefined) ownAgents.push(httpsAgent);
-    // The lean adapter: axios's pipeline around one node:http request (see lean-adapter.ts).
+    // The lean adapter (lean-adapter.ts); until an interceptor is installed or the defaults are
+    // touched, requests skip axios's pipeline (config merging, headers, transforms) as well.
     instance = axios.create({ httpAgent, httpsAgent, maxRedirects: 0, proxy: false, adapter: leanAdapter });
-    // Until an interceptor is installed on it or its defaults are touched, requests skip axios's
-    // pipeline (config merging, header objects, transforms) and go to the adapter's request directly.
     lean = { skip: pipelineSkipper(instance), http: httpAgent, https: httpsAgent };
   }
   const client = instance;
