@@ -56,14 +56,6 @@ export class ConnectionGuard {
 
   constructor(private readonly options: ConnectionGuardOptions) {}
 
-  /** Open connections. */
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** Connections evicted to make room for new ones since the start. */
-  evicted = 0;
-
   /** Registers a new connection (TCP, or TLS once its handshake is done). */
   admit(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
@@ -144,7 +136,6 @@ export class ConnectionGuard {
     if (victim === undefined) return false;
     const entry = this.entries.get(victim);
     if (entry !== undefined) this.forget(victim, entry);
-    this.evicted++;
     victim.destroy();
     return true;
   }

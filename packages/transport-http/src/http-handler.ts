@@ -237,12 +237,14 @@ export function buildHandler(
         typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
       );
     }
-    readBody(req, maxBodyBytes)
-      .then((body) => {
+    readBody(req, maxBodyBytes, (body) => {
+      try {
         if (body === 'too-large') tooLarge(res);
         else if (body !== 'aborted') dispatch(req, res, body);
-      })
-      .catch(() => fail(res));
+      } catch {
+        fail(res);
+      }
+    });
   }
 
   return (req, res, next) => {
