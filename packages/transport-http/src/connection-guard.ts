@@ -18,7 +18,7 @@ export interface ConnectionGuardOptions {
 /** How many idle connections eviction looks at for one that sent nothing at all (bounds its cost). */
 const EVICTION_SCAN = 64;
 
-interface Entry {
+export interface Entry {
   readonly address: string;
   /** Requests of this connection being handled now. */
   busy: number;
@@ -56,14 +56,6 @@ export class ConnectionGuard {
 
   constructor(private readonly options: ConnectionGuardOptions) {}
 
-  /** Open connections. */
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** Connections evicted to make room for new ones since the start. */
-  evicted = 0;
-
   /** Registers a new connection (TCP, or TLS once its handshake is done). */
   admit(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
@@ -99,15 +91,13 @@ export class ConnectionGuard {
     }
   }
 
-  /** Why requests on this connection are refused, if they are. */
-  refusalOf(socket: Socket): Refusal | undefined {
-    return this.entries.get(socket)?.refusal;
-  }
-
-  /** A request on `socket` reached the handler. */
-  requestStarted(socket: Socket): void {
+  /**
+   * A request on `socket` reached the handler: its connection's entry (`busy` counts it, `refusal`
+   * says why it is refused), or undefined for a connection not (or no longer) tracked.
+   */
+  requestStarted(socket: Socket): Entry | undefined {
     const entry = this.entries.get(socket);
-    if (entry === undefined) return;
+    if (entry === undefined) return undefined;
     entry.busy++;
     if (!entry.served) {
       entry.served = true;
@@ -115,19 +105,14 @@ export class ConnectionGuard {
       if (entry.refusal === undefined) this.clearTimer(entry);
     }
     this.idle.delete(socket);
+    return entry;
   }
 
-  /** A request on `socket` was answered (or abandoned). */
-  requestEnded(socket: Socket): void {
-    const entry = this.entries.get(socket);
-    if (entry === undefined) return;
+  /** The request {@link requestStarted} returned `entry` for was answered (or abandoned). */
+  requestEnded(socket: Socket, entry: Entry | undefined): void {
+    if (entry === undefined || this.entries.get(socket) !== entry) return;
     entry.busy = Math.max(0, entry.busy - 1);
     if (entry.busy === 0 && !socket.destroyed) this.idle.add(socket);
-  }
-
-  /** Requests being handled on `socket`. */
-  busyOf(socket: Socket): number {
-    return this.entries.get(socket)?.busy ?? 0;
   }
 
   private refuse(socket: Socket, entry: Entry, refusal: Refusal): void {
@@ -151,7 +136,6 @@ export class ConnectionGuard {
     if (victim === undefined) return false;
     const entry = this.entries.get(victim);
     if (entry !== undefined) this.forget(victim, entry);
-    this.evicted++;
     victim.destroy();
     return true;
   }

@@ -1,3 +1,5 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import {
   type ClientConnection,
   type Clock,
@@ -15,15 +17,12 @@ import {
   type TimerHandle,
   type TransportCapabilities,
 } from '@resilient-rpc/core';
-import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
-import type { ClockedRequestConfig } from './lean-adapter.js';
+import type { AxiosInstance } from 'axios';
+import { axiosRequest, type LeanOptions, type LeanRequest, leanRequest } from './lean-adapter.js';
 import { mapHttpError } from './map-error.js';
 import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
-const identity = (data: unknown) => data;
-const IDENTITY = [identity];
-const anyStatus = () => true;
 /** Health probes of an endpoint that refused connections: first after 250 ms, backing off to 5 s. */
 const PROBE_MIN_MS = 250;
 const PROBE_MAX_MS = 5_000;
@@ -35,14 +34,17 @@ interface ConnectionConfig {
   readonly maxResponseBytes: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly onClose: () => void;
+  /** The transport's own instance: its agents, and whether a request may skip axios's pipeline. */
+  readonly lean?: { readonly skip: () => boolean; readonly http: HttpAgent; readonly https: HttpsAgent };
 }
 
 /** One endpoint of the HTTP transport. HTTP has no standing connection: it is `open` until closed. */
 export class HttpConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
-  readonly url: string;
-  private readonly healthUrl: string;
+  private readonly target: URL;
+  private readonly healthTarget: URL;
   private readonly baseHeaders: Readonly<Record<string, string>>;
+  private readonly options: LeanOptions;
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
   private readonly pending = new Set<(error: RpcError) => void>();
   private current: ConnectionStatus = 'open';
@@ -50,21 +52,19 @@ export class HttpConnection implements ClientConnection {
   private probeDelayMs = PROBE_MIN_MS;
 
   constructor(
-    url: string,
+    readonly url: string,
     private readonly client: AxiosInstance,
     private readonly config: ConnectionConfig,
   ) {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    const target = new URL(url);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       throw new TypeError(`the HTTP transport serves http:// and https:// URLs (got ${url})`);
     }
-    this.url = url;
-    this.healthUrl = new URL(config.healthPath, parsed.origin).href;
-    this.baseHeaders = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      ...config.headers,
-    };
+    this.target = target;
+    this.healthTarget = new URL(config.healthPath, target.origin);
+    this.baseHeaders = { 'content-type': 'application/json', accept: 'application/json', ...config.headers };
+    const agent = target.protocol === 'https:' ? config.lean?.https : config.lean?.http;
+    this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
   }
 
   get status(): ConnectionStatus {
@@ -73,33 +73,13 @@ export class HttpConnection implements ClientConnection {
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
     const id = Object.hasOwn(request, 'id') ? request.id : undefined;
-    const body = this.serialise(request);
-    if (typeof body !== 'string') return Promise.reject(body);
-    return this.post(body, options).then((answer) => readSingle(answer, this.url, id));
+    return this.post(request, options).then((answer) => readSingle(answer, this.url, id));
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     const ids: JsonRpcResponse['id'][] = [];
     for (const request of requests) if (request.id !== undefined) ids.push(request.id);
-    const body = this.serialise(requests);
-    if (typeof body !== 'string') return Promise.reject(body);
-    return this.post(body, options).then((answer) => readBatch(answer, this.url, ids));
-  }
-
-  /**
-   * The request as JSON text, or a `protocol` error (nothing sent, never worth retrying) when its
-   * params cannot be serialised (BigInt, a circular structure, a throwing `toJSON`).
-   */
-  private serialise(message: JsonRpcRequest | readonly JsonRpcRequest[]): string | ProtocolError {
-    try {
-      return JSON.stringify(message);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return new ProtocolError(`the request to ${this.url} cannot be serialised as JSON: ${reason}`, {
-        endpoint: this.url,
-        cause: error,
-      });
-    }
+    return this.post(requests, options).then((answer) => readBatch(answer, this.url, ids));
   }
 
   /**
@@ -107,13 +87,7 @@ export class HttpConnection implements ClientConnection {
    * (draining or overloaded: rejected, so the client routes elsewhere).
    */
   async ping(options: PingOptions): Promise<void> {
-    const answer = await this.exchange({
-      method: 'get',
-      url: this.healthUrl,
-      headers: this.config.headers,
-      signal: options.signal,
-      timeout: timeoutOf(options.timeoutMs),
-    });
+    const answer = await this.exchange(this.health(options.signal, timeoutOf(options.timeoutMs)));
     if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.url);
   }
 
@@ -133,53 +107,78 @@ export class HttpConnection implements ClientConnection {
     this.config.onClose();
   }
 
-  private post(body: string, options: SendOptions): Promise<HttpAnswer> {
+  /**
+   * POSTs the message. Params that cannot be serialised (BigInt, a circular structure, a throwing
+   * `toJSON`) are a `protocol` error: nothing sent, never worth retrying.
+   */
+  private post(
+    message: JsonRpcRequest | readonly JsonRpcRequest[],
+    options: SendOptions,
+  ): Promise<HttpAnswer> {
+    let body: string;
+    try {
+      body = JSON.stringify(message);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const text = `the request to ${this.url} cannot be serialised as JSON: ${reason}`;
+      return Promise.reject(new ProtocolError(text, { endpoint: this.url, cause: error }));
+    }
     const headers: Record<string, string> = { ...this.baseHeaders, ...options.headers };
     metadataToHeaders(options.metadata, (name, value) => {
       headers[name] = value;
     });
+    const { signal, timeoutMs } = options;
     return this.exchange({
-      method: 'post',
-      url: this.url,
-      data: body,
+      url: this.target,
+      method: 'POST',
       headers,
-      signal: options.signal,
-      timeout: timeoutOf(options.timeoutMs),
+      body,
+      timeoutMs: timeoutOf(timeoutMs),
+      signal,
     });
   }
 
-  private exchange(config: AxiosRequestConfig): Promise<HttpAnswer> {
+  private health(signal: AbortSignal | undefined, timeoutMs: number): LeanRequest {
+    return {
+      url: this.healthTarget,
+      method: 'GET',
+      headers: { ...this.config.headers },
+      body: undefined,
+      timeoutMs,
+      signal,
+    };
+  }
+
+  /**
+   * One request and its answer (any status), or the attempt's {@link RpcError}. On the
+   * transport's own instance it skips axios's pipeline while nothing was installed on it (see
+   * `pipelineSkipper`); otherwise it goes through `axios.request`.
+   */
+  private fetch(request: LeanRequest): Promise<HttpAnswer> {
+    const { options } = this;
+    return this.config.lean?.skip()
+      ? leanRequest(request, options)
+      : axiosRequest(this.client, request, options);
+  }
+
+  private exchange(request: LeanRequest): Promise<HttpAnswer> {
     if (this.current === 'closed') {
       return Promise.reject(
         new NotSentError(`the connection to ${this.url} is closed`, { endpoint: this.url }),
       );
     }
-    config.responseType = 'text';
-    config.transformRequest = IDENTITY;
-    config.transformResponse = IDENTITY;
-    config.validateStatus = anyStatus;
-    config.maxRedirects = 0;
-    // Read at most this much of a response (axios destroys the stream past it).
-    config.maxContentLength = this.config.maxResponseBytes;
-    // The lean adapter runs its attempt timer on the injected clock (other adapters ignore it).
-    (config as ClockedRequestConfig).clock = this.config.clock;
-    const signal = config.signal as AbortSignal | undefined;
     return new Promise<HttpAnswer>((resolve, reject) => {
       this.pending.add(reject);
-      this.client.request(config).then(
-        (response: AxiosResponse) => {
+      this.fetch(request).then(
+        (answer) => {
           this.pending.delete(reject);
           if (this.current === 'reconnecting') this.setStatus('open');
           this.probeDelayMs = PROBE_MIN_MS;
-          const data: unknown = response.data;
-          resolve({
-            status: response.status,
-            body: typeof data === 'string' ? data : data == null ? '' : JSON.stringify(data),
-            retryAfter: response.headers['retry-after'],
-          });
+          resolve(answer);
         },
         (error: unknown) => {
           this.pending.delete(reject);
+          const { signal } = request;
           const mapped = mapHttpError(error, this.url, signal, this.config.maxResponseBytes);
           if (mapped.kind === 'not-sent' && this.current === 'open' && !signal?.aborted) {
             this.setStatus('reconnecting', mapped);
@@ -200,28 +199,16 @@ export class HttpConnection implements ClientConnection {
     const delay = this.probeDelayMs;
     this.probeDelayMs = Math.min(PROBE_MAX_MS, delay * 2);
     this.probe = this.config.clock.setTimeout(() => {
-      this.client
-        .request({
-          method: 'get',
-          url: this.healthUrl,
-          headers: this.config.headers,
-          timeout: PROBE_MAX_MS,
-          responseType: 'text',
-          transformResponse: IDENTITY,
-          validateStatus: anyStatus,
-          maxRedirects: 0,
-          maxContentLength: this.config.maxResponseBytes,
-        })
-        .then(
-          () => {
-            this.probe = undefined;
-            if (this.current === 'reconnecting') this.setStatus('open');
-          },
-          () => {
-            this.probe = undefined;
-            this.scheduleProbe();
-          },
-        );
+      this.fetch(this.health(undefined, PROBE_MAX_MS)).then(
+        () => {
+          this.probe = undefined;
+          if (this.current === 'reconnecting') this.setStatus('open');
+        },
+        () => {
+          this.probe = undefined;
+          this.scheduleProbe();
+        },
+      );
     }, delay);
   }
 
@@ -235,6 +222,6 @@ export class HttpConnection implements ClientConnection {
 }
 
 function timeoutOf(timeoutMs: number): number {
-  // axios: 0 means no timeout. Round up so that an almost spent budget still gets a timer.
+  // 0 means no timeout. Round up so that an almost spent budget still gets a timer.
   return Number.isFinite(timeoutMs) ? Math.max(1, Math.ceil(timeoutMs)) : 0;
 }

@@ -11,7 +11,7 @@ import {
 } from '@resilient-rpc/core';
 import { HttpServerDefaults } from './defaults.js';
 import { readBody } from './read-body.js';
-import { refuse, respond } from './respond.js';
+import { responder } from './respond.js';
 import { HttpStatusOf } from './status.js';
 
 /** Options of {@link createHttpHandler}. */
@@ -158,24 +158,25 @@ export function buildHandler(
   const rpcPath = options.path ?? HttpServerDefaults.path;
   const healthPath = options.healthPath === undefined ? HttpServerDefaults.healthPath : options.healthPath;
   const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
-  const retryAfter = String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds);
+  const { send, refuse } = responder(
+    String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds),
+  );
   const closing = hooks.closing ?? (() => false);
-  const always = { retryAfter };
-  const tooLarge = {
-    code: ErrorCodes.MessageTooLarge,
-    message: 'message too large',
-    data: { maxMessageBytes: maxBodyBytes },
-  };
-  const send = (res: ServerResponse, status: number, body: string | undefined) =>
-    respond(res, status, body, { retryAfter, close: closing() });
+  const { InvalidRequest } = ErrorCodes;
+  const tooLarge = (res: ServerResponse) =>
+    refuse(res, 413, ErrorCodes.MessageTooLarge, 'message too large', { maxMessageBytes: maxBodyBytes });
   const methodNotAllowed = (res: ServerResponse, allow: string[]) => {
     res.setHeader('allow', allow.join(', '));
-    refuse(
-      res,
-      405,
-      { code: ErrorCodes.InvalidRequest, message: 'Method not allowed', data: { allow } },
-      always,
-    );
+    refuse(res, 405, InvalidRequest, 'Method not allowed', { allow });
+  };
+  /** Something threw while answering (never expected): 500 if nothing went out yet, else cut. */
+  const fail = (res: ServerResponse) => {
+    try {
+      if (res.headersSent) res.destroy();
+      else refuse(res, 500, ErrorCodes.InternalError, 'Internal error');
+    } catch {
+      res.destroy();
+    }
   };
 
   /**
@@ -183,14 +184,9 @@ export function buildHandler(
    * closing a socket with unread data makes the kernel send a reset, and the client would see
    * ECONNRESET ("may have been processed") instead of the 503 ("not processed, retry elsewhere").
    */
-  function draining(req: IncomingMessage, res: ServerResponse): void {
-    const answer = () =>
-      refuse(res, 503, { code: ErrorCodes.Draining, message: 'server is draining' }, always);
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (req.complete || !(declared <= maxBodyBytes)) {
-      answer();
-      return;
-    }
+  function draining(req: IncomingMessage, res: ServerResponse) {
+    const answer = () => refuse(res, 503, ErrorCodes.Draining, 'server is draining');
+    if (req.complete || !(Number(req.headers['content-length'] ?? 0) <= maxBodyBytes)) return answer();
     const timer = setTimeout(answer, 1_000);
     timer.unref();
     const finish = () => {
@@ -206,7 +202,7 @@ export function buildHandler(
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, ['GET', 'HEAD']);
     const serving = dispatcher.accepting;
     const body = JSON.stringify({ status: serving ? 'serving' : 'draining', inFlight: dispatcher.inFlight });
-    send(res, serving ? 200 : 503, req.method === 'HEAD' ? undefined : body);
+    send(res, serving ? 200 : 503, req.method === 'HEAD' ? undefined : body, closing());
   }
 
   function dispatch(req: IncomingMessage, res: ServerResponse, message: string | Uint8Array): void {
@@ -217,18 +213,8 @@ export function buildHandler(
     });
     dispatcher
       .dispatch(message, new HttpIncoming(req, res, metadata))
-      .then((result) => send(res, HttpStatusOf[result.status], result.body))
+      .then((result) => send(res, HttpStatusOf[result.status], result.body, closing()))
       .catch(() => fail(res));
-  }
-
-  /** Something threw while answering (never expected): 500 if nothing went out yet, else cut. */
-  function fail(res: ServerResponse): void {
-    try {
-      if (res.headersSent) res.destroy();
-      else refuse(res, 500, { code: ErrorCodes.InternalError, message: 'Internal error' }, always);
-    } catch {
-      res.destroy();
-    }
   }
 
   function rpc(req: IncomingMessage, res: ServerResponse) {
@@ -236,15 +222,10 @@ export function buildHandler(
     if (!dispatcher.accepting) return draining(req, res);
     if (!isJsonContentType(req.headers['content-type'])) {
       const data = { reason: 'Content-Type must be application/json (UTF-8)' };
-      return refuse(
-        res,
-        415,
-        { code: ErrorCodes.InvalidRequest, message: 'Unsupported Media Type', data },
-        always,
-      );
+      return refuse(res, 415, InvalidRequest, 'Unsupported Media Type', data);
     }
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > maxBodyBytes) return refuse(res, 413, tooLarge, always);
+    if (declared !== undefined && Number(declared) > maxBodyBytes) return tooLarge(res);
     const preParsed = req as IncomingMessage & { body?: unknown; _body?: boolean };
     if (preParsed._body === true || (req.readableEnded && preParsed.body !== undefined)) {
       // A body parser (express.json, fastify) already consumed the stream: the dispatcher takes
@@ -256,12 +237,14 @@ export function buildHandler(
         typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
       );
     }
-    readBody(req, maxBodyBytes)
-      .then((body) => {
-        if (body === 'too-large') refuse(res, 413, tooLarge, always);
+    readBody(req, maxBodyBytes, (body) => {
+      try {
+        if (body === 'too-large') tooLarge(res);
         else if (body !== 'aborted') dispatch(req, res, body);
-      })
-      .catch(() => fail(res));
+      } catch {
+        fail(res);
+      }
+    });
   }
 
   return (req, res, next) => {
@@ -272,13 +255,7 @@ export function buildHandler(
       if (pathname === rpcPath) rpc(req, res);
       else if (healthPath !== false && pathname === healthPath) health(req, res);
       else if (next) next();
-      else
-        refuse(
-          res,
-          404,
-          { code: ErrorCodes.InvalidRequest, message: 'Not found', data: { path: pathname } },
-          { retryAfter, close: closing() },
-        );
+      else refuse(res, 404, InvalidRequest, 'Not found', { path: pathname }, closing());
     } catch (error) {
       if (next) next(error);
       else fail(res);

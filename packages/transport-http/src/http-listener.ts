@@ -1,11 +1,11 @@
-import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { type Dispatcher, ErrorCodes, type ServerListener } from '@resilient-rpc/core';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
-import { refuse } from './respond.js';
+import { responder } from './respond.js';
 
 /** Options of {@link httpListener}. Every limit has a default in {@link HttpServerDefaults}. */
 export interface HttpListenerOptions extends HttpHandlerOptions {
@@ -92,20 +92,6 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let onQuiet: (() => void) | undefined;
   let stoppedAt: number | undefined;
 
-  /**
-   * Stops listening without touching open connections (node:http's own `close()` also closes
-   * idle keep-alive sockets, which races with a client that is just sending on one). Resolves
-   * once every connection has ended.
-   */
-  const stopListening = (target: Server): Promise<void> => {
-    closed ??= new Promise<void>((resolve) => {
-      target.once('close', () => resolve());
-      if (target.listening) NetServer.prototype.close.call(target);
-      else resolve();
-    });
-    return closed;
-  };
-
   return {
     transport: 'http',
     get urls() {
@@ -120,13 +106,9 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
       const inner = buildHandler(dispatcher, options, { closing: () => draining });
-      const done = () => {
-        answering--;
-        if (answering === 0) onQuiet?.();
-      };
       const maxPerConnection =
         options.maxInFlightPerConnection ?? HttpServerDefaults.maxInFlightPerConnection;
-      const retryAfter = String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds);
+      const { refuse } = responder(String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds));
       const maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
       const maxConnectionsPerAddress =
         options.maxConnectionsPerAddress ?? HttpServerDefaults.maxConnectionsPerAddress;
@@ -138,34 +120,25 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         idleTimeoutMs: idleTimeout,
         refusedGraceMs: Math.min(headersTimeout, OVER_LIMIT_GRACE_MS),
       });
-      const overloaded = (res: ServerResponse, message: string, data: unknown, close = false) =>
-        refuse(res, 503, { code: ErrorCodes.Overloaded, message, data }, { retryAfter, close });
+      const { Overloaded } = ErrorCodes;
       const handler: typeof inner = (req, res) => {
         answering++;
-        res.once('close', done);
         const socket = req.socket;
-        const busy = guard.busyOf(socket);
-        guard.requestStarted(socket);
-        res.once('close', () => guard.requestEnded(socket));
-        const refusal = guard.refusalOf(socket);
+        const entry = guard.requestStarted(socket);
+        res.once('close', () => {
+          guard.requestEnded(socket, entry);
+          if (--answering === 0) onQuiet?.();
+        });
+        const refusal = entry?.refusal;
         if (refusal !== undefined) {
           // A connection past a connection limit: told so (safe to retry elsewhere), then closed.
-          overloaded(
-            res,
-            refusal,
-            refusal === 'too many connections' ? { maxConnections } : { maxConnectionsPerAddress },
-            true,
-          );
-          return;
-        }
-        if (busy >= maxPerConnection) {
+          const data = refusal === 'too many connections' ? { maxConnections } : { maxConnectionsPerAddress };
+          refuse(res, 503, Overloaded, refusal, data);
+        } else if (entry !== undefined && entry.busy > maxPerConnection) {
           // Pipelined past the bound: answered in order, never dispatched.
-          overloaded(res, 'too many requests in flight on this connection', {
-            maxInFlightPerConnection: maxPerConnection,
-          });
-          return;
-        }
-        inner(req, res);
+          const data = { maxInFlightPerConnection: maxPerConnection };
+          refuse(res, 503, Overloaded, 'too many requests in flight on this connection', data, false);
+        } else inner(req, res);
       };
       const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
       const serverOptions = {
@@ -215,16 +188,8 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           // The body did not arrive within requestTimeoutMs: say so, then close. Never dispatched.
           pending.shouldKeepAlive = false;
           pending.once('finish', () => socket.destroy());
-          refuse(
-            pending,
-            408,
-            {
-              code: ErrorCodes.InvalidRequest,
-              message: 'request timeout',
-              data: { reason: 'the request did not arrive in time', requestTimeoutMs: requestTimeout },
-            },
-            { retryAfter },
-          );
+          const data = { reason: 'the request did not arrive in time', requestTimeoutMs: requestTimeout };
+          refuse(pending, 408, ErrorCodes.InvalidRequest, 'request timeout', data);
           setTimeout(() => socket.destroy(), 1_000).unref();
           return;
         }
@@ -235,7 +200,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         const status =
           error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
         socket.end(
-          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
         );
       });
       await new Promise<void>((resolve, reject) => {
@@ -263,7 +228,15 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async close() {
       draining = true;
       if (server === undefined) return;
-      const stopped = stopListening(server);
+      // Stops listening without touching open connections (node:http's own `close()` also closes
+      // idle keep-alive sockets, which races with a client that is just sending on one); resolves
+      // once every connection has ended.
+      const target = server;
+      closed ??= new Promise<void>((resolve) => {
+        target.once('close', () => resolve());
+        if (target.listening) NetServer.prototype.close.call(target);
+        else resolve();
+      });
       server.close(); // node:http: stops the timeout checks and closes idle connections
       // The server calls close() once its handlers are done. Answers of handlers that finished on
       // their own are still being written (the dispatcher resolves a few microtasks after it
@@ -280,7 +253,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         });
       }
       server.closeAllConnections();
-      await stopped;
+      await closed;
     },
   };
 }

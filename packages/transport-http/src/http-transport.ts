@@ -5,7 +5,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
 import type { HttpListener } from './http-listener.js';
-import { leanAdapter } from './lean-adapter.js';
+import { leanAdapter, pipelineSkipper } from './lean-adapter.js';
 import { type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 
 /** Extra headers for every request, or per endpoint URL. */
@@ -61,6 +61,7 @@ export interface HttpTransport extends ClientTransport {
 export function httpTransport(options: HttpTransportOptions = {}): HttpTransport {
   const ownAgents: Array<HttpAgent | HttpsAgent> = [];
   let instance = options.axios;
+  let lean: { skip: () => boolean; http: HttpAgent; https: HttpsAgent } | undefined;
   if (instance === undefined) {
     const agentOptions = {
       keepAlive: true,
@@ -74,8 +75,10 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     const httpsAgent = options.httpsAgent ?? new HttpsAgent({ ...agentOptions, ...options.tls });
     if (options.httpAgent === undefined) ownAgents.push(httpAgent);
     if (options.httpsAgent === undefined) ownAgents.push(httpsAgent);
-    // The lean adapter: axios's pipeline around one node:http request (see lean-adapter.ts).
+    // The lean adapter (lean-adapter.ts); until an interceptor is installed or the defaults are
+    // touched, requests skip axios's pipeline (config merging, headers, transforms) as well.
     instance = axios.create({ httpAgent, httpsAgent, maxRedirects: 0, proxy: false, adapter: leanAdapter });
+    lean = { skip: pipelineSkipper(instance), http: httpAgent, https: httpsAgent };
   }
   const client = instance;
   const healthPath = options.healthPath ?? HttpClientDefaults.healthPath;
@@ -97,6 +100,7 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
         maxResponseBytes,
         headers: { ...fromTransport, ...connectOptions.headers },
         onClose: () => connections.delete(connection),
+        ...(lean !== undefined && { lean }),
       });
       connections.add(connection);
       return connection;

@@ -2,7 +2,7 @@ import {
   type ClientRequest,
   type Agent as HttpAgent,
   request as httpRequest,
-  type IncomingMessage,
+  type IncomingHttpHeaders,
 } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Clock, systemClock, type TimerHandle } from '@resilient-rpc/core';
@@ -10,140 +10,217 @@ import {
   type AxiosAdapter,
   AxiosError,
   AxiosHeaders,
+  type AxiosInstance,
+  type AxiosRequestConfig,
   type AxiosResponse,
   CanceledError,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import type { HttpAnswer } from './read-response.js';
 
-/** A request config that carries the connection's injected clock (for the attempt timer). */
-export interface ClockedRequestConfig {
-  clock?: Clock;
+/** One request of the client. `headers` is the request's own object (a Content-Length is added). */
+export interface LeanRequest {
+  readonly url: URL;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | undefined;
+  /** Bound on the whole exchange, ms; 0: none. */
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
 }
 
+/** What is the same for every request of one endpoint. */
+export interface LeanOptions {
+  readonly clock: Clock;
+  /** Largest body read, bytes; -1: no limit. */
+  readonly maxBytes: number;
+  readonly agent: HttpAgent | HttpsAgent | undefined;
+}
+
+/** The answer of {@link leanRequest}: any status, the body as UTF-8 text. */
+interface LeanResponse extends HttpAnswer {
+  readonly statusText: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly request: ClientRequest;
+}
+
+const identity = [(data: unknown) => data];
+const anyStatus = () => true;
+const isSet = (handler: unknown) => handler != null;
+const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, request: ClientRequest) =>
+  AxiosError.from(error, (error as { code?: string }).code, config, request);
+
 /**
- * An axios adapter for the transport's own JSON-RPC exchanges: one `node:http(s).request` on the
- * keep-alive agent, the body read as UTF-8 text. axios's request pipeline (interceptors,
- * transforms, `validateStatus`) runs around it unchanged; what the stock adapter adds and a
- * JSON-RPC POST without redirects never needs (follow-redirects, proxies, streams, decompression,
- * progress events, form data) is left out, which is most of a small call's client cost.
- *
- * Failures keep the stock adapter's shape (an `AxiosError` with the Node.js code, `request`, and
- * `timeout of N ms exceeded` / `ECONNABORTED`), so `mapHttpError` maps both alike. Only used
- * on the axios instance the transport creates itself; a user's instance keeps its own adapter.
+ * One `node:http(s).request` on the keep-alive agent, the body read as UTF-8 text: what a JSON-RPC
+ * POST without redirects needs, and nothing of what axios's stock adapter adds (follow-redirects,
+ * proxies, streams, decompression, progress events, form data), which is most of a small call's
+ * client cost. Failures keep the stock adapter's shape (an `AxiosError` with the Node.js code,
+ * `request`, and `timeout of N ms exceeded` / `ECONNABORTED`), so `mapHttpError` maps both alike.
  */
-export const leanAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) =>
-  new Promise<AxiosResponse>((resolve, reject) => {
-    const url = new URL(config.url ?? '', config.baseURL);
-    const https = url.protocol === 'https:';
-    const body =
-      typeof config.data === 'string' ? config.data : config.data == null ? undefined : String(config.data);
-    const headers = AxiosHeaders.from(config.headers).toJSON() as Record<string, string>;
+export function leanRequest(
+  { url, method, headers, body, timeoutMs, signal }: LeanRequest,
+  { clock, maxBytes, agent }: LeanOptions,
+  config?: InternalAxiosRequestConfig,
+): Promise<LeanResponse> {
+  return new Promise<LeanResponse>((resolve, reject) => {
+    if (signal?.aborted) return reject(new CanceledError(undefined, config, undefined));
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
-    const options = {
-      protocol: url.protocol,
-      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-      port: url.port,
-      path: url.pathname + url.search,
-      method: (config.method ?? 'get').toUpperCase(),
-      headers,
-      agent: (https ? config.httpsAgent : config.httpAgent) as HttpAgent | HttpsAgent | undefined,
-    };
-    const signal = config.signal as AbortSignal | undefined;
-    let done = false;
     let timer: TimerHandle | undefined;
-    const finish = (error: Error | undefined, response?: AxiosResponse) => {
+    let done = false;
+    const finish = (error: Error | undefined, response?: LeanResponse) => {
       if (done) return;
       done = true;
       timer?.cancel();
       signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve(response as AxiosResponse);
-      else reject(error);
-    };
-    const fail = (error: Error, code?: string) => {
-      finish(AxiosError.from(error, code ?? (error as { code?: string }).code, config, request));
+      if (error === undefined) return resolve(response!);
+      reject(error);
       request.destroy();
     };
-    const onAbort = () => {
-      finish(new CanceledError(undefined, config, request));
-      request.destroy();
-    };
-    if (signal?.aborted) {
-      reject(new CanceledError(undefined, config, undefined));
-      return;
-    }
-    const request: ClientRequest = (https ? httpsRequest : httpRequest)(options, (response) =>
-      read(response, config, request, finish),
-    );
-    request.on('error', (error) => fail(error));
-    signal?.addEventListener('abort', onAbort);
-    const timeoutMs = config.timeout ?? 0;
-    if (timeoutMs > 0) {
-      // A wall-clock bound on the whole exchange, as the stock adapter has for `maxRedirects: 0`.
-      const clock = (config as ClockedRequestConfig).clock ?? systemClock;
-      timer = clock.setTimeout(() => {
-        finish(
-          new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, request),
+    const onAbort = () => finish(new CanceledError(undefined, config, request));
+    const hostname = url.hostname;
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      {
+        protocol: url.protocol,
+        hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method,
+        headers,
+        agent,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        const bad = (message: string) =>
+          finish(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
+        response.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (maxBytes < 0 || length <= maxBytes) chunks.push(chunk);
+          else {
+            bad(`maxContentLength size of ${maxBytes} exceeded`);
+            response.destroy();
+          }
+        });
+        response.on('error', (error) => finish(fromNode(error, config, request)));
+        response.on('aborted', () => bad('stream has been aborted'));
+        response.on('end', () =>
+          finish(undefined, {
+            status: response.statusCode ?? 0,
+            statusText: response.statusMessage ?? '',
+            headers: response.headers,
+            body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
+            retryAfter: response.headers['retry-after'],
+            request,
+          }),
         );
-        request.destroy();
-      }, timeoutMs);
+      },
+    );
+    request.on('error', (error) => finish(fromNode(error, config, request)));
+    signal?.addEventListener('abort', onAbort);
+    if (timeoutMs > 0) {
+      const message = `timeout of ${timeoutMs}ms exceeded`;
+      timer = clock.setTimeout(
+        () => finish(new AxiosError(message, AxiosError.ECONNABORTED, config, request)),
+        timeoutMs,
+      );
     }
     request.end(body);
   });
+}
 
-function read(
-  response: IncomingMessage,
-  config: InternalAxiosRequestConfig,
-  request: ClientRequest,
-  finish: (error: Error | undefined, response?: AxiosResponse) => void,
-): void {
-  const limit = config.maxContentLength ?? -1;
-  const chunks: Buffer[] = [];
-  let length = 0;
-  response.on('data', (chunk: Buffer) => {
-    length += chunk.length;
-    if (limit > -1 && length > limit) {
-      finish(
-        new AxiosError(
-          `maxContentLength size of ${limit} exceeded`,
-          AxiosError.ERR_BAD_RESPONSE,
-          config,
-          request,
-        ),
-      );
-      response.destroy();
-      request.destroy();
-      return;
-    }
-    chunks.push(chunk);
-  });
-  response.on('error', (error) =>
-    finish(AxiosError.from(error, (error as { code?: string }).code, config, request)),
+/**
+ * The request through `axios.request` (a user's instance, or the transport's own once something
+ * was installed on it): the settings the transport needs on every request, whatever the instance's.
+ */
+export async function axiosRequest(
+  client: AxiosInstance,
+  { url, method, headers, body, timeoutMs, signal }: LeanRequest,
+  { clock, maxBytes }: LeanOptions,
+): Promise<HttpAnswer> {
+  const config: AxiosRequestConfig & { clock: Clock } = {
+    url: url.href,
+    method,
+    headers,
+    data: body,
+    timeout: timeoutMs,
+    signal,
+    responseType: 'text',
+    transformRequest: identity,
+    transformResponse: identity,
+    validateStatus: anyStatus,
+    maxRedirects: 0,
+    // Read at most this much of a response (axios destroys the stream past it).
+    maxContentLength: maxBytes,
+    // The lean adapter runs its attempt timer on the injected clock (other adapters ignore it).
+    clock,
+  };
+  const { status, data, headers: answered } = await client.request(config);
+  const text = typeof data === 'string' ? data : data == null ? '' : JSON.stringify(data);
+  return { status, body: text, retryAfter: answered['retry-after'] };
+}
+
+/**
+ * The axios adapter of the instance the transport creates: {@link leanRequest} under axios's
+ * request pipeline (interceptors, transforms, `validateStatus`), which runs only once something
+ * was installed on that instance (see {@link pipelineSkipper}).
+ */
+export const leanAdapter: AxiosAdapter = async (config) => {
+  const url = new URL(config.url ?? '', config.baseURL);
+  const { data, validateStatus } = config;
+  const answer = await leanRequest(
+    {
+      url,
+      method: (config.method ?? 'get').toUpperCase(),
+      headers: AxiosHeaders.from(config.headers).toJSON() as Record<string, string>,
+      body: typeof data === 'string' ? data : data == null ? undefined : String(data),
+      timeoutMs: config.timeout ?? 0,
+      signal: config.signal as AbortSignal | undefined,
+    },
+    {
+      clock: (config as { clock?: Clock }).clock ?? systemClock,
+      maxBytes: config.maxContentLength ?? -1,
+      agent: url.protocol === 'https:' ? config.httpsAgent : config.httpAgent,
+    },
+    config,
   );
-  response.on('aborted', () =>
-    finish(new AxiosError('stream has been aborted', AxiosError.ERR_BAD_RESPONSE, config, request)),
-  );
-  response.on('end', () => {
-    const status = response.statusCode ?? 0;
-    const answer: AxiosResponse = {
-      data:
-        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, length).toString('utf8'),
-      status,
-      statusText: response.statusMessage ?? '',
-      headers: AxiosHeaders.from(response.headers as Record<string, string>),
-      config,
-      request,
-    };
-    const validateStatus = config.validateStatus;
-    if (!status || !validateStatus || validateStatus(status)) finish(undefined, answer);
-    else
-      finish(
-        new AxiosError(
-          `Request failed with status code ${status}`,
-          status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE,
-          config,
-          request,
-          answer,
-        ),
-      );
+  const { status, request } = answer;
+  const headers = AxiosHeaders.from(answer.headers as Record<string, string>);
+  const response: AxiosResponse = {
+    data: answer.body,
+    status,
+    statusText: answer.statusText,
+    headers,
+    config,
+    request,
+  };
+  if (!status || !validateStatus || validateStatus(status)) return response;
+  const code = status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
+  throw new AxiosError(`Request failed with status code ${status}`, code, config, request, response);
+};
+
+/**
+ * For the instance the transport creates: whether a request may skip axios's pipeline and go to
+ * {@link leanRequest} directly. True until an interceptor is installed or the instance's
+ * `defaults` are read or replaced (from then on every request runs the whole pipeline, so that
+ * what was configured takes effect).
+ */
+export function pipelineSkipper(instance: AxiosInstance): () => boolean {
+  let touched = false;
+  let defaults = instance.defaults;
+  Object.defineProperty(instance, 'defaults', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      touched = true;
+      return defaults;
+    },
+    set(value: typeof defaults) {
+      touched = true;
+      defaults = value;
+    },
   });
+  const installed = (manager: { readonly handlers?: readonly unknown[] }) =>
+    manager.handlers?.some(isSet) === true;
+  const { request, response } = instance.interceptors;
+  return () => !touched && !installed(request) && !installed(response);
 }

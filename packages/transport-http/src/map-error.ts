@@ -7,67 +7,30 @@ import {
   TimeoutError,
 } from '@resilient-rpc/core';
 
-/** Error codes meaning the request could not reach the server at all. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENETDOWN',
-  'EADDRNOTAVAIL',
-  'ERR_INVALID_URL',
-]);
-
-/** Error codes of an attempt timer (axios `timeout`, socket timeouts). */
-const TIMEOUTS = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
-
-/** Error codes of a connection that broke while the request or its response was on the wire. */
-const LOST = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ECONNABORTED',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'ERR_SOCKET_CLOSED',
-  'ERR_STREAM_DESTROYED',
-]);
-
-interface RequestLike {
-  readonly writableFinished?: boolean;
-  readonly socket?: { readonly connecting?: boolean } | null;
-}
+const codes = (list: string) => new Set(list.split(' '));
+/** The request could not reach the server at all. */
+const UNREACHABLE = codes(
+  'ECONNREFUSED ENOTFOUND EAI_AGAIN EHOSTUNREACH ENETUNREACH EHOSTDOWN ENETDOWN EADDRNOTAVAIL ERR_INVALID_URL',
+);
+/** An attempt timer (axios `timeout`, socket timeouts). */
+const TIMEOUTS = codes('ECONNABORTED ETIMEDOUT ESOCKETTIMEDOUT');
+/** The connection broke while the request or its response was on the wire. */
+const LOST = codes(
+  'ECONNRESET EPIPE ECONNABORTED ERR_STREAM_PREMATURE_CLOSE ERR_SOCKET_CLOSED ERR_STREAM_DESTROYED',
+);
 
 interface ErrorLike {
   readonly code?: unknown;
   readonly message?: unknown;
-  readonly request?: unknown;
-  readonly cause?: unknown;
-  readonly isAxiosError?: unknown;
-}
-
-/**
- * Whether the whole request reached the operating system's socket, i.e. the server may have
- * received and processed it. A request that never connected, or whose body was still buffered
- * in the client, cannot have been processed.
- */
-export function requestWasWritten(request: unknown): boolean {
-  if (typeof request !== 'object' || request === null) return false;
-  const candidate = request as RequestLike;
-  if (candidate.writableFinished === true) return true;
-  return false;
-}
-
-function codeOf(error: ErrorLike): string | undefined {
-  if (typeof error.code === 'string') return error.code;
-  const cause = error.cause as ErrorLike | undefined;
-  if (typeof cause === 'object' && cause !== null && typeof cause.code === 'string') return cause.code;
-  return undefined;
+  readonly request?: { readonly writableFinished?: unknown } | null;
+  readonly cause?: { readonly code?: unknown } | null;
 }
 
 /**
  * Maps an axios / Node.js failure of one HTTP attempt into an {@link RpcError} of the right
- * kind. The original error is kept as `cause`.
+ * kind. The original error is kept as `cause`. "Written" means the whole request reached the
+ * operating system's socket, i.e. the server may have received and processed it; a request that
+ * never connected, or whose body was still buffered in the client, cannot have been processed.
  *
  * - aborted through the attempt's signal → the signal's reason (the core replaces it anyway);
  * - refused, unknown host, unreachable → `not-sent`;
@@ -89,13 +52,19 @@ export function mapHttpError(
     return new CancelledError('the call was cancelled', { cause: error, endpoint });
   }
   const candidate = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
-  const code = codeOf(candidate);
+  const own = candidate.code;
+  const cause = candidate.cause;
+  const code =
+    typeof own === 'string'
+      ? own
+      : typeof cause === 'object' && typeof cause?.code === 'string'
+        ? cause.code
+        : undefined;
   const message = typeof candidate.message === 'string' ? candidate.message : String(error);
-  const written = requestWasWritten(candidate.request);
+  const request = candidate.request;
+  const written = typeof request === 'object' && request?.writableFinished === true;
   const options = { cause: error, endpoint };
-  if (code === 'ERR_CANCELED') {
-    return new CancelledError('the request was cancelled', options);
-  }
+  if (code === 'ERR_CANCELED') return new CancelledError('the request was cancelled', options);
   if (code !== undefined && UNREACHABLE.has(code)) {
     return new NotSentError(`cannot reach ${endpoint}: ${message}`, options);
   }

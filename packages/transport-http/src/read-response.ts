@@ -14,22 +14,15 @@ export interface HttpAnswer {
   readonly retryAfter: unknown;
 }
 
-/** Statuses that mean "not processed, try again (elsewhere or later)". */
-export function isRejectedStatus(status: number): boolean {
-  return status === 503 || status === 429;
-}
-
-function tryParse(body: string): JsonRpcResponse | JsonRpcResponse[] | undefined {
-  try {
-    return parseResponseText(body);
-  } catch {
-    return undefined;
-  }
-}
+type Parsed = JsonRpcResponse | JsonRpcResponse[];
+const ok = (answer: HttpAnswer) => answer.status >= 200 && answer.status < 300;
 
 /** Builds the `rejected` error for a 503/429 answer, with the server's Retry-After and error code. */
 export function rejectedError(answer: HttpAnswer, endpoint: string): RejectedError {
-  const parsed = answer.body.length > 0 ? tryParse(answer.body) : undefined;
+  let parsed: Parsed | undefined;
+  try {
+    parsed = answer.body.length > 0 ? parseResponseText(answer.body) : undefined;
+  } catch {}
   const single = Array.isArray(parsed) ? parsed[0] : parsed;
   const error = single !== undefined && 'error' in single ? single.error : undefined;
   const retryAfterMs = parseRetryAfter(answer.retryAfter);
@@ -56,7 +49,13 @@ function protocolError(answer: HttpAnswer, endpoint: string, what: string, cause
   });
 }
 
-function parseOrThrow(answer: HttpAnswer, endpoint: string): JsonRpcResponse | JsonRpcResponse[] {
+/**
+ * The JSON-RPC answer in the body: 503/429 → `rejected`; an empty body → `protocol` (`empty`
+ * says to what); a body that is not JSON-RPC → `protocol`.
+ */
+function parse(answer: HttpAnswer, endpoint: string, empty: string): Parsed {
+  if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, endpoint);
+  if (answer.body.length === 0) throw protocolError(answer, endpoint, empty);
   try {
     return parseResponseText(answer.body);
   } catch (error) {
@@ -68,26 +67,25 @@ function parseOrThrow(answer: HttpAnswer, endpoint: string): JsonRpcResponse | J
  * Interprets the answer to a single request. 503/429 → `rejected`; any other status carrying a
  * JSON-RPC response → that response (a JSON-RPC error becomes a `remote` error in the core);
  * anything else → `protocol`. An error response with id `null` (the server could not read the
- * request, e.g. 413) is attributed to this request.
+ * request, e.g. 413) is attributed to this request. A notification (`id` undefined) is handed
+ * over by a 2xx.
  */
 export function readSingle(
   answer: HttpAnswer,
   endpoint: string,
   id: JsonRpcResponse['id'] | undefined,
 ): JsonRpcResponse | undefined {
-  if (isRejectedStatus(answer.status)) throw rejectedError(answer, endpoint);
-  if (id === undefined) {
-    // A notification: 204 (or any 2xx) means it was handed over.
-    if (answer.status >= 200 && answer.status < 300) return undefined;
-    if (answer.body.length === 0) throw protocolError(answer, endpoint, 'to a notification');
-    const parsed = parseOrThrow(answer, endpoint);
-    if (Array.isArray(parsed)) throw protocolError(answer, endpoint, 'with a batch to a notification');
-    return parsed;
+  const notification = id === undefined;
+  if (notification && ok(answer)) return undefined;
+  const parsed = parse(answer, endpoint, notification ? 'to a notification' : 'with an empty body');
+  if (Array.isArray(parsed)) {
+    throw protocolError(
+      answer,
+      endpoint,
+      `with a batch to a ${notification ? 'notification' : 'single request'}`,
+    );
   }
-  if (answer.body.length === 0) throw protocolError(answer, endpoint, 'with an empty body');
-  const parsed = parseOrThrow(answer, endpoint);
-  if (Array.isArray(parsed)) throw protocolError(answer, endpoint, 'with a batch to a single request');
-  if (parsed.id === id) return parsed;
+  if (notification || parsed.id === id) return parsed;
   if (parsed.id === null && 'error' in parsed) return { ...parsed, id };
   throw protocolError(
     answer,
@@ -102,12 +100,8 @@ export function readBatch(
   endpoint: string,
   ids: readonly JsonRpcResponse['id'][],
 ): JsonRpcResponse[] {
-  if (isRejectedStatus(answer.status)) throw rejectedError(answer, endpoint);
-  if (answer.body.length === 0) {
-    if (answer.status >= 200 && answer.status < 300 && ids.length === 0) return [];
-    throw protocolError(answer, endpoint, 'with an empty body to a batch');
-  }
-  const parsed = parseOrThrow(answer, endpoint);
+  if (answer.body.length === 0 && ok(answer) && ids.length === 0) return [];
+  const parsed = parse(answer, endpoint, 'with an empty body to a batch');
   if (Array.isArray(parsed)) return parsed;
   if ('error' in parsed && parsed.id === null) return ids.map((id) => ({ ...parsed, id }));
   return [parsed];

@@ -72,6 +72,42 @@ describe('the lean axios adapter of the transport-created instance', () => {
     }
   });
 
+  it('skips the axios pipeline only while nothing is installed: defaults set later and response interceptors apply', async () => {
+    const url = await serve(echo);
+    const transport = httpTransport();
+    const client = createClient({ transports: [transport], endpoints: [url], heartbeat: false });
+    try {
+      // Nothing installed: the direct path, byte-exact and with the transport's headers.
+      const plain = (await client.call('echo', { text: 'grüße' })) as Record<string, unknown>;
+      expect(plain.params).toEqual({ text: 'grüße' });
+      expect(plain.length).toBe(plain.actual);
+      expect(plain.marker).toBeUndefined();
+
+      // A default header set on the instance afterwards reaches the server.
+      transport.axios.defaults.headers.common['x-marker'] = 'from-defaults';
+      const withDefaults = (await client.call('echo', [1])) as Record<string, unknown>;
+      expect(withDefaults.marker).toBe('from-defaults');
+    } finally {
+      await client.close();
+      await transport.close?.();
+    }
+
+    const second = httpTransport();
+    const seen: number[] = [];
+    second.axios.interceptors.response.use((response) => {
+      seen.push(response.status);
+      return response;
+    });
+    const other = createClient({ transports: [second], endpoints: [url], heartbeat: false });
+    try {
+      await other.call('echo', [2]);
+      expect(seen).toEqual([200]);
+    } finally {
+      await other.close();
+      await second.close?.();
+    }
+  });
+
   it('maps a response over maxResponseBytes to protocol and a refused port to not-sent', async () => {
     const url = await serve((_request, response) => {
       response.setHeader('content-type', 'application/json');
