@@ -86,9 +86,13 @@ async function serve(): Promise<void> {
   signalReady({ url: listener.urls[0], rawUrl: `http://127.0.0.1:${port}/rpc` });
 }
 
-function resilientClient(url: string) {
+function resilientClient(url: string, throughAxios = false) {
+  const transport = httpTransport();
+  // An interceptor on the transport's own instance makes every request run axios's whole
+  // pipeline (the path taken whenever a user customises the instance).
+  if (throughAxios) transport.axios.interceptors.request.use((config) => config);
   return createClient({
-    transports: [httpTransport()],
+    transports: [transport],
     endpoints: [url],
     deadlineMs: 10_000,
     retry: { maxAttempts: 3 },
@@ -137,6 +141,7 @@ function rawClient(url: string, agent: Agent): (body: string) => Promise<unknown
 export function variants(url: string, rawUrl: string): Variant[] {
   const resilient = resilientClient(url);
   const resilientToRaw = resilientClient(rawUrl);
+  const resilientThroughAxios = resilientClient(url, true);
 
   const defaultsAgent = new Agent({ keepAlive: true });
   const axiosDefaults = axios.create({ httpAgent: defaultsAgent });
@@ -164,6 +169,11 @@ export function variants(url: string, rawUrl: string): Variant[] {
       name: 'resilient-rpc',
       call: () => resilient.call('echo', PAYLOAD, { idempotent: true }),
       close: () => resilient.close(),
+    },
+    {
+      name: 'resilient-rpc through axios pipeline (an interceptor installed)',
+      call: () => resilientThroughAxios.call('echo', PAYLOAD, { idempotent: true }),
+      close: () => resilientThroughAxios.close(),
     },
     {
       name: 'axios defaults',
@@ -243,6 +253,9 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
           'axios fastest (goal ≥ 0.9)': ours / throughput.get('axios fastest')!,
           'node:http': ours / throughput.get('node:http')!,
           'p99 ÷ node:http p99 (goal ≤ 1.2)': p99.get('resilient-rpc')! / p99.get('node:http')!,
+          'through axios pipeline ÷ axios defaults':
+            throughput.get('resilient-rpc through axios pipeline (an interceptor installed)')! /
+            throughput.get('axios defaults')!,
           server: 'child process',
         },
       });
