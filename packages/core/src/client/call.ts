@@ -35,6 +35,8 @@ export const BATCH_METHOD = 'rpc.batch';
  */
 export class CallProfile {
   constructor(
+    /** The client's policies (kept here, not on each call: one field less per call in flight). */
+    readonly pipeline: CallPipeline,
     readonly shape: CallShape,
     readonly method: string,
     readonly batch: readonly JsonRpcRequest[] | undefined,
@@ -85,7 +87,6 @@ export class Call implements DeadlineEntry, CallSpec {
   /** The call's settings; shared by every call made with the same method and no call options. */
   readonly profile: CallProfile;
   readonly startedAt: number;
-  readonly deadlineAt: number;
   deadlineSlot = -1;
   /** Attempts started so far (hedges and rescues included). */
   attempts = 0;
@@ -99,18 +100,20 @@ export class Call implements DeadlineEntry, CallSpec {
   /** State only some calls need (retries, copies, admission queue), created on first use. */
   private more: CallExtras | undefined;
 
-  constructor(
-    readonly pipeline: CallPipeline,
-    id: number,
-    now: number,
-    profile: CallProfile,
-    params: JsonRpcParams | undefined,
-  ) {
+  constructor(id: number, now: number, profile: CallProfile, params: JsonRpcParams | undefined) {
     this.id = id;
     this.profile = profile;
     this.params = params;
     this.startedAt = now;
-    this.deadlineAt = now + profile.deadlineMs;
+  }
+
+  /** The client's policies. */
+  get pipeline(): CallPipeline {
+    return this.profile.pipeline;
+  }
+  /** Clock time the deadline passes at (computed: one number less per call in flight). */
+  get deadlineAt(): number {
+    return this.startedAt + this.profile.deadlineMs;
   }
 
   get shape(): CallShape {
@@ -551,7 +554,6 @@ const LOST = new CancelledError('another attempt answered first');
  */
 export class Attempt implements SendOptions, PendingAttempt {
   readonly startedAt: number;
-  readonly metadata: WireMetadata;
   previousOnEndpoint: PendingAttempt | undefined;
   nextOnEndpoint: PendingAttempt | undefined;
   /** The per-attempt timeout's entry in the shared deadline timer, when there is one. */
@@ -561,8 +563,11 @@ export class Attempt implements SendOptions, PendingAttempt {
   /** {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG}. */
   private flags = 0;
   private controller: AbortController | undefined;
-  /** The request sent (not for a batch). */
-  private request: JsonRpcRequest | undefined;
+  /**
+   * The JSON-RPC id of the request sent (0 for a notification or a batch). Only the id is kept,
+   * not the request: the transport may let the request go once it is written.
+   */
+  private requestId = 0;
 
   constructor(
     readonly call: Call,
@@ -571,21 +576,30 @@ export class Attempt implements SendOptions, PendingAttempt {
     now: number,
   ) {
     this.startedAt = now;
-    const spec: CallSpec = call;
-    const remaining = call.deadlineAt - now;
-    const attemptTimeoutMs = spec.attemptTimeoutMs;
+    const attemptTimeoutMs = call.profile.attemptTimeoutMs;
+    if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
+  }
+
+  /**
+   * The metadata sent with this attempt, built on each read from the attempt's fixed state (so
+   * every read gives the same values): the attempt keeps no object for it while it waits. A
+   * transport reads it once, when it writes the request.
+   */
+  get metadata(): WireMetadata {
+    const call = this.call;
+    const profile = call.profile;
+    const remaining = call.deadlineAt - this.startedAt;
+    const traceContext = profile.traceContext;
     // One literal with every member (adding members later would allocate a property store).
-    const metadata: WireMetadata = {
+    return {
       // Every attempt carries the time left, so that the server stops when the caller has.
       deadlineMs: Number.isFinite(remaining) ? Math.max(0, Math.floor(remaining)) : undefined,
-      attempt: number,
-      idempotent: call.idempotent ? true : undefined,
-      traceId: call.traceId,
-      traceparent: call.profile.traceContext?.traceparent,
-      tracestate: call.profile.traceContext?.tracestate,
+      attempt: this.number,
+      idempotent: profile.idempotent ? true : undefined,
+      traceId: profile.traceId,
+      traceparent: traceContext?.traceparent,
+      tracestate: traceContext?.tracestate,
     };
-    this.metadata = metadata;
-    if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
   }
 
   /** Milliseconds this attempt may take at most: the time left, or the attempt timeout if shorter. */
@@ -606,16 +620,23 @@ export class Attempt implements SendOptions, PendingAttempt {
   }
 
   /**
-   * Sends the attempt and reports its outcome to the call and the endpoint. Only `transmit` and
-   * `settle` run around the one `await`, so that the suspended frame stays small.
+   * Sends the attempt and reports its outcome to the call and the endpoint. The transport's
+   * promise gets two bound methods (no closure context per attempt).
    */
   send(now: number): void {
     const pending = this.transmit(now);
     if (pending === undefined) return;
-    pending.then(
-      (response) => this.settle(response, undefined),
-      (error: unknown) => this.settle(undefined, toRpcError(error, 'protocol')),
-    );
+    pending.then(this.answered.bind(this), this.failed.bind(this));
+  }
+
+  /** The transport answered. */
+  private answered(response: JsonRpcResponse | JsonRpcResponse[] | undefined): void {
+    this.settle(response, undefined);
+  }
+
+  /** The transport failed. */
+  private failed(error: unknown): void {
+    this.settle(undefined, toRpcError(error, 'protocol'));
   }
 
   /** Takes the breaker's permit and hands the request to the transport; undefined when refused. */
@@ -646,23 +667,8 @@ export class Attempt implements SendOptions, PendingAttempt {
     const connection = endpoint.connection;
     try {
       if (call.shape === 'batch') return connection.sendBatch!(call.batch!, this);
-      // One literal per shape (never `delete`, which would turn the object into a slow dictionary).
-      const params = call.params;
-      let request: JsonRpcRequest;
-      if (call.shape === 'request') {
-        const id = call.pipeline.nextRequestId();
-        request =
-          params === undefined
-            ? { jsonrpc: '2.0', method: call.method, id }
-            : { jsonrpc: '2.0', method: call.method, params, id };
-      } else {
-        request =
-          params === undefined
-            ? { jsonrpc: '2.0', method: call.method }
-            : { jsonrpc: '2.0', method: call.method, params };
-      }
-      this.request = request;
-      return connection.send(request, this);
+      if (call.shape === 'request') this.requestId = call.pipeline.nextRequestId();
+      return connection.send(this.request(), this);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -694,11 +700,7 @@ export class Attempt implements SendOptions, PendingAttempt {
       if (call.shape === 'batch')
         result = batchResults(call.batch!, response as JsonRpcResponse[], endpoint.url);
       else if (call.shape === 'request') {
-        failure = readResponse(
-          response as JsonRpcResponse | undefined,
-          this.request!.id as number,
-          endpoint.url,
-        );
+        failure = readResponse(response as JsonRpcResponse | undefined, this.requestId, endpoint.url);
         if (failure === undefined) result = (response as { result?: unknown }).result;
       }
     }
@@ -737,10 +739,23 @@ export class Attempt implements SendOptions, PendingAttempt {
     return (this.flags & (RESCUED_FLAG | REPORTED_FLAG)) === 0 && this.call.rescuable;
   }
 
+  /** The request of a `request` or `notification` call (the same object each read gives). */
+  private request(): JsonRpcRequest {
+    const call = this.call;
+    const params = call.params;
+    const method = call.method;
+    // One literal per shape (never `delete`, which would turn the object into a slow dictionary).
+    if (call.shape === 'request') {
+      const id = this.requestId;
+      return params === undefined ? { jsonrpc: '2.0', method, id } : { jsonrpc: '2.0', method, params, id };
+    }
+    return params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
+  }
+
   /** Whether the request this attempt sent can be written as JSON at all. */
   private serialisable(): boolean {
     try {
-      JSON.stringify(this.call.shape === 'batch' ? this.call.batch : this.request);
+      JSON.stringify(this.call.shape === 'batch' ? this.call.batch : this.request());
       return true;
     } catch {
       return false;

@@ -274,7 +274,7 @@ export function createClient(options: ClientOptions): RpcClient {
     const cacheable = shape === 'request' && callOptions === NO_OPTIONS;
     if (cacheable) {
       const shared = profiles.get(method);
-      if (shared !== undefined) return new Call(pipeline, ++nextCallId, clock.now(), shared, params);
+      if (shared !== undefined) return new Call(++nextCallId, clock.now(), shared, params);
     }
     const perMethod = shape === 'batch' ? undefined : methodOptions.get(method);
     const deadlineMs = callOptions.deadlineMs ?? perMethod?.deadlineMs ?? defaultDeadlineMs;
@@ -287,6 +287,7 @@ export function createClient(options: ClientOptions): RpcClient {
     if (!(maxAttempts >= 1) || !Number.isInteger(maxAttempts))
       throw new TypeError(`maxAttempts must be a whole number ≥ 1 (got ${String(maxAttempts)})`);
     const profile = new CallProfile(
+      pipeline,
       shape,
       method,
       batch,
@@ -303,7 +304,7 @@ export function createClient(options: ClientOptions): RpcClient {
       if (profiles.size >= MAX_SHARED_PROFILES) profiles.clear();
       profiles.set(method, profile);
     }
-    return new Call(pipeline, ++nextCallId, clock.now(), profile, params);
+    return new Call(++nextCallId, clock.now(), profile, params);
   }
 
   function run(call: Call): Promise<unknown> {
