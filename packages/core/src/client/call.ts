@@ -88,13 +88,15 @@ export class Call implements DeadlineEntry, CallSpec {
   readonly profile: CallProfile;
   readonly startedAt: number;
   deadlineSlot = -1;
-  /** Attempts started so far (hedges and rescues included). */
-  attempts = 0;
+  /** Attempts started so far (hedges and rescues included) × 2, + 1 once settled (one field for both). */
+  private state = 0;
   /** The endpoint of the latest attempt. */
   endpoint: Endpoint | undefined;
+  /**
+   * Settles the caller's promise. Only `resolve` is kept (one closure less per call in flight): a
+   * failure resolves it with a {@link Rejection}, which rejects it one microtask later.
+   */
   private resolve!: (value: unknown) => void;
-  private reject!: (error: unknown) => void;
-  private done = false;
   /** The attempt running (the latest); hedge and rescue copies are in `more.copies`. */
   private running: Attempt | undefined;
   /** State only some calls need (retries, copies, admission queue), created on first use. */
@@ -108,6 +110,14 @@ export class Call implements DeadlineEntry, CallSpec {
   }
 
   /** The client's policies. */
+  /** Attempts started so far (hedges and rescues included). */
+  get attempts(): number {
+    return this.state >> 1;
+  }
+  /** Whether the call has settled. */
+  private get done(): boolean {
+    return (this.state & 1) !== 0;
+  }
   get pipeline(): CallPipeline {
     return this.profile.pipeline;
   }
@@ -157,7 +167,6 @@ export class Call implements DeadlineEntry, CallSpec {
   start(): Promise<unknown> {
     const promise = new Promise(capture);
     this.resolve = captured.resolve!;
-    this.reject = captured.reject!;
     this.begin();
     return promise;
   }
@@ -300,7 +309,8 @@ export class Call implements DeadlineEntry, CallSpec {
     const need: EndpointNeed = this.shape === 'batch' ? 'batch' : 'any';
     const endpoint = target ?? pipeline.selector.pick(this.more?.failed, now, need);
     if (endpoint === undefined) return false;
-    const number = ++this.attempts;
+    this.state += 2;
+    const number = this.state >> 1;
     pipeline.totals.attempts++;
     const previous = this.endpoint;
     this.endpoint = endpoint;
@@ -474,11 +484,11 @@ export class Call implements DeadlineEntry, CallSpec {
         error,
       });
     }
-    this.reject(error);
+    this.resolve(new Rejection(error));
   }
 
   private finish(_now: number): void {
-    this.done = true;
+    this.state |= 1;
     const pipeline = this.pipeline;
     pipeline.totals.inFlight--;
     if (Number.isFinite(this.deadlineAt)) pipeline.deadline.remove(this);
@@ -524,17 +534,22 @@ class CallExtras {
 }
 
 /** Where {@link capture} leaves a new promise's resolving functions (no closure per call). */
-const captured: {
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((error: unknown) => void) | undefined;
-} = {
-  resolve: undefined,
-  reject: undefined,
-};
+const captured: { resolve: ((value: unknown) => void) | undefined } = { resolve: undefined };
 
-function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+function capture(resolve: (value: unknown) => void): void {
   captured.resolve = resolve;
-  captured.reject = reject;
+}
+
+/**
+ * A failure, as a thenable: resolving a call's promise with it rejects that promise with `error`
+ * (so that a call needs only its resolve function).
+ */
+class Rejection {
+  constructor(private readonly error: unknown) {}
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose (see the class)
+  then(_resolve: unknown, reject: (error: unknown) => void): void {
+    reject(this.error);
+  }
 }
 
 /** The call gave up on the attempt because another won: it still counts for stall suspicion. */
@@ -560,8 +575,8 @@ export class Attempt implements SendOptions, PendingAttempt {
   private timeout: AttemptTimeout | undefined;
   /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
   private abandonedWith: RpcError | undefined;
-  /** {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG}. */
-  private flags = 0;
+  /** The attempt's number × 8 + {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG} (one field). */
+  private flags: number;
   private controller: AbortController | undefined;
   /**
    * The JSON-RPC id of the request sent (0 for a notification or a batch). Only the id is kept,
@@ -572,9 +587,10 @@ export class Attempt implements SendOptions, PendingAttempt {
   constructor(
     readonly call: Call,
     readonly endpoint: Endpoint,
-    readonly number: number,
+    number: number,
     now: number,
   ) {
+    this.flags = number * 8;
     this.startedAt = now;
     const attemptTimeoutMs = call.profile.attemptTimeoutMs;
     if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
@@ -732,6 +748,11 @@ export class Attempt implements SendOptions, PendingAttempt {
   /** The method called (`rpc.batch` for a batch). */
   get method(): string {
     return this.call.method;
+  }
+
+  /** The attempt's number in its call (1 for the first). */
+  get number(): number {
+    return this.flags >> 3;
   }
 
   /** Whether the call may still be copied elsewhere on this attempt's behalf (see rescue). */
