@@ -12,6 +12,23 @@ export interface LatencyTrackerOptions {
 
 export const LatencyTrackerDefaults: LatencyTrackerOptions = { minSampleWeight: 0.05, reservoirSize: 256 };
 
+/** The latest {@link decayOf} computed (module state: a few numbers, no allocation). */
+let lastElapsedMs = 0;
+let lastDecayMs = Number.NaN;
+let lastDecay = 1;
+
+/**
+ * e^(−elapsed/decay). An answer is recorded into several trackers at once (the endpoint's, its
+ * method's, every endpoint's), usually with the same elapsed time: the exponential is computed once.
+ */
+function decayOf(elapsedMs: number, decayMs: number): number {
+  if (elapsedMs === lastElapsedMs && decayMs === lastDecayMs) return lastDecay;
+  lastElapsedMs = elapsedMs;
+  lastDecayMs = decayMs;
+  lastDecay = Math.exp(-elapsedMs / decayMs);
+  return lastDecay;
+}
+
 /**
  * Latency statistics for one endpoint: EWMA, Finagle's peak EWMA, and percentiles.
  *
@@ -55,8 +72,7 @@ export class LatencyTracker {
       this.ewma = latencyMs;
       this.peak = latencyMs;
     } else {
-      const elapsed = Math.max(0, nowMs - this.stamp);
-      const decay = Math.exp(-elapsed / this.decayMs);
+      const decay = decayOf(Math.max(0, nowMs - this.stamp), this.decayMs);
       const weight = Math.max(1 - decay, this.minWeight);
       this.ewma += (latencyMs - this.ewma) * weight;
       const decayedPeak = this.peak * decay;
