@@ -81,7 +81,7 @@ export class LatencyTracker {
     this.stamp = Math.max(this.stamp, nowMs);
     this.total++;
     this.ring[this.ringNext] = latencyMs;
-    this.ringNext = (this.ringNext + 1) % this.ring.length;
+    if (++this.ringNext === this.ring.length) this.ringNext = 0;
     if (this.ringSize < this.ring.length) this.ringSize++;
   }
 

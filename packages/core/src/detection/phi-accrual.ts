@@ -146,7 +146,7 @@ export class PhiAccrualDetector {
       this.size++;
     }
     this.intervals[this.next] = interval;
-    this.next = (this.next + 1) % capacity;
+    if (++this.next === capacity) this.next = 0;
     this.sum += interval;
     this.sumOfSquares += interval * interval;
     // Running sums drift with float error; recompute them once per full turn (amortised O(1)).
