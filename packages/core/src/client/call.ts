@@ -176,7 +176,7 @@ export class Call implements DeadlineEntry, CallSpec {
     const totals = pipeline.totals;
     totals.calls++;
     totals.inFlight++;
-    if (Number.isFinite(this.deadlineAt)) pipeline.deadline.add(this);
+    if (this.profile.deadlineMs !== Number.POSITIVE_INFINITY) pipeline.deadline.add(this);
     else pipeline.deadline.hold();
     const signal = this.signal;
     if (signal !== undefined) {
@@ -491,7 +491,7 @@ export class Call implements DeadlineEntry, CallSpec {
     this.state |= 1;
     const pipeline = this.pipeline;
     pipeline.totals.inFlight--;
-    if (Number.isFinite(this.deadlineAt)) pipeline.deadline.remove(this);
+    if (this.profile.deadlineMs !== Number.POSITIVE_INFINITY) pipeline.deadline.remove(this);
     else pipeline.deadline.release();
     this.signal?.removeEventListener('abort', this);
     const more = this.more;

@@ -19,13 +19,16 @@ let lastDecay = 1;
 
 /**
  * e^(−elapsed/decay). An answer is recorded into several trackers at once (the endpoint's, its
- * method's, every endpoint's), usually with the same elapsed time: the exponential is computed once.
+ * method's, every endpoint's), usually with the same elapsed time: the exponential is computed
+ * once. Between the answers of a busy client (elapsed < decay / 1 000) it is the Taylor series to
+ * x⁴, whose error (< x⁵/120 ≤ 10⁻¹⁷) is below the last bit of a double near 1.
  */
 function decayOf(elapsedMs: number, decayMs: number): number {
   if (elapsedMs === lastElapsedMs && decayMs === lastDecayMs) return lastDecay;
   lastElapsedMs = elapsedMs;
   lastDecayMs = decayMs;
-  lastDecay = Math.exp(-elapsedMs / decayMs);
+  const x = elapsedMs / decayMs;
+  lastDecay = x < 1e-3 ? 1 - x * (1 - x * (0.5 - x * (1 / 6 - x / 24))) : Math.exp(-x);
   return lastDecay;
 }
 
@@ -95,7 +98,7 @@ export class LatencyTracker {
     if (this.total === 0) return 0;
     const elapsed = Math.max(0, nowMs - this.stamp);
     // Never exactly 0 once measured: 0 means "nothing observed" to the peak-EWMA balancer.
-    return Math.max(this.peak * Math.exp(-elapsed / this.decayMs), Number.MIN_VALUE);
+    return Math.max(this.peak * decayOf(elapsed, this.decayMs), Number.MIN_VALUE);
   }
 
   /** Percentile (0..100) of recent latencies (a bounded reservoir or histogram, O(1) record). */
