@@ -558,6 +558,12 @@ const LOST_FLAG = 1;
 const RESCUED_FLAG = 2;
 /** The call has taken the attempt's outcome (or given up on it). */
 const REPORTED_FLAG = 4;
+/** The call gave up on the attempt (its reason: see {@link Attempt.abandonedWith}). */
+const ABANDONED_FLAG = 8;
+/** The transport read the signal: the attempt holds an AbortController. */
+const SIGNAL_FLAG = 16;
+/** The attempt's number is stored in `flags` above the flag bits (× 32). */
+const NUMBER_UNIT = 32;
 
 /** The reason every attempt still running gets when another answered first. */
 const LOST = new CancelledError('another attempt answered first');
@@ -573,11 +579,17 @@ export class Attempt implements SendOptions, PendingAttempt {
   nextOnEndpoint: PendingAttempt | undefined;
   /** The per-attempt timeout's entry in the shared deadline timer, when there is one. */
   private timeout: AttemptTimeout | undefined;
-  /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
-  private abandonedWith: RpcError | undefined;
-  /** The attempt's number × 8 + {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG} (one field). */
+  /**
+   * The attempt's number × {@link NUMBER_UNIT} + its flags ({@link LOST_FLAG}, {@link RESCUED_FLAG},
+   * {@link REPORTED_FLAG}, {@link ABANDONED_FLAG}, {@link SIGNAL_FLAG}): one field for all.
+   */
   private flags: number;
-  private controller: AbortController | undefined;
+  /**
+   * One field for two things: the signal's AbortController once the transport read it
+   * ({@link SIGNAL_FLAG}); before that, the reason the call gave up on the attempt, if it did
+   * (afterwards that reason is the signal's).
+   */
+  private held: AbortController | RpcError | undefined;
   /**
    * The JSON-RPC id of the request sent (0 for a notification or a batch). Only the id is kept,
    * not the request: the transport may let the request go once it is written.
@@ -590,7 +602,7 @@ export class Attempt implements SendOptions, PendingAttempt {
     number: number,
     now: number,
   ) {
-    this.flags = number * 8;
+    this.flags = number * NUMBER_UNIT;
     this.startedAt = now;
     const attemptTimeoutMs = call.profile.attemptTimeoutMs;
     if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
@@ -627,12 +639,28 @@ export class Attempt implements SendOptions, PendingAttempt {
 
   /** Aborts when the call gives up on this attempt (created on first read: see the class). */
   get signal(): AbortSignal {
-    let controller = this.controller;
-    if (controller === undefined) {
-      controller = this.controller = new AbortController();
-      if (this.abandonedWith !== undefined) controller.abort(this.abandonedWith);
-    }
+    if ((this.flags & SIGNAL_FLAG) !== 0) return (this.held as AbortController).signal;
+    const reason = this.held as RpcError | undefined;
+    const controller = new AbortController();
+    this.held = controller;
+    this.flags |= SIGNAL_FLAG;
+    if (reason !== undefined) controller.abort(reason);
     return controller.signal;
+  }
+
+  /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
+  private get abandonedWith(): RpcError | undefined {
+    if ((this.flags & ABANDONED_FLAG) === 0) return undefined;
+    return (this.flags & SIGNAL_FLAG) !== 0
+      ? ((this.held as AbortController).signal.reason as RpcError)
+      : (this.held as RpcError);
+  }
+
+  /** Gives up on the attempt with `reason` (once): the transport is told through the signal. */
+  private abandonWith(reason: RpcError): void {
+    this.flags |= ABANDONED_FLAG;
+    if ((this.flags & SIGNAL_FLAG) !== 0) (this.held as AbortController).abort(reason);
+    else this.held = reason;
   }
 
   /**
@@ -752,7 +780,7 @@ export class Attempt implements SendOptions, PendingAttempt {
 
   /** The attempt's number in its call (1 for the first). */
   get number(): number {
-    return this.flags >> 3;
+    return Math.floor(this.flags / NUMBER_UNIT);
   }
 
   /** Whether the call may still be copied elsewhere on this attempt's behalf (see rescue). */
@@ -785,23 +813,21 @@ export class Attempt implements SendOptions, PendingAttempt {
 
   /** The call gave up on this attempt: the transport is told through the signal. */
   abandon(reason: RpcError, lost: boolean): void {
-    if (this.abandonedWith !== undefined) return;
-    this.abandonedWith = reason;
+    if ((this.flags & ABANDONED_FLAG) !== 0) return;
     this.flags |= REPORTED_FLAG | (lost ? LOST_FLAG : 0);
-    this.controller?.abort(reason);
+    this.abandonWith(reason);
   }
 
   /** The per-attempt timeout passed: the call moves on at once, the transport is told to stop. */
   onDeadline(): void {
-    if (this.abandonedWith !== undefined) return;
+    if ((this.flags & ABANDONED_FLAG) !== 0) return;
     const error = new TimeoutError(
       `attempt timeout of ${Math.round(this.call.attemptTimeoutMs ?? 0)} ms exceeded`,
       {
         endpoint: this.endpoint.url,
       },
     );
-    this.abandonedWith = error;
-    this.controller?.abort(error);
+    this.abandonWith(error);
     if ((this.flags & REPORTED_FLAG) !== 0) return;
     this.flags |= REPORTED_FLAG;
     this.call.attemptFailed(this, error, this.startedAt + (this.call.attemptTimeoutMs ?? 0));
@@ -814,9 +840,8 @@ export class Attempt implements SendOptions, PendingAttempt {
   }
 
   onConnectionLost(error: RpcError): void {
-    if (this.abandonedWith !== undefined) return;
-    this.abandonedWith = error;
-    this.controller?.abort(error);
+    if ((this.flags & ABANDONED_FLAG) !== 0) return;
+    this.abandonWith(error);
     if ((this.flags & REPORTED_FLAG) !== 0) return;
     this.flags |= REPORTED_FLAG;
     this.call.attemptFailed(this, error, this.call.pipeline.clock.now());
