@@ -262,11 +262,12 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
 
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     if (this.closedLocally) throw connectionClosed(this.url);
+    const metadata = options.metadata; // read once: the core builds it on each read
     const payload = serialise(
-      this.metaInBody ? requests.map((request) => withMeta(request, options.metadata)) : requests,
+      this.metaInBody ? requests.map((request) => withMeta(request, metadata)) : requests,
       this.url,
     );
-    const headers = this.buildHeaders(this.metaInBody ? NO_METADATA : options.metadata, options.headers);
+    const headers = this.buildHeaders(this.metaInBody ? NO_METADATA : metadata, options.headers);
     if (requests.every(isNotification)) {
       await this.shared.publish(this, this.subject, payload, headers, options.signal, options.timeoutMs);
       return [];

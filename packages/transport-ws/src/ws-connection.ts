@@ -180,10 +180,11 @@ export class WsConnection implements ClientConnection {
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     const members = new Map<number, JsonRpcId>();
+    const metadata = options.metadata; // read once: the core builds it on each read
     let items: string[];
     try {
       items = requests.map((request) => {
-        const body = encodeBody(request, options.metadata, this.options.meta);
+        const body = encodeBody(request, metadata, this.options.meta);
         if (!Object.hasOwn(request, 'id')) return body;
         const wireId = this.nextId++;
         members.set(wireId, request.id as JsonRpcId);
