@@ -90,15 +90,17 @@ export class Call implements DeadlineEntry, CallSpec {
   deadlineSlot = -1;
   /** Attempts started so far (hedges and rescues included) × 2, + 1 once settled (one field for both). */
   private state = 0;
-  /** The endpoint of the latest attempt. */
-  endpoint: Endpoint | undefined;
   /**
    * Settles the caller's promise. Only `resolve` is kept (one closure less per call in flight): a
    * failure resolves it with a {@link Rejection}, which rejects it one microtask later.
    */
   private resolve!: (value: unknown) => void;
-  /** The attempt running (the latest); hedge and rescue copies are in `more.copies`. */
-  private running: Attempt | undefined;
+  /**
+   * The latest attempt (kept once it ended, for its endpoint). It is running while it is
+   * {@link Attempt.live}; older attempts still running (beside a hedge or rescue copy) are in
+   * `more.copies`.
+   */
+  private latest: Attempt | undefined;
   /** State only some calls need (retries, copies, admission queue), created on first use. */
   private more: CallExtras | undefined;
 
@@ -118,6 +120,11 @@ export class Call implements DeadlineEntry, CallSpec {
   private get done(): boolean {
     return (this.state & 1) !== 0;
   }
+  /** The endpoint of the latest attempt. */
+  get endpoint(): Endpoint | undefined {
+    return this.latest?.endpoint;
+  }
+  /** The client's policies. */
   get pipeline(): CallPipeline {
     return this.profile.pipeline;
   }
@@ -313,7 +320,6 @@ export class Call implements DeadlineEntry, CallSpec {
     const number = this.state >> 1;
     pipeline.totals.attempts++;
     const previous = this.endpoint;
-    this.endpoint = endpoint;
     const events = pipeline.events;
     if (!copy && previous !== undefined && previous !== endpoint) {
       pipeline.totals.failovers++;
@@ -339,8 +345,9 @@ export class Call implements DeadlineEntry, CallSpec {
       });
     }
     const attempt = new Attempt(this, endpoint, number, now);
-    if (copy) (this.extras().copies ??= []).push(attempt);
-    else this.running = attempt;
+    const latest = this.latest;
+    if (latest !== undefined && latest.live) (this.extras().copies ??= []).push(latest);
+    this.latest = attempt;
     attempt.send(now);
     return true;
   }
@@ -396,16 +403,15 @@ export class Call implements DeadlineEntry, CallSpec {
 
   private hasRunning(): boolean {
     const copies = this.more?.copies;
-    return this.running !== undefined || (copies !== undefined && copies.length > 0);
+    return (this.latest !== undefined && this.latest.live) || (copies !== undefined && copies.length > 0);
   }
 
+  /** An attempt reported (it is no longer {@link Attempt.live}): it leaves the copies. */
   private forget(attempt: Attempt): void {
-    if (this.running === attempt) this.running = undefined;
-    else {
-      const copies = this.more?.copies;
-      const index = copies === undefined ? -1 : copies.indexOf(attempt);
-      if (index >= 0) copies!.splice(index, 1);
-    }
+    if (this.latest === attempt) return;
+    const copies = this.more?.copies;
+    const index = copies === undefined ? -1 : copies.indexOf(attempt);
+    if (index >= 0) copies!.splice(index, 1);
   }
 
   private budgetExhausted(now: number): void {
@@ -506,18 +512,18 @@ export class Call implements DeadlineEntry, CallSpec {
   }
 
   private cancelRunning(reason: RpcError, lost: boolean): void {
-    const running = this.running;
+    // In launch order: the older attempts, then the latest.
+    const latest = this.latest;
     const copies = this.more?.copies;
-    this.running = undefined;
     if (this.more !== undefined) this.more.copies = undefined;
-    running?.abandon(reason, lost);
     if (copies !== undefined) for (const copy of copies) copy.abandon(reason, lost);
+    if (latest !== undefined && latest.live) latest.abandon(reason, lost);
   }
 }
 
 /** The part of a call's state that only some calls need. */
 class CallExtras {
-  /** Hedge and rescue copies running beside the latest attempt. */
+  /** Attempts still running beside the latest (a hedge or rescue copy was sent after them). */
   copies: Attempt[] | undefined;
   /** Every failed attempt's error, in order. */
   errors: RpcError[] | undefined;
@@ -776,6 +782,11 @@ export class Attempt implements SendOptions, PendingAttempt {
   /** The method called (`rpc.batch` for a batch). */
   get method(): string {
     return this.call.method;
+  }
+
+  /** Whether the call still waits for this attempt (it has not reported, nor been given up on). */
+  get live(): boolean {
+    return (this.flags & REPORTED_FLAG) === 0;
   }
 
   /** The attempt's number in its call (1 for the first). */
