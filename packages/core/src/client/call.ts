@@ -346,7 +346,7 @@ export class Call implements DeadlineEntry, CallSpec {
     }
     const attempt = new Attempt(this, endpoint, number, now);
     const latest = this.latest;
-    if (latest !== undefined && latest.live) (this.extras().copies ??= []).push(latest);
+    if (latest?.live) (this.extras().copies ??= []).push(latest);
     this.latest = attempt;
     attempt.send(now);
     return true;
@@ -403,7 +403,7 @@ export class Call implements DeadlineEntry, CallSpec {
 
   private hasRunning(): boolean {
     const copies = this.more?.copies;
-    return (this.latest !== undefined && this.latest.live) || (copies !== undefined && copies.length > 0);
+    return this.latest?.live === true || (copies !== undefined && copies.length > 0);
   }
 
   /** An attempt reported (it is no longer {@link Attempt.live}): it leaves the copies. */
@@ -517,7 +517,7 @@ export class Call implements DeadlineEntry, CallSpec {
     const copies = this.more?.copies;
     if (this.more !== undefined) this.more.copies = undefined;
     if (copies !== undefined) for (const copy of copies) copy.abandon(reason, lost);
-    if (latest !== undefined && latest.live) latest.abandon(reason, lost);
+    if (latest?.live) latest.abandon(reason, lost);
   }
 }
 
