@@ -12,10 +12,11 @@ export interface LatencyTrackerOptions {
 
 export const LatencyTrackerDefaults: LatencyTrackerOptions = { minSampleWeight: 0.05, reservoirSize: 256 };
 
-/** The latest {@link decayOf} computed (module state: a few numbers, no allocation). */
-let lastElapsedMs = 0;
-let lastDecayMs = Number.NaN;
-let lastDecay = 1;
+/**
+ * The latest {@link decayOf} computed: elapsed ms, decay ms, factor. A typed array, so that
+ * storing a number allocates nothing (a module `let` holding a double would box it each time).
+ */
+const lastDecay = new Float64Array([0, Number.NaN, 1]);
 
 /**
  * e^(−elapsed/decay). An answer is recorded into several trackers at once (the endpoint's, its
@@ -24,12 +25,14 @@ let lastDecay = 1;
  * x⁴, whose error (< x⁵/120 ≤ 10⁻¹⁷) is below the last bit of a double near 1.
  */
 function decayOf(elapsedMs: number, decayMs: number): number {
-  if (elapsedMs === lastElapsedMs && decayMs === lastDecayMs) return lastDecay;
-  lastElapsedMs = elapsedMs;
-  lastDecayMs = decayMs;
+  const last = lastDecay;
+  if (elapsedMs === last[0] && decayMs === last[1]) return last[2]!;
   const x = elapsedMs / decayMs;
-  lastDecay = x < 1e-3 ? 1 - x * (1 - x * (0.5 - x * (1 / 6 - x / 24))) : Math.exp(-x);
-  return lastDecay;
+  const decay = x < 1e-3 ? 1 - x * (1 - x * (0.5 - x * (1 / 6 - x / 24))) : Math.exp(-x);
+  last[0] = elapsedMs;
+  last[1] = decayMs;
+  last[2] = decay;
+  return decay;
 }
 
 /**
