@@ -48,7 +48,11 @@ export interface SendOptions {
   readonly signal: AbortSignal;
   /** Milliseconds this attempt may take at most (the remaining deadline or the attempt timeout). */
   readonly timeoutMs: number;
-  /** Metadata to carry in native headers, or in the request's `meta` member where there are none. */
+  /**
+   * Metadata to carry in native headers, or in the request's `meta` member where there are none.
+   * The client builds it when it is read (each read gives a new object with the same values), so
+   * that a waiting attempt keeps none: read it once, when the request is written.
+   */
   readonly metadata: WireMetadata;
   /** Extra headers (credentials, custom) for transports that have headers. */
   readonly headers?: Readonly<Record<string, string>>;

@@ -189,14 +189,15 @@ export class WsConnection implements ClientConnection {
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     const members = new Map<number, JsonRpcId>();
+    const metadata = options.metadata; // read once: the core builds it on each read
     let items: string[];
     try {
       items = requests.map((request) => {
         if (!Object.hasOwn(request, 'id'))
-          return encodeRequest(request, options.metadata, this.options.meta, undefined);
+          return encodeRequest(request, metadata, this.options.meta, undefined);
         const wireId = this.nextId++;
         members.set(wireId, request.id as JsonRpcId);
-        return encodeRequest(request, options.metadata, this.options.meta, wireId);
+        return encodeRequest(request, metadata, this.options.meta, wireId);
       });
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));

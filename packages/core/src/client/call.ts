@@ -35,6 +35,8 @@ export const BATCH_METHOD = 'rpc.batch';
  */
 export class CallProfile {
   constructor(
+    /** The client's policies (kept here, not on each call: one field less per call in flight). */
+    readonly pipeline: CallPipeline,
     readonly shape: CallShape,
     readonly method: string,
     readonly batch: readonly JsonRpcRequest[] | undefined,
@@ -85,32 +87,50 @@ export class Call implements DeadlineEntry, CallSpec {
   /** The call's settings; shared by every call made with the same method and no call options. */
   readonly profile: CallProfile;
   readonly startedAt: number;
-  readonly deadlineAt: number;
   deadlineSlot = -1;
-  /** Attempts started so far (hedges and rescues included). */
-  attempts = 0;
-  /** The endpoint of the latest attempt. */
-  endpoint: Endpoint | undefined;
+  /** Attempts started so far (hedges and rescues included) × 2, + 1 once settled (one field for both). */
+  private state = 0;
+  /**
+   * Settles the caller's promise. Only `resolve` is kept (one closure less per call in flight): a
+   * failure resolves it with a {@link Rejection}, which rejects it one microtask later.
+   */
   private resolve!: (value: unknown) => void;
-  private reject!: (error: unknown) => void;
-  private done = false;
-  /** The attempt running (the latest); hedge and rescue copies are in `more.copies`. */
-  private running: Attempt | undefined;
+  /**
+   * The latest attempt (kept once it ended, for its endpoint). It is running while it is
+   * {@link Attempt.live}; older attempts still running (beside a hedge or rescue copy) are in
+   * `more.copies`.
+   */
+  private latest: Attempt | undefined;
   /** State only some calls need (retries, copies, admission queue), created on first use. */
   private more: CallExtras | undefined;
 
-  constructor(
-    readonly pipeline: CallPipeline,
-    id: number,
-    now: number,
-    profile: CallProfile,
-    params: JsonRpcParams | undefined,
-  ) {
+  constructor(id: number, now: number, profile: CallProfile, params: JsonRpcParams | undefined) {
     this.id = id;
     this.profile = profile;
     this.params = params;
     this.startedAt = now;
-    this.deadlineAt = now + profile.deadlineMs;
+  }
+
+  /** The client's policies. */
+  /** Attempts started so far (hedges and rescues included). */
+  get attempts(): number {
+    return this.state >> 1;
+  }
+  /** Whether the call has settled. */
+  private get done(): boolean {
+    return (this.state & 1) !== 0;
+  }
+  /** The endpoint of the latest attempt. */
+  get endpoint(): Endpoint | undefined {
+    return this.latest?.endpoint;
+  }
+  /** The client's policies. */
+  get pipeline(): CallPipeline {
+    return this.profile.pipeline;
+  }
+  /** Clock time the deadline passes at (computed: one number less per call in flight). */
+  get deadlineAt(): number {
+    return this.startedAt + this.profile.deadlineMs;
   }
 
   get shape(): CallShape {
@@ -154,7 +174,6 @@ export class Call implements DeadlineEntry, CallSpec {
   start(): Promise<unknown> {
     const promise = new Promise(capture);
     this.resolve = captured.resolve!;
-    this.reject = captured.reject!;
     this.begin();
     return promise;
   }
@@ -164,7 +183,7 @@ export class Call implements DeadlineEntry, CallSpec {
     const totals = pipeline.totals;
     totals.calls++;
     totals.inFlight++;
-    if (Number.isFinite(this.deadlineAt)) pipeline.deadline.add(this);
+    if (this.profile.deadlineMs !== Number.POSITIVE_INFINITY) pipeline.deadline.add(this);
     else pipeline.deadline.hold();
     const signal = this.signal;
     if (signal !== undefined) {
@@ -297,10 +316,10 @@ export class Call implements DeadlineEntry, CallSpec {
     const need: EndpointNeed = this.shape === 'batch' ? 'batch' : 'any';
     const endpoint = target ?? pipeline.selector.pick(this.more?.failed, now, need);
     if (endpoint === undefined) return false;
-    const number = ++this.attempts;
+    this.state += 2;
+    const number = this.state >> 1;
     pipeline.totals.attempts++;
     const previous = this.endpoint;
-    this.endpoint = endpoint;
     const events = pipeline.events;
     if (!copy && previous !== undefined && previous !== endpoint) {
       pipeline.totals.failovers++;
@@ -326,8 +345,9 @@ export class Call implements DeadlineEntry, CallSpec {
       });
     }
     const attempt = new Attempt(this, endpoint, number, now);
-    if (copy) (this.extras().copies ??= []).push(attempt);
-    else this.running = attempt;
+    const latest = this.latest;
+    if (latest?.live) (this.extras().copies ??= []).push(latest);
+    this.latest = attempt;
     attempt.send(now);
     return true;
   }
@@ -383,16 +403,15 @@ export class Call implements DeadlineEntry, CallSpec {
 
   private hasRunning(): boolean {
     const copies = this.more?.copies;
-    return this.running !== undefined || (copies !== undefined && copies.length > 0);
+    return this.latest?.live === true || (copies !== undefined && copies.length > 0);
   }
 
+  /** An attempt reported (it is no longer {@link Attempt.live}): it leaves the copies. */
   private forget(attempt: Attempt): void {
-    if (this.running === attempt) this.running = undefined;
-    else {
-      const copies = this.more?.copies;
-      const index = copies === undefined ? -1 : copies.indexOf(attempt);
-      if (index >= 0) copies!.splice(index, 1);
-    }
+    if (this.latest === attempt) return;
+    const copies = this.more?.copies;
+    const index = copies === undefined ? -1 : copies.indexOf(attempt);
+    if (index >= 0) copies!.splice(index, 1);
   }
 
   private budgetExhausted(now: number): void {
@@ -471,14 +490,14 @@ export class Call implements DeadlineEntry, CallSpec {
         error,
       });
     }
-    this.reject(error);
+    this.resolve(new Rejection(error));
   }
 
   private finish(_now: number): void {
-    this.done = true;
+    this.state |= 1;
     const pipeline = this.pipeline;
     pipeline.totals.inFlight--;
-    if (Number.isFinite(this.deadlineAt)) pipeline.deadline.remove(this);
+    if (this.profile.deadlineMs !== Number.POSITIVE_INFINITY) pipeline.deadline.remove(this);
     else pipeline.deadline.release();
     this.signal?.removeEventListener('abort', this);
     const more = this.more;
@@ -493,18 +512,18 @@ export class Call implements DeadlineEntry, CallSpec {
   }
 
   private cancelRunning(reason: RpcError, lost: boolean): void {
-    const running = this.running;
+    // In launch order: the older attempts, then the latest.
+    const latest = this.latest;
     const copies = this.more?.copies;
-    this.running = undefined;
     if (this.more !== undefined) this.more.copies = undefined;
-    running?.abandon(reason, lost);
     if (copies !== undefined) for (const copy of copies) copy.abandon(reason, lost);
+    if (latest?.live) latest.abandon(reason, lost);
   }
 }
 
 /** The part of a call's state that only some calls need. */
 class CallExtras {
-  /** Hedge and rescue copies running beside the latest attempt. */
+  /** Attempts still running beside the latest (a hedge or rescue copy was sent after them). */
   copies: Attempt[] | undefined;
   /** Every failed attempt's error, in order. */
   errors: RpcError[] | undefined;
@@ -521,17 +540,22 @@ class CallExtras {
 }
 
 /** Where {@link capture} leaves a new promise's resolving functions (no closure per call). */
-const captured: {
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((error: unknown) => void) | undefined;
-} = {
-  resolve: undefined,
-  reject: undefined,
-};
+const captured: { resolve: ((value: unknown) => void) | undefined } = { resolve: undefined };
 
-function capture(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+function capture(resolve: (value: unknown) => void): void {
   captured.resolve = resolve;
-  captured.reject = reject;
+}
+
+/**
+ * A failure, as a thenable: resolving a call's promise with it rejects that promise with `error`
+ * (so that a call needs only its resolve function).
+ */
+class Rejection {
+  constructor(private readonly error: unknown) {}
+  // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose (see the class)
+  then(_resolve: unknown, reject: (error: unknown) => void): void {
+    reject(this.error);
+  }
 }
 
 /** The call gave up on the attempt because another won: it still counts for stall suspicion. */
@@ -540,6 +564,12 @@ const LOST_FLAG = 1;
 const RESCUED_FLAG = 2;
 /** The call has taken the attempt's outcome (or given up on it). */
 const REPORTED_FLAG = 4;
+/** The call gave up on the attempt (its reason: see {@link Attempt.abandonedWith}). */
+const ABANDONED_FLAG = 8;
+/** The transport read the signal: the attempt holds an AbortController. */
+const SIGNAL_FLAG = 16;
+/** The attempt's number is stored in `flags` above the flag bits (× 32). */
+const NUMBER_UNIT = 32;
 
 /** The reason every attempt still running gets when another answered first. */
 const LOST = new CancelledError('another attempt answered first');
@@ -551,41 +581,59 @@ const LOST = new CancelledError('another attempt answered first');
  */
 export class Attempt implements SendOptions, PendingAttempt {
   readonly startedAt: number;
-  readonly metadata: WireMetadata;
   previousOnEndpoint: PendingAttempt | undefined;
   nextOnEndpoint: PendingAttempt | undefined;
   /** The per-attempt timeout's entry in the shared deadline timer, when there is one. */
   private timeout: AttemptTimeout | undefined;
-  /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
-  private abandonedWith: RpcError | undefined;
-  /** {@link LOST_FLAG}, {@link RESCUED_FLAG}, {@link REPORTED_FLAG}. */
-  private flags = 0;
-  private controller: AbortController | undefined;
-  /** The request sent (not for a batch). */
-  private request: JsonRpcRequest | undefined;
+  /**
+   * The attempt's number × {@link NUMBER_UNIT} + its flags ({@link LOST_FLAG}, {@link RESCUED_FLAG},
+   * {@link REPORTED_FLAG}, {@link ABANDONED_FLAG}, {@link SIGNAL_FLAG}): one field for all.
+   */
+  private flags: number;
+  /**
+   * One field for two things: the signal's AbortController once the transport read it
+   * ({@link SIGNAL_FLAG}); before that, the reason the call gave up on the attempt, if it did
+   * (afterwards that reason is the signal's).
+   */
+  private held: AbortController | RpcError | undefined;
+  /**
+   * The JSON-RPC id of the request sent (0 for a notification or a batch). Only the id is kept,
+   * not the request: the transport may let the request go once it is written.
+   */
+  private requestId = 0;
 
   constructor(
     readonly call: Call,
     readonly endpoint: Endpoint,
-    readonly number: number,
+    number: number,
     now: number,
   ) {
+    this.flags = number * NUMBER_UNIT;
     this.startedAt = now;
-    const spec: CallSpec = call;
-    const remaining = call.deadlineAt - now;
-    const attemptTimeoutMs = spec.attemptTimeoutMs;
+    const attemptTimeoutMs = call.profile.attemptTimeoutMs;
+    if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
+  }
+
+  /**
+   * The metadata sent with this attempt, built on each read from the attempt's fixed state (so
+   * every read gives the same values): the attempt keeps no object for it while it waits. A
+   * transport reads it once, when it writes the request.
+   */
+  get metadata(): WireMetadata {
+    const call = this.call;
+    const profile = call.profile;
+    const remaining = call.deadlineAt - this.startedAt;
+    const traceContext = profile.traceContext;
     // One literal with every member (adding members later would allocate a property store).
-    const metadata: WireMetadata = {
+    return {
       // Every attempt carries the time left, so that the server stops when the caller has.
       deadlineMs: Number.isFinite(remaining) ? Math.max(0, Math.floor(remaining)) : undefined,
-      attempt: number,
-      idempotent: call.idempotent ? true : undefined,
-      traceId: call.traceId,
-      traceparent: call.profile.traceContext?.traceparent,
-      tracestate: call.profile.traceContext?.tracestate,
+      attempt: this.number,
+      idempotent: profile.idempotent ? true : undefined,
+      traceId: profile.traceId,
+      traceparent: traceContext?.traceparent,
+      tracestate: traceContext?.tracestate,
     };
-    this.metadata = metadata;
-    if (attemptTimeoutMs !== undefined) this.timeout = new AttemptTimeout(this, now + attemptTimeoutMs);
   }
 
   /** Milliseconds this attempt may take at most: the time left, or the attempt timeout if shorter. */
@@ -597,25 +645,48 @@ export class Attempt implements SendOptions, PendingAttempt {
 
   /** Aborts when the call gives up on this attempt (created on first read: see the class). */
   get signal(): AbortSignal {
-    let controller = this.controller;
-    if (controller === undefined) {
-      controller = this.controller = new AbortController();
-      if (this.abandonedWith !== undefined) controller.abort(this.abandonedWith);
-    }
+    if ((this.flags & SIGNAL_FLAG) !== 0) return (this.held as AbortController).signal;
+    const reason = this.held as RpcError | undefined;
+    const controller = new AbortController();
+    this.held = controller;
+    this.flags |= SIGNAL_FLAG;
+    if (reason !== undefined) controller.abort(reason);
     return controller.signal;
   }
 
+  /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
+  private get abandonedWith(): RpcError | undefined {
+    if ((this.flags & ABANDONED_FLAG) === 0) return undefined;
+    return (this.flags & SIGNAL_FLAG) !== 0
+      ? ((this.held as AbortController).signal.reason as RpcError)
+      : (this.held as RpcError);
+  }
+
+  /** Gives up on the attempt with `reason` (once): the transport is told through the signal. */
+  private abandonWith(reason: RpcError): void {
+    this.flags |= ABANDONED_FLAG;
+    if ((this.flags & SIGNAL_FLAG) !== 0) (this.held as AbortController).abort(reason);
+    else this.held = reason;
+  }
+
   /**
-   * Sends the attempt and reports its outcome to the call and the endpoint. Only `transmit` and
-   * `settle` run around the one `await`, so that the suspended frame stays small.
+   * Sends the attempt and reports its outcome to the call and the endpoint. The transport's
+   * promise gets two bound methods (no closure context per attempt).
    */
   send(now: number): void {
     const pending = this.transmit(now);
     if (pending === undefined) return;
-    pending.then(
-      (response) => this.settle(response, undefined),
-      (error: unknown) => this.settle(undefined, toRpcError(error, 'protocol')),
-    );
+    pending.then(this.answered.bind(this), this.failed.bind(this));
+  }
+
+  /** The transport answered. */
+  private answered(response: JsonRpcResponse | JsonRpcResponse[] | undefined): void {
+    this.settle(response, undefined);
+  }
+
+  /** The transport failed. */
+  private failed(error: unknown): void {
+    this.settle(undefined, toRpcError(error, 'protocol'));
   }
 
   /** Takes the breaker's permit and hands the request to the transport; undefined when refused. */
@@ -646,23 +717,8 @@ export class Attempt implements SendOptions, PendingAttempt {
     const connection = endpoint.connection;
     try {
       if (call.shape === 'batch') return connection.sendBatch!(call.batch!, this);
-      // One literal per shape (never `delete`, which would turn the object into a slow dictionary).
-      const params = call.params;
-      let request: JsonRpcRequest;
-      if (call.shape === 'request') {
-        const id = call.pipeline.nextRequestId();
-        request =
-          params === undefined
-            ? { jsonrpc: '2.0', method: call.method, id }
-            : { jsonrpc: '2.0', method: call.method, params, id };
-      } else {
-        request =
-          params === undefined
-            ? { jsonrpc: '2.0', method: call.method }
-            : { jsonrpc: '2.0', method: call.method, params };
-      }
-      this.request = request;
-      return connection.send(request, this);
+      if (call.shape === 'request') this.requestId = call.pipeline.nextRequestId();
+      return connection.send(this.request(), this);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -694,11 +750,7 @@ export class Attempt implements SendOptions, PendingAttempt {
       if (call.shape === 'batch')
         result = batchResults(call.batch!, response as JsonRpcResponse[], endpoint.url);
       else if (call.shape === 'request') {
-        failure = readResponse(
-          response as JsonRpcResponse | undefined,
-          this.request!.id as number,
-          endpoint.url,
-        );
+        failure = readResponse(response as JsonRpcResponse | undefined, this.requestId, endpoint.url);
         if (failure === undefined) result = (response as { result?: unknown }).result;
       }
     }
@@ -732,15 +784,38 @@ export class Attempt implements SendOptions, PendingAttempt {
     return this.call.method;
   }
 
+  /** Whether the call still waits for this attempt (it has not reported, nor been given up on). */
+  get live(): boolean {
+    return (this.flags & REPORTED_FLAG) === 0;
+  }
+
+  /** The attempt's number in its call (1 for the first). */
+  get number(): number {
+    return Math.floor(this.flags / NUMBER_UNIT);
+  }
+
   /** Whether the call may still be copied elsewhere on this attempt's behalf (see rescue). */
   get rescuable(): boolean {
     return (this.flags & (RESCUED_FLAG | REPORTED_FLAG)) === 0 && this.call.rescuable;
   }
 
+  /** The request of a `request` or `notification` call (the same object each read gives). */
+  private request(): JsonRpcRequest {
+    const call = this.call;
+    const params = call.params;
+    const method = call.method;
+    // One literal per shape (never `delete`, which would turn the object into a slow dictionary).
+    if (call.shape === 'request') {
+      const id = this.requestId;
+      return params === undefined ? { jsonrpc: '2.0', method, id } : { jsonrpc: '2.0', method, params, id };
+    }
+    return params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
+  }
+
   /** Whether the request this attempt sent can be written as JSON at all. */
   private serialisable(): boolean {
     try {
-      JSON.stringify(this.call.shape === 'batch' ? this.call.batch : this.request);
+      JSON.stringify(this.call.shape === 'batch' ? this.call.batch : this.request());
       return true;
     } catch {
       return false;
@@ -749,23 +824,21 @@ export class Attempt implements SendOptions, PendingAttempt {
 
   /** The call gave up on this attempt: the transport is told through the signal. */
   abandon(reason: RpcError, lost: boolean): void {
-    if (this.abandonedWith !== undefined) return;
-    this.abandonedWith = reason;
+    if ((this.flags & ABANDONED_FLAG) !== 0) return;
     this.flags |= REPORTED_FLAG | (lost ? LOST_FLAG : 0);
-    this.controller?.abort(reason);
+    this.abandonWith(reason);
   }
 
   /** The per-attempt timeout passed: the call moves on at once, the transport is told to stop. */
   onDeadline(): void {
-    if (this.abandonedWith !== undefined) return;
+    if ((this.flags & ABANDONED_FLAG) !== 0) return;
     const error = new TimeoutError(
       `attempt timeout of ${Math.round(this.call.attemptTimeoutMs ?? 0)} ms exceeded`,
       {
         endpoint: this.endpoint.url,
       },
     );
-    this.abandonedWith = error;
-    this.controller?.abort(error);
+    this.abandonWith(error);
     if ((this.flags & REPORTED_FLAG) !== 0) return;
     this.flags |= REPORTED_FLAG;
     this.call.attemptFailed(this, error, this.startedAt + (this.call.attemptTimeoutMs ?? 0));
@@ -778,9 +851,8 @@ export class Attempt implements SendOptions, PendingAttempt {
   }
 
   onConnectionLost(error: RpcError): void {
-    if (this.abandonedWith !== undefined) return;
-    this.abandonedWith = error;
-    this.controller?.abort(error);
+    if ((this.flags & ABANDONED_FLAG) !== 0) return;
+    this.abandonWith(error);
     if ((this.flags & REPORTED_FLAG) !== 0) return;
     this.flags |= REPORTED_FLAG;
     this.call.attemptFailed(this, error, this.call.pipeline.clock.now());

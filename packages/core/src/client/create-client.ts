@@ -133,6 +133,9 @@ export function createClient(options: ClientOptions): RpcClient {
   };
   const retired = new Set<Endpoint>();
   const profiles = new Map<string, CallProfile>();
+  /** The latest shared profile created, and its method (a lookup saved when calls repeat a method). */
+  let lastMethod: string | undefined;
+  let lastProfile: CallProfile | undefined;
   let nextCallId = 0;
   let nextRequestId = 0;
   let closed = false;
@@ -273,8 +276,9 @@ export function createClient(options: ClientOptions): RpcClient {
     // A request made without call options shares its method's profile (no object per call).
     const cacheable = shape === 'request' && callOptions === NO_OPTIONS;
     if (cacheable) {
-      const shared = profiles.get(method);
-      if (shared !== undefined) return new Call(pipeline, ++nextCallId, clock.now(), shared, params);
+      // The method called last is the one called next, usually: its profile is at hand.
+      const shared = method === lastMethod ? lastProfile : profiles.get(method);
+      if (shared !== undefined) return new Call(++nextCallId, clock.now(), shared, params);
     }
     const perMethod = shape === 'batch' ? undefined : methodOptions.get(method);
     const deadlineMs = callOptions.deadlineMs ?? perMethod?.deadlineMs ?? defaultDeadlineMs;
@@ -287,6 +291,7 @@ export function createClient(options: ClientOptions): RpcClient {
     if (!(maxAttempts >= 1) || !Number.isInteger(maxAttempts))
       throw new TypeError(`maxAttempts must be a whole number ≥ 1 (got ${String(maxAttempts)})`);
     const profile = new CallProfile(
+      pipeline,
       shape,
       method,
       batch,
@@ -302,8 +307,10 @@ export function createClient(options: ClientOptions): RpcClient {
     if (cacheable) {
       if (profiles.size >= MAX_SHARED_PROFILES) profiles.clear();
       profiles.set(method, profile);
+      lastMethod = method;
+      lastProfile = profile;
     }
-    return new Call(pipeline, ++nextCallId, clock.now(), profile, params);
+    return new Call(++nextCallId, clock.now(), profile, params);
   }
 
   function run(call: Call): Promise<unknown> {

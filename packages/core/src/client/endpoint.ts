@@ -84,6 +84,9 @@ export class Endpoint implements BalancerCandidate {
   private connectionOpen: boolean;
   /** Per-method latency and latest answer, for the overtaken rule (see {@link overtaken}). */
   private readonly methods = new Map<string, MethodRecord>();
+  /** The record of the method answered last (a lookup saved when answers repeat a method). */
+  private lastMethod: string | undefined;
+  private lastRecord: MethodRecord | undefined;
   private oldest: PendingAttempt | undefined;
   private newest: PendingAttempt | undefined;
   private consecutiveRefusals = 0;
@@ -369,12 +372,14 @@ export class Endpoint implements BalancerCandidate {
 
   /** An attempt of `method` sent at `sentAt` was answered (`latencyMs` undefined: an error answer). */
   private answered(method: string, sentAt: number, latencyMs: number | undefined, now: number): void {
-    let record = this.methods.get(method);
+    let record = method === this.lastMethod ? this.lastRecord : this.methods.get(method);
     if (record === undefined) {
       if (this.methods.size >= MAX_METHOD_RECORDS) this.methods.clear();
       record = new MethodRecord();
       this.methods.set(method, record);
     }
+    this.lastMethod = method;
+    this.lastRecord = record;
     if (sentAt > record.answeredSentAt) record.answeredSentAt = sentAt;
     if (latencyMs !== undefined) record.latency.record(latencyMs, now);
   }

@@ -119,7 +119,7 @@ export class OutlierDetector {
     if (state.count === size) state.failures -= state.window[state.next] ?? 0;
     else state.count++;
     state.window[state.next] = success ? 0 : 1;
-    state.next = (state.next + 1) % size;
+    if (++state.next === size) state.next = 0;
     if (success) {
       state.consecutive = 0;
       return;

@@ -32,6 +32,9 @@ export function phiOf(elapsedMs: number, meanMs: number, stdDeviationMs: number)
   return -Math.log10(1 - 1 / (1 + e));
 }
 
+/** The highest phi of a silence shorter than the mean: −log10(1 − 1/2) = log10 2 (with a margin). */
+const PHI_WITHIN_MEAN = Math.log10(2) + 1e-9;
+
 /**
  * Hayashibara et al.'s phi-accrual failure detector (with Akka's normal-distribution
  * approximation). Time is passed in, so the caller can exclude local stalls.
@@ -83,7 +86,12 @@ export class PhiAccrualDetector {
 
   /** phi(nowMs) < threshold: the peer is not suspected. */
   isAvailable(nowMs: number): boolean {
-    return this.phi(nowMs) < this.options.threshold;
+    const { threshold, acceptableHeartbeatPauseMs } = this.options;
+    // A silence shorter than the mean (+ the acceptable pause) has phi ≤ log10 2: no need for the
+    // maths when the threshold is above that (every heartbeat of a busy client takes this path).
+    if (nowMs - this.last < this.meanMs + acceptableHeartbeatPauseMs && threshold > PHI_WITHIN_MEAN)
+      return true;
+    return this.phi(nowMs) < threshold;
   }
 
   /**
@@ -138,7 +146,7 @@ export class PhiAccrualDetector {
       this.size++;
     }
     this.intervals[this.next] = interval;
-    this.next = (this.next + 1) % capacity;
+    if (++this.next === capacity) this.next = 0;
     this.sum += interval;
     this.sumOfSquares += interval * interval;
     // Running sums drift with float error; recompute them once per full turn (amortised O(1)).

@@ -6,6 +6,8 @@ import type { ClientEventListener, ClientEventName, ClientEvents } from './types
  */
 export class TypedEmitter {
   private readonly listeners = new Map<ClientEventName, Set<(event: never) => void>>();
+  /** Listeners of every event together: with none (the usual case), `has` and `emit` skip the map. */
+  private total = 0;
 
   on<K extends ClientEventName>(name: K, listener: ClientEventListener<K>): () => void {
     let set = this.listeners.get(name);
@@ -13,18 +15,22 @@ export class TypedEmitter {
       set = new Set();
       this.listeners.set(name, set);
     }
+    const size = set.size;
     set.add(listener as (event: never) => void);
+    this.total += set.size - size;
     return () => {
-      set.delete(listener as (event: never) => void);
+      if (set.delete(listener as (event: never) => void)) this.total--;
     };
   }
 
   has(name: ClientEventName): boolean {
+    if (this.total === 0) return false;
     const set = this.listeners.get(name);
     return set !== undefined && set.size > 0;
   }
 
   emit<K extends ClientEventName>(name: K, event: ClientEvents[K]): void {
+    if (this.total === 0) return;
     const set = this.listeners.get(name);
     if (set === undefined || set.size === 0) return;
     for (const listener of set) {

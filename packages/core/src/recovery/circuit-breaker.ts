@@ -155,7 +155,7 @@ export class CircuitBreaker {
       this.windowCount++;
     }
     this.window[this.windowNext] = success ? 0 : 1;
-    this.windowNext = (this.windowNext + 1) % size;
+    if (++this.windowNext === size) this.windowNext = 0;
     if (success) {
       this.consecutive = 0;
     } else {
