@@ -123,13 +123,15 @@ export class ServerConnection {
     socket.on('error', () => {
       // 'close' follows (ws closes with 1009 on an oversize frame, 1002 on a protocol error).
     });
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('close', () => {
-      clearTimeout(this.stallTimer);
-      clearTimeout(this.closeTimer);
-      this.controller.abort(new Error('the connection closed'));
-      options.onClosed(this);
-    });
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        clearTimeout(this.stallTimer);
+        clearTimeout(this.closeTimer);
+        this.controller.abort(new Error('the connection closed'));
+        options.onClosed(this);
+        resolve();
+      }),
+    );
   }
 
   /** Requests of this connection being handled or whose reply is not written yet. */
@@ -204,13 +206,9 @@ export class ServerConnection {
     this.paused = true;
     this.socket.pause();
     if (!Number.isFinite(this.options.stalledReadTimeoutMs)) return;
-    this.stallTimer = setTimeout(
-      () => {
-        // The peer read nothing of ours for the whole timeout: its replies are not wanted.
-        this.socket.terminate();
-      },
-      Math.min(this.options.stalledReadTimeoutMs, MAX_TIMER_MS),
-    );
+    // The peer read nothing of ours for the whole timeout: its replies are not wanted.
+    const timeoutMs = Math.min(this.options.stalledReadTimeoutMs, MAX_TIMER_MS);
+    this.stallTimer = setTimeout(() => this.socket.terminate(), timeoutMs);
     this.stallTimer.unref();
   }
 
