@@ -185,15 +185,7 @@ export class WsConnection implements ClientConnection {
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
-    const call: WsCall = {
-      frame,
-      timeoutMs: options.timeoutMs,
-      callerId: request.id,
-      batch: undefined,
-      oneWay,
-      written: false,
-    };
-    return this.submit(key, call, options) as Promise<JsonRpcResponse | undefined>;
+    return this.submit(key, options, frame, request.id, undefined, oneWay);
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
@@ -209,20 +201,13 @@ export class WsConnection implements ClientConnection {
       return Promise.reject(unserialisable(this.url, cause));
     }
     const key = this.nextId++;
-    const batch = { members, responses: [] };
-    const call: WsCall = {
-      frame: `[${items.join(',')}]`,
-      timeoutMs: options.timeoutMs,
-      callerId: undefined,
-      batch,
-      oneWay: members.size === 0,
-      written: false,
-    };
     for (const wireId of members.keys()) this.batchOf.set(wireId, key);
     const forget = () => {
       for (const wireId of members.keys()) this.batchOf.delete(wireId);
     };
-    const answer = this.submit(key, call, options) as Promise<JsonRpcResponse[]>;
+    const batch = { members, responses: [] };
+    const frame = `[${items.join(',')}]`;
+    const answer = this.submit<JsonRpcResponse[]>(key, options, frame, undefined, batch, members.size === 0);
     answer.then(forget, forget);
     return answer;
   }
@@ -232,9 +217,18 @@ export class WsConnection implements ClientConnection {
    * still waiting `WATCH_SIGNAL_AFTER_MS` later), or queues it until the socket opens (its signal
    * watched at once: an abandoned call must never be written later).
    */
-  private submit(key: number, call: WsCall, options: SendOptions): Promise<Answer> {
-    return new Promise<Answer>((resolve, reject) => {
+  private submit<T extends Answer>(
+    key: number,
+    options: SendOptions,
+    frame: string,
+    callerId: JsonRpcId | undefined,
+    batch: WsCall['batch'],
+    oneWay: boolean,
+  ): Promise<T> {
+    return new Promise<T>((settle, reject) => {
+      const resolve = settle as (answer: Answer) => void;
       if (this.closed) return reject(notOpen(this.url, 'the connection is closed'));
+      const call: WsCall = { frame, timeoutMs: options.timeoutMs, callerId, batch, oneWay, written: false };
       const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
       if (this.currentStatus === 'open') {
         this.pending.add(key, call, waitMs, options, resolve, reject);
