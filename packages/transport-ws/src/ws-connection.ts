@@ -144,8 +144,6 @@ export class WsConnection implements ClientConnection {
       {
         baseMs: options.reconnectBaseMs,
         capMs: options.reconnectCapMs,
-        multiplier: 2,
-        jitter: 'full',
         maxAttempts: options.reconnectMaxAttempts,
         stableAfterMs: options.stableAfterMs,
         discard: (socket) => socket.terminate(),

@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher, IncomingCredentials, ServerListener } from '@resilient-rpc/core';
 import { WebSocketServer } from 'ws';
@@ -144,16 +144,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
           ws.close(CloseCodes.GoingAway, 'server is shutting down');
           return;
         }
-        const connection = new ServerConnection(ws, {
-          dispatcher,
-          maxInFlight: o.maxInFlightPerConnection,
-          maxBufferedBytes: o.maxBufferedBytes,
-          stalledReadTimeoutMs: o.stalledReadTimeoutMs,
-          credentials,
-          remoteAddress,
-          onClosed: (closed) => connections.delete(closed),
-        });
-        connections.add(connection);
+        const onClosed = (closed: ServerConnection) => connections.delete(closed);
+        connections.add(new ServerConnection(ws, o, dispatcher, credentials, remoteAddress, onClosed));
       });
     };
     if (options.verifyUpgrade === undefined) return upgrade();
@@ -285,9 +277,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       accepting = true;
     },
     get urls() {
-      const address = httpServer?.address();
-      if (address === null || address === undefined || typeof address === 'string') return [];
-      const info = address as AddressInfo;
+      const info = httpServer?.address();
+      if (!info || typeof info === 'string') return [];
       const bound = ownsServer ? o.host : info.address;
       const hostname = bound.includes(':') ? `[${bound}]` : bound; // an IPv6 address goes in brackets
       const shown = hostname === '0.0.0.0' || hostname === '[::]' ? '127.0.0.1' : hostname;
