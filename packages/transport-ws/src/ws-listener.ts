@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
@@ -258,14 +259,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
           response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
           response.end('Upgrade Required: this endpoint speaks JSON-RPC over WebSocket');
         });
-        const server = httpServer;
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(options.port ?? 0, o.host, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
+        httpServer.listen(options.port ?? 0, o.host);
+        await once(httpServer, 'listening'); // rejects on 'error' (a port in use)
       }
       httpServer.on('upgrade', onUpgrade);
       heartbeat = setInterval(tick, o.heartbeatIntervalMs);
