@@ -289,7 +289,7 @@ export class WsConnection implements ClientConnection {
     this.closed = true;
     this.dropJitter?.cancel();
     this.reconnector.stop();
-    this.failQueue(closedByClient(this.url, false));
+    this.fail(false, closedByClient(this.url, false));
     const socket = this.socket;
     this.detach(closedByClient(this.url, true));
     this.setStatus('closed');
@@ -335,7 +335,7 @@ export class WsConnection implements ClientConnection {
   private failConnect(error: unknown, status: ConnectionStatus | undefined): RpcError {
     const rpcError = connectFailed(this.url, error);
     this.lastError = rpcError;
-    this.failQueue(rpcError);
+    this.fail(false, rpcError);
     if (status !== undefined) this.setStatus(status, rpcError);
     return rpcError;
   }
@@ -514,16 +514,16 @@ export class WsConnection implements ClientConnection {
     this.heartbeat = undefined;
     for (const event of ['message', 'pong', 'ping'] as const) socket?.removeAllListeners(event);
     // Queued calls stay queued for the next socket; written ones may have been processed.
-    this.pending.rejectAll(
-      () => error,
-      (call) => call.context.written,
-    );
+    this.fail(true, error);
   }
 
-  private failQueue(error: RpcError): void {
-    const queued = [...this.queue];
-    this.queue.clear();
-    for (const key of queued) this.pending.reject(key, error);
+  /** Fails the written calls, or the queued ones (every call not written is queued). */
+  private fail(written: boolean, error: RpcError): void {
+    if (!written) this.queue.clear();
+    this.pending.rejectAll(
+      () => error,
+      (call) => call.context.written === written,
+    );
   }
 
   private setStatus(status: ConnectionStatus, error?: RpcError): void {
