@@ -78,10 +78,8 @@ export function connectFailed(endpoint: string, error: unknown): RpcError {
 
 /** The server answered the upgrade request with an HTTP status instead of 101. */
 export function upgradeRefused(endpoint: string, httpStatus: number): NotSentError {
-  return new NotSentError(`the server refused the WebSocket upgrade with HTTP ${httpStatus}`, {
-    endpoint,
-    data: { httpStatus },
-  });
+  const message = `the server refused the WebSocket upgrade with HTTP ${httpStatus}`;
+  return new NotSentError(message, { endpoint, data: { httpStatus } });
 }
 
 /** The socket closed during the opening handshake (a cause for {@link connectFailed}). */
@@ -91,13 +89,8 @@ export function closedDuringHandshake(code: number): Error {
 
 /** The open socket closed: calls written on it may or may not have been processed. */
 export function socketClosed(endpoint: string, closeCode: number, closeReason: string): ConnectionLostError {
-  return new ConnectionLostError(
-    `the connection closed (${closeCode}${closeReason ? ` ${closeReason}` : ''})`,
-    {
-      endpoint,
-      data: { closeCode },
-    },
-  );
+  const message = `the connection closed (${closeCode}${closeReason ? ` ${closeReason}` : ''})`;
+  return new ConnectionLostError(message, { endpoint, data: { closeCode } });
 }
 
 /** The heartbeat's ping went unanswered past its timeout. */
@@ -110,12 +103,8 @@ export function peerSilent(endpoint: string, silentMs: number, timeoutMs: number
 
 /** `ping()` got no pong in time, or was aborted. */
 export function noPong(endpoint: string, timeoutMs?: number): TimeoutError {
-  return new TimeoutError(
-    timeoutMs === undefined ? 'the ping was aborted' : `no pong within ${timeoutMs} ms`,
-    {
-      endpoint,
-    },
-  );
+  const message = timeoutMs === undefined ? 'the ping was aborted' : `no pong within ${timeoutMs} ms`;
+  return new TimeoutError(message, { endpoint });
 }
 
 /** `ws` threw on ping. */

@@ -9,6 +9,7 @@ import {
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
+import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
 const BINARY_FRAME_REFUSED = JSON.stringify(
@@ -20,19 +21,10 @@ const BINARY_FRAME_REFUSED = JSON.stringify(
 /** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What a server-side connection needs from its listener. */
-export interface ServerConnectionOptions {
-  readonly dispatcher: Dispatcher;
-  readonly maxInFlight: number;
-  /** Unsent reply bytes past which the connection stops being read. */
-  readonly maxBufferedBytes: number;
-  /** A connection not read for this long because its peer does not read its replies is terminated, ms. */
-  readonly stalledReadTimeoutMs: number;
-  readonly credentials: IncomingCredentials;
-  readonly remoteAddress: string | undefined;
-  /** Called once when the socket closed and every handler of it settled or was aborted. */
-  readonly onClosed: (connection: ServerConnection) => void;
-}
+/** The listener's limits a connection applies (see {@link WsListenerOptions}). */
+type Limits = Readonly<
+  Required<Pick<WsListenerOptions, 'maxInFlightPerConnection' | 'maxBufferedBytes' | 'stalledReadTimeoutMs'>>
+>;
 
 /**
  * The slots one message took from its connection's {@link InFlightLimit}. The dispatcher releases
@@ -100,17 +92,22 @@ export class ServerConnection {
 
   constructor(
     readonly socket: WebSocket,
-    private readonly options: ServerConnectionOptions,
+    private readonly options: Limits,
+    private readonly dispatcher: Dispatcher,
+    credentials: IncomingCredentials,
+    remoteAddress: string | undefined,
+    /** Called once when the socket closed and every handler of it settled or was aborted. */
+    onClosed: (connection: ServerConnection) => void,
   ) {
     // Every in-flight handler listens on this signal; thousands per connection are normal.
     setMaxListeners(0, this.controller.signal);
-    this.slots = new InFlightLimit(options.maxInFlight);
+    this.slots = new InFlightLimit(options.maxInFlightPerConnection);
     this.context = {
       transport: 'ws',
       metadata: {},
-      credentials: options.credentials,
+      credentials,
       signal: this.controller.signal,
-      ...(options.remoteAddress !== undefined && { remoteAddress: options.remoteAddress }),
+      ...(remoteAddress !== undefined && { remoteAddress }),
     };
     socket.on('message', (data, isBinary) => {
       this.alive = true;
@@ -123,13 +120,15 @@ export class ServerConnection {
     socket.on('error', () => {
       // 'close' follows (ws closes with 1009 on an oversize frame, 1002 on a protocol error).
     });
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.on('close', () => {
-      clearTimeout(this.stallTimer);
-      clearTimeout(this.closeTimer);
-      this.controller.abort(new Error('the connection closed'));
-      options.onClosed(this);
-    });
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        clearTimeout(this.stallTimer);
+        clearTimeout(this.closeTimer);
+        this.controller.abort(new Error('the connection closed'));
+        onClosed(this);
+        resolve();
+      }),
+    );
   }
 
   /** Requests of this connection being handled or whose reply is not written yet. */
@@ -157,7 +156,7 @@ export class ServerConnection {
     }
     // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
     const limit = new HeldUntilWritten(this.slots);
-    this.options.dispatcher
+    this.dispatcher
       .dispatch(data.toString(), this.context, {
         limit: limit as unknown as InFlightLimit,
         answerEachEntry: true,
@@ -194,7 +193,7 @@ export class ServerConnection {
     // Resume at half the bound, so that a slow reader does not flip the socket on every frame.
     if (
       this.paused &&
-      this.slots.inFlight < this.options.maxInFlight &&
+      this.slots.inFlight < this.slots.maxInFlight &&
       this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2
     )
       this.resume();
@@ -204,13 +203,9 @@ export class ServerConnection {
     this.paused = true;
     this.socket.pause();
     if (!Number.isFinite(this.options.stalledReadTimeoutMs)) return;
-    this.stallTimer = setTimeout(
-      () => {
-        // The peer read nothing of ours for the whole timeout: its replies are not wanted.
-        this.socket.terminate();
-      },
-      Math.min(this.options.stalledReadTimeoutMs, MAX_TIMER_MS),
-    );
+    // The peer read nothing of ours for the whole timeout: its replies are not wanted.
+    const timeoutMs = Math.min(this.options.stalledReadTimeoutMs, MAX_TIMER_MS);
+    this.stallTimer = setTimeout(() => this.socket.terminate(), timeoutMs);
     this.stallTimer.unref();
   }
 

@@ -6,6 +6,7 @@ import {
   type JsonRpcId,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type PendingCall,
   PendingCalls,
   type PingOptions,
   Reconnector,
@@ -60,7 +61,6 @@ const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persisten
 interface WsCall {
   /** The frame to write, wire ids in place. */
   readonly frame: string;
-  /** The attempt's time, ms. */
   readonly timeoutMs: number;
   /** The caller's id, restored on the response of a single request. */
   readonly callerId: JsonRpcId | undefined;
@@ -70,7 +70,7 @@ interface WsCall {
     | undefined;
   /** Nothing answers it (a notification, a batch of notifications): settled once written. */
   readonly oneWay: boolean;
-  /** True once the frame was handed to the socket (so the server may have it). */
+  /** Handed to the socket (so the server may have it). */
   written: boolean;
 }
 
@@ -91,8 +91,10 @@ export class WsConnection implements ClientConnection {
   private readonly queue = new Set<number>();
   /** A batch member's wire id → the batch's key in `pending`. */
   private readonly batchOf = new Map<number, number>();
+  /** Pings waiting for a pong: any pong answers all of them (pings carry no id). */
+  private readonly pings: PendingCalls<number, void>;
+  private readonly pingKeys = new Set<number>();
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
-  private readonly pingWaiters = new Set<() => void>();
   private readonly reconnector: Reconnector<WebSocket>;
   private gaveUp = false;
   private dropJitter: TimerHandle | undefined;
@@ -112,36 +114,36 @@ export class WsConnection implements ClientConnection {
     private readonly options: ResolvedWsClientOptions,
     private readonly connectOptions: ConnectOptions,
   ) {
+    // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
+    const settled = (call: PendingCall<Answer, WsCall>) => {
+      if (!call.context.written) this.queue.delete(call.id as number);
+      return call.context;
+    };
     this.pending = new PendingCalls(
       connectOptions.clock,
       {
-        // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
-        timeout: (call) => {
-          if (!call.context.written) this.queue.delete(call.id as number);
-          return timedOut(url, call.context.written, call.context.timeoutMs);
-        },
-        aborted: (call) => {
-          if (!call.context.written) this.queue.delete(call.id as number);
-          return aborted(url, call.context.written);
-        },
+        timeout: (call) => timedOut(url, settled(call).written, call.context.timeoutMs),
+        aborted: (call) => aborted(url, settled(call).written),
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
     );
+    const pingOver = (call: PendingCall<void, undefined>, timeoutMs?: number) => {
+      this.pingKeys.delete(call.id as number);
+      return noPong(url, timeoutMs);
+    };
+    this.pings = new PendingCalls(connectOptions.clock, {
+      timeout: (call) => pingOver(call, call.timeoutMs),
+      aborted: (call) => pingOver(call),
+    });
     this.reconnector = new Reconnector(
       (signal) =>
         this.openSocket(signal).catch((error: unknown) => {
           // Connect refused: nothing queued was written, so it may go elsewhere at once.
-          const rpcError = connectFailed(url, error);
-          this.lastError = rpcError;
-          this.failQueue(rpcError);
-          if (!this.closed) this.setStatus('reconnecting', rpcError);
-          throw rpcError;
+          throw this.failConnect(error, this.closed ? undefined : 'reconnecting');
         }),
       {
         baseMs: options.reconnectBaseMs,
         capMs: options.reconnectCapMs,
-        multiplier: 2,
-        jitter: 'full',
         maxAttempts: options.reconnectMaxAttempts,
         stableAfterMs: options.stableAfterMs,
         discard: (socket) => socket.terminate(),
@@ -160,6 +162,11 @@ export class WsConnection implements ClientConnection {
     return this.reconnector.attempts;
   }
 
+  /** The last error that closed or refused the connection (diagnostics). */
+  get error(): RpcError | undefined {
+    return this.lastError;
+  }
+
   onEvent(listener: (event: ConnectionEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -176,15 +183,7 @@ export class WsConnection implements ClientConnection {
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
-    const call: WsCall = {
-      frame,
-      timeoutMs: options.timeoutMs,
-      callerId: request.id,
-      batch: undefined,
-      oneWay,
-      written: false,
-    };
-    return this.submit(key, call, options) as Promise<JsonRpcResponse | undefined>;
+    return this.submit(key, options, frame, request.id, undefined, oneWay);
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
@@ -193,29 +192,21 @@ export class WsConnection implements ClientConnection {
     let items: string[];
     try {
       items = requests.map((request) => {
-        if (!Object.hasOwn(request, 'id'))
-          return encodeRequest(request, metadata, this.options.meta, undefined);
-        const wireId = this.nextId++;
-        members.set(wireId, request.id as JsonRpcId);
+        const wireId = Object.hasOwn(request, 'id') ? this.nextId++ : undefined;
+        if (wireId !== undefined) members.set(wireId, request.id as JsonRpcId);
         return encodeRequest(request, metadata, this.options.meta, wireId);
       });
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
     const key = this.nextId++;
-    const call: WsCall = {
-      frame: `[${items.join(',')}]`,
-      timeoutMs: options.timeoutMs,
-      callerId: undefined,
-      batch: { members, responses: [] },
-      oneWay: members.size === 0,
-      written: false,
-    };
     for (const wireId of members.keys()) this.batchOf.set(wireId, key);
     const forget = () => {
       for (const wireId of members.keys()) this.batchOf.delete(wireId);
     };
-    const answer = this.submit(key, call, options) as Promise<JsonRpcResponse[]>;
+    const batch = { members, responses: [] };
+    const frame = `[${items.join(',')}]`;
+    const answer = this.submit<JsonRpcResponse[]>(key, options, frame, undefined, batch, members.size === 0);
     answer.then(forget, forget);
     return answer;
   }
@@ -225,9 +216,18 @@ export class WsConnection implements ClientConnection {
    * still waiting `WATCH_SIGNAL_AFTER_MS` later), or queues it until the socket opens (its signal
    * watched at once: an abandoned call must never be written later).
    */
-  private submit(key: number, call: WsCall, options: SendOptions): Promise<Answer> {
-    return new Promise<Answer>((resolve, reject) => {
+  private submit<T extends Answer>(
+    key: number,
+    options: SendOptions,
+    frame: string,
+    callerId: JsonRpcId | undefined,
+    batch: WsCall['batch'],
+    oneWay: boolean,
+  ): Promise<T> {
+    return new Promise<T>((settle, reject) => {
+      const resolve = settle as (answer: Answer) => void;
       if (this.closed) return reject(notOpen(this.url, 'the connection is closed'));
+      const call: WsCall = { frame, timeoutMs: options.timeoutMs, callerId, batch, oneWay, written: false };
       const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
       if (this.currentStatus === 'open') {
         this.pending.add(key, call, waitMs, options, resolve, reject);
@@ -248,23 +248,21 @@ export class WsConnection implements ClientConnection {
 
   private write(key: number, call: WsCall): void {
     const socket = this.socket;
-    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
-      this.pending.reject(key, notOpen(this.url, 'the socket is not open'));
-      return;
+    let error: RpcError | undefined;
+    if (socket === undefined || socket.readyState !== WebSocket.OPEN)
+      error = notOpen(this.url, 'the socket is not open');
+    else if (socket.bufferedAmount > this.options.maxBufferedBytes)
+      error = bufferFull(this.url, socket.bufferedAmount, this.options.maxBufferedBytes);
+    else {
+      call.written = true;
+      try {
+        corkedSend(socket, Buffer.from(call.frame));
+      } catch (cause) {
+        error = sendFailed(this.url, cause);
+      }
     }
-    const bound = this.options.maxBufferedBytes;
-    if (socket.bufferedAmount > bound) {
-      this.pending.reject(key, bufferFull(this.url, socket.bufferedAmount, bound));
-      return;
-    }
-    call.written = true;
-    try {
-      corkedSend(socket, Buffer.from(call.frame));
-    } catch (error) {
-      this.pending.reject(key, sendFailed(this.url, error));
-      return;
-    }
-    if (call.oneWay) this.pending.resolve(key, call.batch === undefined ? undefined : []);
+    if (error !== undefined) this.pending.reject(key, error);
+    else if (call.oneWay) this.pending.resolve(key, call.batch === undefined ? undefined : []);
   }
 
   ping(options: PingOptions): Promise<void> {
@@ -274,27 +272,15 @@ export class WsConnection implements ClientConnection {
         this.ensureConnecting();
         return reject(notOpen(this.url, 'the socket is not open'));
       }
-      let timer: TimerHandle | undefined;
-      const finish = (error?: RpcError) => {
-        this.pingWaiters.delete(waiter);
-        timer?.cancel();
-        options.signal.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve();
-      };
-      const waiter = () => finish();
-      const onAbort = () => finish(noPong(this.url));
-      if (options.signal.aborted) return onAbort();
-      options.signal.addEventListener('abort', onAbort, { once: true });
-      timer = this.connectOptions.clock.setTimeout(
-        () => finish(noPong(this.url, options.timeoutMs)),
-        options.timeoutMs,
-      );
-      this.pingWaiters.add(waiter);
+      if (options.signal.aborted) return reject(noPong(this.url));
+      const key = this.nextId++;
+      this.pings.add(key, undefined, options.timeoutMs, options.signal, resolve, reject);
+      this.pingKeys.add(key);
       try {
         socket.ping();
       } catch (error) {
-        finish(pingFailed(this.url, error));
+        this.pingKeys.delete(key);
+        this.pings.reject(key, pingFailed(this.url, error));
       }
     });
   }
@@ -304,24 +290,23 @@ export class WsConnection implements ClientConnection {
     this.closed = true;
     this.dropJitter?.cancel();
     this.reconnector.stop();
-    this.failQueue(closedByClient(this.url, false));
+    this.fail(false, closedByClient(this.url, false));
     const socket = this.socket;
     this.detach(closedByClient(this.url, true));
     this.setStatus('closed');
-    if (socket && socket.readyState !== WebSocket.CLOSED) {
-      await new Promise<void>((resolve) => {
-        const timer = this.connectOptions.clock.setTimeout(() => {
-          socket.terminate();
-          resolve();
-        }, CLOSE_WAIT_MS);
-        socket.once('close', () => {
-          timer.cancel();
-          resolve();
-        });
-        if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
-        else socket.close(1000, 'client closing');
+    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const timer = this.connectOptions.clock.setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, CLOSE_WAIT_MS);
+      socket.once('close', () => {
+        timer.cancel();
+        resolve();
       });
-    }
+      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+      else socket.close(1000, 'client closing');
+    });
   }
 
   // --- connection life cycle -------------------------------------------------------------
@@ -341,55 +326,46 @@ export class WsConnection implements ClientConnection {
         this.connecting = false;
         if (this.closed) return;
         // Gave up after maxAttempts: fail what waits; the next call starts a new run.
-        const rpcError = connectFailed(this.url, error);
         this.gaveUp = true;
-        this.lastError = rpcError;
-        this.failQueue(rpcError);
-        this.setStatus('closed', rpcError);
+        this.failConnect(error, 'closed');
       },
     );
+  }
+
+  /** A connect attempt (or the run) failed: nothing queued was written; fail it and report. */
+  private failConnect(error: unknown, status: ConnectionStatus | undefined): RpcError {
+    const rpcError = connectFailed(this.url, error);
+    this.lastError = rpcError;
+    this.fail(false, rpcError);
+    if (status !== undefined) this.setStatus(status, rpcError);
+    return rpcError;
   }
 
   /** Opens one socket; resolves once the handshake completed, rejects if it failed. */
   private openSocket(signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
       if (this.closed || signal.aborted) return reject(notOpen(this.url, 'the connection is closed'));
-      const headers = { ...this.options.headers, ...this.connectOptions.headers };
       const socket = new WebSocket(this.url, {
         ...this.options.tls,
-        headers,
+        headers: { ...this.options.headers, ...this.connectOptions.headers },
         perMessageDeflate: false,
         handshakeTimeout: this.options.handshakeTimeoutMs,
         maxPayload: this.options.maxPayload,
         followRedirects: false,
       });
-      const onError = (error: Error) => finish(error);
-      const onClose = (code: number) => finish(closedDuringHandshake(code));
-      const onUnexpected = (_request: unknown, response: { statusCode?: number }) => {
-        finish(upgradeRefused(this.url, response.statusCode ?? 0));
-        socket.terminate();
-      };
-      const onOpen = () => finish();
       const finish = (error?: Error) => {
-        socket.off('error', onError);
-        socket.off('close', onClose);
-        socket.off('open', onOpen);
-        socket.off('unexpected-response', onUnexpected);
-        if (error) {
-          socket.on('error', () => {});
-          if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
-          reject(error);
-        } else if (this.closed) {
-          socket.terminate();
-          reject(notOpen(this.url, 'the connection is closed'));
-        } else {
-          resolve(socket);
-        }
+        for (const event of HANDSHAKE_EVENTS) socket.removeAllListeners(event);
+        if (error === undefined && !this.closed) return resolve(socket);
+        socket.on('error', () => {});
+        if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
+        reject(error ?? notOpen(this.url, 'the connection is closed'));
       };
-      socket.on('error', onError);
-      socket.on('close', onClose);
-      socket.on('open', onOpen);
-      socket.on('unexpected-response', onUnexpected);
+      socket.on('open', () => finish());
+      socket.on('error', finish);
+      socket.on('close', (code) => finish(closedDuringHandshake(code)));
+      socket.on('unexpected-response', (_request, response) =>
+        finish(upgradeRefused(this.url, response.statusCode ?? 0)),
+      );
     });
   }
 
@@ -407,21 +383,16 @@ export class WsConnection implements ClientConnection {
     this.unansweredPingAt = undefined;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
-      this.alive();
-      this.emit({ type: 'activity' });
-      const waiters = [...this.pingWaiters];
-      for (const waiter of waiters) waiter();
+      this.heard();
+      for (const key of this.pingKeys) this.pings.resolve(key);
+      this.pingKeys.clear();
     });
-    socket.on('ping', () => {
-      this.alive();
-      this.emit({ type: 'activity' });
-    });
+    socket.on('ping', () => this.heard());
     socket.on('error', () => {
       // 'close' always follows; the error is reported there.
     });
     socket.on('close', (code, reason) => {
-      if (this.socket !== socket) return;
-      this.drop(socketClosed(this.url, code, reason.toString()));
+      if (this.socket === socket) this.drop(socketClosed(this.url, code, reason.toString()));
     });
     this.scheduleTick();
     this.lastError = undefined;
@@ -445,8 +416,9 @@ export class WsConnection implements ClientConnection {
   private tick(): void {
     const socket = this.socket;
     if (!socket) return;
+    const { heartbeatIntervalMs: interval, heartbeatTimeoutMs: timeout } = this.options;
     const now = this.connectOptions.clock.now();
-    const lag = now - this.lastTickAt - this.options.heartbeatIntervalMs;
+    const lag = now - this.lastTickAt - interval;
     this.lastTickAt = now;
     if (this.heardFrom) {
       // Heard from since the last tick: on the tick's scale, that is now.
@@ -455,18 +427,10 @@ export class WsConnection implements ClientConnection {
       this.unansweredPingAt = undefined;
     }
     // Our own event loop stalled: the silence may be ours, not the peer's. Judge on the next tick.
-    if (lag > this.options.heartbeatIntervalMs) {
-      this.unansweredPingAt = undefined;
-      return;
-    }
-    if (
-      this.unansweredPingAt !== undefined &&
-      now - this.unansweredPingAt >= this.options.heartbeatTimeoutMs
-    ) {
-      this.drop(peerSilent(this.url, now - this.lastInboundAt, this.options.heartbeatTimeoutMs));
-      return;
-    }
-    if (this.unansweredPingAt === undefined && now - this.lastInboundAt >= this.options.heartbeatIntervalMs) {
+    if (lag > interval) this.unansweredPingAt = undefined;
+    else if (this.unansweredPingAt !== undefined && now - this.unansweredPingAt >= timeout)
+      this.drop(peerSilent(this.url, now - this.lastInboundAt, timeout));
+    else if (this.unansweredPingAt === undefined && now - this.lastInboundAt >= interval) {
       this.unansweredPingAt = now;
       try {
         socket.ping();
@@ -476,22 +440,19 @@ export class WsConnection implements ClientConnection {
     }
   }
 
-  private alive(): void {
+  /** A frame that answers no call arrived: the peer is alive. */
+  private heard(): void {
     this.heardFrom = true;
+    this.emit({ type: 'activity' });
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
-    this.alive();
-    if (isBinary) {
-      this.emit({ type: 'activity' });
-      return;
-    }
+    this.heardFrom = true;
     let value: unknown;
     try {
-      value = JSON.parse(data.toString());
+      if (!isBinary) value = JSON.parse(data.toString());
     } catch {
-      this.emit({ type: 'activity' });
-      return;
+      // Not JSON: delivered as nothing, it answers no call.
     }
     if (Array.isArray(value)) for (const item of value) this.deliver(item);
     else this.deliver(value);
@@ -502,9 +463,9 @@ export class WsConnection implements ClientConnection {
     const key =
       typeof id !== 'number' ? undefined : this.batchOf.size === 0 ? id : (this.batchOf.get(id) ?? id);
     const call = key === undefined ? undefined : this.pending.get(key);
+    // An error without an id (e.g. -32700 for a frame we did not send) or a late response.
     if (key === undefined || call === undefined || !call.context.written) {
-      // An error without an id (e.g. -32700 for a frame we did not send) or a late response.
-      this.emit({ type: 'activity' });
+      this.heard();
       return;
     }
     let response: JsonRpcResponse;
@@ -552,22 +513,18 @@ export class WsConnection implements ClientConnection {
     this.socket = undefined;
     this.heartbeat?.cancel();
     this.heartbeat = undefined;
-    if (socket) {
-      socket.removeAllListeners('message');
-      socket.removeAllListeners('pong');
-      socket.removeAllListeners('ping');
-    }
+    for (const event of ['message', 'pong', 'ping'] as const) socket?.removeAllListeners(event);
     // Queued calls stay queued for the next socket; written ones may have been processed.
-    this.pending.rejectAll(
-      () => error,
-      (call) => call.context.written,
-    );
+    this.fail(true, error);
   }
 
-  private failQueue(error: RpcError): void {
-    const queued = [...this.queue];
-    this.queue.clear();
-    for (const key of queued) this.pending.reject(key, error);
+  /** Fails the written calls, or the queued ones (every call not written is queued). */
+  private fail(written: boolean, error: RpcError): void {
+    if (!written) this.queue.clear();
+    this.pending.rejectAll(
+      () => error,
+      (call) => call.context.written === written,
+    );
   }
 
   private setStatus(status: ConnectionStatus, error?: RpcError): void {
@@ -585,12 +542,9 @@ export class WsConnection implements ClientConnection {
       }
     }
   }
-
-  /** The last error that closed or refused the connection (diagnostics). */
-  get error(): RpcError | undefined {
-    return this.lastError;
-  }
 }
+
+const HANDSHAKE_EVENTS = ['open', 'error', 'close', 'unexpected-response'] as const;
 
 /**
  * The request as JSON: `"id": wireId` first (none for a notification), then its members as given

@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher, IncomingCredentials, ServerListener } from '@resilient-rpc/core';
 import { WebSocketServer } from 'ws';
-import { CloseCodes, WsServerDefaults } from './defaults.js';
+import { CloseCodes, checkPositive, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
 
 /** Options of {@link wsListener}. */
@@ -72,39 +73,23 @@ export interface WsListener extends ServerListener {
   readonly httpServer: Server | undefined;
 }
 
+/** The options with every default applied. */
+type Settings = WsListenerOptions & {
+  -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
+};
+
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
-  const settings: Record<string, unknown> = { ...WsServerDefaults };
-  for (const [name, value] of Object.entries(options)) if (value != null) settings[name] = value;
-  const {
-    host,
-    path,
-    maxInFlightPerConnection: maxInFlight,
-    maxConnections,
-    maxConnectionsPerAddress,
-    idleTimeoutMs,
-    evictIdleAfterMs,
-    maxBufferedBytes,
-    stalledReadTimeoutMs,
-    headersTimeoutMs,
-    heartbeatIntervalMs,
-    closeTimeoutMs,
-    verifyUpgradeTimeoutMs,
-  } = settings as {
-    -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
-  };
-  for (const name of [
+  const o = { ...WsServerDefaults } as Settings;
+  for (const [name, value] of Object.entries(options)) if (value != null) Object.assign(o, { [name]: value });
+  checkPositive('wsListener', o, [
     'maxConnectionsPerAddress',
     'idleTimeoutMs',
     'evictIdleAfterMs',
     'maxBufferedBytes',
     'stalledReadTimeoutMs',
     'verifyUpgradeTimeoutMs',
-  ]) {
-    const value = settings[name];
-    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
-      throw new RangeError(`wsListener: ${name} must be a positive number (got ${String(value)})`);
-  }
+  ]);
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : isTlsServer(options.server);
 
@@ -121,13 +106,9 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let upgrading = 0;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const pathname = pathOf(request.url);
-    if (pathname !== path) {
+    if ((request.url ?? '/').split('?', 1)[0] !== o.path) {
       // On a shared server another handler may own this path; on our own server nobody does.
-      if (ownsServer || httpServer?.listenerCount('upgrade') === 1) {
-        guard(socket);
-        refuse(socket, 404);
-      }
+      if (ownsServer || httpServer?.listenerCount('upgrade') === 1) refuse(socket, 404);
       return;
     }
     // Node removed its own socket error handler before emitting 'upgrade': without one, a reset
@@ -135,17 +116,17 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     // process. ws adds its own once it takes the socket; this one stays as a backstop.
     guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-    if (connections.size + upgrading >= maxConnections) {
+    if (connections.size + upgrading >= o.maxConnections) {
       // Full: only an upgrade that will evict an idle connection may go on. With verifyUpgrade the
       // eviction waits for the verdict, so that an unauthenticated client evicts nobody; the
       // upgrades waiting for it are bounded by maxConnections.
-      const waitingTooMany = options.verifyUpgrade !== undefined && upgrading >= maxConnections;
+      const waitingTooMany = options.verifyUpgrade !== undefined && upgrading >= o.maxConnections;
       if (waitingTooMany || findIdlest() === undefined) return refuse(socket, 503, 'too many connections');
     }
     const remoteAddress = (request.socket as Socket).remoteAddress;
-    if (Number.isFinite(maxConnectionsPerAddress) && remoteAddress !== undefined) {
+    if (Number.isFinite(o.maxConnectionsPerAddress) && remoteAddress !== undefined) {
       const count = perAddress.get(remoteAddress) ?? 0;
-      if (count >= maxConnectionsPerAddress)
+      if (count >= o.maxConnectionsPerAddress)
         return refuse(socket, 503, 'too many connections from this address');
       perAddress.set(remoteAddress, count + 1);
       socket.once('close', () => {
@@ -157,23 +138,15 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     const credentials: IncomingCredentials = { headers: headersOf(request) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-      if (connections.size >= maxConnections && !evictIdlest())
+      if (connections.size >= o.maxConnections && !evictIdlest())
         return refuse(socket, 503, 'too many connections');
       wss.handleUpgrade(request, socket, head, (ws) => {
         if (!accepting || dispatcher === undefined) {
           ws.close(CloseCodes.GoingAway, 'server is shutting down');
           return;
         }
-        const connection = new ServerConnection(ws, {
-          dispatcher,
-          maxInFlight,
-          maxBufferedBytes,
-          stalledReadTimeoutMs,
-          credentials,
-          remoteAddress,
-          onClosed: (closed) => connections.delete(closed),
-        });
-        connections.add(connection);
+        const onClosed = (closed: ServerConnection) => connections.delete(closed);
+        connections.add(new ServerConnection(ws, o, dispatcher, credentials, remoteAddress, onClosed));
       });
     };
     if (options.verifyUpgrade === undefined) return upgrade();
@@ -189,10 +162,10 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       if (socket.destroyed) return;
       then();
     };
-    const timer = Number.isFinite(verifyUpgradeTimeoutMs)
+    const timer = Number.isFinite(o.verifyUpgradeTimeoutMs)
       ? setTimeout(
           () => settle(() => refuse(socket, 503, 'the upgrade check timed out')),
-          Math.min(verifyUpgradeTimeoutMs, 2 ** 31 - 1),
+          Math.min(o.verifyUpgradeTimeoutMs, 2 ** 31 - 1),
         )
       : undefined;
     timer?.unref();
@@ -220,7 +193,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     idlest.close(
       CloseCodes.GoingAway,
       'evicted: the server is full and this connection is idle',
-      closeTimeoutMs,
+      o.closeTimeoutMs,
     );
     return true;
   };
@@ -230,7 +203,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     const now = Date.now();
     let idlest: ServerConnection | undefined;
     for (const connection of connections) {
-      if (connection.pending > 0 || now - connection.lastActiveAt < evictIdleAfterMs) continue;
+      if (connection.pending > 0 || now - connection.lastActiveAt < o.evictIdleAfterMs) continue;
       if (idlest === undefined || connection.lastActiveAt < idlest.lastActiveAt) idlest = connection;
     }
     return idlest;
@@ -239,8 +212,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   const sweepIdle = () => {
     const now = Date.now();
     for (const connection of connections) {
-      if (connection.pending === 0 && now - connection.lastActiveAt >= idleTimeoutMs) {
-        connection.close(CloseCodes.GoingAway, 'idle timeout', closeTimeoutMs);
+      if (connection.pending === 0 && now - connection.lastActiveAt >= o.idleTimeoutMs) {
+        connection.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs);
       }
     }
   };
@@ -275,9 +248,9 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       });
       if (httpServer === undefined) {
         const serverOptions = {
-          headersTimeout: headersTimeoutMs,
-          requestTimeout: Math.max(headersTimeoutMs, 30_000),
-          connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeoutMs / 2))),
+          headersTimeout: o.headersTimeoutMs,
+          requestTimeout: Math.max(o.headersTimeoutMs, 30_000),
+          connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(o.headersTimeoutMs / 2))),
         };
         httpServer = options.tls
           ? createHttpsServer({ ...options.tls, ...serverOptions })
@@ -286,32 +259,25 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
           response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
           response.end('Upgrade Required: this endpoint speaks JSON-RPC over WebSocket');
         });
-        const server = httpServer;
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(options.port ?? 0, host, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
+        httpServer.listen(options.port ?? 0, o.host);
+        await once(httpServer, 'listening'); // rejects on 'error' (a port in use)
       }
       httpServer.on('upgrade', onUpgrade);
-      heartbeat = setInterval(tick, heartbeatIntervalMs);
+      heartbeat = setInterval(tick, o.heartbeatIntervalMs);
       heartbeat.unref();
-      if (Number.isFinite(idleTimeoutMs)) {
-        idleSweeper = setInterval(sweepIdle, Math.min(1_000, Math.max(10, Math.floor(idleTimeoutMs / 4))));
+      if (Number.isFinite(o.idleTimeoutMs)) {
+        idleSweeper = setInterval(sweepIdle, Math.min(1_000, Math.max(10, Math.floor(o.idleTimeoutMs / 4))));
         idleSweeper.unref();
       }
       accepting = true;
     },
     get urls() {
-      const address = httpServer?.address();
-      if (address === null || address === undefined || typeof address === 'string') return [];
-      const info = address as AddressInfo;
-      const bound = ownsServer ? host : info.address;
+      const info = httpServer?.address();
+      if (!info || typeof info === 'string') return [];
+      const bound = ownsServer ? o.host : info.address;
       const hostname = bound.includes(':') ? `[${bound}]` : bound; // an IPv6 address goes in brackets
       const shown = hostname === '0.0.0.0' || hostname === '[::]' ? '127.0.0.1' : hostname;
-      return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${path}`];
+      return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${o.path}`];
     },
     async stopAccepting() {
       accepting = false;
@@ -320,15 +286,13 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     },
     async close() {
       accepting = false;
-      if (heartbeat) clearInterval(heartbeat);
-      heartbeat = undefined;
-      if (idleSweeper) clearInterval(idleSweeper);
-      idleSweeper = undefined;
+      clearInterval(heartbeat);
+      clearInterval(idleSweeper);
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and
       // aborted them: nothing more is sent; clients see 1001 and fail what is pending.
       for (const connection of connections)
-        connection.close(CloseCodes.GoingAway, 'server shutting down', closeTimeoutMs);
+        connection.close(CloseCodes.GoingAway, 'server shutting down', o.closeTimeoutMs);
       await Promise.all([...connections].map((connection) => connection.closed));
       connections.clear();
       wss?.close();
@@ -348,12 +312,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return httpServer;
     },
   };
-}
-
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
 
 function headersOf(request: IncomingMessage): Record<string, string> {
@@ -400,7 +358,5 @@ function refuse(socket: Duplex, status: number, message?: string): void {
 }
 
 function isTlsServer(server: Server | undefined): boolean {
-  return (
-    server !== undefined && typeof (server as unknown as { addContext?: unknown }).addContext === 'function'
-  );
+  return typeof (server as { addContext?: unknown } | undefined)?.addContext === 'function';
 }

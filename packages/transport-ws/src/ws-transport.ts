@@ -1,6 +1,6 @@
 import type { ClientConnection, ConnectOptions } from '@resilient-rpc/core';
 import type { ClientOptions } from 'ws';
-import { WsClientDefaults } from './defaults.js';
+import { checkPositive, WsClientDefaults } from './defaults.js';
 import { listenWsUrl, type WsTransport, type WsTransportServerOptions } from './listen-url.js';
 import { WsConnection } from './ws-connection.js';
 
@@ -76,16 +76,12 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
 }
 
 function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
-  const numbers = { ...WsClientDefaults } as Record<keyof typeof WsClientDefaults, number>;
-  for (const name of Object.keys(WsClientDefaults) as Array<keyof typeof WsClientDefaults>) {
-    const value = options[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
-      throw new RangeError(`wsTransport: ${name} must be a positive number (got ${String(value)})`);
-    numbers[name] = value;
-  }
+  const resolved: Record<string, unknown> = { ...WsClientDefaults, headers: options.headers ?? {} };
+  for (const name of Object.keys(WsClientDefaults) as Array<keyof typeof WsClientDefaults>)
+    if (options[name] !== undefined) resolved[name] = options[name];
+  checkPositive('wsTransport', resolved, Object.keys(WsClientDefaults));
   const meta = options.meta ?? true;
   if (typeof meta !== 'boolean')
     throw new TypeError(`wsTransport: meta must be a boolean (got ${String(meta)})`);
-  return { ...numbers, headers: options.headers ?? {}, tls: options.tls, meta };
+  return { ...resolved, tls: options.tls, meta } as ResolvedWsClientOptions;
 }
