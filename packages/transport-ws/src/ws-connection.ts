@@ -285,6 +285,11 @@ export class WsConnection implements ClientConnection {
     });
   }
 
+  /** @internal Whether `close()` was called (a connection that gave up also reports `closed`). */
+  get closedByOwner(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -63,8 +63,11 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
     connect(url: string, connectOptions: ConnectOptions): ClientConnection {
       const connection = new WsConnection(url, resolved, connectOptions);
       connections.add(connection);
+      // Forgotten only once closed by its owner: a connection that gave up reconnecting also
+      // reports `closed`, but a later call opens it again, and `close()` must still reach it.
       connection.onEvent((event) => {
-        if (event.type === 'status' && event.status === 'closed') connections.delete(connection);
+        if (event.type === 'status' && event.status === 'closed' && connection.closedByOwner)
+          connections.delete(connection);
       });
       return connection;
     },

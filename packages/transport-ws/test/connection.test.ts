@@ -1,7 +1,7 @@
-import { RpcError } from '@resilient-rpc/core';
+import { defaultRandom, RpcError, systemClock } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import type { WsConnection } from '../src/index.js';
+import { type WsConnection, wsTransport } from '../src/index.js';
 import { call, connect, resultOf, type Started, startServer } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -206,5 +206,35 @@ describe('WsConnection', () => {
       kind: 'not-sent',
     });
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('wsTransport.close()', () => {
+  it('closes a connection that gave up reconnecting and was opened again by a later call', async () => {
+    const first = await startServer();
+    const url = first.url;
+    const port = Number(new URL(url).port);
+    await first.server.close();
+
+    const transport = wsTransport({ reconnectMaxAttempts: 1 });
+    const connection = transport.connect(url, { clock: systemClock, random: defaultRandom }) as WsConnection;
+    cleanups.push(() => connection.close());
+    await expect(call(connection, 'add', [1, 1], { timeoutMs: 2_000 })).rejects.toBeInstanceOf(RpcError);
+    expect(connection.status).toBe('closed'); // gave up: reported closed, but not closed by its owner
+
+    const second = await startServer({ port });
+    cleanups.push(() => second.server.close());
+    // After giving up, a call fails fast and starts a new connect run in the background.
+    await call(connection, 'add', [1, 1]).catch(() => undefined);
+    const opened = new Promise<void>((resolve) =>
+      connection.onEvent((event) => {
+        if (event.type === 'status' && event.status === 'open') resolve();
+      }),
+    );
+    if (connection.status !== 'open') await opened;
+    expect(resultOf(await call(connection, 'add', [2, 3]))).toBe(5);
+
+    await transport.close?.();
+    expect(connection.status).toBe('closed');
   });
 });
