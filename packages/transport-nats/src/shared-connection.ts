@@ -123,7 +123,7 @@ export class SharedConnection {
   private readonly listeners = new Map<string, ReplyListener>();
   private readonly noRespondersWatchers = new Set<(subject: string) => void>();
   private readonly owners = new Set<SharedConnectionOwner>();
-  private openWaiters: Array<(error?: RpcError) => void> = [];
+  private readonly openWaiters = new Set<(error?: RpcError) => void>();
   private replyPrefix = '';
   private sequence = 0;
   private closing = false;
@@ -264,8 +264,8 @@ export class SharedConnection {
   }
 
   private wakeWaiters(error?: RpcError): void {
-    const waiters = this.openWaiters;
-    this.openWaiters = [];
+    const waiters = [...this.openWaiters];
+    this.openWaiters.clear();
     for (const waiter of waiters) waiter(error);
   }
 
@@ -280,29 +280,63 @@ export class SharedConnection {
       return Promise.reject(connectionClosed(url, this.lastConnectError));
     }
     const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
+    return this.within(
+      signal,
+      waitMs,
+      () => notOpenInTime(url, waitMs, this.status, this.lastConnectError),
+      () => abortedBeforeSending(url),
+      (finish) => {
+        const waiter = (error?: RpcError) => finish(error && forEndpoint(error, url));
+        this.openWaiters.add(waiter);
+        return () => this.openWaiters.delete(waiter);
+      },
+    );
+  }
+
+  /**
+   * Settles when `start` calls `finish`, or fails after `ms` or when `signal` aborts. The timer
+   * keeps the process alive while the call waits, as a call on an open connection does through
+   * its socket (there is none between two connect attempts): a script's `await client.call()`
+   * settles instead of the process ending under it.
+   */
+  private within(
+    signal: AbortSignal,
+    ms: number,
+    timedOut: () => RpcError,
+    aborted: () => RpcError,
+    start: (finish: (error?: RpcError) => void) => (() => void) | undefined,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let done = false;
+      let stop: (() => void) | undefined;
       const finish = (error?: RpcError) => {
         if (done) return;
         done = true;
-        const index = this.openWaiters.indexOf(finish);
-        if (index >= 0) this.openWaiters.splice(index, 1);
         timer.cancel();
         signal.removeEventListener('abort', onAbort);
+        stop?.();
         if (error === undefined) resolve();
-        else reject(forEndpoint(error, url));
+        else reject(error);
       };
-      const onAbort = () => finish(abortedBeforeSending(url));
-      // This timer keeps the process alive while the call waits, as a call on an open connection
-      // does through its socket (there is none between two connect attempts): a script's
-      // `await client.call()` settles instead of the process ending under it.
-      const timer = this.settings.clock.setTimeout(
-        () => finish(notOpenInTime(url, waitMs, this.status, this.lastConnectError)),
-        waitMs,
-        { keepAlive: true },
-      );
+      const onAbort = () => finish(aborted());
+      const timer = this.settings.clock.setTimeout(() => finish(timedOut()), ms, { keepAlive: true });
       signal.addEventListener('abort', onAbort, { once: true });
-      this.openWaiters.push(finish);
+      stop = start(finish);
+    });
+  }
+
+  /** Runs `then` once the connection is open, with what is left of the call's time. */
+  private async whenOpen<T>(
+    owner: SharedConnectionOwner,
+    bounds: Bounds,
+    then: (bounds: Bounds) => Promise<T>,
+  ) {
+    const started = this.settings.clock.now();
+    await this.waitOpen(bounds.signal, bounds.timeoutMs, owner.url);
+    if (this.status !== 'open') throw connectionClosed(owner.url);
+    return then({
+      signal: bounds.signal,
+      timeoutMs: bounds.timeoutMs - (this.settings.clock.now() - started),
     });
   }
 
@@ -318,9 +352,11 @@ export class SharedConnection {
     bounds: Bounds,
     expect: Expect,
   ): Promise<Reply> {
-    if (this.status !== 'open') return this.requestWhenOpen(owner, subject, payload, headers, bounds, expect);
     const nc = this.nc;
-    if (nc === undefined) return Promise.reject(connectionClosed(owner.url));
+    if (this.status !== 'open' || nc === undefined)
+      return this.whenOpen(owner, bounds, (left) =>
+        this.request(owner, subject, payload, headers, left, expect),
+      );
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
       // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
@@ -343,36 +379,22 @@ export class SharedConnection {
     });
   }
 
-  private async requestWhenOpen(
-    owner: SharedConnectionOwner,
-    subject: string,
-    payload: Uint8Array,
-    headers: MsgHdrs | undefined,
-    bounds: Bounds,
-    expect: Expect,
-  ): Promise<Reply> {
-    const started = this.settings.clock.now();
-    await this.waitOpen(bounds.signal, bounds.timeoutMs, owner.url);
-    const timeoutMs = bounds.timeoutMs - (this.settings.clock.now() - started);
-    if (this.status !== 'open') throw connectionClosed(owner.url);
-    return this.request(owner, subject, payload, headers, { signal: bounds.signal, timeoutMs }, expect);
-  }
-
   /** Publishes a notification (no reply expected). */
-  async publish(
+  publish(
     owner: SharedConnectionOwner,
     subject: string,
     payload: Uint8Array,
     headers: MsgHdrs | undefined,
     bounds: Bounds,
   ): Promise<void> {
-    if (this.status !== 'open') await this.waitOpen(bounds.signal, bounds.timeoutMs, owner.url);
     const nc = this.nc;
-    if (nc === undefined) throw connectionClosed(owner.url);
+    if (this.status !== 'open' || nc === undefined)
+      return this.whenOpen(owner, bounds, (left) => this.publish(owner, subject, payload, headers, left));
     try {
       nc.publish(subject, payload, headers ? { headers } : undefined);
+      return Promise.resolve();
     } catch (error) {
-      throw publishFailed(error, owner.url);
+      return Promise.reject(publishFailed(error, owner.url));
     }
   }
 
@@ -415,36 +437,24 @@ export class SharedConnection {
   }
 
   /** Round trip to the broker (PING/PONG), bounded by `timeoutMs` and `signal`. */
-  async flush(owner: SharedConnectionOwner, { signal, timeoutMs }: Bounds): Promise<void> {
-    const clock = this.settings.clock;
-    const started = clock.now();
-    if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
+  flush(owner: SharedConnectionOwner, bounds: Bounds): Promise<void> {
     const nc = this.nc;
-    if (nc === undefined) throw connectionClosed(owner.url);
-    const remaining = Math.max(1, timeoutMs - (clock.now() - started));
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        timer.cancel();
-        reject(pingTimedOut(owner.url));
-      };
-      const timer = clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        reject(pingTimedOut(owner.url, remaining));
-      }, remaining);
-      signal.addEventListener('abort', onAbort, { once: true });
-      nc.flush().then(
-        () => {
-          timer.cancel();
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        (error: unknown) => {
-          timer.cancel();
-          signal.removeEventListener('abort', onAbort);
-          reject(pingFailed(error, owner.url));
-        },
-      );
-    });
+    if (this.status !== 'open' || nc === undefined)
+      return this.whenOpen(owner, bounds, (left) => this.flush(owner, left));
+    const ms = Math.max(1, bounds.timeoutMs);
+    return this.within(
+      bounds.signal,
+      ms,
+      () => pingTimedOut(owner.url, ms),
+      () => pingTimedOut(owner.url),
+      (finish) => {
+        nc.flush().then(
+          () => finish(),
+          (error: unknown) => finish(pingFailed(error, owner.url)),
+        );
+        return undefined;
+      },
+    );
   }
 
   private onReply(error: Error | null, msg: Msg): void {
