@@ -250,21 +250,15 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   }
 
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    const responses = await this.transmit(requests, options, requests.every(isNotification));
-    if (responses === undefined) return [];
+    const responses = ((await this.transmit(requests, options, requests.every(isNotification))) ??
+      []) as JsonRpcResponse[];
     // One error with id null for the whole batch (too large, too many entries): it answers each request.
-    const only = (responses as JsonRpcResponse[])[0];
-    if (
-      only?.id === null &&
-      'error' in only &&
-      requests.length > 1 &&
-      (responses as JsonRpcResponse[]).length === 1
-    ) {
-      return requests
-        .filter((entry) => !isNotification(entry))
-        .map((entry) => ({ ...only, id: entry.id ?? null }));
-    }
-    return responses as JsonRpcResponse[];
+    const only = responses[0];
+    if (responses.length !== 1 || requests.length < 2 || only?.id !== null || !('error' in only))
+      return responses;
+    return requests
+      .filter((entry) => !isNotification(entry))
+      .map((entry) => ({ ...only, id: entry.id ?? null }));
   }
 
   /** Publishes a request or batch; waits for the reply unless it holds only notifications. */

@@ -1,11 +1,12 @@
 import type { Msg } from '@nats-io/transport-node';
-import { type ConnectionStatus, type DiscoverOptions, RpcError, type TimerHandle } from '@resilient-rpc/core';
+import type { ConnectionStatus, DiscoverOptions, TimerHandle } from '@resilient-rpc/core';
 import {
   SERVICE_API_PREFIX,
   ServiceMetadataKeys,
   ServiceResponseTypes,
   serviceNameFor,
 } from './discovery.js';
+import { isNoResponders } from './map-error.js';
 import { PING_REQUEST, type SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { validateSubject, withSubject } from './url.js';
 
@@ -84,8 +85,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   private readonly maxInstances: number;
   private readonly pingSubject: string;
   private readonly stopProbes = new AbortController();
-  private readonly unwatch: () => void;
-  private reply: { readonly subject: string; stop(): void } | undefined;
+  private readonly reply: { send(subject: string, payload: string): boolean; stop(): void };
   private timer: TimerHandle | undefined;
   private round = 0;
   private announced = '';
@@ -107,7 +107,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     const name = (settings.serviceName ?? serviceNameFor)(subject);
     this.pingSubject = `${SERVICE_API_PREFIX}.PING.${name}`;
     shared.addOwner(this);
-    this.unwatch = shared.watchNoResponders((subject) => this.onNoResponders(subject));
+    this.reply = shared.replySubject((msg) => this.onAnswer(msg));
     this.tick();
   }
 
@@ -121,9 +121,8 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     if (this.stopped) return;
     this.stopped = true;
     this.timer?.cancel();
-    this.unwatch();
     for (const instance of this.instances.values()) instance.confirm?.cancel();
-    this.reply?.stop();
+    this.reply.stop();
     this.stopProbes.abort();
     this.shared.removeOwner(this);
     void this.release().catch(() => {});
@@ -139,9 +138,8 @@ export class InstanceDiscovery implements SharedConnectionOwner {
 
   /** One round: drop what stayed silent too long, probe what missed the last round, ask again. */
   private ask(): void {
-    this.reply ??= this.shared.replySubject((msg) => this.onAnswer(msg));
-    if (this.reply === undefined) return; // not connected: rounds that cannot be sent do not count
-    if (!this.shared.publishWithReply(this.pingSubject, '', this.reply.subject)) return;
+    // not connected: rounds that cannot be sent do not count
+    if (!this.reply.send(this.pingSubject, '')) return;
     let changed = false;
     for (const [instanceSubject, instance] of this.instances) {
       const missed = this.round - instance.lastSeenRound;
@@ -232,7 +230,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
           // dropped: an instance that only reconnects keeps its endpoint and health history, and
           // calls still waiting on a dead one get time to be rescued by the client first.
           // Anything else (no answer in time) leaves the decision to the client's health checks.
-          if (!RpcError.isInstance(error) || error.kind !== 'rejected') return;
+          if (!isNoResponders(error)) return;
           if (!instance.gone) this.markGone(instance);
           else if (this.instances.get(instanceSubject) === instance) {
             this.forget(instanceSubject, instance);
@@ -246,7 +244,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   }
 
   /** A call to `subject` got "no responders": if it is an instance, confirm a little later. */
-  private onNoResponders(subject: string): void {
+  noResponders(subject: string): void {
     const instance = this.instances.get(subject);
     // (a probe's own "no responders" is judged by the probe)
     if (this.stopped || instance === undefined || instance.probing || instance.confirm !== undefined) return;
