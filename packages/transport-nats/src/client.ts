@@ -15,7 +15,7 @@ import {
   type WireMetadata,
 } from '@resilient-rpc/core';
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
-import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listen-url.js';
+import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
 import { connectionClosed, unserialisable } from './map-error.js';
 import {
   BATCH,
