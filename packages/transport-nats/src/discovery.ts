@@ -97,54 +97,42 @@ export function startDiscovery(
   const endpointName = options.identity.endpointName ?? 'rpc';
   const started = new Date().toISOString();
   const identity = { name, id, version, metadata };
+  const endpoints = (
+    [
+      [endpointName, subject, stats],
+      [`${endpointName}-instance`, instanceSubject, instanceStats],
+    ] as const
+  ).map(([endpoint, endpointSubject, counters]) => ({
+    base: { name: endpoint, subject: endpointSubject, queue_group: queue },
+    counters,
+  }));
   const ping = JSON.stringify({ type: ServiceResponseTypes.ping, ...identity });
-  const endpoints: Array<[string, string, ServiceEndpointCounters]> = [
-    [endpointName, subject, stats],
-    [`${endpointName}-instance`, instanceSubject, instanceStats],
-  ];
-  const info = () =>
-    JSON.stringify({
-      type: ServiceResponseTypes.info,
-      ...identity,
-      description: options.identity.description ?? '',
-      endpoints: endpoints.map(([endpoint, endpointSubject]) => ({
-        name: endpoint,
-        subject: endpointSubject,
-        queue_group: queue,
-        metadata: { protocol: 'jsonrpc-2.0' },
-      })),
-    });
+  const info = JSON.stringify({
+    type: ServiceResponseTypes.info,
+    ...identity,
+    description: options.identity.description ?? '',
+    endpoints: endpoints.map(({ base }) => ({ ...base, metadata: { protocol: 'jsonrpc-2.0' } })),
+  });
   const statsDocument = () =>
     JSON.stringify({
       type: ServiceResponseTypes.stats,
       ...identity,
       started,
-      endpoints: endpoints.map(([endpoint, endpointSubject, counters]) => ({
-        name: endpoint,
-        subject: endpointSubject,
-        queue_group: queue,
-        num_requests: counters.requests,
-        num_errors: counters.errors,
-        last_error: counters.lastError,
-        processing_time: counters.processingNs,
-        average_processing_time:
-          counters.requests === 0 ? 0 : Math.round(counters.processingNs / counters.requests),
+      endpoints: endpoints.map(({ base, counters: { requests, errors, lastError, processingNs } }) => ({
+        ...base,
+        num_requests: requests,
+        num_errors: errors,
+        last_error: lastError,
+        processing_time: processingNs,
+        average_processing_time: requests === 0 ? 0 : Math.round(processingNs / requests),
       })),
     });
+  const bodies = { PING: () => ping, INFO: () => info, STATS: statsDocument };
   const subscriptions: Subscription[] = [];
-  const verbs: Array<[string, () => string]> = [
-    ['PING', () => ping],
-    ['INFO', info],
-    ['STATS', statsDocument],
-  ];
-  for (const [verb, body] of verbs) {
-    for (const discoverySubject of [
-      `${SERVICE_API_PREFIX}.${verb}`,
-      `${SERVICE_API_PREFIX}.${verb}.${name}`,
-      `${SERVICE_API_PREFIX}.${verb}.${name}.${id}`,
-    ]) {
+  for (const [verb, body] of Object.entries(bodies)) {
+    for (const suffix of ['', `.${name}`, `.${name}.${id}`]) {
       subscriptions.push(
-        nc.subscribe(discoverySubject, {
+        nc.subscribe(`${SERVICE_API_PREFIX}.${verb}${suffix}`, {
           callback: (error, msg) => {
             if (error === null && msg.reply) msg.respond(body());
           },
