@@ -259,10 +259,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
       options.headers,
       inBody ? NO_METADATA : options.metadata,
     );
-    if (notification) {
-      return this.shared.publish(this, this.subject, payload, headers, options).then(() => undefined);
-    }
-    const expect = isBatch(message) ? BATCH : (message.id ?? null);
+    const expect = notification ? undefined : isBatch(message) ? BATCH : (message.id ?? null);
     return this.shared.request(this, this.subject, payload, headers, options, expect);
   }
 

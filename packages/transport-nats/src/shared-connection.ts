@@ -72,6 +72,7 @@ interface Bounds {
 }
 
 const decoder = new TextDecoder();
+const SENT = Promise.resolve(undefined);
 
 /**
  * A call's abort signal is read only once it has waited this long, ms: most calls are answered
@@ -298,8 +299,9 @@ export class SharedConnection {
   }
 
   /**
-   * Publishes `payload` to `subject` and waits for the reply on the shared inbox. Rejects only
-   * with RpcErrors: `rejected` (no responders), `timeout`, `connection-lost`, `not-sent`, `protocol`.
+   * Publishes `payload` to `subject` and waits for the reply on the shared inbox (none for a
+   * notification, `expect` undefined). Rejects only with RpcErrors: `rejected` (no responders),
+   * `timeout`, `connection-lost`, `not-sent`, `protocol`.
    */
   request(
     owner: SharedConnectionOwner,
@@ -307,13 +309,21 @@ export class SharedConnection {
     payload: Uint8Array,
     headers: MsgHdrs | undefined,
     bounds: Bounds,
-    expect: Expect,
-  ): Promise<Reply> {
+    expect: Expect | undefined,
+  ): Promise<Reply | undefined> {
     const nc = this.nc;
     if (this.status !== 'open' || nc === undefined)
       return this.whenOpen(owner, bounds, (left) =>
         this.request(owner, subject, payload, headers, left, expect),
       );
+    if (expect === undefined) {
+      try {
+        nc.publish(subject, payload, headers ? { headers } : undefined);
+        return SENT;
+      } catch (error) {
+        return Promise.reject(errors.publishFailed(error, owner.url));
+      }
+    }
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
       // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
@@ -334,25 +344,6 @@ export class SharedConnection {
         this.pending.reject(token, errors.publishFailed(error, owner.url));
       }
     });
-  }
-
-  /** Publishes a notification (no reply expected). */
-  publish(
-    owner: SharedConnectionOwner,
-    subject: string,
-    payload: Uint8Array,
-    headers: MsgHdrs | undefined,
-    bounds: Bounds,
-  ): Promise<void> {
-    const nc = this.nc;
-    if (this.status !== 'open' || nc === undefined)
-      return this.whenOpen(owner, bounds, (left) => this.publish(owner, subject, payload, headers, left));
-    try {
-      nc.publish(subject, payload, headers ? { headers } : undefined);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(errors.publishFailed(error, owner.url));
-    }
   }
 
   /**
