@@ -66,6 +66,16 @@ export interface DiscoveryResponder {
   stop(): void;
 }
 
+/** What the responder announces: the instance id, its subjects and their counters. */
+interface DiscoveryEndpoint {
+  readonly id: string;
+  readonly subject: string;
+  readonly queue: string;
+  readonly instanceSubject: string;
+  readonly stats: ServiceEndpointCounters;
+  readonly instanceStats: ServiceEndpointCounters;
+}
+
 /**
  * Subscribes the nine discovery subjects (no queue group: every instance answers) and answers
  * them with the standard JSON documents. Two endpoints are announced: the service subject (the
@@ -74,29 +84,21 @@ export interface DiscoveryResponder {
  */
 export function startDiscovery(
   nc: NatsConnection,
-  options: {
-    id: string;
-    identity: ServiceIdentityOptions;
-    subject: string;
-    queue: string;
-    instanceSubject: string;
-    stats: ServiceEndpointCounters;
-    instanceStats: ServiceEndpointCounters;
-  },
+  identity: ServiceIdentityOptions,
+  { id, subject, queue, instanceSubject, stats, instanceStats }: DiscoveryEndpoint,
 ): DiscoveryResponder {
-  const { id, subject, queue, instanceSubject, stats, instanceStats } = options;
-  const name = options.identity.name ?? serviceNameFor(subject);
+  const name = identity.name ?? serviceNameFor(subject);
   if (!/^[-\w]+$/.test(name)) throw new TypeError(`invalid NATS service name "${name}": use [-A-Za-z0-9_]`);
-  const version = options.identity.version ?? '0.0.0';
+  const version = identity.version ?? '0.0.0';
   const metadata = {
-    ...options.identity.metadata,
+    ...identity.metadata,
     [ServiceMetadataKeys.protocol]: 'jsonrpc-2.0',
     [ServiceMetadataKeys.subject]: subject,
     [ServiceMetadataKeys.instanceSubject]: instanceSubject,
   };
-  const endpointName = options.identity.endpointName ?? 'rpc';
+  const endpointName = identity.endpointName ?? 'rpc';
   const started = new Date().toISOString();
-  const identity = { name, id, version, metadata };
+  const announced = { name, id, version, metadata };
   const endpoints = (
     [
       [endpointName, subject, stats],
@@ -106,17 +108,17 @@ export function startDiscovery(
     base: { name: endpoint, subject: endpointSubject, queue_group: queue },
     counters,
   }));
-  const ping = JSON.stringify({ type: ServiceResponseTypes.ping, ...identity });
+  const ping = JSON.stringify({ type: ServiceResponseTypes.ping, ...announced });
   const info = JSON.stringify({
     type: ServiceResponseTypes.info,
-    ...identity,
-    description: options.identity.description ?? '',
+    ...announced,
+    description: identity.description ?? '',
     endpoints: endpoints.map(({ base }) => ({ ...base, metadata: { protocol: 'jsonrpc-2.0' } })),
   });
   const statsDocument = () =>
     JSON.stringify({
       type: ServiceResponseTypes.stats,
-      ...identity,
+      ...announced,
       started,
       endpoints: endpoints.map(({ base, counters: { requests, errors, lastError, processingNs } }) => ({
         ...base,

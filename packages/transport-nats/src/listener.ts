@@ -227,9 +227,6 @@ class NatsListener implements NatsServerListener {
   connection: NatsConnection | undefined;
   instanceSubject: string | undefined;
   instanceUrl: string | undefined;
-  private readonly subject: string;
-  private readonly serverList: string[];
-  private readonly connectOptions: Omit<ConnectionOptions, 'servers'>;
   private subscriptions: Subscription[] = [];
   private discovery: DiscoveryResponder | undefined;
   private dispatcher: Dispatcher | undefined;
@@ -240,20 +237,8 @@ class NatsListener implements NatsServerListener {
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
-    const {
-      servers = NatsListenerDefaults.servers,
-      subject,
-      queue,
-      connection,
-      service,
-      closeTimeoutMs,
-      maxInFlight,
-      ...connectOptions
-    } = options;
-    validateSubject(subject);
-    this.subject = subject;
-    this.serverList = Array.isArray(servers) ? servers : [servers];
-    this.connectOptions = connectOptions;
+    validateSubject(options.subject);
+    const { maxInFlight } = options;
     // The listener's one broker connection carries every caller: its bound is per connection.
     if (maxInFlight !== undefined && Number.isFinite(maxInFlight))
       this.dispatchOptions = { limit: new InFlightLimit(maxInFlight) };
@@ -270,19 +255,27 @@ class NatsListener implements NatsServerListener {
   async start(dispatcher: Dispatcher): Promise<void> {
     if (this.dispatcher !== undefined) throw new Error('natsListener: already started');
     this.dispatcher = dispatcher;
-    const { subject, serverList, options } = this;
-    const existing = options.connection;
-    const { tls } = this.connectOptions;
+    const {
+      servers = NatsListenerDefaults.servers,
+      subject,
+      queue = subject,
+      connection: existing,
+      service = {},
+      closeTimeoutMs,
+      maxInFlight,
+      ...connectOptions
+    } = this.options;
+    const serverList = Array.isArray(servers) ? servers : [servers];
+    const { tls } = connectOptions;
     const nc = (this.connection =
       existing ??
       (await connect({
         ...NatsListenerDefaults,
-        ...this.connectOptions,
+        ...connectOptions,
         ...(tls !== undefined && { tls: withIpIdentity(tls, serverList) }),
         servers: serverList,
       })));
     const id = nuid.next();
-    const queue = options.queue ?? subject;
     const instanceSubject = (this.instanceSubject = `${subject}.${id}`);
     const stats = new ServiceEndpointCounters();
     const instanceStats = new ServiceEndpointCounters();
@@ -293,18 +286,8 @@ class NatsListener implements NatsServerListener {
       nc.subscribe(subject, { queue, callback: (e, msg) => this.onMessage(stats, e, msg) }),
       nc.subscribe(instanceSubject, { queue, callback: (e, msg) => this.onMessage(instanceStats, e, msg) }),
     ];
-    if (options.service !== false) {
-      const identity = options.service ?? {};
-      this.discovery = startDiscovery(nc, {
-        id,
-        identity,
-        subject,
-        queue,
-        instanceSubject,
-        stats,
-        instanceStats,
-      });
-    }
+    const endpoint = { id, subject, queue, instanceSubject, stats, instanceStats };
+    if (service !== false) this.discovery = startDiscovery(nc, service, endpoint);
     // Make sure the broker has our subscriptions before we report ready.
     await nc.flush();
     const hosts = existing ? [existing.getServer()] : serverList.map((s) => s.replace(/^[a-z]+:\/\//i, ''));
