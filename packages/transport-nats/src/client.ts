@@ -67,7 +67,6 @@ export const NatsTransportDefaults = {
   metadataIn: 'body',
 } as const;
 
-/** What a NATS connection can do. */
 export const natsCapabilities: TransportCapabilities = Object.freeze({
   batch: true,
   ping: true,
@@ -144,14 +143,12 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
 
 const NO_METADATA: WireMetadata = {};
 
-/** Whether the call metadata has anything the `meta` member carries. */
 const hasMeta = (metadata: WireMetadata): boolean =>
   metadata.deadlineMs !== undefined ||
   metadata.idempotent !== undefined ||
   metadata.attempt !== undefined ||
   metadata.traceId !== undefined;
 
-/** The request with the call metadata merged into its `meta` member. */
 const withMeta = (request: JsonRpcRequest, metadata: WireMetadata): JsonRpcRequest => ({
   ...request,
   meta: request.meta === undefined ? metadata : { ...request.meta, ...metadata },

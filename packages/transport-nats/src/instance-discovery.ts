@@ -41,7 +41,6 @@ export interface NatsDiscoveryOptions {
 
 const decoder = new TextDecoder();
 
-/** Discovery defaults. */
 export const NatsDiscoveryDefaults = {
   intervalMs: 1_000,
   /** Each interval is drawn from ±10 % around `intervalMs`, so that many clients do not ask at once. */

@@ -59,7 +59,6 @@ export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> 
   maxInFlight?: number;
 }
 
-/** Listener defaults. */
 export const NatsListenerDefaults = {
   servers: 'nats://127.0.0.1:4222',
   closeTimeoutMs: 5_000,
@@ -156,7 +155,6 @@ const ERROR_MARK = '"error":{"code":';
 const CLOSED_WHILE_HANDLING = 'the server closed while handling the request';
 const decoder = new TextDecoder();
 
-/** Why a reply counts as an error in the `$SRV` STATS, if it does. */
 function errorOf(result: DispatchResult): string | undefined {
   if (result.status !== 'ok') return result.status === 'no-content' ? undefined : result.status;
   return result.body?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined;

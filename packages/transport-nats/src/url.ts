@@ -12,7 +12,6 @@ export interface NatsEndpoint {
 
 const SCHEMES = new Set(['nats', 'tls']);
 const DEFAULT_PORT = 4222;
-/** `scheme://authority/subject`. */
 const URL_PATTERN = /^([a-z]+):\/\/([^/]*)\/(.*)$/i;
 const notNatsUrl = (url: string) =>
   new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
