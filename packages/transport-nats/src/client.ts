@@ -15,7 +15,7 @@ import {
   type WireMetadata,
 } from '@resilient-rpc/core';
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
-import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listen-url.js';
+import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
 import { connectionClosed, unserialisable } from './map-error.js';
 import {
   BATCH,
@@ -25,7 +25,7 @@ import {
   type SharedConnectionOwner,
 } from './shared-connection.js';
 import { withIpIdentity } from './tls-identity.js';
-import { type NatsEndpoint, parseNatsUrl } from './url.js';
+import { parseNatsUrl } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
 /** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
@@ -67,7 +67,6 @@ export const NatsTransportDefaults = {
   metadataIn: 'body',
 } as const;
 
-/** What a NATS connection can do. */
 export const natsCapabilities: TransportCapabilities = Object.freeze({
   batch: true,
   ping: true,
@@ -92,10 +91,9 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   const shared = new Map<string, SharedConnection>();
   let closed = false;
 
-  const acquire = (
-    endpoint: NatsEndpoint,
-    connectOpts: ConnectOptions,
-  ): { key: string; shared: SharedConnection } => {
+  /** The connection of the URL's server set (opened by its first user) and its release. */
+  const acquire = (url: string, { clock, random }: ConnectOptions | DiscoverOptions) => {
+    const endpoint = parseNatsUrl(url);
     const key = existing ? 'existing' : endpoint.key;
     let entry = shared.get(key);
     if (entry === undefined) {
@@ -103,23 +101,19 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
       if (endpoint.scheme === 'tls' && perServerSet.tls === undefined) perServerSet.tls = {};
       perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
       // The first user's clock and random source serve the connection (one client's, in practice).
-      entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', {
-        clock: connectOpts.clock,
-        random: connectOpts.random,
-        connectWaitMs,
-      });
+      const settings = { clock, random, connectWaitMs };
+      entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', settings);
       shared.set(key, entry);
     }
-    entry.refs++;
-    return { key, shared: entry };
-  };
-
-  const release = async (key: string, entry: SharedConnection): Promise<void> => {
-    entry.refs--;
-    if (entry.refs <= 0 && shared.get(key) === entry) {
-      shared.delete(key);
-      await entry.close();
-    }
+    const connection = entry;
+    connection.refs++;
+    const release = async () => {
+      if (--connection.refs <= 0 && shared.get(key) === connection) {
+        shared.delete(key);
+        await connection.close();
+      }
+    };
+    return { subject: endpoint.subject, connection, release };
   };
 
   return {
@@ -128,25 +122,14 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     listen: (url) => listenNatsUrl(url, server, options),
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw connectionClosed(url);
-      const endpoint = parseNatsUrl(url);
-      const { key, shared: entry } = acquire(endpoint, connectOpts);
-      return new NatsClientConnection(
-        url,
-        endpoint.subject,
-        entry,
-        connectOpts.headers,
-        servicePing,
-        metadataIn === 'body',
-        () => release(key, entry),
-      );
+      const { subject, connection, release } = acquire(url, connectOpts);
+      const settings = { servicePing, metaInBody: metadataIn === 'body' };
+      return new NatsClientConnection(url, subject, connection, connectOpts.headers, settings, release);
     },
     discover(url: string, discoverOpts: DiscoverOptions): () => void {
       if (closed || discovery === false) return () => {};
-      const endpoint = parseNatsUrl(url);
-      const { key, shared: entry } = acquire(endpoint, discoverOpts);
-      const finder = new InstanceDiscovery(url, endpoint.subject, entry, discoverOpts, discovery, () =>
-        release(key, entry),
-      );
+      const { subject, connection, release } = acquire(url, discoverOpts);
+      const finder = new InstanceDiscovery(url, subject, connection, discoverOpts, discovery, release);
       return () => finder.stop();
     },
     async close() {
@@ -160,14 +143,12 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
 
 const NO_METADATA: WireMetadata = {};
 
-/** Whether the call metadata has anything the `meta` member carries. */
 const hasMeta = (metadata: WireMetadata): boolean =>
   metadata.deadlineMs !== undefined ||
   metadata.idempotent !== undefined ||
   metadata.attempt !== undefined ||
   metadata.traceId !== undefined;
 
-/** The request with the call metadata merged into its `meta` member. */
 const withMeta = (request: JsonRpcRequest, metadata: WireMetadata): JsonRpcRequest => ({
   ...request,
   meta: request.meta === undefined ? metadata : { ...request.meta, ...metadata },
@@ -210,8 +191,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     private readonly subject: string,
     private readonly shared: SharedConnection,
     endpointHeaders: Readonly<Record<string, string>> | undefined,
-    private readonly servicePing: boolean,
-    private readonly metaInBody: boolean,
+    private readonly settings: { readonly servicePing: boolean; readonly metaInBody: boolean },
     private readonly release: () => Promise<void>,
   ) {
     this.fixedHeaderLines = encodeHeaderLines(endpointHeaders);
@@ -250,21 +230,15 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   }
 
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    const responses = await this.transmit(requests, options, requests.every(isNotification));
-    if (responses === undefined) return [];
+    const responses = ((await this.transmit(requests, options, requests.every(isNotification))) ??
+      []) as JsonRpcResponse[];
     // One error with id null for the whole batch (too large, too many entries): it answers each request.
-    const only = (responses as JsonRpcResponse[])[0];
-    if (
-      only?.id === null &&
-      'error' in only &&
-      requests.length > 1 &&
-      (responses as JsonRpcResponse[]).length === 1
-    ) {
-      return requests
-        .filter((entry) => !isNotification(entry))
-        .map((entry) => ({ ...only, id: entry.id ?? null }));
-    }
-    return responses as JsonRpcResponse[];
+    const only = responses[0];
+    if (responses.length !== 1 || requests.length < 2 || only?.id !== null || !('error' in only))
+      return responses;
+    return requests
+      .filter((entry) => !isNotification(entry))
+      .map((entry) => ({ ...only, id: entry.id ?? null }));
   }
 
   /** Publishes a request or batch; waits for the reply unless it holds only notifications. */
@@ -274,21 +248,15 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     notification: boolean,
   ): Promise<Reply | undefined> {
     if (this.closedLocally) throw connectionClosed(this.url);
+    const inBody = this.settings.metaInBody;
     // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use on a string.
-    const payload = Buffer.from(
-      encodeRequest(message, this.metaInBody ? options.metadata : undefined, this.url),
-    );
+    const payload = Buffer.from(encodeRequest(message, inBody ? options.metadata : undefined, this.url));
     const headers = requestHeaders(
       this.fixedHeaderLines,
       options.headers,
-      this.metaInBody ? NO_METADATA : options.metadata,
+      inBody ? NO_METADATA : options.metadata,
     );
-    if (notification) {
-      return this.shared.publish(this, this.subject, payload, headers, options).then(() => undefined);
-    }
-    // An error the server could not tie to an id (too large, parse error) answers the one request
-    // this reply subject was made for: the reply gets its id.
-    const expect = isBatch(message) ? BATCH : (message.id ?? null);
+    const expect = notification ? undefined : isBatch(message) ? BATCH : (message.id ?? null);
     return this.shared.request(this, this.subject, payload, headers, options, expect);
   }
 
@@ -296,15 +264,14 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     if (this.closedLocally) throw connectionClosed(this.url);
     const started = this.shared.clock.now();
     await this.shared.flush(this, options);
-    if (!this.servicePing) return;
-    const remaining = Math.max(1, options.timeoutMs - (this.shared.clock.now() - started));
-    // Any JSON-RPC answer proves a live service (a foreign server may lack rpc.ping).
+    if (!this.settings.servicePing) return;
+    const timeoutMs = options.timeoutMs - (this.shared.clock.now() - started);
     await this.shared.request(
       this,
       this.subject,
       PING_REQUEST,
       undefined,
-      { signal: options.signal, timeoutMs: remaining },
+      { signal: options.signal, timeoutMs },
       0,
     );
   }

@@ -66,6 +66,16 @@ export interface DiscoveryResponder {
   stop(): void;
 }
 
+/** What the responder announces: the instance id, its subjects and their counters. */
+interface DiscoveryEndpoint {
+  readonly id: string;
+  readonly subject: string;
+  readonly queue: string;
+  readonly instanceSubject: string;
+  readonly stats: ServiceEndpointCounters;
+  readonly instanceStats: ServiceEndpointCounters;
+}
+
 /**
  * Subscribes the nine discovery subjects (no queue group: every instance answers) and answers
  * them with the standard JSON documents. Two endpoints are announced: the service subject (the
@@ -74,77 +84,57 @@ export interface DiscoveryResponder {
  */
 export function startDiscovery(
   nc: NatsConnection,
-  options: {
-    id: string;
-    identity: ServiceIdentityOptions;
-    subject: string;
-    queue: string;
-    instanceSubject: string;
-    stats: ServiceEndpointCounters;
-    instanceStats: ServiceEndpointCounters;
-  },
+  identity: ServiceIdentityOptions,
+  { id, subject, queue, instanceSubject, stats, instanceStats }: DiscoveryEndpoint,
 ): DiscoveryResponder {
-  const { id, subject, queue, instanceSubject, stats, instanceStats } = options;
-  const name = options.identity.name ?? serviceNameFor(subject);
+  const name = identity.name ?? serviceNameFor(subject);
   if (!/^[-\w]+$/.test(name)) throw new TypeError(`invalid NATS service name "${name}": use [-A-Za-z0-9_]`);
-  const version = options.identity.version ?? '0.0.0';
+  const version = identity.version ?? '0.0.0';
   const metadata = {
-    ...options.identity.metadata,
+    ...identity.metadata,
     [ServiceMetadataKeys.protocol]: 'jsonrpc-2.0',
     [ServiceMetadataKeys.subject]: subject,
     [ServiceMetadataKeys.instanceSubject]: instanceSubject,
   };
-  const endpointName = options.identity.endpointName ?? 'rpc';
+  const endpointName = identity.endpointName ?? 'rpc';
   const started = new Date().toISOString();
-  const identity = { name, id, version, metadata };
-  const ping = JSON.stringify({ type: ServiceResponseTypes.ping, ...identity });
-  const endpoints: Array<[string, string, ServiceEndpointCounters]> = [
-    [endpointName, subject, stats],
-    [`${endpointName}-instance`, instanceSubject, instanceStats],
-  ];
-  const info = () =>
-    JSON.stringify({
-      type: ServiceResponseTypes.info,
-      ...identity,
-      description: options.identity.description ?? '',
-      endpoints: endpoints.map(([endpoint, endpointSubject]) => ({
-        name: endpoint,
-        subject: endpointSubject,
-        queue_group: queue,
-        metadata: { protocol: 'jsonrpc-2.0' },
-      })),
-    });
+  const announced = { name, id, version, metadata };
+  const endpoints = (
+    [
+      [endpointName, subject, stats],
+      [`${endpointName}-instance`, instanceSubject, instanceStats],
+    ] as const
+  ).map(([endpoint, endpointSubject, counters]) => ({
+    base: { name: endpoint, subject: endpointSubject, queue_group: queue },
+    counters,
+  }));
+  const ping = JSON.stringify({ type: ServiceResponseTypes.ping, ...announced });
+  const info = JSON.stringify({
+    type: ServiceResponseTypes.info,
+    ...announced,
+    description: identity.description ?? '',
+    endpoints: endpoints.map(({ base }) => ({ ...base, metadata: { protocol: 'jsonrpc-2.0' } })),
+  });
   const statsDocument = () =>
     JSON.stringify({
       type: ServiceResponseTypes.stats,
-      ...identity,
+      ...announced,
       started,
-      endpoints: endpoints.map(([endpoint, endpointSubject, counters]) => ({
-        name: endpoint,
-        subject: endpointSubject,
-        queue_group: queue,
-        num_requests: counters.requests,
-        num_errors: counters.errors,
-        last_error: counters.lastError,
-        processing_time: counters.processingNs,
-        average_processing_time:
-          counters.requests === 0 ? 0 : Math.round(counters.processingNs / counters.requests),
+      endpoints: endpoints.map(({ base, counters: { requests, errors, lastError, processingNs } }) => ({
+        ...base,
+        num_requests: requests,
+        num_errors: errors,
+        last_error: lastError,
+        processing_time: processingNs,
+        average_processing_time: requests === 0 ? 0 : Math.round(processingNs / requests),
       })),
     });
+  const bodies = { PING: () => ping, INFO: () => info, STATS: statsDocument };
   const subscriptions: Subscription[] = [];
-  const verbs: Array<[string, () => string]> = [
-    ['PING', () => ping],
-    ['INFO', info],
-    ['STATS', statsDocument],
-  ];
-  for (const [verb, body] of verbs) {
-    for (const discoverySubject of [
-      `${SERVICE_API_PREFIX}.${verb}`,
-      `${SERVICE_API_PREFIX}.${verb}.${name}`,
-      `${SERVICE_API_PREFIX}.${verb}.${name}.${id}`,
-    ]) {
+  for (const [verb, body] of Object.entries(bodies)) {
+    for (const suffix of ['', `.${name}`, `.${name}.${id}`]) {
       subscriptions.push(
-        nc.subscribe(discoverySubject, {
+        nc.subscribe(`${SERVICE_API_PREFIX}.${verb}${suffix}`, {
           callback: (error, msg) => {
             if (error === null && msg.reply) msg.respond(body());
           },

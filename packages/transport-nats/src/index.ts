@@ -16,14 +16,12 @@ export {
 export { NatsDiscoveryDefaults, type NatsDiscoveryOptions } from './instance-discovery.js';
 export {
   listenNatsUrl,
-  type NatsServerOptions,
-  type NatsTransport,
-  type NatsTransportServerOptions,
-} from './listen-url.js';
-export {
   NatsListenerDefaults,
   type NatsListenerOptions,
   type NatsServerListener,
+  type NatsServerOptions,
+  type NatsTransport,
+  type NatsTransportServerOptions,
   natsListener,
 } from './listener.js';
 export { NatsClientDefaults } from './shared-connection.js';

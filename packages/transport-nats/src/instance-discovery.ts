@@ -1,11 +1,12 @@
 import type { Msg } from '@nats-io/transport-node';
-import { type ConnectionStatus, type DiscoverOptions, RpcError, type TimerHandle } from '@resilient-rpc/core';
+import type { ConnectionStatus, DiscoverOptions, TimerHandle } from '@resilient-rpc/core';
 import {
   SERVICE_API_PREFIX,
   ServiceMetadataKeys,
   ServiceResponseTypes,
   serviceNameFor,
 } from './discovery.js';
+import { isNoResponders } from './map-error.js';
 import { PING_REQUEST, type SharedConnection, type SharedConnectionOwner } from './shared-connection.js';
 import { validateSubject, withSubject } from './url.js';
 
@@ -38,7 +39,8 @@ export interface NatsDiscoveryOptions {
   maxInstances?: number;
 }
 
-/** Discovery defaults. */
+const decoder = new TextDecoder();
+
 export const NatsDiscoveryDefaults = {
   intervalMs: 1_000,
   /** Each interval is drawn from ±10 % around `intervalMs`, so that many clients do not ask at once. */
@@ -58,12 +60,10 @@ interface Instance {
   lastSeenRound: number;
   probing: boolean;
   /**
-   * "No responders" was seen for its subject: its subscription was gone then. A second sighting,
-   * or silence through the next round, drops it.
+   * The number of rounds sent when "no responders" was seen for its subject (its subscription
+   * was gone then). A second sighting, or silence through the next round, drops it.
    */
-  gone: boolean;
-  /** The number of rounds sent when `gone` was set. */
-  goneAtRound: number;
+  goneAtRound: number | undefined;
   /** The confirmation probe scheduled after a call saw "no responders". */
   confirm: TimerHandle | undefined;
 }
@@ -84,8 +84,7 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   private readonly maxInstances: number;
   private readonly pingSubject: string;
   private readonly stopProbes = new AbortController();
-  private readonly unwatch: () => void;
-  private reply: { readonly subject: string; stop(): void } | undefined;
+  private readonly reply: { send(subject: string, payload: string): boolean; stop(): void };
   private timer: TimerHandle | undefined;
   private round = 0;
   private announced = '';
@@ -104,10 +103,9 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     const forgetAfterMs = settings.forgetAfterMs ?? NatsDiscoveryDefaults.forgetAfterMs;
     this.forgetAfterRounds = Math.max(2, Math.ceil(forgetAfterMs / this.intervalMs));
     this.maxInstances = settings.maxInstances ?? NatsDiscoveryDefaults.maxInstances;
-    const name = (settings.serviceName ?? serviceNameFor)(subject);
-    this.pingSubject = `${SERVICE_API_PREFIX}.PING.${name}`;
+    this.pingSubject = `${SERVICE_API_PREFIX}.PING.${(settings.serviceName ?? serviceNameFor)(subject)}`;
     shared.addOwner(this);
-    this.unwatch = shared.watchNoResponders((subject) => this.onNoResponders(subject));
+    this.reply = shared.replySubject((msg) => this.onAnswer(msg));
     this.tick();
   }
 
@@ -121,9 +119,8 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     if (this.stopped) return;
     this.stopped = true;
     this.timer?.cancel();
-    this.unwatch();
     for (const instance of this.instances.values()) instance.confirm?.cancel();
-    this.reply?.stop();
+    this.reply.stop();
     this.stopProbes.abort();
     this.shared.removeOwner(this);
     void this.release().catch(() => {});
@@ -139,16 +136,14 @@ export class InstanceDiscovery implements SharedConnectionOwner {
 
   /** One round: drop what stayed silent too long, probe what missed the last round, ask again. */
   private ask(): void {
-    this.reply ??= this.shared.replySubject((msg) => this.onAnswer(msg));
-    if (this.reply === undefined) return; // not connected: rounds that cannot be sent do not count
-    if (!this.shared.publishWithReply(this.pingSubject, '', this.reply.subject)) return;
+    // not connected: rounds that cannot be sent do not count
+    if (!this.reply.send(this.pingSubject, '')) return;
     let changed = false;
     for (const [instanceSubject, instance] of this.instances) {
       const missed = this.round - instance.lastSeenRound;
       // gone, and silent through a whole round sent since: it did not just reconnect
-      if (missed >= this.forgetAfterRounds || (instance.gone && this.round - instance.goneAtRound >= 1)) {
-        this.forget(instanceSubject, instance);
-        changed = true;
+      if (missed >= this.forgetAfterRounds || this.round - (instance.goneAtRound ?? this.round) >= 1) {
+        changed = this.forget(instanceSubject, instance) || changed;
       } else if (missed >= 1 && !instance.probing) {
         this.probe(instanceSubject, instance);
       }
@@ -162,20 +157,18 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     const instanceSubject = this.instanceSubjectOf(msg);
     if (instanceSubject === undefined) return;
     const known = this.instances.get(instanceSubject);
-    if (known !== undefined) {
-      known.lastSeenRound = this.round;
-      known.gone = false;
-      return;
+    if (known !== undefined) this.seen(known);
+    else if (this.instances.size < this.maxInstances) {
+      const instance = { lastSeenRound: 0, probing: false, goneAtRound: undefined, confirm: undefined };
+      this.instances.set(instanceSubject, this.seen(instance));
+      this.announce();
     }
-    if (this.instances.size >= this.maxInstances) return;
-    this.instances.set(instanceSubject, {
-      lastSeenRound: this.round,
-      probing: false,
-      gone: false,
-      goneAtRound: 0,
-      confirm: undefined,
-    });
-    this.announce();
+  }
+
+  private seen(instance: Instance): Instance {
+    instance.lastSeenRound = this.round;
+    instance.goneAtRound = undefined;
+    return instance;
   }
 
   /**
@@ -184,60 +177,42 @@ export class InstanceDiscovery implements SharedConnectionOwner {
    * answer cannot send calls outside the subject space (and permissions) of the service.
    */
   private instanceSubjectOf(msg: Msg): string | undefined {
-    let answer: unknown;
     try {
-      answer = JSON.parse(new TextDecoder().decode(msg.data));
+      const { type, metadata } = JSON.parse(decoder.decode(msg.data));
+      const instanceSubject = metadata[ServiceMetadataKeys.instanceSubject];
+      const token = instanceSubject.slice(this.subject.length + 1);
+      if (
+        type !== ServiceResponseTypes.ping ||
+        metadata[ServiceMetadataKeys.subject] !== this.subject ||
+        instanceSubject !== `${this.subject}.${token}` ||
+        token.includes('.')
+      )
+        return undefined;
+      validateSubject(instanceSubject);
+      return instanceSubject;
     } catch {
       return undefined; // a foreign or broken responder
     }
-    if (typeof answer !== 'object' || answer === null) return undefined;
-    const { type, metadata } = answer as { type?: unknown; metadata?: Record<string, unknown> };
-    if (type !== ServiceResponseTypes.ping || typeof metadata !== 'object' || metadata === null)
-      return undefined;
-    if (metadata[ServiceMetadataKeys.subject] !== this.subject) return undefined;
-    const instanceSubject = metadata[ServiceMetadataKeys.instanceSubject];
-    if (typeof instanceSubject !== 'string' || !instanceSubject.startsWith(`${this.subject}.`))
-      return undefined;
-    const token = instanceSubject.slice(this.subject.length + 1);
-    if (token.includes('.')) return undefined;
-    try {
-      validateSubject(instanceSubject);
-    } catch {
-      return undefined;
-    }
-    return instanceSubject;
   }
 
   /** Asks the instance itself (`rpc.ping` on its subject) whether it is gone or only silent. */
   private probe(instanceSubject: string, instance: Instance): void {
     instance.probing = true;
+    const bounds = { signal: this.stopProbes.signal, timeoutMs: this.intervalMs };
     this.shared
-      .request(
-        this,
-        instanceSubject,
-        PING_REQUEST,
-        undefined,
-        { signal: this.stopProbes.signal, timeoutMs: this.intervalMs },
-        0,
-      )
+      .request(this, instanceSubject, PING_REQUEST, undefined, bounds, 0)
       .then(
-        () => {
-          // alive: it answers calls, whatever kept its discovery answer away
-          instance.lastSeenRound = this.round;
-          instance.gone = false;
-        },
+        // alive: it answers calls, whatever kept its discovery answer away
+        () => this.seen(instance),
         (error: unknown) => {
           // "no responders": its subscription is gone (exited, crashed, drained, or its broker
           // node died and it is reconnecting). Seen twice, or followed by a silent round, it is
           // dropped: an instance that only reconnects keeps its endpoint and health history, and
           // calls still waiting on a dead one get time to be rescued by the client first.
           // Anything else (no answer in time) leaves the decision to the client's health checks.
-          if (!RpcError.isInstance(error) || error.kind !== 'rejected') return;
-          if (!instance.gone) this.markGone(instance);
-          else if (this.instances.get(instanceSubject) === instance) {
-            this.forget(instanceSubject, instance);
-            this.announce();
-          }
+          if (!isNoResponders(error)) return;
+          if (instance.goneAtRound === undefined) instance.goneAtRound = this.round;
+          else if (this.forget(instanceSubject, instance)) this.announce();
         },
       )
       .finally(() => {
@@ -246,11 +221,11 @@ export class InstanceDiscovery implements SharedConnectionOwner {
   }
 
   /** A call to `subject` got "no responders": if it is an instance, confirm a little later. */
-  private onNoResponders(subject: string): void {
+  noResponders(subject: string): void {
     const instance = this.instances.get(subject);
     // (a probe's own "no responders" is judged by the probe)
     if (this.stopped || instance === undefined || instance.probing || instance.confirm !== undefined) return;
-    this.markGone(instance);
+    instance.goneAtRound = this.round;
     instance.confirm = this.options.clock.setTimeout(() => {
       instance.confirm = undefined;
       if (!this.stopped && this.instances.get(subject) === instance && !instance.probing)
@@ -258,14 +233,10 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     }, NatsDiscoveryDefaults.confirmGoneAfterMs);
   }
 
-  private markGone(instance: Instance): void {
-    instance.gone = true;
-    instance.goneAtRound = this.round;
-  }
-
-  private forget(instanceSubject: string, instance: Instance): void {
+  /** Drops the instance; false if it was dropped already. */
+  private forget(instanceSubject: string, instance: Instance): boolean {
     instance.confirm?.cancel();
-    this.instances.delete(instanceSubject);
+    return this.instances.get(instanceSubject) === instance && this.instances.delete(instanceSubject);
   }
 
   private announce(): void {

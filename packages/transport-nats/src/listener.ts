@@ -8,9 +8,12 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import {
+  type ClientTransport,
   type Dispatcher,
   type DispatchOptions,
   type DispatchResult,
+  ErrorCodes,
+  errorResponse,
   type IncomingContext,
   type IncomingCredentials,
   InFlightLimit,
@@ -18,7 +21,6 @@ import {
   type ServerListener,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { abandonedReply } from './abandoned-reply.js';
 import {
   type DiscoveryResponder,
   ServiceEndpointCounters,
@@ -26,7 +28,7 @@ import {
   startDiscovery,
 } from './discovery.js';
 import { withIpIdentity } from './tls-identity.js';
-import { validateSubject } from './url.js';
+import { parseNatsUrl, validateSubject } from './url.js';
 
 /** Options of {@link natsListener}: the subject, the queue group, and nats.js connection options. */
 export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> {
@@ -57,7 +59,6 @@ export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> 
   maxInFlight?: number;
 }
 
-/** Listener defaults. */
 export const NatsListenerDefaults = {
   servers: 'nats://127.0.0.1:4222',
   closeTimeoutMs: 5_000,
@@ -84,6 +85,58 @@ export interface NatsServerListener extends ServerListener {
   readonly serviceName: string | undefined;
 }
 
+/**
+ * Server options of {@link natsTransport} that a listen URL does not carry: everything of
+ * {@link NatsListenerOptions} except `servers` and `subject`, which come from the URL.
+ */
+export type NatsServerOptions = Omit<NatsListenerOptions, 'servers' | 'subject'>;
+
+/** The server side of the NATS transport's options. */
+export interface NatsTransportServerOptions {
+  /**
+   * Options of the listeners `transport.listen(url)` creates (queue group, discovery identity,
+   * `maxInFlight`, nats.js connection options…); the URL gives the servers and the subject.
+   * The transport's own `connection`, `user`, `pass`, `token`, `authenticator` and `tls` apply
+   * to them too unless set here. Default: the {@link NatsListenerDefaults}.
+   */
+  server?: NatsServerOptions;
+}
+
+/** The NATS transport: a client transport that also creates listeners for listen URLs. */
+export interface NatsTransport extends ClientTransport {
+  /** The server side: a listener on the subject of `nats://host:port[,host2:port2]/<subject>`. */
+  listen(url: string): NatsServerListener;
+}
+
+/** Connection options the client side shares with the listeners (one identity on the broker). */
+const SHARED = ['connection', 'user', 'pass', 'token', 'authenticator', 'tls'] as const;
+
+/**
+ * Creates the NATS listener for a listen URL `nats://host:port[,host2:port2]/<subject>` (or
+ * `tls://…`): it subscribes `<subject>` (queue group: the subject, unless `server.queue`) on
+ * those brokers, so the listen URL and the client's endpoint URL are the same. `shared` holds
+ * the transport's connection options that apply to listeners too. Throws a `TypeError` for a URL
+ * that is not a NATS endpoint URL.
+ */
+export function listenNatsUrl(
+  url: string,
+  options: NatsServerOptions = {},
+  shared: Pick<NatsServerOptions, (typeof SHARED)[number]> = {},
+): NatsServerListener {
+  const endpoint = parseNatsUrl(url);
+  const inherited: Record<string, unknown> = {};
+  for (const name of SHARED) if (shared[name] !== undefined) inherited[name] = shared[name];
+  const listenerOptions: NatsListenerOptions = {
+    ...inherited,
+    ...options,
+    servers: [...endpoint.servers],
+    subject: endpoint.subject,
+  };
+  // A tls:// URL asks for TLS even when no TLS options were given (system CAs).
+  if (endpoint.scheme === 'tls' && listenerOptions.tls === undefined) listenerOptions.tls = {};
+  return natsListener(listenerOptions);
+}
+
 interface Active {
   readonly stats: ServiceEndpointCounters;
   readonly reply: string | undefined;
@@ -99,8 +152,9 @@ interface Active {
 
 const EMPTY_METADATA: WireMetadata = Object.freeze({});
 const ERROR_MARK = '"error":{"code":';
+const CLOSED_WHILE_HANDLING = 'the server closed while handling the request';
+const decoder = new TextDecoder();
 
-/** Why a reply counts as an error in the `$SRV` STATS, if it does. */
 function errorOf(result: DispatchResult): string | undefined {
   if (result.status !== 'ok') return result.status === 'no-content' ? undefined : result.status;
   return result.body?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined;
@@ -131,47 +185,122 @@ function headerRecordOf(headers: MsgHdrs | undefined): Record<string, string> | 
 }
 
 /**
+ * The reply to a request the listener gives up on at close (its handler did not end in time):
+ * -32603 `server-closed` for every entry with an id, by id, or `undefined` when none needs an
+ * answer. Over TCP the socket would close; NATS has no connection to drop, so the caller is told.
+ * The only answer the NATS listener builds itself (read again from the request, off the hot path).
+ */
+function abandonedReply(data: Uint8Array): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+  const responses = (Array.isArray(parsed) ? parsed : [parsed])
+    .filter((item) => typeof item === 'object' && item !== null && 'id' in item)
+    .map(({ id }) =>
+      errorResponse(
+        typeof id === 'string' || typeof id === 'number' ? id : null,
+        ErrorCodes.InternalError,
+        CLOSED_WHILE_HANDLING,
+        { reason: 'server-closed' },
+      ),
+    );
+  if (responses.length === 0) return undefined;
+  return JSON.stringify(Array.isArray(parsed) ? responses : responses[0]);
+}
+
+/**
  * A server listener on a NATS subject with a queue group: NATS spreads requests over the
  * instances; each reply goes to the request's reply subject. See docs/protocol.md, "NATS".
  */
 export function natsListener(options: NatsListenerOptions): NatsServerListener {
-  const {
-    servers = NatsListenerDefaults.servers,
-    subject,
-    queue = options.subject,
-    connection: existing,
-    service = {},
-    closeTimeoutMs = NatsListenerDefaults.closeTimeoutMs,
-    maxInFlight = Number.POSITIVE_INFINITY,
-    ...connectOptions
-  } = options;
-  validateSubject(subject);
-  const serverList = Array.isArray(servers) ? servers : [servers];
-  let nc: NatsConnection | undefined;
-  let sub: Subscription | undefined;
-  let instanceSub: Subscription | undefined;
-  let instanceSubject: string | undefined;
-  let instanceUrl: string | undefined;
-  let discovery: DiscoveryResponder | undefined;
-  let dispatcher: Dispatcher | undefined;
-  // The listener's one broker connection carries every caller: its bound is per connection.
-  const dispatchOptions: DispatchOptions | undefined = Number.isFinite(maxInFlight)
-    ? { limit: new InFlightLimit(maxInFlight) }
-    : undefined;
-  let idle: Array<() => void> = [];
-  const stats = new ServiceEndpointCounters();
-  const instanceStats = new ServiceEndpointCounters();
-  let urls: string[] = [];
-  let closed: Promise<void> | undefined;
+  return new NatsListener(options);
+}
 
-  const active = new Set<Active>();
+class NatsListener implements NatsServerListener {
+  readonly transport = 'nats';
+  urls: string[] = [];
+  connection: NatsConnection | undefined;
+  instanceSubject: string | undefined;
+  instanceUrl: string | undefined;
+  private subscriptions: Subscription[] = [];
+  private discovery: DiscoveryResponder | undefined;
+  private dispatcher: Dispatcher | undefined;
+  private readonly dispatchOptions: DispatchOptions | undefined;
+  private readonly active = new Set<Active>();
+  private outbox: Active[] = [];
+  private idle: Array<() => void> = [];
+  private closed: Promise<void> | undefined;
 
-  const onMessage = (counters: ServiceEndpointCounters, error: Error | null, msg: Msg) => {
+  constructor(private readonly options: NatsListenerOptions) {
+    validateSubject(options.subject);
+    const { maxInFlight } = options;
+    // The listener's one broker connection carries every caller: its bound is per connection.
+    if (maxInFlight !== undefined && Number.isFinite(maxInFlight))
+      this.dispatchOptions = { limit: new InFlightLimit(maxInFlight) };
+  }
+
+  get serviceId(): string | undefined {
+    return this.discovery?.id;
+  }
+
+  get serviceName(): string | undefined {
+    return this.discovery?.name;
+  }
+
+  async start(dispatcher: Dispatcher): Promise<void> {
+    if (this.dispatcher !== undefined) throw new Error('natsListener: already started');
+    this.dispatcher = dispatcher;
+    const {
+      servers = NatsListenerDefaults.servers,
+      subject,
+      queue = subject,
+      connection: existing,
+      service = {},
+      closeTimeoutMs,
+      maxInFlight,
+      ...connectOptions
+    } = this.options;
+    const serverList = Array.isArray(servers) ? servers : [servers];
+    const { tls } = connectOptions;
+    const nc = (this.connection =
+      existing ??
+      (await connect({
+        ...NatsListenerDefaults,
+        ...connectOptions,
+        ...(tls !== undefined && { tls: withIpIdentity(tls, serverList) }),
+        servers: serverList,
+      })));
+    const id = nuid.next();
+    const instanceSubject = (this.instanceSubject = `${subject}.${id}`);
+    const stats = new ServiceEndpointCounters();
+    const instanceStats = new ServiceEndpointCounters();
+    // The instance's own subject, in the same queue group (it has one member): a client that
+    // found this instance through discovery sends here, so that its health, breaker and
+    // retries are about this process and not the whole group.
+    this.subscriptions = [
+      nc.subscribe(subject, { queue, callback: (e, msg) => this.onMessage(stats, e, msg) }),
+      nc.subscribe(instanceSubject, { queue, callback: (e, msg) => this.onMessage(instanceStats, e, msg) }),
+    ];
+    const endpoint = { id, subject, queue, instanceSubject, stats, instanceStats };
+    if (service !== false) this.discovery = startDiscovery(nc, service, endpoint);
+    // Make sure the broker has our subscriptions before we report ready.
+    await nc.flush();
+    const hosts = existing ? [existing.getServer()] : serverList.map((s) => s.replace(/^[a-z]+:\/\//i, ''));
+    const base = `${serverList.some((s) => s.startsWith('tls://')) ? 'tls' : 'nats'}://${hosts.join(',')}`;
+    this.urls = [`${base}/${subject}`];
+    this.instanceUrl = `${base}/${instanceSubject}`;
+  }
+
+  private onMessage(stats: ServiceEndpointCounters, error: Error | null, msg: Msg): void {
+    const dispatcher = this.dispatcher;
     if (error !== null || dispatcher === undefined) return;
     const record = headerRecordOf(msg.headers);
     const metadata = record === undefined ? EMPTY_METADATA : metadataFromHeaders((name) => record[name]);
     const entry: Active = {
-      stats: counters,
+      stats,
       reply: msg.reply,
       data: msg.data,
       started: performance.now(),
@@ -179,178 +308,101 @@ export function natsListener(options: NatsListenerOptions): NatsServerListener {
       failed: undefined,
       settled: false,
     };
-    active.add(entry);
-    dispatcher.dispatch(msg.data, new NatsIncoming(metadata, record), dispatchOptions).then((result) => {
+    this.active.add(entry);
+    dispatcher.dispatch(msg.data, new NatsIncoming(metadata, record), this.dispatchOptions).then((result) => {
       if (entry.settled) return; // abandoned at close: an error reply already went out
       entry.failed = errorOf(result);
-      if (result.body === undefined || !entry.reply) return finish(entry, entry.failed);
+      if (result.body === undefined || !entry.reply) return this.finish(entry, entry.failed);
       // Once every request in flight has its answer, they go out now (a lone call waits no
       // event-loop turn); while others are still running, replies ready in the same turn wait
       // for the end of it and go out together: one socket write for many.
       entry.answer = result.body;
-      outbox.push(entry);
-      if (outbox.length === active.size) flushOutbox();
-      else if (outbox.length === 1) setImmediate(flushOutbox);
+      this.outbox.push(entry);
+      if (this.outbox.length === this.active.size) this.flushOutbox();
+      else if (this.outbox.length === 1) setImmediate(this.flushOutbox);
     });
-  };
+  }
 
-  let outbox: Active[] = [];
-  const flushOutbox = () => {
-    const batch = outbox;
-    outbox = [];
+  private readonly flushOutbox = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
     for (const entry of batch) {
       if (entry.settled || entry.answer === undefined || entry.reply === undefined) continue;
-      let failed = entry.failed;
-      if (nc !== undefined && !nc.isClosed()) {
-        try {
-          // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
-          nc.publish(entry.reply, Buffer.from(entry.answer));
-        } catch (publishError) {
-          failed = `reply not sent: ${(publishError as Error).message}`;
-        }
-      }
-      finish(entry, failed);
+      // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
+      const failed = this.publish(entry.reply, Buffer.from(entry.answer));
+      this.finish(entry, failed === undefined ? entry.failed : `reply not sent: ${failed}`);
     }
   };
 
-  const finish = (entry: Active, failed: string | undefined) => {
+  /** Publishes if the connection is open; the error message if nats.js throws. */
+  private publish(subject: string, data: Uint8Array | string): string | undefined {
+    const nc = this.connection;
+    if (nc === undefined || nc.isClosed()) return undefined;
+    try {
+      nc.publish(subject, data);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return undefined;
+  }
+
+  private finish(entry: Active, failed: string | undefined): void {
     if (entry.settled) return;
     entry.settled = true;
-    active.delete(entry);
+    this.active.delete(entry);
     entry.stats.record(performance.now() - entry.started, failed);
-    if (active.size === 0 && idle.length > 0) {
-      const waiters = idle;
-      idle = [];
-      for (const waiter of waiters) waiter();
-    }
-  };
+    if (this.active.size === 0) for (const waiter of this.idle.splice(0)) waiter();
+  }
 
-  /**
-   * The server closes without waiting (drain timed out, or close()): requests still being
-   * handled get an error reply now, so callers need not wait for their deadline (over TCP the
-   * socket would close; NATS has no connection to drop). Their late results are discarded.
-   */
-  const abandonUnfinished = () => {
-    for (const entry of [...active]) {
-      if (entry.answer !== undefined) continue; // its answer is ready and goes out with the outbox
-      if (entry.reply && nc !== undefined && !nc.isClosed()) {
-        const reply = abandonedReply(entry.data);
-        if (reply !== undefined) {
-          try {
-            nc.publish(entry.reply, reply);
-          } catch {
-            // closing anyway
-          }
+  async stopAccepting(): Promise<void> {
+    // Discovery first: clients stop finding this instance. Then UNSUB + flush: the queue group
+    // and the instance subject stop sending us requests (a client still sending to the
+    // instance subject gets "no responders" at once, `rejected`, and retries elsewhere); those
+    // already delivered still run.
+    this.discovery?.stop();
+    if (this.connection === undefined || this.connection.isClosed()) return;
+    await Promise.all(
+      this.subscriptions.map((sub) => (sub.isClosed() ? undefined : sub.drain().catch(() => {}))),
+    );
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      // The server closes without waiting (drain timed out, or close()): requests still being
+      // handled get an error reply now, so callers need not wait for their deadline (over TCP the
+      // socket would close; NATS has no connection to drop). Their late results are discarded.
+      if (this.dispatcher !== undefined && this.dispatcher.inFlight > 0) {
+        for (const entry of [...this.active]) {
+          if (entry.answer !== undefined) continue; // its answer is ready and goes out with the outbox
+          const reply = entry.reply ? abandonedReply(entry.data) : undefined;
+          if (reply !== undefined) this.publish(entry.reply!, reply);
+          this.finish(entry, CLOSED_WHILE_HANDLING);
         }
       }
-      finish(entry, 'the server closed while handling the request');
-    }
-  };
-
-  const waitIdle = (timeoutMs: number) =>
-    active.size === 0
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, timeoutMs);
-          idle.push(() => {
+      if (this.outbox.length > 0) this.flushOutbox();
+      if (this.active.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(
+            resolve,
+            this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs,
+          );
+          this.idle.push(() => {
             clearTimeout(timer);
             resolve();
           });
         });
-
-  return {
-    transport: 'nats',
-    get urls() {
-      return urls;
-    },
-    get connection() {
-      return nc;
-    },
-    get serviceId() {
-      return discovery?.id;
-    },
-    get serviceName() {
-      return discovery?.name;
-    },
-    get instanceSubject() {
-      return instanceSubject;
-    },
-    get instanceUrl() {
-      return instanceUrl;
-    },
-    async start(d: Dispatcher) {
-      if (dispatcher !== undefined) throw new Error('natsListener: already started');
-      dispatcher = d;
-      nc =
-        existing ??
-        (await connect({
-          ...NatsListenerDefaults,
-          ...connectOptions,
-          ...(connectOptions.tls !== undefined && { tls: withIpIdentity(connectOptions.tls, serverList) }),
-          servers: serverList,
-        }));
-      const id = nuid.next();
-      instanceSubject = `${subject}.${id}`;
-      sub = nc.subscribe(subject, { queue, callback: (e, msg) => onMessage(stats, e, msg) });
-      // The instance's own subject, in the same queue group (it has one member): a client that
-      // found this instance through discovery sends here, so that its health, breaker and
-      // retries are about this process and not the whole group.
-      instanceSub = nc.subscribe(instanceSubject, {
-        queue,
-        callback: (e, msg) => onMessage(instanceStats, e, msg),
-      });
-      if (service !== false) {
-        discovery = startDiscovery(nc, {
-          id,
-          identity: service,
-          subject,
-          queue,
-          instanceSubject,
-          stats,
-          instanceStats,
-        });
       }
-      // Make sure the broker has our subscriptions before we report ready.
-      await nc.flush();
-      const hosts = existing
-        ? [existing.getServer()]
-        : serverList.map((server) => server.replace(/^[a-z]+:\/\//i, ''));
-      const scheme = serverList.some((server) => server.startsWith('tls://')) ? 'tls' : 'nats';
-      urls = [`${scheme}://${hosts.join(',')}/${subject}`];
-      instanceUrl = `${scheme}://${hosts.join(',')}/${instanceSubject}`;
-    },
-    async stopAccepting() {
-      // Discovery first: clients stop finding this instance. Then UNSUB + flush: the queue group
-      // and the instance subject stop sending us requests (a client still sending to the
-      // instance subject gets "no responders" at once, `rejected`, and retries elsewhere); those
-      // already delivered still run.
-      discovery?.stop();
+      this.discovery?.stop();
+      const nc = this.connection;
       if (nc === undefined || nc.isClosed()) return;
-      await Promise.all(
-        [sub, instanceSub].map((subscription) =>
-          subscription !== undefined && !subscription.isClosed()
-            ? subscription.drain().catch(() => {})
-            : undefined,
-        ),
-      );
-    },
-    close() {
-      closed ??= (async () => {
-        if (dispatcher !== undefined && dispatcher.inFlight > 0) abandonUnfinished();
-        if (outbox.length > 0) flushOutbox();
-        await waitIdle(closeTimeoutMs);
-        discovery?.stop();
-        if (nc === undefined || nc.isClosed()) return;
-        if (existing) {
-          sub?.unsubscribe();
-          instanceSub?.unsubscribe();
-          await nc.flush().catch(() => {});
-        } else {
-          // drain: unsubscribes, delivers what is buffered, flushes our replies, then closes.
-          await nc.drain().catch(() => {});
-        }
-      })();
-      return closed;
-    },
-  };
+      if (this.options.connection) {
+        for (const sub of this.subscriptions) sub.unsubscribe();
+        await nc.flush().catch(() => {});
+      } else {
+        // drain: unsubscribes, delivers what is buffered, flushes our replies, then closes.
+        await nc.drain().catch(() => {});
+      }
+    })();
+    return this.closed;
+  }
 }

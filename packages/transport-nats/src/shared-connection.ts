@@ -18,23 +18,7 @@ import {
   type RpcError,
   type TimerHandle,
 } from '@resilient-rpc/core';
-import {
-  abortedBeforeSending,
-  attemptAborted,
-  badReply,
-  closedLocally,
-  connectFailed,
-  connectionClosed,
-  connectionEnded,
-  disconnected,
-  forEndpoint,
-  noResponders,
-  notOpenInTime,
-  pingFailed,
-  pingTimedOut,
-  publishFailed,
-  replyTimedOut,
-} from './map-error.js';
+import * as errors from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
 export const NatsClientDefaults = {
@@ -60,21 +44,12 @@ export const NatsClientDefaults = {
   name: 'resilient-rpc',
 } as const satisfies ConnectionOptions;
 
-/** What the shared connection tells the endpoint connections that use it. */
+/** What the shared connection tells the endpoint connections (and discovery) that use it. */
 export interface SharedConnectionOwner {
   readonly url: string;
   statusChanged(status: ConnectionStatus, error?: RpcError): void;
-}
-
-/** How a shared connection waits, times and jitters (from the client's `ConnectOptions`). */
-export interface SharedConnectionSettings {
-  readonly clock: Clock;
-  readonly random: Random;
-  /**
-   * Longest wait of a call for a connection that is not open (connecting, reconnecting) before
-   * it fails `not-sent`, ms. A failed first-connect attempt fails the waiting calls at once.
-   */
-  readonly connectWaitMs: number;
+  /** The broker answered "no responders" to a request to `subject` (discovery: an instance left). */
+  noResponders?(subject: string): void;
 }
 
 /** `rpc.ping`: any JSON-RPC answer proves a live service (a foreign server may lack the method). */
@@ -83,15 +58,12 @@ export const PING_REQUEST = Buffer.from('{"jsonrpc":"2.0","id":0,"method":"rpc.p
 /** What a request expects back: the response to the request with this id, or a batch's array. */
 export const BATCH = Symbol('batch');
 type Expect = JsonRpcId | typeof BATCH;
-
-/** What the pending-call table keeps with each request. */
+export type Reply = JsonRpcResponse | JsonRpcResponse[];
 interface RequestContext {
   readonly owner: SharedConnectionOwner;
   readonly subject: string;
   readonly expect: Expect;
 }
-
-export type Reply = JsonRpcResponse | JsonRpcResponse[];
 
 /** How long a call may wait and what aborts it (the core's `SendOptions` or `PingOptions`). */
 interface Bounds {
@@ -99,31 +71,29 @@ interface Bounds {
   readonly timeoutMs: number;
 }
 
-/** Receives every message sent to one reply token (discovery answers come from many instances). */
-export type ReplyListener = (msg: Msg) => void;
-
 const decoder = new TextDecoder();
+const SENT = Promise.resolve(undefined);
 
-/**
- * One NATS connection shared by every endpoint with the same server set (ref-counted), with a
- * single wildcard reply subscription: each request gets a token on it, replies are matched in a map.
- */
 /**
  * A call's abort signal is read only once it has waited this long, ms: most calls are answered
  * sooner and never make the core create their signal (`PendingCalls`' `watchSignalAfterMs`).
  */
 const WATCH_SIGNAL_AFTER_MS = 50;
 
+/**
+ * One NATS connection shared by every endpoint with the same server set (ref-counted), with a
+ * single wildcard reply subscription: each request gets a token on it, replies are matched in a map.
+ */
 export class SharedConnection {
   status: ConnectionStatus = 'connecting';
   refs = 0;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply, RequestContext>;
-  private readonly listeners = new Map<string, ReplyListener>();
-  private readonly noRespondersWatchers = new Set<(subject: string) => void>();
+  /** Reply tokens that take every message sent to them (discovery answers come from many instances). */
+  private readonly listeners = new Map<string, (msg: Msg) => void>();
   private readonly owners = new Set<SharedConnectionOwner>();
-  private openWaiters: Array<(error?: RpcError) => void> = [];
+  private readonly openWaiters = new Set<(error?: RpcError) => void>();
   private replyPrefix = '';
   private sequence = 0;
   private closing = false;
@@ -139,13 +109,18 @@ export class SharedConnection {
     private readonly options: ConnectionOptions,
     private readonly existing: NatsConnection | undefined,
     private readonly inboxPrefix: string,
-    private readonly settings: SharedConnectionSettings,
+    /** `connectWaitMs`: longest wait of a call for a connection that is not open, ms. */
+    private readonly settings: {
+      readonly clock: Clock;
+      readonly random: Random;
+      readonly connectWaitMs: number;
+    },
   ) {
     this.pending = new PendingCalls(
       settings.clock,
       {
-        timeout: (call) => replyTimedOut(call.context.subject, call.timeoutMs, call.context.owner.url),
-        aborted: (call) => attemptAborted(call.context.owner.url),
+        timeout: (call) => errors.replyTimedOut(call.context.subject, call.timeoutMs, call.context.owner.url),
+        aborted: (call) => errors.attemptAborted(call.context.owner.url),
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
     );
@@ -162,15 +137,16 @@ export class SharedConnection {
   private connectOnce(): void {
     this.retryTimer = undefined;
     if (this.closing) return;
-    const waitTimeMs = this.options.reconnectTimeWait ?? NatsClientDefaults.reconnectTimeWait;
-    const jitterMs = this.options.tls
-      ? (this.options.reconnectJitterTLS ?? NatsClientDefaults.reconnectJitterTLS)
-      : (this.options.reconnectJitter ?? NatsClientDefaults.reconnectJitter);
+    const { options } = this;
+    const waitTimeMs = options.reconnectTimeWait ?? NatsClientDefaults.reconnectTimeWait;
+    const jitterMs = options.tls
+      ? (options.reconnectJitterTLS ?? NatsClientDefaults.reconnectJitterTLS)
+      : (options.reconnectJitter ?? NatsClientDefaults.reconnectJitter);
     const delayMs = () => waitTimeMs + Math.floor(this.settings.random() * (jitterMs + 1));
     const attempt = connect({
       ...NatsClientDefaults,
       reconnectDelayHandler: delayMs,
-      ...this.options,
+      ...options,
       waitOnFirstConnect: false,
     });
     this.attempt = attempt;
@@ -182,15 +158,12 @@ export class SharedConnection {
       },
       (error: unknown) => {
         this.attempt = undefined;
-        const reason = connectFailed(error);
-        this.lastConnectError = reason;
+        const reason = (this.lastConnectError = errors.connectFailed(error));
         this.wakeWaiters(reason);
         if (this.closing) return;
-        if ((this.options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false) {
+        if ((options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false)
           this.setStatus('closed', reason);
-          return;
-        }
-        this.retryTimer = this.settings.clock.setTimeout(() => this.connectOnce(), delayMs());
+        else this.retryTimer = this.settings.clock.setTimeout(() => this.connectOnce(), delayMs());
       },
     );
   }
@@ -201,21 +174,15 @@ export class SharedConnection {
 
   removeOwner(owner: SharedConnectionOwner): void {
     this.owners.delete(owner);
-    const error = closedLocally(owner.url, 'connection');
+    const error = errors.closedLocally(owner.url, 'connection');
     this.pending.rejectAll(
       () => error,
       (call) => call.context.owner === owner,
     );
   }
 
-  /** The clock of this connection's timers. */
   get clock(): Clock {
     return this.settings.clock;
-  }
-
-  /** The underlying connection, once it is open. */
-  get connection(): NatsConnection | undefined {
-    return this.nc;
   }
 
   private opened(nc: NatsConnection): void {
@@ -225,47 +192,38 @@ export class SharedConnection {
     this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
     void this.watchStatus(nc);
     void nc.closed().then((error) => {
-      this.setStatus('closed', connectionEnded(undefined, error));
-      this.pending.rejectAll((call) => connectionEnded(call.context.owner.url, error));
-      this.wakeWaiters(connectionClosed(undefined));
+      this.setStatus('closed', errors.connectionEnded(undefined, error));
+      this.pending.rejectAll((call) => errors.connectionEnded(call.context.owner.url, error));
+      this.wakeWaiters(errors.connectionClosed(undefined));
     });
     this.setStatus('open');
-    this.wakeWaiters();
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
-      switch (status.type) {
-        case 'disconnect': {
-          // nats.js discards what it had not written yet and replies cannot come back on this
-          // socket: every request in flight now is lost as far as we can tell.
-          this.setStatus('reconnecting', disconnected(status.server));
-          this.pending.rejectAll((call) => disconnected(status.server, call.context.owner.url));
-          break;
-        }
-        case 'reconnecting':
-        case 'staleConnection':
-          if (this.status === 'open') this.setStatus('reconnecting');
-          break;
-        case 'reconnect':
-          this.setStatus('open');
-          this.wakeWaiters();
-          break;
-        default:
-          break;
-      }
+      if (status.type === 'disconnect') {
+        // nats.js discards what it had not written yet and replies cannot come back on this
+        // socket: every request in flight now is lost as far as we can tell.
+        this.setStatus('reconnecting', errors.disconnected(status.server));
+        this.pending.rejectAll((call) => errors.disconnected(status.server, call.context.owner.url));
+      } else if (status.type === 'reconnecting' || status.type === 'staleConnection') {
+        if (this.status === 'open') this.setStatus('reconnecting');
+      } else if (status.type === 'reconnect') this.setStatus('open');
     }
   }
 
+  /** Tells the owners; an `open` connection also wakes the calls waiting for it. */
   private setStatus(status: ConnectionStatus, error?: RpcError): void {
-    if (this.status === status || this.status === 'closed') return;
-    this.status = status;
-    for (const owner of this.owners) owner.statusChanged(status, error);
+    if (this.status !== status && this.status !== 'closed') {
+      this.status = status;
+      for (const owner of this.owners) owner.statusChanged(status, error);
+    }
+    if (status === 'open') this.wakeWaiters();
   }
 
   private wakeWaiters(error?: RpcError): void {
-    const waiters = this.openWaiters;
-    this.openWaiters = [];
+    const waiters = [...this.openWaiters];
+    this.openWaiters.clear();
     for (const waiter of waiters) waiter(error);
   }
 
@@ -275,40 +233,75 @@ export class SharedConnection {
    * `min(timeoutMs, connectWaitMs)` otherwise: a call never spends its whole deadline on a broker
    * that cannot be reached.
    */
-  private waitOpen(signal: AbortSignal, timeoutMs: number, url: string): Promise<void> {
+  private waitOpen({ signal, timeoutMs }: Bounds, url: string): Promise<void> {
     if (this.status === 'closed' || this.closing) {
-      return Promise.reject(connectionClosed(url, this.lastConnectError));
+      return Promise.reject(errors.connectionClosed(url, this.lastConnectError));
     }
     const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
+    return this.within(
+      signal,
+      waitMs,
+      () => errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError),
+      () => errors.abortedBeforeSending(url),
+      (finish) => {
+        const waiter = (error?: RpcError) => finish(error && errors.forEndpoint(error, url));
+        this.openWaiters.add(waiter);
+        return () => this.openWaiters.delete(waiter);
+      },
+    );
+  }
+
+  /**
+   * Settles when `start` calls `finish`, or fails after `ms` or when `signal` aborts. The timer
+   * keeps the process alive while the call waits, as a call on an open connection does through
+   * its socket (there is none between two connect attempts): a script's `await client.call()`
+   * settles instead of the process ending under it.
+   */
+  private within(
+    signal: AbortSignal,
+    ms: number,
+    timedOut: () => RpcError,
+    aborted: () => RpcError,
+    start: (finish: (error?: RpcError) => void) => (() => void) | undefined,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      let stop: (() => void) | undefined;
       let done = false;
       const finish = (error?: RpcError) => {
         if (done) return;
         done = true;
-        const index = this.openWaiters.indexOf(finish);
-        if (index >= 0) this.openWaiters.splice(index, 1);
         timer.cancel();
         signal.removeEventListener('abort', onAbort);
+        stop?.();
         if (error === undefined) resolve();
-        else reject(forEndpoint(error, url));
+        else reject(error);
       };
-      const onAbort = () => finish(abortedBeforeSending(url));
-      // This timer keeps the process alive while the call waits, as a call on an open connection
-      // does through its socket (there is none between two connect attempts): a script's
-      // `await client.call()` settles instead of the process ending under it.
-      const timer = this.settings.clock.setTimeout(
-        () => finish(notOpenInTime(url, waitMs, this.status, this.lastConnectError)),
-        waitMs,
-        { keepAlive: true },
-      );
+      const onAbort = () => finish(aborted());
+      const timer = this.settings.clock.setTimeout(() => finish(timedOut()), ms, { keepAlive: true });
       signal.addEventListener('abort', onAbort, { once: true });
-      this.openWaiters.push(finish);
+      stop = start(finish);
+    });
+  }
+
+  /** Runs `then` once the connection is open, with what is left of the call's time. */
+  private async whenOpen<T>(
+    owner: SharedConnectionOwner,
+    bounds: Bounds,
+    then: (left: Bounds) => Promise<T>,
+  ) {
+    const started = this.settings.clock.now();
+    await this.waitOpen(bounds, owner.url);
+    if (this.status !== 'open') throw errors.connectionClosed(owner.url);
+    return then({
+      signal: bounds.signal,
+      timeoutMs: bounds.timeoutMs - (this.settings.clock.now() - started),
     });
   }
 
   /**
-   * Publishes `payload` to `subject` and waits for the reply on the shared inbox. Rejects only
-   * with RpcErrors: `rejected` (no responders), `timeout`, `connection-lost`, `not-sent`, `protocol`.
+   * Publishes `payload` to `subject` and waits for the reply on the shared inbox (none for a
+   * notification, `expect` undefined). Rejects only with RpcErrors: `rejected` (no responders),
+   * `timeout`, `connection-lost`, `not-sent`, `protocol`.
    */
   request(
     owner: SharedConnectionOwner,
@@ -316,11 +309,21 @@ export class SharedConnection {
     payload: Uint8Array,
     headers: MsgHdrs | undefined,
     bounds: Bounds,
-    expect: Expect,
-  ): Promise<Reply> {
-    if (this.status !== 'open') return this.requestWhenOpen(owner, subject, payload, headers, bounds, expect);
+    expect: Expect | undefined,
+  ): Promise<Reply | undefined> {
     const nc = this.nc;
-    if (nc === undefined) return Promise.reject(connectionClosed(owner.url));
+    if (this.status !== 'open' || nc === undefined)
+      return this.whenOpen(owner, bounds, (left) =>
+        this.request(owner, subject, payload, headers, left, expect),
+      );
+    if (expect === undefined) {
+      try {
+        nc.publish(subject, payload, headers ? { headers } : undefined);
+        return SENT;
+      } catch (error) {
+        return Promise.reject(errors.publishFailed(error, owner.url));
+      }
+    }
     const token = (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
       // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
@@ -338,113 +341,58 @@ export class SharedConnection {
       try {
         nc.publish(subject, payload, headers ? { reply, headers } : { reply });
       } catch (error) {
-        this.pending.reject(token, publishFailed(error, owner.url));
+        this.pending.reject(token, errors.publishFailed(error, owner.url));
       }
     });
   }
 
-  private async requestWhenOpen(
-    owner: SharedConnectionOwner,
-    subject: string,
-    payload: Uint8Array,
-    headers: MsgHdrs | undefined,
-    bounds: Bounds,
-    expect: Expect,
-  ): Promise<Reply> {
-    const started = this.settings.clock.now();
-    await this.waitOpen(bounds.signal, bounds.timeoutMs, owner.url);
-    const timeoutMs = bounds.timeoutMs - (this.settings.clock.now() - started);
-    if (this.status !== 'open') throw connectionClosed(owner.url);
-    return this.request(owner, subject, payload, headers, { signal: bounds.signal, timeoutMs }, expect);
-  }
-
-  /** Publishes a notification (no reply expected). */
-  async publish(
-    owner: SharedConnectionOwner,
-    subject: string,
-    payload: Uint8Array,
-    headers: MsgHdrs | undefined,
-    bounds: Bounds,
-  ): Promise<void> {
-    if (this.status !== 'open') await this.waitOpen(bounds.signal, bounds.timeoutMs, owner.url);
-    const nc = this.nc;
-    if (nc === undefined) throw connectionClosed(owner.url);
-    try {
-      nc.publish(subject, payload, headers ? { headers } : undefined);
-    } catch (error) {
-      throw publishFailed(error, owner.url);
-    }
-  }
-
   /**
-   * A reply subject of this connection that stays valid until `stop()`: every message sent to
-   * it goes to `listener` (the answers of every instance to one discovery request). Undefined
-   * while the connection is not open.
+   * Publishes `payload` (if the connection is open: false when it is not) with a reply subject of
+   * this connection that stays valid until `stop()`: every message sent to it goes to `listener`
+   * (the answers of every instance to a discovery request).
    */
-  replySubject(listener: ReplyListener): { readonly subject: string; stop(): void } | undefined {
-    if (this.nc === undefined || this.status === 'closed') return undefined;
+  replySubject(listener: (msg: Msg) => void): {
+    send(subject: string, payload: string): boolean;
+    stop(): void;
+  } {
     const token = `l${(++this.sequence).toString(36)}`;
     this.listeners.set(token, listener);
     return {
-      subject: this.replyPrefix + token,
+      send: (subject, payload) => {
+        const nc = this.nc;
+        if (nc === undefined || this.status !== 'open') return false;
+        try {
+          nc.publish(subject, payload, { reply: this.replyPrefix + token });
+          return true;
+        } catch {
+          return false;
+        }
+      },
       stop: () => {
         if (this.listeners.get(token) === listener) this.listeners.delete(token);
       },
     };
   }
 
-  /**
-   * Calls `watcher` with the subject of every request the broker answered "no responders" (so
-   * that discovery hears at once that an instance's subscription is gone). Returns the unsubscribe.
-   */
-  watchNoResponders(watcher: (subject: string) => void): () => void {
-    this.noRespondersWatchers.add(watcher);
-    return () => this.noRespondersWatchers.delete(watcher);
-  }
-
-  /** Publishes `payload` with a reply subject, if the connection is open; false when it is not. */
-  publishWithReply(subject: string, payload: string, reply: string): boolean {
-    const nc = this.nc;
-    if (nc === undefined || this.status !== 'open') return false;
-    try {
-      nc.publish(subject, payload, { reply });
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   /** Round trip to the broker (PING/PONG), bounded by `timeoutMs` and `signal`. */
-  async flush(owner: SharedConnectionOwner, { signal, timeoutMs }: Bounds): Promise<void> {
-    const clock = this.settings.clock;
-    const started = clock.now();
-    if (this.status !== 'open') await this.waitOpen(signal, timeoutMs, owner.url);
+  flush(owner: SharedConnectionOwner, bounds: Bounds): Promise<void> {
     const nc = this.nc;
-    if (nc === undefined) throw connectionClosed(owner.url);
-    const remaining = Math.max(1, timeoutMs - (clock.now() - started));
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        timer.cancel();
-        reject(pingTimedOut(owner.url));
-      };
-      const timer = clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        reject(pingTimedOut(owner.url, remaining));
-      }, remaining);
-      signal.addEventListener('abort', onAbort, { once: true });
-      nc.flush().then(
-        () => {
-          timer.cancel();
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        (error: unknown) => {
-          timer.cancel();
-          signal.removeEventListener('abort', onAbort);
-          reject(pingFailed(error, owner.url));
-        },
-      );
-    });
+    if (this.status !== 'open' || nc === undefined)
+      return this.whenOpen(owner, bounds, (left) => this.flush(owner, left));
+    const ms = Math.max(1, bounds.timeoutMs);
+    return this.within(
+      bounds.signal,
+      ms,
+      () => errors.pingTimedOut(owner.url, ms),
+      () => errors.pingTimedOut(owner.url),
+      (finish) => {
+        nc.flush().then(
+          () => finish(),
+          (error: unknown) => finish(errors.pingFailed(error, owner.url)),
+        );
+        return undefined;
+      },
+    );
   }
 
   private onReply(error: Error | null, msg: Msg): void {
@@ -456,25 +404,26 @@ export class SharedConnection {
       return; // otherwise a late reply to a request that already settled
     }
     const { owner, subject, expect } = call.context;
-    const data = msg.data;
-    if (data.length === 0) {
-      if (msg.headers?.code === 503) {
-        this.pending.reject(token, noResponders(owner.url));
-        for (const watcher of this.noRespondersWatchers) watcher(subject);
-      } else {
-        this.pending.reject(token, badReply(owner.url, 'empty'));
+    if (msg.data.length === 0) {
+      if (msg.headers?.code !== 503) {
+        this.pending.reject(token, errors.badReply(owner.url, 'empty'));
+        return;
       }
+      this.pending.reject(token, errors.noResponders(owner.url));
+      for (const other of this.owners) other.noResponders?.(subject);
       return;
     }
     let parsed: Reply;
     try {
-      parsed = parseResponseText(decoder.decode(data));
+      parsed = parseResponseText(decoder.decode(msg.data));
     } catch (cause) {
-      this.pending.reject(token, badReply(owner.url, 'malformed', cause));
+      this.pending.reject(token, errors.badReply(owner.url, 'malformed', cause));
       return;
     }
     if (expect === BATCH) this.pending.resolve(token, Array.isArray(parsed) ? parsed : [parsed]);
-    else if (Array.isArray(parsed)) this.pending.reject(token, badReply(owner.url, 'batch-for-single'));
+    else if (Array.isArray(parsed))
+      this.pending.reject(token, errors.badReply(owner.url, 'batch-for-single'));
+    // An error the server could not tie to an id (too large, parse error) answers this request.
     else
       this.pending.resolve(
         token,
@@ -493,8 +442,8 @@ export class SharedConnection {
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
     this.listeners.clear();
-    this.pending.rejectAll((call) => closedLocally(call.context.owner.url, 'transport'));
-    this.wakeWaiters(connectionClosed(undefined));
+    this.pending.rejectAll((call) => errors.closedLocally(call.context.owner.url, 'transport'));
+    this.wakeWaiters(errors.connectionClosed(undefined));
     this.sub?.unsubscribe();
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
     // closed by the attempt's own handler (closing is set).

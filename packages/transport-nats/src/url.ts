@@ -12,14 +12,17 @@ export interface NatsEndpoint {
 
 const SCHEMES = new Set(['nats', 'tls']);
 const DEFAULT_PORT = 4222;
+const URL_PATTERN = /^([a-z]+):\/\/([^/]*)\/(.*)$/i;
+const notNatsUrl = (url: string) =>
+  new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
 
 /**
  * Parses a NATS endpoint URL. Several servers of one cluster are separated by commas:
  * `nats://10.0.0.1:4222,10.0.0.2:4222/orders.rpc`. The path (without its leading slash) is the subject.
  */
 export function parseNatsUrl(url: string): NatsEndpoint {
-  const match = /^([a-z]+):\/\/([^/]*)\/(.*)$/i.exec(url.trim());
-  if (match === null) throw new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
+  const match = URL_PATTERN.exec(url.trim());
+  if (match === null) throw notNatsUrl(url);
   const scheme = (match[1] ?? '').toLowerCase();
   const hosts = match[2] ?? '';
   const subject = decodeURIComponent(match[3] ?? '');
@@ -59,8 +62,8 @@ export function validateSubject(subject: string, context = subject): void {
  * instance behind a service URL, e.g. `nats://h1,h2/orders.rpc` → `nats://h1,h2/orders.rpc.<id>`.
  */
 export function withSubject(url: string, subject: string): string {
-  const match = /^([a-z]+:\/\/[^/]*)\//i.exec(url.trim());
-  if (match === null) throw new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
+  const match = URL_PATTERN.exec(url.trim());
+  if (match === null) throw notNatsUrl(url);
   validateSubject(subject);
-  return `${match[1]}/${subject.split('.').map(encodeURIComponent).join('.')}`;
+  return `${match[1]}://${match[2]}/${subject.split('.').map(encodeURIComponent).join('.')}`;
 }
