@@ -1,6 +1,6 @@
 /** The self-contained HTML report: SVG timelines (success rate, latency, endpoint states, faults) and the tables. */
 import type { RunPredictions } from './prediction.js';
-import { type DemoReport, MODEL_TEXT } from './report.js';
+import { type DemoReport, FAULT_TERM_HEADERS, faultTermCells, MODEL_TEXT } from './report.js';
 import { ms, pct, round } from './stats.js';
 
 const esc = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -259,28 +259,8 @@ ${i.healthAware ? 'routes by health' : 'no health'} · background failure rate $
 α = ${pct4(i.alpha)} · β = ${round(i.beta, 3)} · measured ${pct(p.measured.availability, 3)} of ${p.measured.calls} calls, 95% interval ${interval(p.measured.interval)}</p>
 ${htmlTable(
   `${id}-faults`,
-  [
-    'fault',
-    'lasted',
-    'detected after',
-    'attempt fails',
-    'rate from',
-    'exposure',
-    'calls exposed',
-    'U exposure',
-    'U in flight',
-  ],
-  p.faults.map((f) => [
-    f.fault,
-    ms(f.durationMs),
-    f.detectedAfterMs === null ? 'not detected' : ms(f.detectedAfterMs),
-    pct(f.attemptFailureRate),
-    f.rateFrom === 'calibration' ? `calibration (${f.rateSampleCalls} calls)` : 'schedule',
-    ms(f.exposureMs),
-    pct(f.exposedCallShare),
-    pct4(f.exposure),
-    pct4(f.inFlight),
-  ]),
+  FAULT_TERM_HEADERS,
+  p.faults.map((f) => faultTermCells(f, pct4)),
 )}
 ${htmlTable(
   id,

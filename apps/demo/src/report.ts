@@ -311,6 +311,37 @@ export const MODEL_TEXT: Record<ModelRow['model'], string> = {
 
 const pct4 = (value: number) => `${(value * 100).toFixed(4)} %`;
 
+/** The columns of the per-fault terms table (text and HTML reports). */
+export const FAULT_TERM_HEADERS = [
+  'fault',
+  'lasted',
+  'detected after',
+  'attempt fails',
+  'rate from',
+  'exposure',
+  'calls exposed',
+  'U exposure',
+  'U in flight',
+];
+
+/** One fault's row of that table; `pct4` formats the unavailability terms (4 decimals). */
+export function faultTermCells(
+  f: RunPredictions['faults'][number],
+  pct4: (value: number) => string,
+): string[] {
+  return [
+    f.fault,
+    ms(f.durationMs),
+    f.detectedAfterMs === null ? 'not detected' : ms(f.detectedAfterMs),
+    pct(f.attemptFailureRate),
+    f.rateFrom === 'calibration' ? `calibration (${f.rateSampleCalls} calls)` : 'schedule',
+    ms(f.exposureMs),
+    pct(f.exposedCallShare),
+    pct4(f.exposure),
+    pct4(f.inFlight),
+  ];
+}
+
 /** The predictions of one run: inputs, per-fault terms, each model against the measurement. */
 export function renderPredictions(run: string, p: RunPredictions): string {
   const out: string[] = [];
@@ -323,28 +354,8 @@ export function renderPredictions(run: string, p: RunPredictions): string {
   );
   out.push(
     table(
-      [
-        'fault',
-        'lasted',
-        'detected after',
-        'attempt fails',
-        'rate from',
-        'exposure',
-        'calls exposed',
-        'U exposure',
-        'U in flight',
-      ],
-      p.faults.map((f) => [
-        f.fault,
-        ms(f.durationMs),
-        f.detectedAfterMs === null ? 'not detected' : ms(f.detectedAfterMs),
-        pct(f.attemptFailureRate),
-        f.rateFrom === 'calibration' ? `calibration (${f.rateSampleCalls} calls)` : 'schedule',
-        ms(f.exposureMs),
-        pct(f.exposedCallShare, 2),
-        pct4(f.exposure),
-        pct4(f.inFlight),
-      ]),
+      FAULT_TERM_HEADERS,
+      p.faults.map((f) => faultTermCells(f, pct4)),
       ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r'],
     ),
   );

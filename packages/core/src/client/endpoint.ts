@@ -432,29 +432,25 @@ export class Endpoint implements BalancerCandidate {
             endpoint: this.url,
             ...(cause !== undefined && { cause }),
           });
-    const waiting: PendingAttempt[] = [];
-    for (
-      let attempt: PendingAttempt | undefined = this.oldest;
-      attempt !== undefined;
-      attempt = attempt.nextOnEndpoint
-    )
-      waiting.push(attempt);
+    const waiting = this.waitingAttempts();
     // Not from inside the transport's event: a retry may send on another endpoint at once.
     queueMicrotask(() => {
       for (const attempt of waiting) attempt.onConnectionLost(error);
     });
   }
 
+  /** The attempts waiting here, oldest first, as a copy (settling one unlinks it). */
+  private waitingAttempts(): PendingAttempt[] {
+    const waiting: PendingAttempt[] = [];
+    for (let attempt = this.oldest; attempt !== undefined; attempt = attempt.nextOnEndpoint)
+      waiting.push(attempt);
+    return waiting;
+  }
+
   /** Tells every attempt waiting here that the endpoint turned unhealthy (after the change settled). */
   private rescueWaiting(): void {
     if (this.oldest === undefined) return;
-    const waiting: PendingAttempt[] = [];
-    for (
-      let attempt: PendingAttempt | undefined = this.oldest;
-      attempt !== undefined;
-      attempt = attempt.nextOnEndpoint
-    )
-      waiting.push(attempt);
+    const waiting = this.waitingAttempts();
     // After the state change has settled: a rescue picks endpoints, which reads states.
     queueMicrotask(() => {
       for (const attempt of waiting) attempt.onEndpointUnhealthy();
