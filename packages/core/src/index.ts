@@ -216,6 +216,8 @@ export type {
   ServerListener,
   TransportCapabilities,
 } from './transport.js';
+// Building blocks the transport adapters share (docs/architecture.md, "Transport support").
+export { type ListenAddress, type ListenUrlForm, parseListenUrl } from './transport-support/listen-url.js';
 export {
   type AbortSource,
   PendingCall,
