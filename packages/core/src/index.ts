@@ -216,6 +216,9 @@ export type {
   ServerListener,
   TransportCapabilities,
 } from './transport.js';
+// Building blocks the transport adapters share (docs/architecture.md, "Transport support").
+export { ConnectionsPerAddress } from './transport-support/connections-per-address.js';
+export { type ListenAddress, type ListenUrlForm, parseListenUrl } from './transport-support/listen-url.js';
 export {
   type AbortSource,
   PendingCall,
@@ -223,6 +226,7 @@ export {
   PendingCalls,
   type PendingCallsOptions,
 } from './transport-support/pending-calls.js';
+export { QuietWait } from './transport-support/quiet-wait.js';
 // Time and randomness (injected into every policy).
 export { type Clock, systemClock, type TimerHandle, type TimerOptions } from './util/clock.js';
 export { defaultRandom, type Random, seededRandom } from './util/random.js';

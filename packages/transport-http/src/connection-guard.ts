@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { ConnectionsPerAddress } from '@resilient-rpc/core';
 
 /** Why a connection was refused: its first request is answered 503 -32002 with this message. */
 export type Refusal = 'too many connections' | 'too many connections from this address';
@@ -52,15 +53,14 @@ export class ConnectionGuard {
   private readonly fresh = new Set<Socket>();
   /** Keep-alive connections between requests, idle longest first. */
   private readonly idle = new Set<Socket>();
-  private readonly perAddress = new Map<string, number>();
+  private readonly perAddress = new ConnectionsPerAddress();
 
   constructor(private readonly options: ConnectionGuardOptions) {}
 
   /** Registers a new connection (TCP, or TLS once its handshake is done). */
   admit(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
-    const fromAddress = (this.perAddress.get(address) ?? 0) + 1;
-    this.perAddress.set(address, fromAddress);
+    const fromAddress = this.perAddress.add(address);
     const entry: Entry = {
       address,
       busy: 0,
@@ -156,8 +156,6 @@ export class ConnectionGuard {
     this.fresh.delete(socket);
     this.idle.delete(socket);
     this.clearTimer(entry);
-    const left = (this.perAddress.get(entry.address) ?? 1) - 1;
-    if (left <= 0) this.perAddress.delete(entry.address);
-    else this.perAddress.set(entry.address, left);
+    this.perAddress.remove(entry.address);
   }
 }

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
-import { type Dispatcher, ErrorCodes, type ServerListener } from '@resilient-rpc/core';
+import { type Dispatcher, ErrorCodes, QuietWait, type ServerListener } from '@resilient-rpc/core';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
@@ -89,7 +89,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let closed: Promise<void> | undefined;
   // Requests whose answer is not written yet: close() lets them finish before cutting connections.
   let answering = 0;
-  let onQuiet: (() => void) | undefined;
+  const allAnswered = new QuietWait();
   let stoppedAt: number | undefined;
 
   return {
@@ -127,7 +127,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         const entry = guard.requestStarted(socket);
         res.once('close', () => {
           guard.requestEnded(socket, entry);
-          if (--answering === 0) onQuiet?.();
+          if (--answering === 0) allAnswered.quiet();
         });
         const refusal = entry?.refusal;
         if (refusal !== undefined) {
@@ -243,15 +243,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       // reports idle): let them out. A close() right on the heels of stopAccepting() is a forced
       // close (`server.close()`, drain timeout 0) whose aborted handlers get no answer.
       const forced = stoppedAt === undefined || performance.now() - stoppedAt < FORCED_CLOSE_WINDOW_MS;
-      if (answering > 0 && !forced) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, CLOSE_GRACE_MS);
-          onQuiet = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+      if (answering > 0 && !forced) await allAnswered.wait(CLOSE_GRACE_MS);
       server.closeAllConnections();
       await closed;
     },

@@ -1,3 +1,4 @@
+import { parseListenUrl } from '@resilient-rpc/core';
 import { type HttpListener, type HttpListenerOptions, httpListener } from './http-listener.js';
 
 /**
@@ -24,28 +25,7 @@ export interface HttpTransportServerOptions {
  * the scheme's default (80, 443). Throws a `TypeError` for anything else.
  */
 export function listenHttpUrl(url: string, options: HttpServerOptions = {}): HttpListener {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new TypeError(`not an HTTP listen URL (http://host:port/path): ${url}`, { cause });
-  }
-  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
-  if (scheme !== 'http' && scheme !== 'https') {
-    throw new TypeError(`the HTTP transport listens on http:// and https:// URLs, not ${scheme}: ${url}`);
-  }
-  if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '') {
-    throw new TypeError(`an HTTP listen URL has no credentials, query or fragment: ${url}`);
-  }
-  if (scheme === 'https' && options.tls === undefined) {
-    throw new TypeError(
-      `an https:// listen URL needs a certificate: httpTransport({ server: { tls: { key, cert } } }) (${url})`,
-    );
-  }
-  if (scheme === 'http' && options.tls !== undefined) {
-    throw new TypeError(`server.tls is set, so listen on an https:// URL, not ${url}`);
-  }
-  const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
-  const port = parsed.port === '' ? (scheme === 'https' ? 443 : 80) : Number(parsed.port);
-  return httpListener({ ...options, host, port, path: parsed.pathname });
+  const form = { transport: 'HTTP', schemes: ['http', 'https'], factory: 'httpTransport' } as const;
+  const { host, port, path } = parseListenUrl(url, { ...form, tls: options.tls !== undefined });
+  return httpListener({ ...options, host, port, path });
 }

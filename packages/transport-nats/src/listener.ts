@@ -18,6 +18,7 @@ import {
   type IncomingCredentials,
   InFlightLimit,
   metadataFromHeaders,
+  QuietWait,
   type ServerListener,
   type WireMetadata,
 } from '@resilient-rpc/core';
@@ -231,7 +232,7 @@ class NatsListener implements NatsServerListener {
   private readonly dispatchOptions: DispatchOptions | undefined;
   private readonly active = new Set<Active>();
   private outbox: Active[] = [];
-  private idle: Array<() => void> = [];
+  private readonly allAnswered = new QuietWait();
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
@@ -351,7 +352,7 @@ class NatsListener implements NatsServerListener {
     entry.settled = true;
     this.active.delete(entry);
     entry.stats.record(performance.now() - entry.started, failed);
-    if (this.active.size === 0) for (const waiter of this.idle.splice(0)) waiter();
+    if (this.active.size === 0) this.allAnswered.quiet();
   }
 
   async stopAccepting(): Promise<void> {
@@ -380,18 +381,8 @@ class NatsListener implements NatsServerListener {
         }
       }
       if (this.outbox.length > 0) this.flushOutbox();
-      if (this.active.size > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(
-            resolve,
-            this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs,
-          );
-          this.idle.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
+      if (this.active.size > 0)
+        await this.allAnswered.wait(this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs);
       this.discovery?.stop();
       const nc = this.connection;
       if (nc === undefined || nc.isClosed()) return;

@@ -1,4 +1,4 @@
-import type { ClientTransport } from '@resilient-rpc/core';
+import { type ClientTransport, parseListenUrl } from '@resilient-rpc/core';
 import { type WsListener, type WsListenerOptions, wsListener } from './ws-listener.js';
 
 /**
@@ -32,28 +32,7 @@ export interface WsTransport extends ClientTransport {
  * the scheme's default (80, 443). Throws a `TypeError` for anything else.
  */
 export function listenWsUrl(url: string, options: WsServerOptions = {}): WsListener {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new TypeError(`not a WebSocket listen URL (ws://host:port/path): ${url}`, { cause });
-  }
-  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
-  if (scheme !== 'ws' && scheme !== 'wss') {
-    throw new TypeError(`the WebSocket transport listens on ws:// and wss:// URLs, not ${scheme}: ${url}`);
-  }
-  if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '') {
-    throw new TypeError(`a WebSocket listen URL has no credentials, query or fragment: ${url}`);
-  }
-  if (scheme === 'wss' && options.tls === undefined) {
-    throw new TypeError(
-      `a wss:// listen URL needs a certificate: wsTransport({ server: { tls: { key, cert } } }) (${url})`,
-    );
-  }
-  if (scheme === 'ws' && options.tls !== undefined) {
-    throw new TypeError(`server.tls is set, so listen on a wss:// URL, not ${url}`);
-  }
-  const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
-  const port = parsed.port === '' ? (scheme === 'wss' ? 443 : 80) : Number(parsed.port);
-  return wsListener({ ...options, host, port, path: parsed.pathname });
+  const form = { transport: 'WebSocket', schemes: ['ws', 'wss'], factory: 'wsTransport' } as const;
+  const { host, port, path } = parseListenUrl(url, { ...form, tls: options.tls !== undefined });
+  return wsListener({ ...options, host, port, path });
 }

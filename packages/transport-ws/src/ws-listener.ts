@@ -3,7 +3,12 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Dispatcher, IncomingCredentials, ServerListener } from '@resilient-rpc/core';
+import {
+  ConnectionsPerAddress,
+  type Dispatcher,
+  type IncomingCredentials,
+  type ServerListener,
+} from '@resilient-rpc/core';
 import { WebSocketServer } from 'ws';
 import { CloseCodes, checkPositive, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
@@ -101,7 +106,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let idleSweeper: NodeJS.Timeout | undefined;
   const connections = new Set<ServerConnection>();
   /** Sockets per remote address, from the upgrade request until the socket closes. */
-  const perAddress = new Map<string, number>();
+  const perAddress = new ConnectionsPerAddress();
   /** Upgrades whose `verifyUpgrade` has not settled yet. */
   let upgrading = 0;
 
@@ -125,15 +130,10 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     }
     const remoteAddress = (request.socket as Socket).remoteAddress;
     if (Number.isFinite(o.maxConnectionsPerAddress) && remoteAddress !== undefined) {
-      const count = perAddress.get(remoteAddress) ?? 0;
-      if (count >= o.maxConnectionsPerAddress)
+      if (perAddress.count(remoteAddress) >= o.maxConnectionsPerAddress)
         return refuse(socket, 503, 'too many connections from this address');
-      perAddress.set(remoteAddress, count + 1);
-      socket.once('close', () => {
-        const left = (perAddress.get(remoteAddress) ?? 1) - 1;
-        if (left <= 0) perAddress.delete(remoteAddress);
-        else perAddress.set(remoteAddress, left);
-      });
+      perAddress.add(remoteAddress);
+      socket.once('close', () => perAddress.remove(remoteAddress));
     }
     const credentials: IncomingCredentials = { headers: headersOf(request) };
     const upgrade = () => {
