@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
   type ClientConnection,
   type ClientTransport,
@@ -96,4 +98,30 @@ describe('the cost of a call (issue 15: the pipeline skeleton, not the policies,
     expect(outcomes.every((error) => (error as { kind: string }).kind === 'timeout')).toBe(true);
     await client.close();
   });
+});
+
+describe('a full GC between calls (issue 15)', () => {
+  it('does not deoptimise the call path: the shapes of the per-call classes outlive their instances', async () => {
+    const script = fileURLToPath(new URL('./fixtures/gc-between-calls.ts', import.meta.url));
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const trace = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--expose-gc', '--trace-deopt', '--import', 'tsx', script], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', () => {});
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}`))));
+    });
+    // V8 marks optimised code for deoptimisation when an object it embeds weakly (a shape) died.
+    const dropped = trace
+      .split('\n')
+      .filter((line) => line.includes('reason: weak objects'))
+      .map((line) => /<SharedFunctionInfo ([^>]*)>/.exec(line)?.[1]);
+    expect(dropped).toEqual([]);
+  }, 60_000);
 });
