@@ -1,34 +1,9 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import {
-  type ClientConnection,
-  type ClientTransport,
-  createClient,
-  type JsonRpcRequest,
-} from '@resilient-rpc/core';
+import { createClient } from '@resilient-rpc/core';
 import { ManualClock } from '@resilient-rpc/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-
-/** A zero-cost transport that answers at once and never reads the attempt's signal. */
-function stubTransport(hang = false): ClientTransport {
-  return {
-    name: 'stub',
-    schemes: ['stub'],
-    connect(url) {
-      return {
-        url,
-        capabilities: { batch: false, ping: false, persistentConnection: false },
-        status: 'open',
-        send: (request: JsonRpcRequest) =>
-          hang
-            ? new Promise(() => {})
-            : Promise.resolve({ jsonrpc: '2.0', id: request.id ?? null, result: 1 }),
-        onEvent: () => () => {},
-        close: async () => {},
-      } satisfies ClientConnection;
-    },
-  };
-}
+import { runScript } from './fixtures/run-script.js';
+import { stubTransport } from './fixtures/stub-transport.js';
 
 /** A manual clock that counts its reads and its timers. */
 class CountingClock extends ManualClock {
@@ -103,20 +78,8 @@ describe('the cost of a call (issue 15: the pipeline skeleton, not the policies,
 describe('a full GC between calls (issue 15)', () => {
   it('does not deoptimise the call path: the shapes of the per-call classes outlive their instances', async () => {
     const script = fileURLToPath(new URL('./fixtures/gc-between-calls.ts', import.meta.url));
-    const root = fileURLToPath(new URL('../../../', import.meta.url));
-    const trace = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--expose-gc', '--trace-deopt', '--import', 'tsx', script], {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on('data', () => {});
-      child.once('error', reject);
-      child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}`))));
-    });
+    const { code, stdout: trace } = await runScript(script, [], ['--expose-gc', '--trace-deopt']);
+    expect(code).toBe(0);
     // V8 marks optimised code for deoptimisation when an object it embeds weakly (a shape) died.
     const dropped = trace
       .split('\n')
