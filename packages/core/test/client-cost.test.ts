@@ -87,12 +87,13 @@ describe('a full GC between calls (issue 15)', () => {
     for (const type of [Call, Attempt])
       for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(type.prototype)))
         callPath.add(property.get === undefined ? name : `get ${name}`);
-    const dropped = trace
+    const weak = trace
       .split('\n')
       .filter((line) => line.includes('reason: weak objects'))
-      .map((line) => /<SharedFunctionInfo ([^>]*)>/.exec(line)?.[1] ?? '')
-      .filter((name) => callPath.has(name));
+      .map((line) => /<SharedFunctionInfo ([^>]*)>/.exec(line)?.[1] ?? '');
+    // The control: a function over a class whose instances all died is deoptimised and seen.
+    expect(weak.filter((name) => name === 'canaryRead' || name === 'canaryLoop')).not.toEqual([]);
     expect(callPath.has('settle')).toBe(true);
-    expect(dropped).toEqual([]);
+    expect(weak.filter((name) => callPath.has(name))).toEqual([]);
   }, 60_000);
 });
