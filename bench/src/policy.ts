@@ -193,6 +193,7 @@ export async function measure({ quick }: { quick: boolean }): Promise<BenchResul
   const repeats = quick ? 5 : 11;
   const callsPerRun = quick ? 10_000 : 30_000;
   const allocCalls = 2_000;
+  const warmCalls = 5_000;
   try {
     // Warm up every variant (JIT, inline caches, latency trackers).
     for (const variant of variants) await timeCalls(variant.call, 20_000);
@@ -202,6 +203,10 @@ export async function measure({ quick }: { quick: boolean }): Promise<BenchResul
       // Rotate the order each repeat so drift in machine load spreads evenly.
       for (let k = 0; k < variants.length; k++) {
         const variant = variants[(k + r) % variants.length]!;
+        // The bytes batch before this one forced a full GC with no call in flight, which can
+        // throw away optimised code (cockatiel's does; the core keeps its shapes alive): warm up
+        // again so every row is timed in its steady state, not while it recompiles.
+        await timeCalls(variant.call, warmCalls);
         ns.get(variant.name)!.push(await timeCalls(variant.call, callsPerRun));
         bytes.get(variant.name)!.push(await bytesPerCall(variant.call, allocCalls));
       }
@@ -243,7 +248,7 @@ export async function measure({ quick }: { quick: boolean }): Promise<BenchResul
     }
     rows.push({
       group: 'policy',
-      name: `method: ${repeats} interleaved repeats × ${callsPerRun} sequential calls, medians`,
+      name: `method: ${repeats} interleaved repeats × ${callsPerRun} sequential calls (each after ${warmCalls} warm-up calls), medians`,
       values: {},
     });
     return rows;

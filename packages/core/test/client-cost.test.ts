@@ -1,32 +1,10 @@
-import {
-  type ClientConnection,
-  type ClientTransport,
-  createClient,
-  type JsonRpcRequest,
-} from '@resilient-rpc/core';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@resilient-rpc/core';
 import { ManualClock } from '@resilient-rpc/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-
-/** A zero-cost transport that answers at once and never reads the attempt's signal. */
-function stubTransport(hang = false): ClientTransport {
-  return {
-    name: 'stub',
-    schemes: ['stub'],
-    connect(url) {
-      return {
-        url,
-        capabilities: { batch: false, ping: false, persistentConnection: false },
-        status: 'open',
-        send: (request: JsonRpcRequest) =>
-          hang
-            ? new Promise(() => {})
-            : Promise.resolve({ jsonrpc: '2.0', id: request.id ?? null, result: 1 }),
-        onEvent: () => () => {},
-        close: async () => {},
-      } satisfies ClientConnection;
-    },
-  };
-}
+import { Attempt, Call } from '../src/client/call.js';
+import { runScript } from './fixtures/run-script.js';
+import { stubTransport } from './fixtures/stub-transport.js';
 
 /** A manual clock that counts its reads and its timers. */
 class CountingClock extends ManualClock {
@@ -96,4 +74,26 @@ describe('the cost of a call (issue 15: the pipeline skeleton, not the policies,
     expect(outcomes.every((error) => (error as { kind: string }).kind === 'timeout')).toBe(true);
     await client.close();
   });
+});
+
+describe('a full GC between calls (issue 15)', () => {
+  it('does not deoptimise the call path: the shapes of the per-call classes outlive their instances', async () => {
+    const script = fileURLToPath(new URL('./fixtures/gc-between-calls.ts', import.meta.url));
+    const { code, stdout: trace } = await runScript(script, [], ['--expose-gc', '--trace-deopt']);
+    expect(code).toBe(0);
+    // V8 marks optimised code for deoptimisation when an object it embeds weakly (a shape) died;
+    // only the call path's own functions count (not the runtime's, nor tsx's).
+    const callPath = new Set(['Call', 'Attempt', 'call', 'callOf', 'run']);
+    for (const type of [Call, Attempt])
+      for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(type.prototype)))
+        callPath.add(property.get === undefined ? name : `get ${name}`);
+    const weak = trace
+      .split('\n')
+      .filter((line) => line.includes('reason: weak objects'))
+      .map((line) => /<SharedFunctionInfo ([^>]*)>/.exec(line)?.[1] ?? '');
+    // The control: a function over a class whose instances all died is deoptimised and seen.
+    expect(weak.filter((name) => name === 'canaryRead' || name === 'canaryLoop')).not.toEqual([]);
+    expect(callPath.has('settle')).toBe(true);
+    expect(weak.filter((name) => callPath.has(name))).toEqual([]);
+  }, 60_000);
 });
