@@ -43,34 +43,21 @@ export async function resilientRpcTarget(): Promise<Target> {
   };
 }
 
-/**
- * The transport alone: a WsConnection against the wsListener + core server, without the client's
- * policies (for locating overhead: transport vs client pipeline).
- */
-export async function transportOnlyTarget(): Promise<Target> {
-  const server = createServer({ methods: { echo: (params: unknown) => params } });
-  const listener = await server.listen(wsListener({ port: 0 }));
-  const transport = wsTransport();
-  const connection = transport.connect(listener.urls[0]!, { clock: systemClock, random: defaultRandom });
-  const signal = new AbortController().signal;
-  setMaxListeners(0, signal); // shared by every call: calls waiting > 10 ms listen to it
-  let nextId = 1;
-  return {
-    name: 'ws transport only',
-    call: () =>
-      connection.send(
-        { jsonrpc: '2.0', method: 'echo', params: PAYLOAD, id: nextId++ },
-        { signal, timeoutMs: 10_000, metadata: { deadlineMs: 10_000, idempotent: true, attempt: 1 } },
-      ),
-    async close() {
-      await connection.close();
-      await server.close();
-    },
-  };
+/** A WebSocket echo server: its URL and how to stop it. */
+interface EchoServer {
+  url: string;
+  close(): Promise<void>;
 }
 
-/** The baseline: a hand-written JSON-RPC echo over one `ws` socket. */
-export async function rawWsTarget(): Promise<Target> {
+/** Our server: the core server with one `echo` method on a wsListener. */
+async function ourWsServer(): Promise<EchoServer> {
+  const server = createServer({ methods: { echo: (params: unknown) => params } });
+  const listener = await server.listen(wsListener({ port: 0 }));
+  return { url: listener.urls[0]!, close: () => server.close() };
+}
+
+/** The raw server: a `ws` server that parses each request and answers its params. */
+async function rawWsServer(): Promise<EchoServer> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (socket) => {
@@ -81,7 +68,31 @@ export async function rawWsTarget(): Promise<Target> {
   });
   const address = wss.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  return {
+    url: `ws://127.0.0.1:${port}/rpc`,
+    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+  };
+}
+
+/** Our transport alone: a WsConnection, without the client's policies. */
+function transportClient(url: string): Pick<Target, 'call' | 'close'> {
+  const connection = wsTransport().connect(url, { clock: systemClock, random: defaultRandom });
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal); // shared by every call: calls waiting > 10 ms listen to it
+  let nextId = 1;
+  return {
+    call: () =>
+      connection.send(
+        { jsonrpc: '2.0', method: 'echo', params: PAYLOAD, id: nextId++ },
+        { signal, timeoutMs: 10_000, metadata: { deadlineMs: 10_000, idempotent: true, attempt: 1 } },
+      ),
+    close: () => connection.close(),
+  };
+}
+
+/** The raw client: one `ws` socket, ids matched in a Map. */
+async function rawWsClient(url: string): Promise<Pick<Target, 'call' | 'close'>> {
+  const socket = new WebSocket(url, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
@@ -95,7 +106,6 @@ export async function rawWsTarget(): Promise<Target> {
   });
   let nextId = 1;
   return {
-    name: 'raw ws',
     call: () =>
       new Promise((resolve) => {
         const id = nextId++;
@@ -104,10 +114,45 @@ export async function rawWsTarget(): Promise<Target> {
       }),
     async close() {
       socket.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
+
+/** `client` against `server`, as one target. */
+async function pair(
+  name: string,
+  server: Promise<EchoServer>,
+  client: (url: string) => Pick<Target, 'call' | 'close'> | Promise<Pick<Target, 'call' | 'close'>>,
+): Promise<Target> {
+  const echo = await server;
+  const { call, close } = await client(echo.url);
+  return {
+    name,
+    call,
+    async close() {
+      await close();
+      await echo.close();
+    },
+  };
+}
+
+/**
+ * The transport alone: a WsConnection against the wsListener + core server, without the client's
+ * policies (for locating overhead: transport vs client pipeline).
+ */
+export const transportOnlyTarget = (): Promise<Target> =>
+  pair('ws transport only', ourWsServer(), transportClient);
+
+/** The baseline: a hand-written JSON-RPC echo over one `ws` socket. */
+export const rawWsTarget = (): Promise<Target> => pair('raw ws', rawWsServer(), rawWsClient);
+
+/** Per side (not in the group; src/fixtures/compare-ws.ts): the raw client against our server. */
+export const rawClientOurServerTarget = (): Promise<Target> =>
+  pair('raw client, our server', ourWsServer(), rawWsClient);
+
+/** Per side (not in the group; src/fixtures/compare-ws.ts): our transport against the raw server. */
+export const transportRawServerTarget = (): Promise<Target> =>
+  pair('our transport, raw server', rawWsServer(), transportClient);
 
 /** Calls, time and latencies of one target over one round (its slices together). */
 interface Tally {
