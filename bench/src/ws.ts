@@ -12,7 +12,8 @@ import { setMaxListeners } from 'node:events';
 import { createClient, createServer, defaultRandom, systemClock } from '@resilient-rpc/core';
 import { wsListener, wsTransport } from '@resilient-rpc/transport-ws';
 import WebSocket, { WebSocketServer } from 'ws';
-import { median, percentile } from './fixtures/stats.js';
+import { runIfMain } from './fixtures/main.js';
+import { callersFor, median, percentile } from './fixtures/stats.js';
 import type { BenchResult } from './markdown.js';
 
 export type { BenchResult } from './markdown.js';
@@ -170,28 +171,11 @@ interface RoundFigures {
   errors: number;
 }
 
-/**
- * `concurrency` closed-loop callers of `call` for `durationMs`, added to `tally`: the same loop
- * for every target (each caller awaits its call, then calls again; the slice ends once the last
- * call in flight is answered, and that drain counts in its time).
- */
+/** One slice: `concurrency` closed-loop callers of `call` for `durationMs`, added to `tally`. */
 async function slice(call: Call, concurrency: number, durationMs: number, tally: Tally): Promise<void> {
-  const { latencies } = tally;
-  const started = performance.now();
-  const stopAt = started + durationMs;
-  const caller = async () => {
-    while (performance.now() < stopAt) {
-      const t0 = performance.now();
-      try {
-        await call();
-        latencies.push(performance.now() - t0);
-      } catch {
-        tally.errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, caller));
-  tally.ms += performance.now() - started;
+  const { errors, ms } = await callersFor(call, concurrency, durationMs, tally.latencies);
+  tally.errors += errors;
+  tally.ms += ms;
 }
 
 /**
@@ -319,15 +303,4 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
 
 // Run directly (prints the rows, writes no record):
 //   cd bench && TSX_TSCONFIG_PATH=src/fixtures/tsconfig.dist.json node --import tsx src/ws.ts [--quick]
-if (import.meta.url === `file://${process.argv[1]}`) {
-  run({ quick: process.argv.includes('--quick') }).then(
-    (results) => {
-      for (const result of results) console.log(result.name.padEnd(34), JSON.stringify(result.values));
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, run);
