@@ -10,6 +10,7 @@ import { createClient, createServer } from '@resilient-rpc/core';
 import { startNatsServer } from '@resilient-rpc/testkit';
 import { natsListener, natsTransport } from '@resilient-rpc/transport-nats';
 import { ServiceBroker } from 'moleculer';
+import { runIfMain } from './fixtures/main.js';
 import { closedLoop, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
@@ -153,16 +154,4 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
 }
 
 // Run directly: node --conditions=@resilient-rpc/source --import tsx bench/src/nats.ts [--quick]
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const quick = process.argv.includes('--quick');
-  run({ quick }).then(
-    (results) => {
-      for (const result of results) console.log(result.name.padEnd(34), JSON.stringify(result.values));
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, run);

@@ -2,16 +2,21 @@
  * WebSocket echo benchmark: resilient-rpc (wsTransport + wsListener, the client's default
  * policies on: deadline, retry + budget, p2c peak-EWMA, breaker, outlier detection, heartbeat,
  * stall detection) against a raw `ws` JSON-RPC request/response echo (one socket, ids matched in
- * a Map, no policies), in the same run, at concurrency 1 and 64; a third row runs the transport
- * alone (WsConnection.send, no client policies) to show where overhead sits. Reports calls/s and p50/p99
- * latency (ms) as medians of the repeats, and the throughput ratio (goal ≥ 0.9×).
+ * a Map, no policies), in the same process, at concurrency 1 and 64; a third target runs the
+ * transport alone (WsConnection.send, no client policies) to show where overhead sits. The three
+ * run in many short interleaved slices (see {@link run}); the rows report calls/s and p50/p99
+ * latency (ms) and the ratios to raw ws as medians over the rounds (goals: calls/s ≥ 0.9× at
+ * c = 1 and 64, p99 ≤ 1.2× at c = 64).
  */
+import { setMaxListeners } from 'node:events';
 import { createClient, createServer, defaultRandom, systemClock } from '@resilient-rpc/core';
 import { wsListener, wsTransport } from '@resilient-rpc/transport-ws';
 import WebSocket, { WebSocketServer } from 'ws';
-import { closedLoop, median, type Sample } from './fixtures/stats.js';
+import { runIfMain } from './fixtures/main.js';
+import { callersFor, median, percentile } from './fixtures/stats.js';
+import type { BenchResult } from './markdown.js';
 
-export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
+export type { BenchResult } from './markdown.js';
 
 type Call = () => Promise<unknown>;
 
@@ -39,33 +44,21 @@ export async function resilientRpcTarget(): Promise<Target> {
   };
 }
 
-/**
- * The transport alone: a WsConnection against the wsListener + core server, without the client's
- * policies (for locating overhead: transport vs client pipeline).
- */
-export async function transportOnlyTarget(): Promise<Target> {
-  const server = createServer({ methods: { echo: (params: unknown) => params } });
-  const listener = await server.listen(wsListener({ port: 0 }));
-  const transport = wsTransport();
-  const connection = transport.connect(listener.urls[0]!, { clock: systemClock, random: defaultRandom });
-  const signal = new AbortController().signal;
-  let nextId = 1;
-  return {
-    name: 'ws transport only',
-    call: () =>
-      connection.send(
-        { jsonrpc: '2.0', method: 'echo', params: PAYLOAD, id: nextId++ },
-        { signal, timeoutMs: 10_000, metadata: { deadlineMs: 10_000, idempotent: true, attempt: 1 } },
-      ),
-    async close() {
-      await connection.close();
-      await server.close();
-    },
-  };
+/** A WebSocket echo server: its URL and how to stop it. */
+interface EchoServer {
+  url: string;
+  close(): Promise<void>;
 }
 
-/** The baseline: a hand-written JSON-RPC echo over one `ws` socket. */
-export async function rawWsTarget(): Promise<Target> {
+/** Our server: the core server with one `echo` method on a wsListener. */
+async function ourWsServer(): Promise<EchoServer> {
+  const server = createServer({ methods: { echo: (params: unknown) => params } });
+  const listener = await server.listen(wsListener({ port: 0 }));
+  return { url: listener.urls[0]!, close: () => server.close() };
+}
+
+/** The raw server: a `ws` server that parses each request and answers its params. */
+async function rawWsServer(): Promise<EchoServer> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (socket) => {
@@ -76,7 +69,31 @@ export async function rawWsTarget(): Promise<Target> {
   });
   const address = wss.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  return {
+    url: `ws://127.0.0.1:${port}/rpc`,
+    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+  };
+}
+
+/** Our transport alone: a WsConnection, without the client's policies. */
+function transportClient(url: string): Pick<Target, 'call' | 'close'> {
+  const connection = wsTransport().connect(url, { clock: systemClock, random: defaultRandom });
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal); // shared by every call: calls waiting > 10 ms listen to it
+  let nextId = 1;
+  return {
+    call: () =>
+      connection.send(
+        { jsonrpc: '2.0', method: 'echo', params: PAYLOAD, id: nextId++ },
+        { signal, timeoutMs: 10_000, metadata: { deadlineMs: 10_000, idempotent: true, attempt: 1 } },
+      ),
+    close: () => connection.close(),
+  };
+}
+
+/** The raw client: one `ws` socket, ids matched in a Map. */
+async function rawWsClient(url: string): Promise<Pick<Target, 'call' | 'close'>> {
+  const socket = new WebSocket(url, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
@@ -90,7 +107,6 @@ export async function rawWsTarget(): Promise<Target> {
   });
   let nextId = 1;
   return {
-    name: 'raw ws',
     call: () =>
       new Promise((resolve) => {
         const id = nextId++;
@@ -99,66 +115,192 @@ export async function rawWsTarget(): Promise<Target> {
       }),
     async close() {
       socket.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
 }
 
-/** The WebSocket benchmark group. `quick`: shorter runs, one repeat. */
+/** `client` against `server`, as one target. */
+async function pair(
+  name: string,
+  server: Promise<EchoServer>,
+  client: (url: string) => Pick<Target, 'call' | 'close'> | Promise<Pick<Target, 'call' | 'close'>>,
+): Promise<Target> {
+  const echo = await server;
+  const { call, close } = await client(echo.url);
+  return {
+    name,
+    call,
+    async close() {
+      await close();
+      await echo.close();
+    },
+  };
+}
+
+/**
+ * The transport alone: a WsConnection against the wsListener + core server, without the client's
+ * policies (for locating overhead: transport vs client pipeline).
+ */
+export const transportOnlyTarget = (): Promise<Target> =>
+  pair('ws transport only', ourWsServer(), transportClient);
+
+/** The baseline: a hand-written JSON-RPC echo over one `ws` socket. */
+export const rawWsTarget = (): Promise<Target> => pair('raw ws', rawWsServer(), rawWsClient);
+
+/** Per side (not in the group; src/fixtures/compare-ws.ts): the raw client against our server. */
+export const rawClientOurServerTarget = (): Promise<Target> =>
+  pair('raw client, our server', ourWsServer(), rawWsClient);
+
+/** Per side (not in the group; src/fixtures/compare-ws.ts): our transport against the raw server. */
+export const transportRawServerTarget = (): Promise<Target> =>
+  pair('our transport, raw server', rawWsServer(), transportClient);
+
+/** Calls, time and latencies of one target over one round (its slices together). */
+interface Tally {
+  ms: number;
+  errors: number;
+  /** Latencies of the round's successful calls, ms (the array is reused from round to round). */
+  latencies: number[];
+}
+
+/** One round's figures of one target. */
+interface RoundFigures {
+  callsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** One slice: `concurrency` closed-loop callers of `call` for `durationMs`, added to `tally`. */
+async function slice(call: Call, concurrency: number, durationMs: number, tally: Tally): Promise<void> {
+  const { errors, ms } = await callersFor(call, concurrency, durationMs, tally.latencies);
+  tally.errors += errors;
+  tally.ms += ms;
+}
+
+/**
+ * The order of the targets in slice `index` of a round: rotated and reversed in turn, so that
+ * over six slices three targets take every position and follow each other equally often (a
+ * target that leaves garbage or a busy socket behind burdens each of the others alike).
+ */
+function orderOf<T>(items: readonly T[], index: number): T[] {
+  const shift = Math.floor(index / 2) % items.length;
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
+  return index % 2 === 0 ? rotated : rotated.reverse();
+}
+
+const figuresOf = (tally: Tally): RoundFigures => ({
+  callsPerSecond: (tally.latencies.length * 1000) / tally.ms,
+  p50: percentile(tally.latencies, 50),
+  p99: percentile(tally.latencies, 99),
+  errors: tally.errors,
+});
+
+const RAW = 'raw ws';
+const OURS = ['resilient-rpc', 'ws transport only'] as const;
+
+/**
+ * The WebSocket benchmark group. Per concurrency, `rounds` rounds; each round runs every target
+ * in `slicesPerRound` short slices, interleaved (ABC CBA BCA ACB CAB BAC), so that machine drift
+ * and noise within a round hit the three alike. Each round gives each target its calls/s, p50 and
+ * p99 (over its slices together) and each ratio to raw ws; the rows report the median over the
+ * rounds of each figure and of each ratio (a ratio per round, so that a noisy round moves a
+ * ratio once, not its numerator and denominator apart). Every round's figures are in the rows'
+ * `repeats`. `quick`: fewer and shorter slices.
+ */
 export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
-  const durationMs = options.quick ? 1_000 : 3_000;
-  const repeats = options.quick ? 1 : 3;
+  const rounds = options.quick ? 4 : 10;
+  const slicesPerRound = 6;
+  const sliceMs = options.quick ? 40 : 100;
   const targets: Target[] = [];
   const results: BenchResult[] = [];
   try {
     targets.push(await resilientRpcTarget(), await transportOnlyTarget(), await rawWsTarget());
-    for (const target of targets) await closedLoop(target.call, 16, options.quick ? 300 : 1_000); // warm-up
+    const scratch: Tally = { ms: 0, errors: 0, latencies: [] };
+    for (const target of targets) await slice(target.call, 16, options.quick ? 300 : 1_000, scratch); // warm-up
     for (const concurrency of [1, 64]) {
-      const samples = new Map<string, Sample[]>(targets.map((target) => [target.name, []]));
-      for (let repeat = 0; repeat < repeats; repeat++) {
-        // Alternate the targets' order between repeats so that machine drift hits all alike.
-        const order = repeat % 2 === 0 ? targets : [...targets].reverse();
-        for (const target of order)
-          samples.get(target.name)!.push(await closedLoop(target.call, concurrency, durationMs));
+      const perRound = new Map<string, RoundFigures[]>(targets.map((target) => [target.name, []]));
+      const tallies = new Map<string, Tally>(
+        targets.map((target) => [target.name, { ms: 0, errors: 0, latencies: [] }]),
+      );
+      scratch.latencies.length = 0;
+      for (const target of targets) await slice(target.call, concurrency, sliceMs, scratch); // settle at this concurrency
+      for (let round = 0; round < rounds; round++) {
+        for (const tally of tallies.values()) {
+          tally.ms = tally.errors = 0;
+          tally.latencies.length = 0;
+        }
+        for (let index = 0; index < slicesPerRound; index++)
+          for (const target of orderOf(targets, round * slicesPerRound + index))
+            await slice(target.call, concurrency, sliceMs, tallies.get(target.name)!);
+        for (const target of targets) perRound.get(target.name)!.push(figuresOf(tallies.get(target.name)!));
       }
-      const summary = new Map<string, Sample>();
-      for (const [name, list] of samples) {
-        summary.set(name, {
-          callsPerSecond: median(list.map((sample) => sample.callsPerSecond)),
-          p50: median(list.map((sample) => sample.p50)),
-          p99: median(list.map((sample) => sample.p99)),
-          errors: list.reduce((sum, sample) => sum + sample.errors, 0),
-        });
-        const figures = summary.get(name)!;
+      for (const target of targets) {
+        const list = perRound.get(target.name)!;
         results.push({
           group: 'ws',
-          name: `echo c=${concurrency} ${name}`,
+          name: `echo c=${concurrency} ${target.name}`,
           values: {
-            'calls/s': Math.round(figures.callsPerSecond),
-            'p50 ms': Number(figures.p50.toFixed(3)),
-            'p99 ms': Number(figures.p99.toFixed(3)),
-            errors: figures.errors,
-            repeats,
+            'calls/s': Math.round(median(list.map((figures) => figures.callsPerSecond))),
+            'p50 ms': Number(median(list.map((figures) => figures.p50)).toFixed(3)),
+            'p99 ms': Number(median(list.map((figures) => figures.p99)).toFixed(3)),
+            errors: list.reduce((sum, figures) => sum + figures.errors, 0),
+            rounds,
           },
+          repeats: list.map((figures, round) => ({
+            round,
+            'calls/s': Math.round(figures.callsPerSecond),
+            'p50 ms': Number(figures.p50.toFixed(4)),
+            'p99 ms': Number(figures.p99.toFixed(4)),
+            errors: figures.errors,
+          })),
         });
       }
-      const raw = summary.get('raw ws');
-      for (const name of ['resilient-rpc', 'ws transport only']) {
-        const ours = summary.get(name);
-        if (!ours || !raw) continue;
+      const raw = perRound.get(RAW)!;
+      for (const name of OURS) {
+        const ours = perRound.get(name)!;
+        const ratios = ours.map((figures, round) => ({
+          round,
+          'calls/s vs raw ws': figures.callsPerSecond / raw[round]!.callsPerSecond,
+          'p50 vs raw ws': figures.p50 / raw[round]!.p50,
+          'p99 vs raw ws': figures.p99 / raw[round]!.p99,
+        }));
+        const medianOf = (key: keyof (typeof ratios)[number]) =>
+          Number(median(ratios.map((each) => each[key])).toFixed(2));
         results.push({
           group: 'ws',
           name: `echo c=${concurrency} ratio ${name}`,
           values: {
-            'calls/s vs raw ws': Number((ours.callsPerSecond / raw.callsPerSecond).toFixed(2)),
-            'p50 vs raw ws': Number((ours.p50 / raw.p50).toFixed(2)),
-            goal: name === 'resilient-rpc' ? '>= 0.9' : '',
+            'calls/s vs raw ws': medianOf('calls/s vs raw ws'),
+            'p50 vs raw ws': medianOf('p50 vs raw ws'),
+            'p99 vs raw ws': medianOf('p99 vs raw ws'),
+            goal:
+              name !== 'resilient-rpc'
+                ? ''
+                : concurrency === 1
+                  ? 'calls/s >= 0.9'
+                  : 'calls/s >= 0.9, p99 <= 1.2',
           },
+          repeats: ratios.map((each) => ({
+            round: each.round,
+            'calls/s vs raw ws': Number(each['calls/s vs raw ws'].toFixed(3)),
+            'p50 vs raw ws': Number(each['p50 vs raw ws'].toFixed(3)),
+            'p99 vs raw ws': Number(each['p99 vs raw ws'].toFixed(3)),
+          })),
         });
       }
     }
+    results.push({
+      group: 'ws',
+      name: `method: per concurrency ${rounds} rounds × ${slicesPerRound} interleaved slices of ${sliceMs} ms per target; medians of the per-round figures and ratios`,
+      values: {},
+    });
   } finally {
     for (const target of targets) await target.close().catch(() => {});
   }
   return results;
 }
+
+// Run directly (prints the rows, writes no record):
+//   cd bench && TSX_TSCONFIG_PATH=src/fixtures/tsconfig.dist.json node --import tsx src/ws.ts [--quick]
+runIfMain(import.meta.url, run);
