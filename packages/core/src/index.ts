@@ -217,6 +217,7 @@ export type {
   TransportCapabilities,
 } from './transport.js';
 // Building blocks the transport adapters share (docs/architecture.md, "Transport support").
+export { ConnectionEvents } from './transport-support/connection-events.js';
 export { ConnectionsPerAddress } from './transport-support/connections-per-address.js';
 export { type ListenAddress, type ListenUrlForm, parseListenUrl } from './transport-support/listen-url.js';
 export {

@@ -2,6 +2,7 @@ import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node'
 import {
   type ClientConnection,
   type ConnectionEvent,
+  ConnectionEvents,
   type ConnectionStatus,
   type ConnectOptions,
   type DiscoverOptions,
@@ -181,7 +182,7 @@ const isBatch = (message: JsonRpcRequest | readonly JsonRpcRequest[]): message i
 
 class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   readonly capabilities = natsCapabilities;
-  private readonly listeners = new Set<(event: ConnectionEvent) => void>();
+  private readonly events = new ConnectionEvents();
   private closedLocally = false;
   private lastStatus: ConnectionStatus;
   private readonly fixedHeaderLines: string;
@@ -206,19 +207,11 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   statusChanged(status: ConnectionStatus, error?: RpcError): void {
     if (this.closedLocally || status === this.lastStatus) return;
     this.lastStatus = status;
-    const event: ConnectionEvent = error ? { type: 'status', status, error } : { type: 'status', status };
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // a listener's failure is not the connection's
-      }
-    }
+    this.events.status(status, error);
   }
 
   onEvent(listener: (event: ConnectionEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.add(listener);
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
@@ -280,7 +273,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     if (this.closedLocally) return;
     this.closedLocally = true;
     this.shared.removeOwner(this);
-    this.listeners.clear();
+    this.events.clear();
     await this.release();
   }
 }

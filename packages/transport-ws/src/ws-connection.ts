@@ -1,6 +1,7 @@
 import {
   type ClientConnection,
   type ConnectionEvent,
+  ConnectionEvents,
   type ConnectionStatus,
   type ConnectOptions,
   type JsonRpcId,
@@ -94,7 +95,7 @@ export class WsConnection implements ClientConnection {
   /** Pings waiting for a pong: any pong answers all of them (pings carry no id). */
   private readonly pings: PendingCalls<number, void>;
   private readonly pingKeys = new Set<number>();
-  private readonly listeners = new Set<(event: ConnectionEvent) => void>();
+  private readonly events = new ConnectionEvents();
   private readonly reconnector: Reconnector<WebSocket>;
   private gaveUp = false;
   private dropJitter: TimerHandle | undefined;
@@ -168,8 +169,7 @@ export class WsConnection implements ClientConnection {
   }
 
   onEvent(listener: (event: ConnectionEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.add(listener);
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
@@ -448,7 +448,7 @@ export class WsConnection implements ClientConnection {
   /** A frame that answers no call arrived: the peer is alive. */
   private heard(): void {
     this.heardFrom = true;
-    this.emit({ type: 'activity' });
+    this.events.emit(ACTIVITY);
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
@@ -535,19 +535,11 @@ export class WsConnection implements ClientConnection {
   private setStatus(status: ConnectionStatus, error?: RpcError): void {
     if (this.currentStatus === status && error === undefined) return;
     this.currentStatus = status;
-    this.emit(error ? { type: 'status', status, error } : { type: 'status', status });
-  }
-
-  private emit(event: ConnectionEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's failure is not the connection's.
-      }
-    }
+    this.events.status(status, error);
   }
 }
+
+const ACTIVITY: ConnectionEvent = Object.freeze({ type: 'activity' });
 
 const HANDSHAKE_EVENTS = ['open', 'error', 'close', 'unexpected-response'] as const;
 
