@@ -3,6 +3,7 @@ import { createClient } from '@resilient-rpc/core';
 import { ManualClock } from '@resilient-rpc/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Attempt, Call } from '../src/client/call.js';
+import { CANARY_NAMES, weakDeopts } from './fixtures/deopt-canary.js';
 import { runScript } from './fixtures/run-script.js';
 import { stubTransport } from './fixtures/stub-transport.js';
 
@@ -87,12 +88,9 @@ describe('a full GC between calls (issue 15)', () => {
     for (const type of [Call, Attempt])
       for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(type.prototype)))
         callPath.add(property.get === undefined ? name : `get ${name}`);
-    const weak = trace
-      .split('\n')
-      .filter((line) => line.includes('reason: weak objects'))
-      .map((line) => /<SharedFunctionInfo ([^>]*)>/.exec(line)?.[1] ?? '');
+    const weak = weakDeopts(trace);
     // The control: a function over a class whose instances all died is deoptimised and seen.
-    expect(weak.filter((name) => name === 'canaryRead' || name === 'canaryLoop')).not.toEqual([]);
+    expect(weak.filter((name) => CANARY_NAMES.includes(name))).not.toEqual([]);
     expect(callPath.has('settle')).toBe(true);
     expect(weak.filter((name) => callPath.has(name))).toEqual([]);
   }, 60_000);

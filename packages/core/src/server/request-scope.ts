@@ -4,6 +4,7 @@ import type { WireMetadata } from '../protocol/types.js';
 import type { DeadlineEntry, DeadlineTimer } from '../recovery/deadline.js';
 import type { IncomingContext, IncomingCredentials } from '../transport.js';
 import type { Clock } from '../util/clock.js';
+import { keepShapes } from '../util/shape-keepers.js';
 import type { HandlerContext } from './types.js';
 
 /** What a request's scope needs from its server. */
@@ -179,3 +180,7 @@ function disconnectedError(): RpcError {
 export function serverClosedError(): RpcError {
   return new RpcError('cancelled', 'the server closed', { code: ErrorCodes.Aborted });
 }
+
+// A scope kept for good, so that its shape outlives every request: an idle server's major GC
+// would otherwise throw away the optimised code of the dispatch path (see `util/shape-keepers.ts`).
+keepShapes(new RequestScope(undefined as never, '', {}, { transport: '', metadata: {} }, undefined));

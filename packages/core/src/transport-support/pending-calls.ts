@@ -5,6 +5,7 @@
  */
 import type { RpcError } from '../errors/rpc-error.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { keepShapes } from '../util/shape-keepers.js';
 
 /** How a table turns a timeout or an abort of one call into the adapter's error. */
 export interface PendingCallErrors<C, T = unknown> {
@@ -260,3 +261,10 @@ export class PendingCalls<K, T, C = undefined> {
     if (next < this.armedAt) this.arm(next);
   };
 }
+
+// A waiting call kept for good, so that its shape outlives every call: a connection idle at a
+// major GC would otherwise lose the optimised code of its send and answer paths (see
+// `util/shape-keepers.ts`).
+keepShapes(new PendingCall<unknown, unknown>(undefined as never, 0, undefined, 0, undefined, noop, noop, 0));
+
+function noop(): void {}
