@@ -62,13 +62,20 @@ async function serve(): Promise<void> {
   const stopProfile = await profileServer(process.env.BENCH_SERVER_PROF);
   const server = createServer({ methods: { echo: (params: unknown) => params } });
   const listener = await server.listen(httpListener({ port: 0 }));
+  // What the profiling harness reads from GET /cpu: the child's CPU time, and the raw server's
+  // POSTs and accepted connections (so that a run shows how many requests a call cost and on how
+  // many sockets the client spread them).
+  let posts = 0;
+  let connections = 0;
   const raw = createHttpServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    if (req.method === 'POST') posts++;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       if (req.method !== 'POST') {
         // GET /health (the client's heartbeat), or GET /cpu (the profiling harness).
-        res.end(JSON.stringify(req.url === '/cpu' ? process.cpuUsage() : { status: 'serving' }));
+        const cpu = req.url === '/cpu' && { ...process.cpuUsage(), posts, connections };
+        res.end(JSON.stringify(cpu || { status: 'serving' }));
         return;
       }
       const { id, params } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -77,6 +84,7 @@ async function serve(): Promise<void> {
       res.end(body);
     });
   });
+  raw.on('connection', () => connections++);
   await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
   const { port } = raw.address() as AddressInfo;
   process.once('SIGTERM', async () => {
