@@ -94,8 +94,7 @@ async function serve(): Promise<void> {
   signalReady({ url: listener.urls[0], rawUrl: `http://127.0.0.1:${port}/rpc` });
 }
 
-function resilientClient(url: string, throughAxios = false) {
-  const transport = httpTransport();
+export function resilientClient(url: string, throughAxios = false, transport = httpTransport()) {
   // An interceptor on the transport's own instance makes every request run axios's whole
   // pipeline (the path taken whenever a user customises the instance).
   if (throughAxios) transport.axios.interceptors.request.use((config) => config);

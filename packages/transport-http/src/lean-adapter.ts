@@ -2,7 +2,7 @@ import {
   type ClientRequest,
   type Agent as HttpAgent,
   request as httpRequest,
-  type IncomingHttpHeaders,
+  type IncomingMessage,
 } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Clock, systemClock, type TimerHandle } from '@resilient-rpc/core';
@@ -40,7 +40,8 @@ export interface LeanOptions {
 /** The answer of {@link leanRequest}: any status, the body as UTF-8 text. */
 export interface LeanResponse extends HttpAnswer {
   readonly statusText: string;
-  readonly headers: IncomingHttpHeaders;
+  /** The response (its `headers` object is built when first read: only the axios path reads it). */
+  readonly message: IncomingMessage;
   readonly request: ClientRequest;
 }
 
@@ -89,16 +90,18 @@ export function startLeanRequest(
       });
       response.on('error', (error) => done(fromNode(error, config, request)));
       response.on('aborted', () => bad('stream has been aborted'));
-      response.on('end', () =>
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
         done(undefined, {
-          status: response.statusCode ?? 0,
+          status,
           statusText: response.statusMessage ?? '',
-          headers: response.headers,
+          message: response,
           body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
-          retryAfter: response.headers['retry-after'],
+          // Only a refusal (503/429) is read for it (see rejectedError).
+          retryAfter: status === 503 || status === 429 ? response.headers['retry-after'] : undefined,
           request,
-        }),
-      );
+        });
+      });
     },
   );
   request.on('error', (error) => done(fromNode(error, config, request)));
@@ -206,7 +209,7 @@ export const leanAdapter: AxiosAdapter = async (config) => {
     config,
   );
   const { status, request } = answer;
-  const headers = AxiosHeaders.from(answer.headers as Record<string, string>);
+  const headers = AxiosHeaders.from(answer.message.headers as Record<string, string>);
   const response: AxiosResponse = {
     data: answer.body,
     status,
