@@ -17,6 +17,10 @@
  * on the side it is: the "per side" ratio row compares our client with the raw client (both
  * against the raw server) and our listener with the raw server (both called by the raw client).
  *
+ * Sockets: every client here uses a keep-alive agent without a socket limit (Node's default, and
+ * the transport's), so at c=64 each keeps 64 connections; the raw server counts its POSTs and
+ * connections for the profiling harness (GET /cpu).
+ *
  * Values are medians of the repeats (3, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
  * ≥ 1.3× axios defaults; p99 ≤ 1.2× the node:http row's).
