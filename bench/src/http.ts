@@ -17,6 +17,10 @@
  * on the side it is: the "per side" ratio row compares our client with the raw client (both
  * against the raw server) and our listener with the raw server (both called by the raw client).
  *
+ * Sockets: every client here uses a keep-alive agent without a socket limit (Node's default, and
+ * the transport's), so at c=64 each keeps 64 connections; the raw server counts its POSTs and
+ * connections for the profiling harness (GET /cpu).
+ *
  * Values are medians of the repeats (3, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
  * ≥ 1.3× axios defaults; p99 ≤ 1.2× the node:http row's).
@@ -62,13 +66,20 @@ async function serve(): Promise<void> {
   const stopProfile = await profileServer(process.env.BENCH_SERVER_PROF);
   const server = createServer({ methods: { echo: (params: unknown) => params } });
   const listener = await server.listen(httpListener({ port: 0 }));
+  // What the profiling harness reads from GET /cpu: the child's CPU time, and the raw server's
+  // POSTs and accepted connections (so that a run shows how many requests a call cost and on how
+  // many sockets the client spread them).
+  let posts = 0;
+  let connections = 0;
   const raw = createHttpServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    if (req.method === 'POST') posts++;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       if (req.method !== 'POST') {
         // GET /health (the client's heartbeat), or GET /cpu (the profiling harness).
-        res.end(JSON.stringify(req.url === '/cpu' ? process.cpuUsage() : { status: 'serving' }));
+        const cpu = req.url === '/cpu' && { ...process.cpuUsage(), posts, connections };
+        res.end(JSON.stringify(cpu || { status: 'serving' }));
         return;
       }
       const { id, params } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -77,6 +88,7 @@ async function serve(): Promise<void> {
       res.end(body);
     });
   });
+  raw.on('connection', () => connections++);
   await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
   const { port } = raw.address() as AddressInfo;
   process.once('SIGTERM', async () => {
@@ -86,8 +98,7 @@ async function serve(): Promise<void> {
   signalReady({ url: listener.urls[0], rawUrl: `http://127.0.0.1:${port}/rpc` });
 }
 
-function resilientClient(url: string, throughAxios = false) {
-  const transport = httpTransport();
+export function resilientClient(url: string, throughAxios = false, transport = httpTransport()) {
   // An interceptor on the transport's own instance makes every request run axios's whole
   // pipeline (the path taken whenever a user customises the instance).
   if (throughAxios) transport.axios.interceptors.request.use((config) => config);

@@ -1,4 +1,4 @@
-import type { Agent as HttpAgent } from 'node:http';
+import type { ClientRequest, Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import {
   type ClientConnection,
@@ -10,6 +10,7 @@ import {
   type JsonRpcResponse,
   metadataToHeaders,
   NotSentError,
+  PendingCalls,
   type PingOptions,
   ProtocolError,
   type RpcError,
@@ -17,8 +18,15 @@ import {
   type TimerHandle,
   type TransportCapabilities,
 } from '@resilient-rpc/core';
-import type { AxiosInstance } from 'axios';
-import { axiosRequest, type LeanOptions, type LeanRequest, leanRequest } from './lean-adapter.js';
+import { type AxiosInstance, CanceledError } from 'axios';
+import {
+  axiosRequest,
+  type LeanOptions,
+  type LeanRequest,
+  leanRequest,
+  startLeanRequest,
+  timeoutError,
+} from './lean-adapter.js';
 import { mapHttpError } from './map-error.js';
 import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
 
@@ -26,6 +34,18 @@ const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persisten
 /** Health probes of an endpoint that refused connections: first after 250 ms, backing off to 5 s. */
 const PROBE_MIN_MS = 250;
 const PROBE_MAX_MS = 5_000;
+/**
+ * A request's abort signal is read only once it has waited this long, ms (as the WebSocket and
+ * NATS transports do): most requests are answered sooner and never make the core create their
+ * signal, an `AbortController` per attempt. The attempt timer is not delayed.
+ */
+const WATCH_SIGNAL_AFTER_MS = 10;
+
+/** What {@link HttpConnection}'s table keeps with a request on the lean path. */
+interface LeanExchange {
+  readonly request: ClientRequest;
+  readonly options: SendOptions;
+}
 
 interface ConnectionConfig {
   readonly clock: Clock;
@@ -46,7 +66,14 @@ export class HttpConnection implements ClientConnection {
   private readonly baseHeaders: Readonly<Record<string, string>>;
   private readonly options: LeanOptions;
   private readonly listeners = new Set<(event: ConnectionEvent) => void>();
+  /** Requests through axios (`axios.request`): their rejections, for `close()`. */
   private readonly pending = new Set<(error: RpcError) => void>();
+  /**
+   * Requests on the lean path, by a number of this connection: one timer for all their timeouts,
+   * and their signals read only once they have waited {@link WATCH_SIGNAL_AFTER_MS}.
+   */
+  private readonly inFlight: PendingCalls<number, HttpAnswer, LeanExchange>;
+  private nextNumber = 0;
   private current: ConnectionStatus = 'open';
   private probe: TimerHandle | undefined;
   private probeDelayMs = PROBE_MIN_MS;
@@ -65,6 +92,23 @@ export class HttpConnection implements ClientConnection {
     this.baseHeaders = { 'content-type': 'application/json', accept: 'application/json', ...config.headers };
     const agent = target.protocol === 'https:' ? config.lean?.https : config.lean?.http;
     this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
+    this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
+      config.clock,
+      {
+        // The attempt timer (a connect timeout is told from a lost answer by what was written).
+        timeout: ({ timeoutMs, context: { request } }) => {
+          const error = this.failure(timeoutError(timeoutMs, request), undefined);
+          request.destroy();
+          return error;
+        },
+        // The core gave up on the attempt (its reason is the rejection): free the socket.
+        aborted: ({ context: { request, options } }) => {
+          request.destroy();
+          return this.failure(new CanceledError(), options.signal);
+        },
+      },
+      { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
+    );
   }
 
   get status(): ConnectionStatus {
@@ -73,13 +117,13 @@ export class HttpConnection implements ClientConnection {
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
     const id = Object.hasOwn(request, 'id') ? request.id : undefined;
-    return this.post(request, options).then((answer) => readSingle(answer, this.url, id));
+    return this.post(request, options, (answer) => readSingle(answer, this.url, id));
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     const ids: JsonRpcResponse['id'][] = [];
     for (const request of requests) if (request.id !== undefined) ids.push(request.id);
-    return this.post(requests, options).then((answer) => readBatch(answer, this.url, ids));
+    return this.post(requests, options, (answer) => readBatch(answer, this.url, ids));
   }
 
   /**
@@ -104,17 +148,20 @@ export class HttpConnection implements ClientConnection {
     const error = new ConnectionLostError(`the connection to ${this.url} was closed`, { endpoint: this.url });
     for (const reject of this.pending) reject(error);
     this.pending.clear();
+    this.inFlight.rejectAll(() => error);
     this.config.onClose();
   }
 
   /**
-   * POSTs the message. Params that cannot be serialised (BigInt, a circular structure, a throwing
-   * `toJSON`) are a `protocol` error: nothing sent, never worth retrying.
+   * POSTs the message and reads the answer with `read`. Params that cannot be serialised (BigInt,
+   * a circular structure, a throwing `toJSON`) are a `protocol` error: nothing sent, never worth
+   * retrying.
    */
-  private post(
+  private post<T>(
     message: JsonRpcRequest | readonly JsonRpcRequest[],
     options: SendOptions,
-  ): Promise<HttpAnswer> {
+    read: (answer: HttpAnswer) => T,
+  ): Promise<T> {
     let body: string;
     try {
       body = JSON.stringify(message);
@@ -127,14 +174,66 @@ export class HttpConnection implements ClientConnection {
     metadataToHeaders(options.metadata, (name, value) => {
       headers[name] = value;
     });
-    const { signal, timeoutMs } = options;
+    const timeoutMs = timeoutOf(options.timeoutMs);
+    if (this.current !== 'closed' && this.config.lean?.skip())
+      return this.leanPost(headers, body, timeoutMs, options, read);
     return this.exchange({
       url: this.target,
       method: 'POST',
       headers,
       body,
-      timeoutMs: timeoutOf(timeoutMs),
-      signal,
+      timeoutMs,
+      signal: options.signal,
+    }).then(read);
+  }
+
+  /**
+   * The lean path of {@link post}: one request on the transport's own agents, registered in
+   * {@link inFlight} (a shared timer for the attempt timeout, the signal read only if the answer
+   * is slow). One promise per request.
+   */
+  private leanPost<T>(
+    headers: Record<string, string>,
+    body: string,
+    timeoutMs: number,
+    options: SendOptions,
+    read: (answer: HttpAnswer) => T,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const number = ++this.nextNumber;
+      const inFlight = this.inFlight;
+      let request: ClientRequest;
+      try {
+        request = startLeanRequest(
+          { url: this.target, method: 'POST', headers, body },
+          this.options,
+          (error, answer) => {
+            if (error === undefined) inFlight.resolve(number, answer!);
+            // Not after a timeout or an abort (the request was destroyed, the call settled).
+            else if (inFlight.get(number) !== undefined) inFlight.reject(number, this.failed(error, options));
+          },
+        );
+      } catch (error) {
+        // node:http refused the request (e.g. an invalid header value): nothing was sent.
+        reject(this.failed(error, options));
+        return;
+      }
+      inFlight.add(
+        number,
+        { request, options },
+        timeoutMs > 0 ? timeoutMs : Number.POSITIVE_INFINITY,
+        options,
+        (answer) => {
+          this.answered();
+          try {
+            resolve(read(answer));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        reject,
+      );
+      request.end(body);
     });
   }
 
@@ -172,22 +271,39 @@ export class HttpConnection implements ClientConnection {
       this.fetch(request).then(
         (answer) => {
           this.pending.delete(reject);
-          if (this.current === 'reconnecting') this.setStatus('open');
-          this.probeDelayMs = PROBE_MIN_MS;
+          this.answered();
           resolve(answer);
         },
         (error: unknown) => {
           this.pending.delete(reject);
-          const { signal } = request;
-          const mapped = mapHttpError(error, this.url, signal, this.config.maxResponseBytes);
-          if (mapped.kind === 'not-sent' && this.current === 'open' && !signal?.aborted) {
-            this.setStatus('reconnecting', mapped);
-            this.scheduleProbe();
-          }
-          reject(mapped);
+          reject(this.failure(error, request.signal));
         },
       );
     });
+  }
+
+  /** An answer came: the endpoint is reachable. */
+  private answered(): void {
+    if (this.current === 'reconnecting') this.setStatus('open');
+    this.probeDelayMs = PROBE_MIN_MS;
+  }
+
+  /** A failed lean request: mapped with its signal (read now, if it was not yet). */
+  private failed(error: unknown, options: SendOptions): RpcError {
+    return this.failure(error, options.signal);
+  }
+
+  /**
+   * Maps a failed request (see `mapHttpError`); one that could not reach the endpoint, unless the
+   * attempt was aborted, reports it `reconnecting` and starts the health probes.
+   */
+  private failure(error: unknown, signal: AbortSignal | undefined): RpcError {
+    const mapped = mapHttpError(error, this.url, signal, this.config.maxResponseBytes);
+    if (mapped.kind === 'not-sent' && this.current === 'open' && !signal?.aborted) {
+      this.setStatus('reconnecting', mapped);
+      this.scheduleProbe();
+    }
+    return mapped;
   }
 
   /**

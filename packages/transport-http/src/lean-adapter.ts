@@ -2,7 +2,7 @@ import {
   type ClientRequest,
   type Agent as HttpAgent,
   request as httpRequest,
-  type IncomingHttpHeaders,
+  type IncomingMessage,
 } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Clock, systemClock, type TimerHandle } from '@resilient-rpc/core';
@@ -38,9 +38,10 @@ export interface LeanOptions {
 }
 
 /** The answer of {@link leanRequest}: any status, the body as UTF-8 text. */
-interface LeanResponse extends HttpAnswer {
+export interface LeanResponse extends HttpAnswer {
   readonly statusText: string;
-  readonly headers: IncomingHttpHeaders;
+  /** The response (its `headers` object is built when first read: only the axios path reads it). */
+  readonly message: IncomingMessage;
   readonly request: ClientRequest;
 }
 
@@ -51,6 +52,63 @@ const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, 
   AxiosError.from(error, (error as { code?: string }).code, config, request);
 
 /**
+ * Starts one `node:http(s).request` on the keep-alive agent and calls `done` once: with the answer
+ * (any status, the body as UTF-8 text) or with a failure in the stock adapter's shape. The
+ * returned request is not ended yet (the caller writes `body` with `request.end(body)` once it has
+ * registered it). No timer and no signal: the caller bounds the exchange (destroy the request).
+ */
+export function startLeanRequest(
+  { url, method, headers, body }: Omit<LeanRequest, 'timeoutMs' | 'signal'>,
+  { maxBytes, agent }: Omit<LeanOptions, 'clock'>,
+  done: (error: Error | undefined, response?: LeanResponse) => void,
+  config?: InternalAxiosRequestConfig,
+): ClientRequest {
+  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+  const hostname = url.hostname;
+  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+    {
+      protocol: url.protocol,
+      hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      method,
+      headers,
+      agent,
+    },
+    (response) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const bad = (message: string) =>
+        done(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
+      response.on('data', (chunk: Buffer) => {
+        length += chunk.length;
+        if (maxBytes < 0 || length <= maxBytes) chunks.push(chunk);
+        else {
+          bad(`maxContentLength size of ${maxBytes} exceeded`);
+          response.destroy();
+        }
+      });
+      response.on('error', (error) => done(fromNode(error, config, request)));
+      response.on('aborted', () => bad('stream has been aborted'));
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        done(undefined, {
+          status,
+          statusText: response.statusMessage ?? '',
+          message: response,
+          body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
+          // Only a refusal (503/429) is read for it (see rejectedError).
+          retryAfter: status === 503 || status === 429 ? response.headers['retry-after'] : undefined,
+          request,
+        });
+      });
+    },
+  );
+  request.on('error', (error) => done(fromNode(error, config, request)));
+  return request;
+}
+
+/**
  * One `node:http(s).request` on the keep-alive agent, the body read as UTF-8 text: what a JSON-RPC
  * POST without redirects needs, and nothing of what axios's stock adapter adds (follow-redirects,
  * proxies, streams, decompression, progress events, form data), which is most of a small call's
@@ -58,13 +116,13 @@ const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, 
  * `request`, and `timeout of N ms exceeded` / `ECONNABORTED`), so `mapHttpError` maps both alike.
  */
 export function leanRequest(
-  { url, method, headers, body, timeoutMs, signal }: LeanRequest,
+  lean: LeanRequest,
   { clock, maxBytes, agent }: LeanOptions,
   config?: InternalAxiosRequestConfig,
 ): Promise<LeanResponse> {
+  const { timeoutMs, signal } = lean;
   return new Promise<LeanResponse>((resolve, reject) => {
     if (signal?.aborted) return reject(new CanceledError(undefined, config, undefined));
-    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
     let timer: TimerHandle | undefined;
     let done = false;
     const finish = (error: Error | undefined, response?: LeanResponse) => {
@@ -77,55 +135,22 @@ export function leanRequest(
       request.destroy();
     };
     const onAbort = () => finish(new CanceledError(undefined, config, request));
-    const hostname = url.hostname;
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-      {
-        protocol: url.protocol,
-        hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        method,
-        headers,
-        agent,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let length = 0;
-        const bad = (message: string) =>
-          finish(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
-        response.on('data', (chunk: Buffer) => {
-          length += chunk.length;
-          if (maxBytes < 0 || length <= maxBytes) chunks.push(chunk);
-          else {
-            bad(`maxContentLength size of ${maxBytes} exceeded`);
-            response.destroy();
-          }
-        });
-        response.on('error', (error) => finish(fromNode(error, config, request)));
-        response.on('aborted', () => bad('stream has been aborted'));
-        response.on('end', () =>
-          finish(undefined, {
-            status: response.statusCode ?? 0,
-            statusText: response.statusMessage ?? '',
-            headers: response.headers,
-            body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
-            retryAfter: response.headers['retry-after'],
-            request,
-          }),
-        );
-      },
-    );
-    request.on('error', (error) => finish(fromNode(error, config, request)));
+    const request = startLeanRequest(lean, { maxBytes, agent }, finish, config);
     signal?.addEventListener('abort', onAbort);
     if (timeoutMs > 0) {
-      const message = `timeout of ${timeoutMs}ms exceeded`;
-      timer = clock.setTimeout(
-        () => finish(new AxiosError(message, AxiosError.ECONNABORTED, config, request)),
-        timeoutMs,
-      );
+      timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
     }
-    request.end(body);
+    request.end(lean.body);
   });
+}
+
+/** The stock adapter's attempt-timer failure (`mapHttpError` tells a connect timeout by `request`). */
+export function timeoutError(
+  timeoutMs: number,
+  request: ClientRequest,
+  config?: InternalAxiosRequestConfig,
+): AxiosError {
+  return new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, request);
 }
 
 /**
@@ -184,7 +209,7 @@ export const leanAdapter: AxiosAdapter = async (config) => {
     config,
   );
   const { status, request } = answer;
-  const headers = AxiosHeaders.from(answer.headers as Record<string, string>);
+  const headers = AxiosHeaders.from(answer.message.headers as Record<string, string>);
   const response: AxiosResponse = {
     data: answer.body,
     status,

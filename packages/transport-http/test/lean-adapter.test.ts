@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, isRpcError, systemClock } from '@resilient-rpc/core';
+import { createClient, isRpcError, systemClock, TimeoutError } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpTransport } from '../src/index.js';
 
@@ -160,6 +160,51 @@ describe('the lean axios adapter of the transport-created instance', () => {
     expect(isRpcError(failure, 'timeout'), String(failure)).toBe(true);
     // The attempt's timeout plus a margin for a loaded machine.
     expect(performance.now() - started).toBeLessThan(200 + 1_500);
+    await connection.close();
+    await transport.close?.();
+  });
+
+  it('reads the attempt signal only of a request still unanswered after a while, and aborts it then', async () => {
+    let slow = false;
+    const url = await serve((request, response) => {
+      if (slow) return; // never answers
+      echo(request, response);
+    });
+    const transport = httpTransport();
+    const connection = transport.connect(url, { clock: systemClock, random: Math.random });
+    // SendOptions as the core hands them: the signal is made when first read.
+    const options = () => {
+      const controller = new AbortController();
+      const made = { reads: 0, controller };
+      return {
+        made,
+        options: {
+          get signal() {
+            made.reads++;
+            return controller.signal;
+          },
+          timeoutMs: 5_000,
+          metadata: {},
+        },
+      };
+    };
+    const fast = options();
+    await connection.send({ jsonrpc: '2.0', id: 1, method: 'echo', params: [1] }, fast.options);
+    expect(fast.made.reads).toBe(0);
+
+    slow = true;
+    const waiting = options();
+    const started = performance.now();
+    const failure = connection
+      .send({ jsonrpc: '2.0', id: 2, method: 'echo' }, waiting.options)
+      .catch((caught: unknown) => caught);
+    waiting.made.controller.abort(new TimeoutError('deadline exceeded'));
+    const error = await failure;
+    // The core's reason, long before the 5 s attempt timeout.
+    expect(isRpcError(error, 'timeout'), String(error)).toBe(true);
+    expect((error as Error).message).toBe('deadline exceeded');
+    expect(waiting.made.reads).toBeGreaterThan(0);
+    expect(performance.now() - started).toBeLessThan(1_500);
     await connection.close();
     await transport.close?.();
   });
