@@ -4,6 +4,7 @@ import {
   type ClientConnection,
   type Clock,
   type ConnectionEvent,
+  ConnectionEvents,
   ConnectionLostError,
   type ConnectionStatus,
   type JsonRpcRequest,
@@ -65,7 +66,7 @@ export class HttpConnection implements ClientConnection {
   private readonly healthTarget: URL;
   private readonly baseHeaders: Readonly<Record<string, string>>;
   private readonly options: LeanOptions;
-  private readonly listeners = new Set<(event: ConnectionEvent) => void>();
+  private readonly events = new ConnectionEvents();
   /** Requests through axios (`axios.request`): their rejections, for `close()`. */
   private readonly pending = new Set<(error: RpcError) => void>();
   /**
@@ -136,8 +137,7 @@ export class HttpConnection implements ClientConnection {
   }
 
   onEvent(listener: (event: ConnectionEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.add(listener);
   }
 
   async close(): Promise<void> {
@@ -330,10 +330,7 @@ export class HttpConnection implements ClientConnection {
 
   private setStatus(status: ConnectionStatus, error?: RpcError): void {
     this.current = status;
-    if (this.listeners.size === 0) return;
-    const event: ConnectionEvent =
-      error === undefined ? { type: 'status', status } : { type: 'status', status, error };
-    for (const listener of this.listeners) listener(event);
+    this.events.status(status, error);
   }
 }
 

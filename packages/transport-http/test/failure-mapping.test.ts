@@ -43,6 +43,22 @@ describe('failure mapping', () => {
     expect(connection.status).toBe('reconnecting');
   });
 
+  it('a status listener that throws neither changes the failure nor stops the other listeners', async () => {
+    const port = await freePort();
+    const { connection, transport } = connect(`http://127.0.0.1:${port}/rpc`);
+    cleanups.push(async () => transport.close?.());
+    const seen: string[] = [];
+    connection.onEvent(() => {
+      throw new Error('a listener bug');
+    });
+    connection.onEvent((event) => seen.push(event.type === 'status' ? event.status : event.type));
+    const error = await failure(connection.send(request('echo', []), sendOptions(30_000)));
+    expect(error.kind).toBe('not-sent');
+    expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(connection.status).toBe('reconnecting');
+    expect(seen).toEqual(['reconnecting']);
+  });
+
   it('maps an unknown host to not-sent', async () => {
     const { connection, transport } = connect('http://no-such-host.invalid/rpc');
     cleanups.push(async () => transport.close?.());
