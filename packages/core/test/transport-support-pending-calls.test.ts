@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ConnectionLostError, TimeoutError } from '../src/errors/kinds.js';
 import type { RpcError } from '../src/errors/rpc-error.js';
@@ -183,5 +185,56 @@ describe('PendingCalls', () => {
     add(4, direct.signal);
     direct.abort();
     expect(outcomes.get(4)?.error?.message).toBe('call 4: aborted');
+  });
+
+  it('a settled call holds neither its context nor its callbacks, even while the call is reachable', async () => {
+    // V8 links a Map's replaced hash table to its successor, entries and all: a settled call can
+    // stay reachable from the table's Map for a while (issue 16: at concurrency 64 every HTTP
+    // request, its response and its promise survived each scavenge). What it reaches must not.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const clock = new ManualClock();
+    const calls = new PendingCalls<number, string, { payload: number[] }>(clock, {
+      timeout: () => new TimeoutError('no response'),
+      aborted: () => new TimeoutError('aborted'),
+    });
+    const kept: unknown[] = [];
+    const contexts: WeakRef<object>[] = [];
+    const captured: WeakRef<object>[] = [];
+    const settle = [
+      (id: number) => calls.resolve(id, 'ok'),
+      (id: number) => calls.reject(id, new ConnectionLostError('lost')),
+      () => clock.advance(1_000),
+      (_id: number, controller: AbortController) => controller.abort(),
+      () => calls.rejectAll(() => new ConnectionLostError('closed')),
+    ];
+    settle.forEach((how, id) => {
+      const context = { payload: [id] };
+      const promise = { settled: false };
+      const controller = new AbortController();
+      kept.push(
+        calls.add(
+          id,
+          context,
+          1_000,
+          controller.signal,
+          () => {
+            promise.settled = true;
+          },
+          () => {
+            promise.settled = true;
+          },
+        ),
+      );
+      contexts.push(new WeakRef(context));
+      captured.push(new WeakRef(promise));
+      how(id, controller);
+    });
+    expect(calls.size).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets are held until the job ends
+    gc();
+    expect(kept).toHaveLength(settle.length);
+    expect(contexts.map((ref) => ref.deref())).toEqual(settle.map(() => undefined));
+    expect(captured.map((ref) => ref.deref())).toEqual(settle.map(() => undefined));
   });
 });

@@ -170,7 +170,10 @@ export class HttpConnection implements ClientConnection {
       const text = `the request to ${this.url} cannot be serialised as JSON: ${reason}`;
       return Promise.reject(new ProtocolError(text, { endpoint: this.url, cause: error }));
     }
-    const headers: Record<string, string> = { ...this.baseHeaders, ...options.headers };
+    // Object.assign, not a spread: a spread clone of the fixed base headers, extended below and in
+    // startLeanRequest, made every request's objects survive scavenges (issue 16: ~400 KB promoted
+    // per scavenge at concurrency 64, the old generation growing until the next full GC).
+    const headers: Record<string, string> = Object.assign({}, this.baseHeaders, options.headers);
     metadataToHeaders(options.metadata, (name, value) => {
       headers[name] = value;
     });

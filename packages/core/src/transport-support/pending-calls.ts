@@ -50,16 +50,19 @@ export class PendingCall<T, C> {
     readonly table: PendingCalls<unknown, T, C>,
     /** The wire id the call was registered under. */
     readonly id: unknown,
-    /** What the adapter keeps with the call (its endpoint, its subject, whether it is a batch). */
+    /**
+     * What the adapter keeps with the call (its endpoint, its subject, whether it is a batch);
+     * dropped once the call has settled (see {@link PendingCalls}).
+     */
     readonly context: C,
     /** The longest wait for the response, ms. */
     readonly timeoutMs: number,
     /** @internal The signal listened to (set once watched). */
     public signal: AbortSignal | undefined,
     /** @internal */
-    readonly onValue: (value: T) => void,
+    public onValue: (value: T) => void,
     /** @internal */
-    readonly onError: (error: RpcError) => void,
+    public onError: (error: RpcError) => void,
     /** @internal When the call was added, on the table's clock (ms). */
     readonly addedAt: number,
   ) {
@@ -195,7 +198,9 @@ export class PendingCalls<K, T, C = undefined> {
   resolve(id: K, value: T): boolean {
     const call = this.take(id);
     if (call === undefined) return false;
-    call.onValue(value);
+    const { onValue } = call;
+    forget(call);
+    onValue(value);
     return true;
   }
 
@@ -203,7 +208,9 @@ export class PendingCalls<K, T, C = undefined> {
   reject(id: K, error: RpcError): boolean {
     const call = this.take(id);
     if (call === undefined) return false;
-    call.onError(error);
+    const { onError } = call;
+    forget(call);
+    onError(error);
     return true;
   }
 
@@ -230,7 +237,10 @@ export class PendingCalls<K, T, C = undefined> {
     if (call === undefined) return undefined;
     this.calls.delete(id);
     if (call.source !== undefined) this.unwatch(call);
-    else call.signal?.removeEventListener('abort', call);
+    else if (call.signal !== undefined) {
+      call.signal.removeEventListener('abort', call);
+      call.signal = undefined;
+    }
     return call;
   }
 
@@ -268,3 +278,17 @@ export class PendingCalls<K, T, C = undefined> {
 keepShapes(new PendingCall<unknown, unknown>(undefined as never, 0, undefined, 0, undefined, noop, noop, 0));
 
 function noop(): void {}
+
+/**
+ * Drops what a settled call holds (the adapter's context, its callbacks and through them the
+ * request, its promise and its answer). The table's `Map` may still reach the call for a while: V8
+ * keeps a `Map`'s replaced hash table linked to its successor, entries and all, so once one table
+ * was promoted to the old generation, every later table and every call they listed survived each
+ * scavenge until the next full GC (with an HTTP request, its response and promise: ~6 KB a call
+ * copied and promoted at concurrency 64). Emptied, a call is a few words.
+ */
+function forget<T, C>(call: PendingCall<T, C>): void {
+  (call as { context: C | undefined }).context = undefined;
+  call.onValue = noop;
+  call.onError = noop;
+}
