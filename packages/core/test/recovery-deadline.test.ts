@@ -9,6 +9,19 @@ import { ManualClock, MemoryNetwork, memoryTransport } from '@resilient-rpc/core
 import { describe, expect, it, vi } from 'vitest';
 import { DeadlineTimer } from '../src/recovery/deadline.js';
 
+/** A clock whose one timer records every keep-alive state asked of it (at arming, then changes). */
+function keepAliveClock() {
+  const keepAlive = vi.fn();
+  const clock = {
+    now: () => 0,
+    setTimeout: vi.fn((_callback: () => void, _delay: number, options?: { keepAlive?: boolean }) => {
+      keepAlive(options?.keepAlive);
+      return { cancel: vi.fn(), keepAlive };
+    }),
+  };
+  return { keepAlive, clock };
+}
+
 describe('validateDeadlineMs', () => {
   it('accepts any finite positive deadline up to the limit, 24 h included', () => {
     expect(validateDeadlineMs(1, 'deadlineMs', false)).toBe(1);
@@ -51,14 +64,7 @@ describe('DeadlineTimer', () => {
   });
 
   it('keeps the process alive only while something is pending', () => {
-    const keepAlive = vi.fn();
-    const clock = {
-      now: () => 0,
-      setTimeout: vi.fn((_callback: () => void, _delay: number, options?: { keepAlive?: boolean }) => {
-        keepAlive(options?.keepAlive);
-        return { cancel: vi.fn(), keepAlive };
-      }),
-    };
+    const { keepAlive, clock } = keepAliveClock();
     const timer = new DeadlineTimer(clock);
     const entry = { deadlineAt: 10_000, deadlineSlot: -1, onDeadline: () => {} };
     timer.add(entry);
@@ -71,14 +77,7 @@ describe('DeadlineTimer', () => {
   });
 
   it('with keepAlive: false (the server), never keeps the process alive', () => {
-    const keepAlive = vi.fn();
-    const clock = {
-      now: () => 0,
-      setTimeout: vi.fn((_callback: () => void, _delay: number, options?: { keepAlive?: boolean }) => {
-        keepAlive(options?.keepAlive);
-        return { cancel: vi.fn(), keepAlive };
-      }),
-    };
+    const { keepAlive, clock } = keepAliveClock();
     const timer = new DeadlineTimer(clock, { keepAlive: false });
     const entry = { deadlineAt: 10_000, deadlineSlot: -1, onDeadline: () => {} };
     timer.add(entry);
