@@ -25,8 +25,7 @@ import {
   SharedConnection,
   type SharedConnectionOwner,
 } from './shared-connection.js';
-import { withIpIdentity } from './tls-identity.js';
-import { parseNatsUrl } from './url.js';
+import { parseNatsUrl, withIpIdentity } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
 /** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
@@ -142,14 +141,6 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   };
 }
 
-const NO_METADATA: WireMetadata = {};
-
-const hasMeta = (metadata: WireMetadata): boolean =>
-  metadata.deadlineMs !== undefined ||
-  metadata.idempotent !== undefined ||
-  metadata.attempt !== undefined ||
-  metadata.traceId !== undefined;
-
 const withMeta = (request: JsonRpcRequest, metadata: WireMetadata): JsonRpcRequest => ({
   ...request,
   meta: request.meta === undefined ? metadata : { ...request.meta, ...metadata },
@@ -167,7 +158,14 @@ function encodeRequest(
   url: string,
 ): string {
   try {
-    if (metadata === undefined || !hasMeta(metadata)) return JSON.stringify(message);
+    if (
+      metadata === undefined ||
+      (metadata.deadlineMs === undefined &&
+        metadata.idempotent === undefined &&
+        metadata.attempt === undefined &&
+        metadata.traceId === undefined)
+    )
+      return JSON.stringify(message);
     if (isBatch(message)) return JSON.stringify(message.map((request) => withMeta(request, metadata)));
     if (message.meta !== undefined) return JSON.stringify(withMeta(message, metadata));
     const text = JSON.stringify(message);
@@ -184,7 +182,6 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   readonly capabilities = natsCapabilities;
   private readonly events = new ConnectionEvents();
   private closedLocally = false;
-  private lastStatus: ConnectionStatus;
   private readonly fixedHeaderLines: string;
 
   constructor(
@@ -197,16 +194,14 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   ) {
     this.fixedHeaderLines = encodeHeaderLines(endpointHeaders);
     shared.addOwner(this);
-    this.lastStatus = shared.status;
   }
 
   get status(): ConnectionStatus {
     return this.closedLocally ? 'closed' : this.shared.status;
   }
 
+  /** The shared connection reports changes only (and none once this one is closed: no longer its owner). */
   statusChanged(status: ConnectionStatus, error?: RpcError): void {
-    if (this.closedLocally || status === this.lastStatus) return;
-    this.lastStatus = status;
     this.events.status(status, error);
   }
 
@@ -247,7 +242,7 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     const headers = requestHeaders(
       this.fixedHeaderLines,
       options.headers,
-      inBody ? NO_METADATA : options.metadata,
+      inBody ? undefined : options.metadata,
     );
     const expect = notification ? undefined : isBatch(message) ? BATCH : (message.id ?? null);
     return this.shared.request(this, this.subject, payload, headers, options, expect);

@@ -28,8 +28,7 @@ import {
   type ServiceIdentityOptions,
   startDiscovery,
 } from './discovery.js';
-import { withIpIdentity } from './tls-identity.js';
-import { parseNatsUrl, validateSubject } from './url.js';
+import { parseNatsUrl, validateSubject, withIpIdentity, withSubject } from './url.js';
 
 /** Options of {@link natsListener}: the subject, the queue group, and nats.js connection options. */
 export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> {
@@ -125,16 +124,11 @@ export function listenNatsUrl(
   shared: Pick<NatsServerOptions, (typeof SHARED)[number]> = {},
 ): NatsServerListener {
   const endpoint = parseNatsUrl(url);
-  const inherited: Record<string, unknown> = {};
-  for (const name of SHARED) if (shared[name] !== undefined) inherited[name] = shared[name];
-  const listenerOptions: NatsListenerOptions = {
-    ...inherited,
-    ...options,
-    servers: [...endpoint.servers],
-    subject: endpoint.subject,
-  };
+  const inherited = SHARED.filter((name) => shared[name] !== undefined).map((name) => [name, shared[name]]);
+  const { servers, subject, scheme } = endpoint;
+  const listenerOptions = { ...Object.fromEntries(inherited), ...options, servers: [...servers], subject };
   // A tls:// URL asks for TLS even when no TLS options were given (system CAs).
-  if (endpoint.scheme === 'tls' && listenerOptions.tls === undefined) listenerOptions.tls = {};
+  if (scheme === 'tls' && listenerOptions.tls === undefined) listenerOptions.tls = {};
   return natsListener(listenerOptions);
 }
 
@@ -290,9 +284,9 @@ class NatsListener implements NatsServerListener {
     // Make sure the broker has our subscriptions before we report ready.
     await nc.flush();
     const hosts = existing ? [existing.getServer()] : serverList.map((s) => s.replace(/^[a-z]+:\/\//i, ''));
-    const base = `${serverList.some((s) => s.startsWith('tls://')) ? 'tls' : 'nats'}://${hosts.join(',')}`;
-    this.urls = [`${base}/${subject}`];
-    this.instanceUrl = `${base}/${instanceSubject}`;
+    const url = `${serverList.some((s) => s.startsWith('tls://')) ? 'tls' : 'nats'}://${hosts.join(',')}/${subject}`;
+    this.urls = [url];
+    this.instanceUrl = withSubject(url, instanceSubject);
   }
 
   private onMessage(stats: ServiceEndpointCounters, error: Error | null, msg: Msg): void {

@@ -97,13 +97,11 @@ export class SharedConnection {
   private replyPrefix = '';
   private sequence = 0;
   private closing = false;
-  /** The nats.js connect attempt under way, if any (awaited by `close()`). */
+  /** The last nats.js connect attempt, with the closing of a connection that opened too late (awaited by `close()`). */
   private attempt: Promise<unknown> | undefined;
   /** The pause between two first-connect attempts, if one is scheduled. */
   private retryTimer: TimerHandle | undefined;
   private lastConnectError: RpcError | undefined;
-  /** Closing a connection that opened after `close()` was called. */
-  private lateClose: Promise<void> | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -143,21 +141,14 @@ export class SharedConnection {
       ? (options.reconnectJitterTLS ?? NatsClientDefaults.reconnectJitterTLS)
       : (options.reconnectJitter ?? NatsClientDefaults.reconnectJitter);
     const delayMs = () => waitTimeMs + Math.floor(this.settings.random() * (jitterMs + 1));
-    const attempt = connect({
+    this.attempt = connect({
       ...NatsClientDefaults,
       reconnectDelayHandler: delayMs,
       ...options,
       waitOnFirstConnect: false,
-    });
-    this.attempt = attempt;
-    attempt.then(
-      (nc) => {
-        this.attempt = undefined;
-        if (this.closing) this.lateClose = nc.close().catch(() => {});
-        else this.opened(nc);
-      },
+    }).then(
+      (nc) => (this.closing ? nc.close().catch(() => {}) : this.opened(nc)),
       (error: unknown) => {
-        this.attempt = undefined;
         const reason = (this.lastConnectError = errors.connectFailed(error));
         this.wakeWaiters(reason);
         if (this.closing) return;
@@ -228,17 +219,20 @@ export class SharedConnection {
   }
 
   /**
-   * Resolves once the connection is open. Rejects `not-sent` at once when the connection is
-   * closed, when a first-connect attempt fails (with its reason), and after
-   * `min(timeoutMs, connectWaitMs)` otherwise: a call never spends its whole deadline on a broker
-   * that cannot be reached.
+   * Runs `then` once the connection is open, with what is left of the call's time. Fails
+   * `not-sent` at once when the connection is closed, when a first-connect attempt fails (with its
+   * reason), and after `min(timeoutMs, connectWaitMs)` otherwise: a call never spends its whole
+   * deadline on a broker that cannot be reached.
    */
-  private waitOpen({ signal, timeoutMs }: Bounds, url: string): Promise<void> {
-    if (this.status === 'closed' || this.closing) {
-      return Promise.reject(errors.connectionClosed(url, this.lastConnectError));
-    }
+  private async whenOpen<T>(
+    url: string,
+    { signal, timeoutMs }: Bounds,
+    then: (left: Bounds) => Promise<T>,
+  ): Promise<T> {
+    if (this.status === 'closed' || this.closing) throw errors.connectionClosed(url, this.lastConnectError);
+    const started = this.settings.clock.now();
     const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
-    return this.within(
+    await this.within(
       signal,
       waitMs,
       () => errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError),
@@ -249,6 +243,8 @@ export class SharedConnection {
         return () => this.openWaiters.delete(waiter);
       },
     );
+    if (this.status !== 'open') throw errors.connectionClosed(url);
+    return then({ signal, timeoutMs: timeoutMs - (this.settings.clock.now() - started) });
   }
 
   /**
@@ -283,21 +279,6 @@ export class SharedConnection {
     });
   }
 
-  /** Runs `then` once the connection is open, with what is left of the call's time. */
-  private async whenOpen<T>(
-    owner: SharedConnectionOwner,
-    bounds: Bounds,
-    then: (left: Bounds) => Promise<T>,
-  ) {
-    const started = this.settings.clock.now();
-    await this.waitOpen(bounds, owner.url);
-    if (this.status !== 'open') throw errors.connectionClosed(owner.url);
-    return then({
-      signal: bounds.signal,
-      timeoutMs: bounds.timeoutMs - (this.settings.clock.now() - started),
-    });
-  }
-
   /**
    * Publishes `payload` to `subject` and waits for the reply on the shared inbox (none for a
    * notification, `expect` undefined). Rejects only with RpcErrors: `rejected` (no responders),
@@ -313,7 +294,7 @@ export class SharedConnection {
   ): Promise<Reply | undefined> {
     const nc = this.nc;
     if (this.status !== 'open' || nc === undefined)
-      return this.whenOpen(owner, bounds, (left) =>
+      return this.whenOpen(owner.url, bounds, (left) =>
         this.request(owner, subject, payload, headers, left, expect),
       );
     if (expect === undefined) {
@@ -378,7 +359,7 @@ export class SharedConnection {
   flush(owner: SharedConnectionOwner, bounds: Bounds): Promise<void> {
     const nc = this.nc;
     if (this.status !== 'open' || nc === undefined)
-      return this.whenOpen(owner, bounds, (left) => this.flush(owner, left));
+      return this.whenOpen(owner.url, bounds, (left) => this.flush(owner, left));
     const ms = Math.max(1, bounds.timeoutMs);
     return this.within(
       bounds.signal,
@@ -399,16 +380,10 @@ export class SharedConnection {
     if (error !== null) return; // the subscription's own failure surfaces through the connection status
     const token = msg.subject.slice(this.replyPrefix.length);
     const call = this.pending.get(token);
-    if (call === undefined) {
-      this.listeners.get(token)?.(msg);
-      return; // otherwise a late reply to a request that already settled
-    }
+    // Otherwise a discovery answer, or a late reply to a request that already settled.
+    if (call === undefined) return this.listeners.get(token)?.(msg);
     const { owner, subject, expect } = call.context;
-    if (msg.data.length === 0) {
-      if (msg.headers?.code !== 503) {
-        this.pending.reject(token, errors.badReply(owner.url, 'empty'));
-        return;
-      }
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
       this.pending.reject(token, errors.noResponders(owner.url));
       for (const other of this.owners) other.noResponders?.(subject);
       return;
@@ -417,7 +392,10 @@ export class SharedConnection {
     try {
       parsed = parseResponseText(decoder.decode(msg.data));
     } catch (cause) {
-      this.pending.reject(token, errors.badReply(owner.url, 'malformed', cause));
+      this.pending.reject(
+        token,
+        errors.badReply(owner.url, msg.data.length === 0 ? 'empty' : 'malformed', cause),
+      );
       return;
     }
     if (expect === BATCH) this.pending.resolve(token, Array.isArray(parsed) ? parsed : [parsed]);
@@ -447,8 +425,7 @@ export class SharedConnection {
     this.sub?.unsubscribe();
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
     // closed by the attempt's own handler (closing is set).
-    if (this.attempt !== undefined) await this.attempt.catch(() => {});
-    await this.lateClose;
+    await this.attempt?.catch(() => {});
     const nc = this.nc;
     if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
     if (!this.existing) this.setStatus('closed');

@@ -1,3 +1,7 @@
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import type { ConnectionOptions } from '@nats-io/transport-node';
+
 /** A parsed NATS endpoint URL: `nats://host:port[,host2:port2]/<subject>`. */
 export interface NatsEndpoint {
   /** `nats` or `tls`. */
@@ -38,12 +42,42 @@ export function parseNatsUrl(url: string): NatsEndpoint {
   return { scheme, servers, subject, key };
 }
 
-function withPort(host: string): string {
+/** The host of a server (`tls://user:pass@10.0.0.1:4222` → `10.0.0.1`) and whether a port follows it. */
+function hostOf(server: string): { host: string; hasPort: boolean } {
   // Credentials in the authority (user:pass@host) are passed through to nats.js untouched.
-  const at = host.lastIndexOf('@');
-  const hostPart = at >= 0 ? host.slice(at + 1) : host;
-  if (hostPart.startsWith('[')) return hostPart.includes(']:') ? host : `${host}:${DEFAULT_PORT}`;
-  return hostPart.includes(':') ? host : `${host}:${DEFAULT_PORT}`;
+  const authority = server.replace(/^[a-z]+:\/\//i, '');
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const end = hostPort.startsWith('[') ? hostPort.indexOf(']') + 1 : 0;
+  const colon = hostPort.indexOf(':', end);
+  const host = colon === -1 ? hostPort : hostPort.slice(0, colon);
+  return { host: end > 0 ? host.slice(1, end - 1) : host, hasPort: colon !== -1 };
+}
+
+const withPort = (host: string) => (hostOf(host).hasPort ? host : `${host}:${DEFAULT_PORT}`);
+
+/**
+ * nats.js upgrades to TLS on the already-open socket and sends no server name for an IP address,
+ * so Node verifies the certificate against `localhost` instead of the IP that was dialled. For
+ * servers given as IP addresses (and no `servername` / `checkServerIdentity` of the caller's), this
+ * checks the certificate against those IPs. Other TLS options pass through untouched.
+ */
+export function withIpIdentity(
+  tls: ConnectionOptions['tls'],
+  servers: readonly string[],
+): ConnectionOptions['tls'] {
+  if (tls === undefined || tls === null || typeof tls !== 'object') return tls;
+  const given = tls as Record<string, unknown>;
+  if (given.checkServerIdentity !== undefined || given.servername !== undefined) return tls;
+  const hosts = servers.map((server) => hostOf(server).host);
+  const ips = hosts.filter((host) => isIP(host) !== 0);
+  if (ips.length === 0) return tls;
+  const check = (host: string, cert: PeerCertificate): Error | undefined => {
+    // A real name (a DNS server or a gossiped one) is checked as usual.
+    if (host !== 'localhost' || hosts.includes('localhost')) return checkServerIdentity(host, cert);
+    const errors = ips.map((ip) => checkServerIdentity(ip, cert));
+    return errors.includes(undefined) ? undefined : errors[0];
+  };
+  return { ...tls, checkServerIdentity: check } as ConnectionOptions['tls'];
 }
 
 /** Throws unless `subject` is a literal NATS subject (no wildcards, no empty tokens, no spaces). */

@@ -1,8 +1,7 @@
 import { type MsgHdrs, MsgHdrsImpl } from '@nats-io/transport-node';
-import { MetadataHeaders, type WireMetadata } from '@resilient-rpc/core';
+import { metadataToHeaders, type WireMetadata } from '@resilient-rpc/core';
 
 const encoder = new TextEncoder();
-const HEADER_LINE = 'NATS/1.0\r\n';
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n]/;
 
@@ -25,7 +24,6 @@ class EncodedHeaders extends MsgHdrsImpl {
 
 /** Encodes fixed headers (an endpoint's credentials) as header lines; throws on invalid names or values. */
 export function encodeHeaderLines(headers: Readonly<Record<string, string>> | undefined): string {
-  if (headers === undefined) return '';
   let lines = '';
   for (const name in headers) {
     const value = headers[name] ?? '';
@@ -38,26 +36,18 @@ export function encodeHeaderLines(headers: Readonly<Record<string, string>> | un
 
 /**
  * The headers of one request: fixed lines (endpoint credentials), per-call extra headers and the
- * call metadata (`rpc-deadline-ms`, `rpc-idempotent`, `rpc-attempt`, `rpc-trace-id`).
- * Returns undefined when there is nothing to send (a plain PUB, no header block).
+ * call metadata (`rpc-deadline-ms`, …; a trace id with CR or LF is left out, the core validated
+ * the W3C trace context). Undefined when there is nothing to send (a plain PUB, no header block).
  */
 export function requestHeaders(
   fixedLines: string,
   extra: Readonly<Record<string, string>> | undefined,
-  metadata: WireMetadata,
+  metadata: WireMetadata | undefined,
 ): MsgHdrs | undefined {
-  let lines = fixedLines;
-  if (extra !== undefined) lines += encodeHeaderLines(extra);
-  if (metadata.deadlineMs !== undefined)
-    lines += `${MetadataHeaders.deadlineMs}: ${Math.max(0, Math.floor(metadata.deadlineMs))}\r\n`;
-  if (metadata.idempotent) lines += `${MetadataHeaders.idempotent}: 1\r\n`;
-  if (metadata.attempt !== undefined) lines += `${MetadataHeaders.attempt}: ${metadata.attempt}\r\n`;
-  if (metadata.traceId !== undefined && !BAD_VALUE.test(metadata.traceId))
-    lines += `${MetadataHeaders.traceId}: ${metadata.traceId}\r\n`;
-  // W3C trace context: the core validated both (no CR/LF can get here).
-  if (metadata.traceparent !== undefined)
-    lines += `${MetadataHeaders.traceparent}: ${metadata.traceparent}\r\n`;
-  if (metadata.tracestate !== undefined) lines += `${MetadataHeaders.tracestate}: ${metadata.tracestate}\r\n`;
-  if (lines.length === 0) return undefined;
-  return new EncodedHeaders(`${HEADER_LINE}${lines}\r\n`);
+  let lines = fixedLines + encodeHeaderLines(extra);
+  if (metadata !== undefined)
+    metadataToHeaders(metadata, (name, value) => {
+      if (!BAD_VALUE.test(value)) lines += `${name}: ${value}\r\n`;
+    });
+  return lines.length === 0 ? undefined : new EncodedHeaders(`NATS/1.0\r\n${lines}\r\n`);
 }
