@@ -380,8 +380,10 @@ export class SharedConnection {
     if (error !== null) return; // the subscription's own failure surfaces through the connection status
     const token = msg.subject.slice(this.replyPrefix.length);
     const call = this.pending.get(token);
-    // Otherwise a discovery answer, or a late reply to a request that already settled.
-    if (call === undefined) return this.listeners.get(token)?.(msg);
+    if (call === undefined) {
+      this.listeners.get(token)?.(msg); // a discovery answer, or a late reply to a settled request
+      return;
+    }
     const { owner, subject, expect } = call.context;
     if (msg.data.length === 0 && msg.headers?.code === 503) {
       this.pending.reject(token, errors.noResponders(owner.url));
