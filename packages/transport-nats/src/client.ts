@@ -11,6 +11,7 @@ import {
   type JsonRpcResponse,
   type PingOptions,
   type RpcError,
+  requestMeta,
   type SendOptions,
   type TransportCapabilities,
   type WireMetadata,
@@ -143,7 +144,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
 
 const withMeta = (request: JsonRpcRequest, metadata: WireMetadata): JsonRpcRequest => ({
   ...request,
-  meta: request.meta === undefined ? metadata : { ...request.meta, ...metadata },
+  meta: requestMeta(request.meta, metadata),
 });
 
 /**
@@ -158,13 +159,7 @@ function encodeRequest(
   url: string,
 ): string {
   try {
-    if (
-      metadata === undefined ||
-      (metadata.deadlineMs === undefined &&
-        metadata.idempotent === undefined &&
-        metadata.attempt === undefined &&
-        metadata.traceId === undefined)
-    )
+    if (metadata === undefined || requestMeta(undefined, metadata) === undefined)
       return JSON.stringify(message);
     if (isBatch(message)) return JSON.stringify(message.map((request) => withMeta(request, metadata)));
     if (message.meta !== undefined) return JSON.stringify(withMeta(message, metadata));
