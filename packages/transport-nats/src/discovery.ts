@@ -1,4 +1,4 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 /** The NATS micro-services discovery prefix (ADR-32): `$SRV.PING|INFO|STATS[.<name>[.<id>]]`. */
 export const SERVICE_API_PREFIX = '$SRV';
@@ -99,15 +99,13 @@ export function startDiscovery(
   const endpointName = identity.endpointName ?? 'rpc';
   const started = new Date().toISOString();
   const announced = { name, id, version, metadata };
-  const endpoints = (
-    [
-      [endpointName, subject, stats],
-      [`${endpointName}-instance`, instanceSubject, instanceStats],
-    ] as const
-  ).map(([endpoint, endpointSubject, counters]) => ({
-    base: { name: endpoint, subject: endpointSubject, queue_group: queue },
-    counters,
-  }));
+  const endpoints = [
+    { base: { name: endpointName, subject, queue_group: queue }, counters: stats },
+    {
+      base: { name: `${endpointName}-instance`, subject: instanceSubject, queue_group: queue },
+      counters: instanceStats,
+    },
+  ];
   const ping = JSON.stringify({ type: ServiceResponseTypes.ping, ...announced });
   const info = JSON.stringify({
     type: ServiceResponseTypes.info,
@@ -130,18 +128,15 @@ export function startDiscovery(
       })),
     });
   const bodies = { PING: () => ping, INFO: () => info, STATS: statsDocument };
-  const subscriptions: Subscription[] = [];
-  for (const [verb, body] of Object.entries(bodies)) {
-    for (const suffix of ['', `.${name}`, `.${name}.${id}`]) {
-      subscriptions.push(
-        nc.subscribe(`${SERVICE_API_PREFIX}.${verb}${suffix}`, {
-          callback: (error, msg) => {
-            if (error === null && msg.reply) msg.respond(body());
-          },
-        }),
-      );
-    }
-  }
+  const subscriptions = Object.entries(bodies).flatMap(([verb, body]) =>
+    ['', `.${name}`, `.${name}.${id}`].map((suffix) =>
+      nc.subscribe(`${SERVICE_API_PREFIX}.${verb}${suffix}`, {
+        callback: (error, msg) => {
+          if (error === null && msg.reply) msg.respond(body());
+        },
+      }),
+    ),
+  );
   return {
     id,
     name,
