@@ -226,10 +226,10 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     // (a probe's own "no responders" is judged by the probe)
     if (this.stopped || instance === undefined || instance.probing || instance.confirm !== undefined) return;
     instance.goneAtRound = this.round;
+    // (`stop()` and `forget()` cancel the timer)
     instance.confirm = this.options.clock.setTimeout(() => {
       instance.confirm = undefined;
-      if (!this.stopped && this.instances.get(subject) === instance && !instance.probing)
-        this.probe(subject, instance);
+      if (!instance.probing) this.probe(subject, instance);
     }, NatsDiscoveryDefaults.confirmGoneAfterMs);
   }
 

@@ -57,7 +57,9 @@ export const PING_REQUEST = Buffer.from('{"jsonrpc":"2.0","id":0,"method":"rpc.p
 
 /** What a request expects back: the response to the request with this id, or a batch's array. */
 export const BATCH = Symbol('batch');
-type Expect = JsonRpcId | typeof BATCH;
+/** A ping's round trip to the broker (a flush), waiting in the same table as the requests. */
+const FLUSH = Symbol('flush');
+type Expect = JsonRpcId | typeof BATCH | typeof FLUSH;
 export type Reply = JsonRpcResponse | JsonRpcResponse[];
 interface RequestContext {
   readonly owner: SharedConnectionOwner;
@@ -89,7 +91,7 @@ export class SharedConnection {
   refs = 0;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
-  private readonly pending: PendingCalls<string, Reply, RequestContext>;
+  private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
   /** Reply tokens that take every message sent to them (discovery answers come from many instances). */
   private readonly listeners = new Map<string, (msg: Msg) => void>();
   private readonly owners = new Set<SharedConnectionOwner>();
@@ -117,8 +119,12 @@ export class SharedConnection {
     this.pending = new PendingCalls(
       settings.clock,
       {
-        timeout: (call) => errors.replyTimedOut(call.context.subject, call.timeoutMs, call.context.owner.url),
-        aborted: (call) => errors.attemptAborted(call.context.owner.url),
+        timeout: ({ context: { owner, subject, expect }, timeoutMs }) =>
+          expect === FLUSH
+            ? errors.pingTimedOut(owner.url, timeoutMs)
+            : errors.replyTimedOut(subject, timeoutMs, owner.url),
+        aborted: ({ context: { owner, expect } }) =>
+          expect === FLUSH ? errors.pingTimedOut(owner.url) : errors.attemptAborted(owner.url),
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
     );
@@ -232,51 +238,29 @@ export class SharedConnection {
     if (this.status === 'closed' || this.closing) throw errors.connectionClosed(url, this.lastConnectError);
     const started = this.settings.clock.now();
     const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
-    await this.within(
-      signal,
-      waitMs,
-      () => errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError),
-      () => errors.abortedBeforeSending(url),
-      (finish) => {
-        const waiter = (error?: RpcError) => finish(error && errors.forEndpoint(error, url));
-        this.openWaiters.add(waiter);
-        return () => this.openWaiters.delete(waiter);
-      },
-    );
-    if (this.status !== 'open') throw errors.connectionClosed(url);
-    return then({ signal, timeoutMs: timeoutMs - (this.settings.clock.now() - started) });
-  }
-
-  /**
-   * Settles when `start` calls `finish`, or fails after `ms` or when `signal` aborts. The timer
-   * keeps the process alive while the call waits, as a call on an open connection does through
-   * its socket (there is none between two connect attempts): a script's `await client.call()`
-   * settles instead of the process ending under it.
-   */
-  private within(
-    signal: AbortSignal,
-    ms: number,
-    timedOut: () => RpcError,
-    aborted: () => RpcError,
-    start: (finish: (error?: RpcError) => void) => (() => void) | undefined,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let stop: (() => void) | undefined;
-      let done = false;
+    await new Promise<void>((resolve, reject) => {
       const finish = (error?: RpcError) => {
-        if (done) return;
-        done = true;
+        this.openWaiters.delete(waiter);
         timer.cancel();
         signal.removeEventListener('abort', onAbort);
-        stop?.();
         if (error === undefined) resolve();
         else reject(error);
       };
-      const onAbort = () => finish(aborted());
-      const timer = this.settings.clock.setTimeout(() => finish(timedOut()), ms, { keepAlive: true });
+      const waiter = (error?: RpcError) => finish(error && errors.forEndpoint(error, url));
+      const onAbort = () => finish(errors.abortedBeforeSending(url));
+      // The timer keeps the process alive while the call waits, as a call on an open connection
+      // does through its socket (there is none between two connect attempts): a script's
+      // `await client.call()` settles instead of the process ending under it.
+      const timer = this.settings.clock.setTimeout(
+        () => finish(errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError)),
+        waitMs,
+        { keepAlive: true },
+      );
       signal.addEventListener('abort', onAbort, { once: true });
-      stop = start(finish);
+      this.openWaiters.add(waiter);
     });
+    if (this.status !== 'open') throw errors.connectionClosed(url);
+    return then({ signal, timeoutMs: timeoutMs - (this.settings.clock.now() - started) });
   }
 
   /**
@@ -360,20 +344,16 @@ export class SharedConnection {
     const nc = this.nc;
     if (this.status !== 'open' || nc === undefined)
       return this.whenOpen(owner.url, bounds, (left) => this.flush(owner, left));
-    const ms = Math.max(1, bounds.timeoutMs);
-    return this.within(
-      bounds.signal,
-      ms,
-      () => errors.pingTimedOut(owner.url, ms),
-      () => errors.pingTimedOut(owner.url),
-      (finish) => {
-        nc.flush().then(
-          () => finish(),
-          (error: unknown) => finish(errors.pingFailed(error, owner.url)),
-        );
-        return undefined;
-      },
-    );
+    // A token with a space: no message can arrive on it (a subject has no whitespace).
+    const token = ` ping ${++this.sequence}`;
+    return new Promise((resolve, reject) => {
+      const context: RequestContext = { owner, subject: '', expect: FLUSH };
+      this.pending.add(token, context, Math.max(1, bounds.timeoutMs), bounds.signal, () => resolve(), reject);
+      nc.flush().then(
+        () => this.pending.resolve(token, undefined),
+        (error: unknown) => this.pending.reject(token, errors.pingFailed(error, owner.url)),
+      );
+    });
   }
 
   private onReply(error: Error | null, msg: Msg): void {
@@ -385,6 +365,7 @@ export class SharedConnection {
       return;
     }
     const { owner, subject, expect } = call.context;
+    if (expect === FLUSH) return; // (cannot happen: see `flush`)
     if (msg.data.length === 0 && msg.headers?.code === 503) {
       this.pending.reject(token, errors.noResponders(owner.url));
       for (const other of this.owners) other.noResponders?.(subject);

@@ -1,3 +1,4 @@
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import {
   type ClientConnection,
   type ConnectionEvent,
@@ -181,5 +182,47 @@ describe('NATS client connection', () => {
     // after the drain nobody serves the subject: the broker says so at once
     expect((await failure(connection.send(request('slow', [1, 1]), options(5_000)))).kind).toBe('rejected');
     await transport.close?.();
+  });
+
+  it('a ping fails `timeout` when the broker stops answering PINGs, and when its signal aborts', async () => {
+    // A broker that completes the handshake (INFO, the first PONG) and then answers no PING.
+    const sockets = new Set<Socket>();
+    const mute = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      let pongs = 0;
+      socket.write(
+        'INFO {"server_id":"mute","version":"2.10.0","proto":1,"headers":true,"max_payload":1048576}\r\n',
+      );
+      socket.on('data', (chunk) => {
+        if (chunk.toString().includes('PING\r\n') && pongs++ === 0) socket.write('PONG\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const { port } = mute.address() as { port: number };
+    const transport = natsTransport({ servicePing: false });
+    const connection = transport.connect(`nats://127.0.0.1:${port}/mute`, connectOptions);
+    try {
+      await waitFor(() => connection.status === 'open', 'the handshake', 5_000);
+      const timedOut = await failure(
+        connection.ping!({ signal: new AbortController().signal, timeoutMs: 200 }),
+      );
+      expect([timedOut.kind, timedOut.message]).toEqual([
+        'timeout',
+        'no PONG from the NATS server within 200 ms',
+      ]);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const aborted = await failure(connection.ping!({ signal: controller.signal, timeoutMs: 5_000 }));
+      expect([aborted.kind, aborted.message]).toEqual(['timeout', 'ping aborted']);
+      // closing the connection fails a ping still out
+      const out = failure(connection.ping!({ signal: new AbortController().signal, timeoutMs: 5_000 }));
+      await connection.close();
+      expect((await out).kind).toBe('connection-lost');
+    } finally {
+      await transport.close?.();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
   });
 });
