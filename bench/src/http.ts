@@ -42,9 +42,10 @@ import { Agent, createServer as createHttpServer, request as httpRequest } from 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient, createServer } from '@resilient-rpc/core';
+import type { ChildHandle } from '@resilient-rpc/testkit';
 import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
 import axios from 'axios';
-import { type BenchChild, spawnBenchChild } from './fixtures/bench-child.js';
+import { spawnBenchChild } from './fixtures/bench-child.js';
 import { closedLoop, measuredSamples, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
@@ -262,7 +263,7 @@ async function measureChild(job: Measurement & { url: string; rawUrl: string }):
 /** One measurement: a fresh server child, a fresh client child with only `job.variant`'s client; both gone after. */
 async function measure(job: Measurement): Promise<Sample> {
   const server = spawnServer();
-  let client: BenchChild<{ warmup: Sample; sample: Sample }> | undefined;
+  let client: ChildHandle<{ warmup: Sample; sample: Sample }> | undefined;
   try {
     const urls = await server.ready;
     client = spawnBenchChild(fileURLToPath(import.meta.url), {
