@@ -21,6 +21,19 @@
  * the transport's), so at c=64 each keeps 64 connections; the raw server counts its POSTs and
  * connections for the profiling harness (GET /cpu).
  *
+ * Method: every measurement runs in its own processes. For each concurrency, repeat and variant
+ * (the order rotated each repeat) the benchmark starts a fresh server child, then a fresh client
+ * child that creates only that variant's client, warms it up (1 s, 300 ms with --quick), measures
+ * one closed loop (3 s, 1 s with --quick), prints its samples and is killed with the server. Why:
+ * run in one process, every client existed from the start, so the three resilient-rpc clients'
+ * heartbeat timers and pools ran in the background while every other variant was measured, and
+ * each variant ran in whatever heap, GC and JIT state the variants before it left (our client's
+ * code shares axios and node:http with the others); on the server side, our listener and the
+ * raw server kept every earlier variant's sockets and garbage. A fresh pair per measurement gives
+ * each variant the same starting point; the cost is ~1 s of process start-up per measurement,
+ * not measured. Children run the way this process runs (same Node flags and environment: on
+ * `pnpm bench`, the built dist/; see fixtures/bench-child.ts).
+ *
  * Values are medians of the repeats (3, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
  * ≥ 1.3× axios defaults; p99 ≤ 1.2× the node:http row's).
@@ -29,10 +42,11 @@ import { Agent, createServer as createHttpServer, request as httpRequest } from 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient, createServer } from '@resilient-rpc/core';
-import { spawnScript } from '@resilient-rpc/testkit';
+import type { ChildHandle } from '@resilient-rpc/testkit';
 import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
 import axios from 'axios';
-import { closedLoop, median, type Sample } from './fixtures/stats.js';
+import { spawnBenchChild } from './fixtures/bench-child.js';
+import { closedLoop, measuredSamples, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
 
@@ -148,147 +162,192 @@ function rawClient(url: string, agent: Agent): (body: string) => Promise<unknown
     });
 }
 
-/** The compared clients against our listener (`url`), then each side alone against a raw echo server (`rawUrl`). */
-export function variants(url: string, rawUrl: string): Variant[] {
-  const resilient = resilientClient(url);
-  const resilientToRaw = resilientClient(rawUrl);
-  const resilientThroughAxios = resilientClient(url, true);
+/** The rows, in the order they are measured (rotated each repeat). */
+export const VARIANT_NAMES = [
+  'resilient-rpc',
+  'resilient-rpc through axios pipeline (an interceptor installed)',
+  'axios defaults',
+  'axios fastest',
+  'node:http',
+  'resilient-rpc client → raw server',
+  'node:http client → raw server',
+] as const;
+export type VariantName = (typeof VARIANT_NAMES)[number];
 
-  const defaultsAgent = new Agent({ keepAlive: true });
-  const axiosDefaults = axios.create({ httpAgent: defaultsAgent });
+const message = (i: number) => ({ jsonrpc: '2.0', id: i, method: 'echo', params: PAYLOAD });
 
-  const fastestAgent = new Agent({ keepAlive: true });
-  const identity = [(data: unknown) => data];
-  const axiosFastest = axios.create({
-    httpAgent: fastestAgent,
-    maxRedirects: 0,
-    proxy: false,
-    responseType: 'text',
-    transformRequest: identity,
-    transformResponse: identity,
-    validateStatus: () => true,
-    headers: { 'content-type': 'application/json' },
+/** One compared client, and only it: against our listener (`url`) or, for the per-side rows, the raw echo server (`rawUrl`). */
+export function createVariant(name: VariantName, url: string, rawUrl: string): Variant {
+  const resilientVariant = (client: ReturnType<typeof resilientClient>): Variant => ({
+    name,
+    call: () => client.call('echo', PAYLOAD, { idempotent: true }),
+    close: () => client.close(),
   });
+  const rawVariant = (target: string): Variant => {
+    const agent = new Agent({ keepAlive: true });
+    const raw = rawClient(target, agent);
+    return { name, call: (i) => raw(JSON.stringify(message(i))), close: async () => agent.destroy() };
+  };
+  switch (name) {
+    case 'resilient-rpc':
+      return resilientVariant(resilientClient(url));
+    case 'resilient-rpc through axios pipeline (an interceptor installed)':
+      return resilientVariant(resilientClient(url, true));
+    case 'resilient-rpc client → raw server':
+      return resilientVariant(resilientClient(rawUrl));
+    case 'node:http':
+      return rawVariant(url);
+    case 'node:http client → raw server':
+      return rawVariant(rawUrl);
+    case 'axios defaults': {
+      const agent = new Agent({ keepAlive: true });
+      const client = axios.create({ httpAgent: agent });
+      return {
+        name,
+        call: async (i) => (await client.post(url, message(i))).data,
+        close: async () => agent.destroy(),
+      };
+    }
+    case 'axios fastest': {
+      const agent = new Agent({ keepAlive: true });
+      const identity = [(data: unknown) => data];
+      const client = axios.create({
+        httpAgent: agent,
+        maxRedirects: 0,
+        proxy: false,
+        responseType: 'text',
+        transformRequest: identity,
+        transformResponse: identity,
+        validateStatus: () => true,
+        headers: { 'content-type': 'application/json' },
+      });
+      return {
+        name,
+        call: async (i) => JSON.parse((await client.post(url, JSON.stringify(message(i)))).data as string),
+        close: async () => agent.destroy(),
+      };
+    }
+  }
+}
 
-  const rawAgent = new Agent({ keepAlive: true });
-  const raw = rawClient(url, rawAgent);
-  const rawToRaw = rawClient(rawUrl, rawAgent);
+/** Every variant in one process (the profiling fixtures' A/B in one process; the benchmark itself never does this). */
+export function variants(url: string, rawUrl: string): Variant[] {
+  return VARIANT_NAMES.map((name) => createVariant(name, url, rawUrl));
+}
 
-  const message = (i: number) => ({ jsonrpc: '2.0', id: i, method: 'echo', params: PAYLOAD });
-  return [
-    {
-      name: 'resilient-rpc',
-      call: () => resilient.call('echo', PAYLOAD, { idempotent: true }),
-      close: () => resilient.close(),
-    },
-    {
-      name: 'resilient-rpc through axios pipeline (an interceptor installed)',
-      call: () => resilientThroughAxios.call('echo', PAYLOAD, { idempotent: true }),
-      close: () => resilientThroughAxios.close(),
-    },
-    {
-      name: 'axios defaults',
-      call: async (i) => (await axiosDefaults.post(url, message(i))).data,
-      close: async () => defaultsAgent.destroy(),
-    },
-    {
-      name: 'axios fastest',
-      call: async (i) =>
-        JSON.parse((await axiosFastest.post(url, JSON.stringify(message(i)))).data as string),
-      close: async () => fastestAgent.destroy(),
-    },
-    {
-      name: 'node:http',
-      call: (i) => raw(JSON.stringify(message(i))),
-      close: async () => rawAgent.destroy(),
-    },
-    {
-      name: 'resilient-rpc client → raw server',
-      call: () => resilientToRaw.call('echo', PAYLOAD, { idempotent: true }),
-      close: () => resilientToRaw.close(),
-    },
-    {
-      name: 'node:http client → raw server',
-      call: (i) => rawToRaw(JSON.stringify(message(i))),
-      close: async () => {},
-    },
-  ];
+/** The server child: our listener and the raw echo server, run like this process (see spawnBenchChild). */
+export function spawnServer(env: Record<string, string> = {}) {
+  return spawnBenchChild<{ url: string; rawUrl: string }>(fileURLToPath(import.meta.url), {
+    ...env,
+    RESILIENT_RPC_HTTP_BENCH_SERVER: '1',
+  });
+}
+
+interface Measurement {
+  variant: VariantName;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+/** The client child: one variant's client, a warm-up, one measured closed loop; prints `READY {warmup, sample}`. */
+async function measureChild(job: Measurement & { url: string; rawUrl: string }): Promise<void> {
+  const { signalReady } = await import('@resilient-rpc/testkit');
+  const variant = createVariant(job.variant, job.url, job.rawUrl);
+  const warmup = await closedLoop((i) => variant.call(i), job.concurrency, job.warmupMs);
+  const sample = await closedLoop((i) => variant.call(i), job.concurrency, job.durationMs);
+  await variant.close();
+  signalReady({ warmup, sample });
+}
+
+/** One measurement: a fresh server child, a fresh client child with only `job.variant`'s client; both gone after. */
+async function measure(job: Measurement): Promise<Sample> {
+  const server = spawnServer();
+  let client: ChildHandle<{ warmup: Sample; sample: Sample }> | undefined;
+  try {
+    const urls = await server.ready;
+    client = spawnBenchChild(fileURLToPath(import.meta.url), {
+      RESILIENT_RPC_HTTP_BENCH_CLIENT: JSON.stringify({ ...job, ...urls }),
+    });
+    const { warmup, sample } = await client.ready;
+    // The record keeps every closed loop (as closedLoop does in-process): the warm-up, then the measurement.
+    measuredSamples.push(
+      { ...warmup, concurrency: job.concurrency, durationMs: job.warmupMs },
+      { ...sample, concurrency: job.concurrency, durationMs: job.durationMs },
+    );
+    return sample;
+  } finally {
+    await Promise.all([client?.kill('SIGKILL'), server.kill('SIGKILL')]);
+  }
 }
 
 export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const repeats = options.quick ? 1 : 3;
   const durationMs = options.quick ? 1_000 : 3_000;
   const warmupMs = options.quick ? 300 : 1_000;
-  const child = spawnScript<{ url: string; rawUrl: string }>(fileURLToPath(import.meta.url), {
-    env: { RESILIENT_RPC_HTTP_BENCH_SERVER: '1' },
-  });
   const results: BenchResult[] = [];
-  try {
-    const { url, rawUrl } = await child.ready;
-    const all = variants(url, rawUrl);
-    for (const concurrency of [1, 64]) {
-      const samples = new Map<string, Sample[]>(all.map((variant) => [variant.name, []]));
-      for (const variant of all) await closedLoop((i) => variant.call(i), concurrency, warmupMs);
-      for (let repeat = 0; repeat < repeats; repeat++) {
-        // Rotate the order so that no variant always runs first or last.
-        for (let k = 0; k < all.length; k++) {
-          const variant = all[(k + repeat) % all.length]!;
-          samples.get(variant.name)!.push(await closedLoop((i) => variant.call(i), concurrency, durationMs));
-        }
+  for (const concurrency of [1, 64]) {
+    const samples = new Map<string, Sample[]>(VARIANT_NAMES.map((name) => [name, []]));
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      // Rotate the order so that no variant always runs first or last.
+      for (let k = 0; k < VARIANT_NAMES.length; k++) {
+        const variant = VARIANT_NAMES[(k + repeat) % VARIANT_NAMES.length]!;
+        samples.get(variant)!.push(await measure({ variant, concurrency, warmupMs, durationMs }));
       }
-      const throughput = new Map<string, number>();
-      const p99 = new Map<string, number>();
-      for (const variant of all) {
-        const runs = samples.get(variant.name)!;
-        const callsPerSecond = median(runs.map((s) => s.callsPerSecond));
-        throughput.set(variant.name, callsPerSecond);
-        p99.set(variant.name, median(runs.map((s) => s.p99)));
-        results.push({
-          group: 'http',
-          name: `c=${concurrency} ${variant.name}`,
-          values: {
-            'calls/s': Math.round(callsPerSecond),
-            'p50 ms': median(runs.map((s) => s.p50)),
-            'p99 ms': median(runs.map((s) => s.p99)),
-            errors: runs.reduce((sum, s) => sum + s.errors, 0),
-            repeats: runs.length,
-          },
-        });
-      }
-      const ours = throughput.get('resilient-rpc')!;
+    }
+    const throughput = new Map<string, number>();
+    const p99 = new Map<string, number>();
+    for (const name of VARIANT_NAMES) {
+      const runs = samples.get(name)!;
+      const callsPerSecond = median(runs.map((s) => s.callsPerSecond));
+      throughput.set(name, callsPerSecond);
+      p99.set(name, median(runs.map((s) => s.p99)));
       results.push({
         group: 'http',
-        name: `c=${concurrency} ratio resilient-rpc ÷ baseline (calls/s)`,
+        name: `c=${concurrency} ${name}`,
         values: {
-          'axios defaults (goal ≥ 1.3)': ours / throughput.get('axios defaults')!,
-          'axios fastest (goal ≥ 0.9)': ours / throughput.get('axios fastest')!,
-          'node:http': ours / throughput.get('node:http')!,
-          'p99 ÷ node:http p99 (goal ≤ 1.2)': p99.get('resilient-rpc')! / p99.get('node:http')!,
-          'through axios pipeline ÷ axios defaults':
-            throughput.get('resilient-rpc through axios pipeline (an interceptor installed)')! /
-            throughput.get('axios defaults')!,
-          server: 'child process',
-        },
-      });
-      // Each side alone: our client vs the raw client (both against the raw echo server), and our
-      // listener vs the raw echo server (both called by the raw client).
-      results.push({
-        group: 'http',
-        name: `c=${concurrency} ratio per side (calls/s)`,
-        values: {
-          'client: resilient-rpc ÷ node:http (raw server)':
-            throughput.get('resilient-rpc client → raw server')! /
-            throughput.get('node:http client → raw server')!,
-          'server: our listener ÷ raw server (node:http client)':
-            throughput.get('node:http')! / throughput.get('node:http client → raw server')!,
+          'calls/s': Math.round(callsPerSecond),
+          'p50 ms': median(runs.map((s) => s.p50)),
+          'p99 ms': median(runs.map((s) => s.p99)),
+          errors: runs.reduce((sum, s) => sum + s.errors, 0),
+          repeats: runs.length,
         },
       });
     }
-    await Promise.all(all.map((variant) => variant.close()));
-  } finally {
-    await child.kill('SIGKILL');
+    const ours = throughput.get('resilient-rpc')!;
+    results.push({
+      group: 'http',
+      name: `c=${concurrency} ratio resilient-rpc ÷ baseline (calls/s)`,
+      values: {
+        'axios defaults (goal ≥ 1.3)': ours / throughput.get('axios defaults')!,
+        'axios fastest (goal ≥ 0.9)': ours / throughput.get('axios fastest')!,
+        'node:http': ours / throughput.get('node:http')!,
+        'p99 ÷ node:http p99 (goal ≤ 1.2)': p99.get('resilient-rpc')! / p99.get('node:http')!,
+        'through axios pipeline ÷ axios defaults':
+          throughput.get('resilient-rpc through axios pipeline (an interceptor installed)')! /
+          throughput.get('axios defaults')!,
+        server: 'child process',
+      },
+    });
+    // Each side alone: our client vs the raw client (both against the raw echo server), and our
+    // listener vs the raw echo server (both called by the raw client).
+    results.push({
+      group: 'http',
+      name: `c=${concurrency} ratio per side (calls/s)`,
+      values: {
+        'client: resilient-rpc ÷ node:http (raw server)':
+          throughput.get('resilient-rpc client → raw server')! /
+          throughput.get('node:http client → raw server')!,
+        'server: our listener ÷ raw server (node:http client)':
+          throughput.get('node:http')! / throughput.get('node:http client → raw server')!,
+      },
+    });
   }
   return results;
 }
 
 if (process.env.RESILIENT_RPC_HTTP_BENCH_SERVER === '1') await serve();
+else if (process.env.RESILIENT_RPC_HTTP_BENCH_CLIENT !== undefined) {
+  await measureChild(JSON.parse(process.env.RESILIENT_RPC_HTTP_BENCH_CLIENT));
+  process.exit(0);
+}

@@ -13,6 +13,8 @@ export function tsNodeArgs(): string[] {
 
 export interface ChildOptions {
   args?: string[];
+  /** Node's own arguments before the script. Default {@link tsNodeArgs} (the packages' sources). */
+  nodeArgs?: string[];
   env?: Record<string, string>;
   cwd?: string;
   /** How long to wait for the READY line, ms. Default 20 000. */
@@ -43,11 +45,15 @@ export interface ChildHandle<Info = unknown> {
 
 /** Starts `script` (a .ts file path) as a child process. */
 export function spawnScript<Info = unknown>(script: string, options: ChildOptions = {}): ChildHandle<Info> {
-  const child = spawn(process.execPath, [...tsNodeArgs(), script, ...(options.args ?? [])], {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', options.inheritStderr === false ? 'ignore' : 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? tsNodeArgs()), script, ...(options.args ?? [])],
+    {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', options.inheritStderr === false ? 'ignore' : 'inherit'],
+    },
+  );
   const lines: string[] = [];
   let alive = true;
   const exited = new Promise<number | string>((resolve) => {

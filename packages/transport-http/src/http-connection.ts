@@ -9,6 +9,7 @@ import {
   type ConnectionStatus,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  MetadataHeaders,
   metadataToHeaders,
   NotSentError,
   PendingCalls,
@@ -22,6 +23,7 @@ import {
 import { type AxiosInstance, CanceledError } from 'axios';
 import {
   axiosRequest,
+  type LeanHeaders,
   type LeanOptions,
   type LeanRequest,
   leanRequest,
@@ -65,6 +67,8 @@ export class HttpConnection implements ClientConnection {
   private readonly target: URL;
   private readonly healthTarget: URL;
   private readonly baseHeaders: Readonly<Record<string, string>>;
+  /** {@link baseHeaders} as a flat list with `Host`, for the lean path; undefined: see {@link headerList}. */
+  private readonly baseList: readonly string[] | undefined;
   private readonly options: LeanOptions;
   private readonly events = new ConnectionEvents();
   /** Requests through axios (`axios.request`): their rejections, for `close()`. */
@@ -91,6 +95,7 @@ export class HttpConnection implements ClientConnection {
     this.target = target;
     this.healthTarget = new URL(config.healthPath, target.origin);
     this.baseHeaders = { 'content-type': 'application/json', accept: 'application/json', ...config.headers };
+    this.baseList = headerList(this.baseHeaders, target.host);
     const agent = target.protocol === 'https:' ? config.lean?.https : config.lean?.http;
     this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
     this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
@@ -170,16 +175,20 @@ export class HttpConnection implements ClientConnection {
       const text = `the request to ${this.url} cannot be serialised as JSON: ${reason}`;
       return Promise.reject(new ProtocolError(text, { endpoint: this.url, cause: error }));
     }
-    // Object.assign, not a spread: a spread clone of the fixed base headers, extended below and in
-    // startLeanRequest, made every request's objects survive scavenges (issue 16: ~400 KB promoted
-    // per scavenge at concurrency 64, the old generation growing until the next full GC).
-    const headers: Record<string, string> = Object.assign({}, this.baseHeaders, options.headers);
-    metadataToHeaders(options.metadata, (name, value) => {
-      headers[name] = value;
-    });
     const timeoutMs = timeoutOf(options.timeoutMs);
-    if (this.current !== 'closed' && this.config.lean?.skip())
-      return this.leanPost(headers, body, timeoutMs, options, read);
+    if (this.current !== 'closed' && this.config.lean?.skip()) {
+      const base = this.baseList;
+      if (base !== undefined && (options.headers === undefined || isEmpty(options.headers))) {
+        // The fixed headers' list, copied, and the call's metadata (see LeanHeaders).
+        const list = base.slice();
+        metadataToHeaders(options.metadata, (name, value) => {
+          list.push(name, value);
+        });
+        return this.leanPost(list, body, timeoutMs, options, read);
+      }
+      return this.leanPost(this.headersOf(options), body, timeoutMs, options, read);
+    }
+    const headers = this.headersOf(options);
     return this.exchange({
       url: this.target,
       method: 'POST',
@@ -190,13 +199,25 @@ export class HttpConnection implements ClientConnection {
     }).then(read);
   }
 
+  /** The request's own headers object: the fixed ones, the call's own, its metadata. */
+  private headersOf(options: SendOptions): Record<string, string> {
+    // Object.assign, not a spread: a spread clone of the fixed base headers, extended below and in
+    // startLeanRequest, made every request's objects survive scavenges (issue 16: ~400 KB promoted
+    // per scavenge at concurrency 64, the old generation growing until the next full GC).
+    const headers: Record<string, string> = Object.assign({}, this.baseHeaders, options.headers);
+    metadataToHeaders(options.metadata, (name, value) => {
+      headers[name] = value;
+    });
+    return headers;
+  }
+
   /**
    * The lean path of {@link post}: one request on the transport's own agents, registered in
    * {@link inFlight} (a shared timer for the attempt timeout, the signal read only if the answer
    * is slow). One promise per request.
    */
   private leanPost<T>(
-    headers: Record<string, string>,
+    headers: LeanHeaders,
     body: string,
     timeoutMs: number,
     options: SendOptions,
@@ -336,6 +357,42 @@ export class HttpConnection implements ClientConnection {
     this.events.status(status, error);
   }
 }
+
+/**
+ * Names a header list cannot take from the fixed headers as they are: those node:http treats
+ * apart when they come in an object (Host, Expect), the framing ones, and the metadata headers
+ * (which, in an object, replace a fixed header of the same name).
+ */
+const NOT_LISTED = new Set<string>([
+  'host',
+  'content-length',
+  'expect',
+  'connection',
+  'transfer-encoding',
+  ...Object.values(MetadataHeaders),
+]);
+
+/**
+ * The fixed headers as a flat list with `Host` (a name given twice in different cases keeps its
+ * last value, as node:http's `setHeader` does), or undefined when one of them is
+ * {@link NOT_LISTED}: those requests take the headers object, as before.
+ */
+function headerList(headers: Readonly<Record<string, string>>, host: string): string[] | undefined {
+  const byName = new Map<string, [string, string]>();
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (NOT_LISTED.has(lower)) return undefined;
+    byName.set(lower, [name, headers[name]!]);
+  }
+  const list = ['Host', host];
+  for (const [name, value] of byName.values()) list.push(name, value);
+  return list;
+}
+
+const isEmpty = (headers: Readonly<Record<string, string>>) => {
+  for (const _ in headers) return false;
+  return true;
+};
 
 function timeoutOf(timeoutMs: number): number {
   // 0 means no timeout. Round up so that an almost spent budget still gets a timer.

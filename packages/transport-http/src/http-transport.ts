@@ -5,6 +5,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
 import type { HttpListener } from './http-listener.js';
+import { closeWhenIdle } from './idle-agent.js';
 import { leanAdapter, pipelineSkipper } from './lean-adapter.js';
 import { type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 
@@ -69,10 +70,14 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
       maxSockets: options.maxSockets ?? HttpClientDefaults.maxSockets,
       maxFreeSockets: options.maxFreeSockets ?? HttpClientDefaults.maxFreeSockets,
       scheduling: 'lifo' as const,
-      timeout: options.idleSocketTimeoutMs ?? HttpClientDefaults.idleSocketTimeoutMs,
     };
-    const httpAgent = options.httpAgent ?? new HttpAgent(agentOptions);
-    const httpsAgent = options.httpsAgent ?? new HttpsAgent({ ...agentOptions, ...options.tls });
+    // Idle sockets closed by a timer armed only while they are free (see closeWhenIdle); 0 keeps
+    // node:http's behaviour without an agent timeout.
+    const idleMs = options.idleSocketTimeoutMs ?? HttpClientDefaults.idleSocketTimeoutMs;
+    const idle = <A extends HttpAgent | HttpsAgent>(agent: A) =>
+      idleMs > 0 ? closeWhenIdle(agent, idleMs) : agent;
+    const httpAgent = options.httpAgent ?? idle(new HttpAgent(agentOptions));
+    const httpsAgent = options.httpsAgent ?? idle(new HttpsAgent({ ...agentOptions, ...options.tls }));
     if (options.httpAgent === undefined) ownAgents.push(httpAgent);
     if (options.httpsAgent === undefined) ownAgents.push(httpsAgent);
     // The lean adapter (lean-adapter.ts); until an interceptor is installed or the defaults are

@@ -18,6 +18,15 @@ import {
 } from 'axios';
 import type { HttpAnswer } from './read-response.js';
 
+/**
+ * One request's headers: the request's own object, or its own flat list of names and values
+ * (`[name, value, name, value…]`, with `Host`, no name twice). A Content-Length is added to
+ * either. node:http writes a list as it is, without the per-header `setHeader` (lower-casing,
+ * an entry object per header, the Host and Expect look-ups) that an object costs; it validates
+ * both alike.
+ */
+export type LeanHeaders = Record<string, string> | string[];
+
 /** One request of the client. `headers` is the request's own object (a Content-Length is added). */
 export interface LeanRequest {
   readonly url: URL;
@@ -58,12 +67,23 @@ const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, 
  * registered it). No timer and no signal: the caller bounds the exchange (destroy the request).
  */
 export function startLeanRequest(
-  { url, method, headers, body }: Omit<LeanRequest, 'timeoutMs' | 'signal'>,
+  {
+    url,
+    method,
+    headers,
+    body,
+  }: Omit<LeanRequest, 'timeoutMs' | 'signal' | 'headers'> & {
+    readonly headers: LeanHeaders;
+  },
   { maxBytes, agent }: Omit<LeanOptions, 'clock'>,
   done: (error: Error | undefined, response?: LeanResponse) => void,
   config?: InternalAxiosRequestConfig,
 ): ClientRequest {
-  if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+  if (body !== undefined) {
+    const length = String(Buffer.byteLength(body));
+    if (Array.isArray(headers)) headers.push('Content-Length', length);
+    else headers['Content-Length'] = length;
+  }
   const hostname = url.hostname;
   const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
     {

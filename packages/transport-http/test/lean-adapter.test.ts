@@ -208,4 +208,46 @@ describe('the lean axios adapter of the transport-created instance', () => {
     await connection.close();
     await transport.close?.();
   });
+
+  it('sends the fixed headers, Host and the metadata once each, a fixed header of another case replacing the default', async () => {
+    const seen: string[][] = [];
+    const url = await serve((request, response) => {
+      seen.push(request.rawHeaders);
+      echo(request, response);
+    });
+    const metadata = { deadlineMs: 1_000, idempotent: true, attempt: 2 };
+    const send = async (headers: Record<string, string>) => {
+      const transport = httpTransport({ headers });
+      const connection = transport.connect(url, { clock: systemClock, random: Math.random });
+      const options = { signal: new AbortController().signal, timeoutMs: 5_000, metadata };
+      const answer = await connection.send({ jsonrpc: '2.0', id: 1, method: 'echo', params: [1] }, options);
+      await connection.close();
+      await transport.close?.();
+      expect(answer).toMatchObject({ id: 1, result: { params: [1] } });
+      const raw = seen.at(-1)!;
+      const values = new Map<string, string[]>();
+      for (let i = 0; i < raw.length; i += 2) {
+        const name = raw[i]!.toLowerCase();
+        values.set(name, [...(values.get(name) ?? []), raw[i + 1]!]);
+      }
+      return values;
+    };
+    const port = new URL(url).port;
+    // The list path: the fixed headers (a Content-Type given in another case replaces ours).
+    const listed = await send({ 'Content-Type': 'application/json; charset=utf-8', 'x-marker': 'm' });
+    expect(Object.fromEntries(listed)).toMatchObject({
+      host: [`127.0.0.1:${port}`],
+      'content-type': ['application/json; charset=utf-8'],
+      accept: ['application/json'],
+      'x-marker': ['m'],
+      'rpc-deadline-ms': ['1000'],
+      'rpc-idempotent': ['1'],
+      'rpc-attempt': ['2'],
+      'content-length': ['53'],
+    });
+    // A fixed header named like a metadata header: the object path, the call's metadata replaces it.
+    const object = await send({ 'rpc-attempt': '9' });
+    expect(object.get('rpc-attempt')).toEqual(['2']);
+    expect(object.get('host')).toEqual([`127.0.0.1:${port}`]);
+  });
 });
