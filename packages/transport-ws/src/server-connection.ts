@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import {
   type Dispatcher,
+  type DispatchOptions,
   ErrorCodes,
   errorResponse,
   type IncomingContext,
@@ -39,15 +40,21 @@ type Limits = Readonly<
  * `release` of the limit it is given (an `InFlightLimit` subclass would also allocate its own
  * count and waiters on every message).
  */
-class HeldUntilWritten implements Pick<InFlightLimit, 'maxInFlight' | 'tryAcquire' | 'release'> {
+class HeldUntilWritten
+  implements Pick<InFlightLimit, 'maxInFlight' | 'tryAcquire' | 'release'>, DispatchOptions
+{
   /** Requests of the message admitted (their slots are held). */
   held = 0;
   /** Requests of the message the connection's limit refused. */
   refused = 0;
   readonly maxInFlight: number;
+  /** It is the message's dispatch options too (one object per message, not two). */
+  readonly limit: InFlightLimit;
+  readonly answerEachEntry = true;
 
   constructor(private readonly connection: InFlightLimit) {
     this.maxInFlight = connection.maxInFlight;
+    this.limit = this as unknown as InFlightLimit;
   }
 
   tryAcquire(): boolean {
@@ -192,10 +199,7 @@ export class ServerConnection {
     // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
     const limit = new HeldUntilWritten(this.slots);
     this.dispatcher
-      .dispatch(data.toString(), this.context, {
-        limit: limit as unknown as InFlightLimit,
-        answerEachEntry: true,
-      })
+      .dispatch(data.toString(), this.context, limit)
       .then((result) => this.reply(result.body, limit.held));
     // Refused while slots are held by replies the peer has not read yet: reading on would only
     // parse and refuse (id-less entries are refused silently, so no reply bytes would pause us).
