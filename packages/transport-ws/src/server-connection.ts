@@ -208,9 +208,10 @@ export class ServerConnection {
 
   /**
    * Writes a reply; its `held` requests stay in flight until it is written. Past
-   * `maxBufferedBytes` of unsent replies the socket stops being read. The TCP socket is corked
-   * until the end of the tick, so that the replies of one tick leave in one `writev`; then the
-   * replies that were handed to the kernel at once free their slots (no write callback per reply).
+   * `maxBufferedBytes` of unsent replies the socket stops being read. While other requests of the
+   * connection are in flight, the TCP socket is corked until the end of the tick, so that the
+   * replies of one tick leave in one `writev`; the only reply owed is sent at once. Replies handed
+   * to the kernel at once free their slots then (no write callback per reply).
    */
   private reply(body: string | undefined, held: number): void {
     this.awaitingWrite += held;
@@ -219,27 +220,37 @@ export class ServerConnection {
       this.written(held);
       return;
     }
-    if (!this.flushing) {
-      this.flushing = true;
-      (socket as unknown as { _socket?: Socket })._socket?.cork();
-      process.nextTick(this.flushTick);
+    if (this.flushing || this.slots.inFlight > held) {
+      if (!this.flushing) {
+        this.flushing = true;
+        (socket as unknown as { _socket?: Socket })._socket?.cork();
+        process.nextTick(this.flushTick);
+      }
+      this.heldUnflushed += held;
+      socket.send(body, TEXT);
+    } else {
+      socket.send(body, TEXT);
+      this.handedOver(held);
     }
-    this.heldUnflushed += held;
-    socket.send(body, TEXT);
     if (!this.paused && socket.bufferedAmount > this.options.maxBufferedBytes) this.pause();
   }
 
-  /** End of the tick: uncorks; the replies sent are written now, or once what is buffered drained. */
+  /** End of the tick: uncorks, and the replies sent in it are written. */
   private readonly flushTick = (): void => {
     this.flushing = false;
     const held = this.heldUnflushed;
     this.heldUnflushed = 0;
+    (this.socket as unknown as { _socket?: Socket })._socket?.uncork();
+    this.handedOver(held);
+  };
+
+  /** Replies of `held` requests were sent: written now if the kernel took them, else once it has. */
+  private handedOver(held: number): void {
     const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
-    tcp?.uncork();
     if (tcp === undefined || tcp.destroyed || this.socket.bufferedAmount === 0) this.written(held);
     // An empty write completes after every write before it (or fails when the socket is destroyed).
     else tcp.write(EMPTY, () => this.written(held));
-  };
+  }
 
   /** `count` requests are answered (their reply written, failed or not needed): free their slots. */
   private written(count: number): void {

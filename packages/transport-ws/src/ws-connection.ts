@@ -260,7 +260,8 @@ export class WsConnection implements ClientConnection {
     else {
       call.written = true;
       try {
-        corkedSend(socket, Buffer.from(call.frame));
+        // The only call in flight (c = 1) is sent at once; with others, frames of one tick are corked together.
+        corkedSend(socket, Buffer.from(call.frame), this.pending.size === 1);
       } catch (cause) {
         error = sendFailed(this.url, cause);
       }
