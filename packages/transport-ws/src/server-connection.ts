@@ -87,7 +87,7 @@ export class ServerConnection {
   private touched = false;
   /** Requests admitted whose reply has not been written yet (batch entries count one each). */
   private readonly slots: InFlightLimit;
-  /** Of those, the ones whose reply is sent and waits for its write callback. */
+  /** Of those, the ones whose reply is sent and not yet handed to the kernel. */
   private awaitingWrite = 0;
   /** The socket is not read because too many reply bytes wait to be sent. */
   private paused = false;
