@@ -56,6 +56,11 @@ export interface SendOptions {
   readonly metadata: WireMetadata;
   /** Extra headers (credentials, custom) for transports that have headers. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * When the attempt started, on the connection's clock (`ConnectOptions.clock`): an adapter that
+   * times the call may start from it instead of reading the clock again.
+   */
+  readonly startedAt?: number;
 }
 
 /** Options for {@link ClientConnection.ping}. */

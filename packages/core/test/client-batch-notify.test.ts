@@ -72,6 +72,28 @@ async function pair(refuseFirst: boolean, clientOptions: Record<string, unknown>
   return { clock, client, urls, seen };
 }
 
+describe('shared call profiles', () => {
+  it('calls of one method with { idempotent } alone, with other options or none each send their own metadata', async () => {
+    const { client, seen } = await pair(false, { deadlineMs: 5_000 });
+    const sent = async (options?: Record<string, unknown>) => {
+      await client.call('work', [], options);
+      const { idempotent, deadlineMs } = seen.at(-1)!;
+      return { idempotent, deadlineMs };
+    };
+    for (let round = 0; round < 2; round++) {
+      expect(await sent({ idempotent: true })).toEqual({ idempotent: true, deadlineMs: 5_000 });
+      expect(await sent()).toEqual({ idempotent: undefined, deadlineMs: 5_000 });
+      expect(await sent({ idempotent: false })).toEqual({ idempotent: undefined, deadlineMs: 5_000 });
+      expect(await sent({ idempotent: true, deadlineMs: 700 })).toEqual({
+        idempotent: true,
+        deadlineMs: 700,
+      });
+      expect(await sent({ idempotent: true })).toEqual({ idempotent: true, deadlineMs: 5_000 });
+      expect(await sent({})).toEqual({ idempotent: undefined, deadlineMs: 5_000 });
+    }
+  });
+});
+
 describe('batch and notify go through the same policies as call', () => {
   it('a batch that fails over feeds the endpoint health (the refusing endpoint goes down) and counts as a call', async () => {
     const { client, urls } = await pair(true);

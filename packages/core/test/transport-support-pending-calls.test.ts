@@ -63,6 +63,17 @@ describe('PendingCalls', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('times a call from the start it is given (SendOptions.startedAt), not from when it was added', () => {
+    const { calls, outcomes, clock } = table();
+    clock.advance(1_000);
+    const onError = (error: RpcError) => outcomes.set(1, { error });
+    calls.add(1, 'call 1', 500, undefined, () => {}, onError, 800); // started at 800: due at 1 300
+    clock.advance(299);
+    expect(outcomes.has(1)).toBe(false);
+    clock.advance(1);
+    expect(outcomes.get(1)?.error?.message).toBe('call 1: no response within 500 ms');
+  });
+
   it('fails a call when its signal aborts and stops listening to the signal once settled', () => {
     const { calls, outcomes, add } = table();
     const first = new AbortController();

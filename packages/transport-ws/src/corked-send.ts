@@ -10,17 +10,17 @@ const TEXT = { binary: false } as const;
  * system call each. `_socket` is the `net.Socket` ws keeps; without it this is a plain send. A
  * client passes UTF-8 bytes: ws then masks them into the frame's own buffer (one write of one
  * buffer) instead of encoding a string and writing header and payload apart.
- * `written` is called once the frame was handed to the kernel (or failed to be).
+ * `alone`: no other frame is expected in this tick (the only call in flight): it is sent at once,
+ * without corking (no tick scheduled for one frame).
  */
-export function corkedSend(ws: WebSocket, data: string | Buffer, written?: (error?: Error) => void): void {
+export function corkedSend(ws: WebSocket, data: string | Buffer, alone = false): void {
   const socket = (ws as unknown as { _socket?: Socket })._socket;
   // Corked already means corked by an earlier send of this tick (ws uncorks its own at once).
-  if (socket !== undefined && socket.writableCorked === 0) {
+  if (!alone && socket !== undefined && socket.writableCorked === 0) {
     socket.cork();
     process.nextTick(uncork, socket);
   }
-  if (written === undefined) ws.send(data, TEXT);
-  else ws.send(data, TEXT, written);
+  ws.send(data, TEXT);
 }
 
 function uncork(socket: Socket): void {

@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events';
+import type { Socket } from 'node:net';
 import {
   type Dispatcher,
+  type DispatchOptions,
   ErrorCodes,
   errorResponse,
   type IncomingContext,
@@ -8,7 +10,6 @@ import {
   InFlightLimit,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
-import { corkedSend } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
@@ -17,6 +18,11 @@ const BINARY_FRAME_REFUSED = JSON.stringify(
     reason: 'binary frames are not supported; send JSON-RPC as text frames',
   }),
 );
+
+/** Send options of a text frame. */
+const TEXT = { binary: false } as const;
+
+const EMPTY = Buffer.alloc(0);
 
 /** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -34,15 +40,21 @@ type Limits = Readonly<
  * `release` of the limit it is given (an `InFlightLimit` subclass would also allocate its own
  * count and waiters on every message).
  */
-class HeldUntilWritten implements Pick<InFlightLimit, 'maxInFlight' | 'tryAcquire' | 'release'> {
+class HeldUntilWritten
+  implements Pick<InFlightLimit, 'maxInFlight' | 'tryAcquire' | 'release'>, DispatchOptions
+{
   /** Requests of the message admitted (their slots are held). */
   held = 0;
   /** Requests of the message the connection's limit refused. */
   refused = 0;
   readonly maxInFlight: number;
+  /** It is the message's dispatch options too (one object per message, not two). */
+  readonly limit: InFlightLimit;
+  readonly answerEachEntry = true;
 
   constructor(private readonly connection: InFlightLimit) {
     this.maxInFlight = connection.maxInFlight;
+    this.limit = this as unknown as InFlightLimit;
   }
 
   tryAcquire(): boolean {
@@ -68,15 +80,14 @@ class HeldUntilWritten implements Pick<InFlightLimit, 'maxInFlight' | 'tryAcquir
  */
 export class ServerConnection {
   /** Answered a ping (or sent anything) since the last heartbeat tick. */
-  alive = true;
-  /**
-   * When the connection was last active (`Date.now()`): a message arrived or its last reply was
-   * written. Pongs do not count: idle clients answer pings.
-   */
-  lastActiveAt = Date.now();
+  private heard = true;
+  /** {@link lastActiveAt} as last read. */
+  private activeAt = Date.now();
+  /** Active since {@link lastActiveAt} was last read (a flag: no clock read per message). */
+  private touched = false;
   /** Requests admitted whose reply has not been written yet (batch entries count one each). */
   private readonly slots: InFlightLimit;
-  /** Of those, the ones whose reply is sent and waits for its write callback. */
+  /** Of those, the ones whose reply is sent and not yet handed to the kernel. */
   private awaitingWrite = 0;
   /** The socket is not read because too many reply bytes wait to be sent. */
   private paused = false;
@@ -86,9 +97,10 @@ export class ServerConnection {
   private readonly context: IncomingContext;
   /** Resolves once the socket has closed. */
   readonly closed: Promise<void>;
-  /** Write callbacks bound once: the hot path makes no closure per reply. */
-  private readonly writtenNone = (): void => this.written(0);
-  private readonly writtenOne = (): void => this.written(1);
+  /** Requests whose reply was sent in this tick (written once the socket is uncorked). */
+  private heldUnflushed = 0;
+  /** The underlying TCP socket is corked by this connection until the end of the tick. */
+  private flushing = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -110,12 +122,12 @@ export class ServerConnection {
       ...(remoteAddress !== undefined && { remoteAddress }),
     };
     socket.on('message', (data, isBinary) => {
-      this.alive = true;
-      this.lastActiveAt = Date.now();
+      this.heard = true;
+      this.touched = true;
       this.onMessage(data, isBinary);
     });
     socket.on('pong', () => {
-      this.alive = true;
+      this.heard = true;
     });
     socket.on('error', () => {
       // 'close' follows (ws closes with 1009 on an oversize frame, 1002 on a protocol error).
@@ -129,6 +141,36 @@ export class ServerConnection {
         resolve();
       }),
     );
+  }
+
+  /** Answered a ping (or sent anything) since the last heartbeat tick. */
+  get alive(): boolean {
+    return this.heard;
+  }
+
+  /** The listener's heartbeat tick clears it: {@link lastActiveAt} is taken then too (see there). */
+  set alive(value: boolean) {
+    this.heard = value;
+    if (!value) this.stamp();
+  }
+
+  /**
+   * When the connection was last active (`Date.now()`): a message arrived or its last reply was
+   * written. Pongs do not count: idle clients answer pings. Activity only raises a flag (no
+   * clock read per message): its time is taken when this is next read (an idle sweep) or at the
+   * next heartbeat tick, whichever comes first, so that a connection counts as active a little
+   * longer than it was, never shorter.
+   */
+  get lastActiveAt(): number {
+    this.stamp();
+    return this.activeAt;
+  }
+
+  /** Takes the time of the activity since the last read, if there was any. */
+  private stamp(): void {
+    if (!this.touched) return;
+    this.touched = false;
+    this.activeAt = Date.now();
   }
 
   /** Requests of this connection being handled or whose reply is not written yet. */
@@ -157,10 +199,7 @@ export class ServerConnection {
     // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
     const limit = new HeldUntilWritten(this.slots);
     this.dispatcher
-      .dispatch(data.toString(), this.context, {
-        limit: limit as unknown as InFlightLimit,
-        answerEachEntry: true,
-      })
+      .dispatch(data.toString(), this.context, limit)
       .then((result) => this.reply(result.body, limit.held));
     // Refused while slots are held by replies the peer has not read yet: reading on would only
     // parse and refuse (id-less entries are refused silently, so no reply bytes would pause us).
@@ -169,17 +208,48 @@ export class ServerConnection {
 
   /**
    * Writes a reply; its `held` requests stay in flight until it is written. Past
-   * `maxBufferedBytes` of unsent replies the socket stops being read.
+   * `maxBufferedBytes` of unsent replies the socket stops being read. While other requests of the
+   * connection are in flight, the TCP socket is corked until the end of the tick, so that the
+   * replies of one tick leave in one `writev`; the only reply owed is sent at once. Replies handed
+   * to the kernel at once free their slots then (no write callback per reply).
    */
   private reply(body: string | undefined, held: number): void {
     this.awaitingWrite += held;
-    if (body === undefined || this.socket.readyState !== WebSocket.OPEN) {
+    const socket = this.socket;
+    if (body === undefined || socket.readyState !== WebSocket.OPEN) {
       this.written(held);
       return;
     }
-    const done = held === 0 ? this.writtenNone : held === 1 ? this.writtenOne : () => this.written(held);
-    corkedSend(this.socket, body, done);
-    if (!this.paused && this.socket.bufferedAmount > this.options.maxBufferedBytes) this.pause();
+    if (this.flushing || this.slots.inFlight > held) {
+      if (!this.flushing) {
+        this.flushing = true;
+        (socket as unknown as { _socket?: Socket })._socket?.cork();
+        process.nextTick(this.flushTick);
+      }
+      this.heldUnflushed += held;
+      socket.send(body, TEXT);
+    } else {
+      socket.send(body, TEXT);
+      this.handedOver(held);
+    }
+    if (!this.paused && socket.bufferedAmount > this.options.maxBufferedBytes) this.pause();
+  }
+
+  /** End of the tick: uncorks, and the replies sent in it are written. */
+  private readonly flushTick = (): void => {
+    this.flushing = false;
+    const held = this.heldUnflushed;
+    this.heldUnflushed = 0;
+    (this.socket as unknown as { _socket?: Socket })._socket?.uncork();
+    this.handedOver(held);
+  };
+
+  /** Replies of `held` requests were sent: written now if the kernel took them, else once it has. */
+  private handedOver(held: number): void {
+    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+    if (tcp === undefined || tcp.destroyed || this.socket.bufferedAmount === 0) this.written(held);
+    // An empty write completes after every write before it (or fails when the socket is destroyed).
+    else tcp.write(EMPTY, () => this.written(held));
   }
 
   /** `count` requests are answered (their reply written, failed or not needed): free their slots. */
@@ -188,7 +258,7 @@ export class ServerConnection {
       this.awaitingWrite -= count;
       for (let index = 0; index < count; index++) this.slots.release();
       // A long call just answered: the idle time starts now, not at its request.
-      if (this.slots.inFlight === 0) this.lastActiveAt = Date.now();
+      if (this.slots.inFlight === 0) this.touched = true;
     }
     // Resume at half the bound, so that a slow reader does not flip the socket on every frame.
     if (

@@ -224,26 +224,30 @@ export class WsConnection implements ClientConnection {
     batch: WsCall['batch'],
     oneWay: boolean,
   ): Promise<T> {
-    return new Promise<T>((settle, reject) => {
-      const resolve = settle as (answer: Answer) => void;
-      if (this.closed) return reject(notOpen(this.url, 'the connection is closed'));
-      const call: WsCall = { frame, timeoutMs: options.timeoutMs, callerId, batch, oneWay, written: false };
-      const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
-      if (this.currentStatus === 'open') {
-        this.pending.add(key, call, waitMs, options, resolve, reject);
-        return this.write(key, call);
-      }
-      const signal = options.signal;
-      if (signal.aborted) return reject(aborted(this.url, false));
-      if (this.gaveUp) {
-        this.ensureConnecting();
-        return reject(gaveUp(this.url, this.lastError));
-      }
-      if (this.queue.size >= this.options.maxQueued) return reject(queueFull(this.url, this.queue.size));
-      this.pending.add(key, call, waitMs, signal, resolve, reject);
+    if (this.closed) return Promise.reject(notOpen(this.url, 'the connection is closed'));
+    // The promise's functions are taken without a closure per call (see `capture`).
+    const promise = new Promise<T>(capture);
+    const resolve = captured.resolve!;
+    const reject = captured.reject!;
+    const call: WsCall = { frame, timeoutMs: options.timeoutMs, callerId, batch, oneWay, written: false };
+    const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
+    if (this.currentStatus === 'open') {
+      this.pending.add(key, call, waitMs, options, resolve, reject, options.startedAt);
+      this.write(key, call);
+      return promise;
+    }
+    const signal = options.signal;
+    if (signal.aborted) reject(aborted(this.url, false));
+    else if (this.gaveUp) {
+      this.ensureConnecting();
+      reject(gaveUp(this.url, this.lastError));
+    } else if (this.queue.size >= this.options.maxQueued) reject(queueFull(this.url, this.queue.size));
+    else {
+      this.pending.add(key, call, waitMs, signal, resolve, reject, options.startedAt);
       this.queue.add(key);
       this.ensureConnecting();
-    });
+    }
+    return promise;
   }
 
   private write(key: number, call: WsCall): void {
@@ -256,7 +260,8 @@ export class WsConnection implements ClientConnection {
     else {
       call.written = true;
       try {
-        corkedSend(socket, Buffer.from(call.frame));
+        // The only call in flight (c = 1) is sent at once; with others, frames of one tick are corked together.
+        corkedSend(socket, Buffer.from(call.frame), this.pending.size === 1);
       } catch (cause) {
         error = sendFailed(this.url, cause);
       }
@@ -540,6 +545,17 @@ export class WsConnection implements ClientConnection {
 }
 
 const ACTIVITY: ConnectionEvent = Object.freeze({ type: 'activity' });
+
+/** Where {@link capture} leaves a new promise's functions (no closure per call). */
+const captured: {
+  resolve: ((answer: Answer) => void) | undefined;
+  reject: ((error: RpcError) => void) | undefined;
+} = { resolve: undefined, reject: undefined };
+
+function capture(resolve: (answer: never) => void, reject: (error: RpcError) => void): void {
+  captured.resolve = resolve as (answer: Answer) => void;
+  captured.reject = reject;
+}
 
 const HANDSHAKE_EVENTS = ['open', 'error', 'close', 'unexpected-response'] as const;
 

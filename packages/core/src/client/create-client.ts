@@ -70,7 +70,7 @@ export interface RpcClient {
 }
 
 const NO_OPTIONS: CallOptions = {};
-/** Shared call profiles kept at most (one per method called without options); then the cache restarts. */
+/** Shared call profiles kept at most per cache (one per method; see `sharedProfiles`); then the cache restarts. */
 const MAX_SHARED_PROFILES = 1_000;
 
 /**
@@ -132,10 +132,37 @@ export function createClient(options: ClientOptions): RpcClient {
     budgetExhausted: 0,
   };
   const retired = new Set<Endpoint>();
+  /** Shared call profiles by method: of calls without options, and of calls whose only option is `idempotent`. */
   const profiles = new Map<string, CallProfile>();
-  /** The latest shared profile created, and its method (a lookup saved when calls repeat a method). */
+  const idempotentProfiles = new Map<string, CallProfile>();
+  const notIdempotentProfiles = new Map<string, CallProfile>();
+  /** The latest shared profile created, its method and its cache (a lookup saved when calls repeat a method). */
   let lastMethod: string | undefined;
   let lastProfile: CallProfile | undefined;
+  let lastCache: Map<string, CallProfile> | undefined;
+
+  /**
+   * The cache of shared profiles a request with `callOptions` may use: any with no options or with
+   * `idempotent` alone (what most calls pass), none with any other option.
+   */
+  function sharedProfiles(callOptions: CallOptions): Map<string, CallProfile> | undefined {
+    if (callOptions === NO_OPTIONS) return profiles;
+    if (
+      callOptions.deadlineMs !== undefined ||
+      callOptions.attemptTimeoutMs !== undefined ||
+      callOptions.signal !== undefined ||
+      callOptions.hedge !== undefined ||
+      callOptions.maxAttempts !== undefined ||
+      callOptions.traceId !== undefined ||
+      callOptions.traceparent !== undefined ||
+      callOptions.tracestate !== undefined
+    )
+      return undefined;
+    const idempotent = callOptions.idempotent;
+    if (idempotent === true) return idempotentProfiles;
+    if (idempotent === false) return notIdempotentProfiles;
+    return idempotent === undefined ? profiles : undefined;
+  }
   let nextCallId = 0;
   let nextRequestId = 0;
   let closed = false;
@@ -273,11 +300,12 @@ export function createClient(options: ClientOptions): RpcClient {
     batch: readonly JsonRpcRequest[] | undefined,
     callOptions: CallOptions,
   ): Call {
-    // A request made without call options shares its method's profile (no object per call).
-    const cacheable = shape === 'request' && callOptions === NO_OPTIONS;
-    if (cacheable) {
+    // A request made without call options (or with `idempotent` alone) shares its method's
+    // profile (no object per call).
+    const cache = shape === 'request' ? sharedProfiles(callOptions) : undefined;
+    if (cache !== undefined) {
       // The method called last is the one called next, usually: its profile is at hand.
-      const shared = method === lastMethod ? lastProfile : profiles.get(method);
+      const shared = method === lastMethod && cache === lastCache ? lastProfile : cache.get(method);
       if (shared !== undefined) return new Call(++nextCallId, clock.now(), shared, params);
     }
     const perMethod = shape === 'batch' ? undefined : methodOptions.get(method);
@@ -304,11 +332,12 @@ export function createClient(options: ClientOptions): RpcClient {
       callOptions.signal,
       callOptions.traceparent === undefined ? undefined : traceContextOf(callOptions),
     );
-    if (cacheable) {
-      if (profiles.size >= MAX_SHARED_PROFILES) profiles.clear();
-      profiles.set(method, profile);
+    if (cache !== undefined) {
+      if (cache.size >= MAX_SHARED_PROFILES) cache.clear();
+      cache.set(method, profile);
       lastMethod = method;
       lastProfile = profile;
+      lastCache = cache;
     }
     return new Call(++nextCallId, clock.now(), profile, params);
   }

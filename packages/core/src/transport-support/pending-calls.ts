@@ -117,7 +117,8 @@ export class PendingCalls<K, T, C = undefined> {
   /**
    * Registers a call under `id` (which must be unused) that fails with `errors.timeout` after
    * `timeoutMs` and with `errors.aborted` when its signal aborts (at once if it already has; see
-   * {@link AbortSource} for when a lazily made signal is read).
+   * {@link AbortSource} for when a lazily made signal is read). `timeoutMs` runs from `startedAt`
+   * on the table's clock (`SendOptions.startedAt`) if given, else from now.
    */
   add(
     id: K,
@@ -126,6 +127,7 @@ export class PendingCalls<K, T, C = undefined> {
     abort: AbortSource | undefined,
     onValue: (value: T) => void,
     onError: (error: RpcError) => void,
+    startedAt?: number,
   ): PendingCall<T, C> {
     const call = new PendingCall<T, C>(
       this as PendingCalls<unknown, T, C>,
@@ -135,7 +137,7 @@ export class PendingCalls<K, T, C = undefined> {
       undefined,
       onValue,
       onError,
-      this.clock.now(),
+      startedAt ?? this.clock.now(),
     );
     this.calls.set(id, call);
     if (abort !== undefined) {
