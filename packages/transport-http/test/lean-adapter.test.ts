@@ -6,6 +6,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, isRpcError, systemClock, TimeoutError } from '@resilient-rpc/core';
+import { ManualClock } from '@resilient-rpc/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpTransport } from '../src/index.js';
 
@@ -171,7 +172,9 @@ describe('the lean axios adapter of the transport-created instance', () => {
       echo(request, response);
     });
     const transport = httpTransport();
-    const connection = transport.connect(url, { clock: systemClock, random: Math.random });
+    // A manual clock: "a while" passes only when the test says so, however slow the machine.
+    const clock = new ManualClock();
+    const connection = transport.connect(url, { clock, random: Math.random });
     // SendOptions as the core hands them: the signal is made when first read.
     const options = () => {
       const controller = new AbortController();
@@ -198,6 +201,9 @@ describe('the lean axios adapter of the transport-created instance', () => {
     const failure = connection
       .send({ jsonrpc: '2.0', id: 2, method: 'echo' }, waiting.options)
       .catch((caught: unknown) => caught);
+    expect(waiting.made.reads).toBe(0);
+    clock.advance(10); // the lean path's watch delay
+    expect(waiting.made.reads).toBeGreaterThan(0);
     waiting.made.controller.abort(new TimeoutError('deadline exceeded'));
     const error = await failure;
     // The core's reason, long before the 5 s attempt timeout.
