@@ -191,5 +191,5 @@ describe('evidence: at-most-once execution and single settlement under chaos (HT
         `${executions.size} apply executions, failures by kind ${JSON.stringify(byKind)}, seed ${SEED}`,
     );
     await client.close();
-  }, 60_000);
+  }, 90_000);
 });
