@@ -1,0 +1,246 @@
+import { type Clock, systemClock } from '../util/clock.js';
+import { ConnectionsPerAddress } from './connections-per-address.js';
+
+/** Why a listener refuses a connection (its answer says so; never run, safe to retry elsewhere). */
+export type ConnectionRefusal = 'too many connections' | 'too many connections from this address';
+
+/** Options of {@link ConnectionTable}. */
+export interface ConnectionTableOptions<E> {
+  /** Most open connections: past it, {@link ConnectionTable.over} is true. */
+  readonly maxConnections: number;
+  /** Most open connections from one remote address; 0 or `Infinity`: no limit. */
+  readonly maxConnectionsPerAddress: number;
+  /** The clock idle times are measured on. Default: the system clock. */
+  readonly clock?: Clock;
+  /**
+   * For connections that track their own activity instead of reporting it
+   * ({@link ConnectionTable.busy}, {@link ConnectionTable.idle}): when `entry` really became
+   * idle, on the table's clock, or undefined while it is busy. Read only for connections the
+   * table looks at (idle the longest), which then move to their true place.
+   */
+  readonly idleSince?: (entry: E) => number | undefined;
+}
+
+/** The two lists a connection can wait in, oldest first. */
+type ListName = 'fresh' | 'idle';
+
+/**
+ * One connection in a {@link ConnectionTable}. Adapters may extend it with what they keep per
+ * connection (the table holds it from {@link ConnectionTable.add} to {@link ConnectionTable.delete}).
+ */
+export class ConnectionEntry<K> {
+  /** Requests of the connection being handled now. */
+  busy = 0;
+  /** Whether a request ever started on it (it left the fresh list). */
+  served = false;
+  /** Why it was refused, if it was. */
+  refusal: ConnectionRefusal | undefined = undefined;
+  /** When it was added or last became idle, on the table's clock. */
+  since = 0;
+  /** @internal The list it is in (none while busy, or once deleted). */
+  list: ListName | undefined = undefined;
+  /** @internal */
+  previous: ConnectionEntry<K> | undefined = undefined;
+  /** @internal */
+  next: ConnectionEntry<K> | undefined = undefined;
+  /** @internal Set once deleted: late reports about it are ignored. */
+  gone = false;
+
+  constructor(
+    /** The connection (a socket, a WebSocket connection…). */
+    readonly key: K,
+    /** Its remote address (`''` when unknown). */
+    readonly address: string,
+  ) {}
+}
+
+/** A list of entries linked through them, oldest `since` first. */
+interface List<E> {
+  first: E | undefined;
+  last: E | undefined;
+}
+
+/**
+ * The open connections of one listener, for its connection limits, so that idle connections cannot
+ * lock callers out: how many are open (`maxConnections`) and from each address
+ * (`maxConnectionsPerAddress`), and which are idle since when, for evicting the idlest when full
+ * and closing those idle too long. A connection waits in one of two lists, each oldest first:
+ * **fresh** (added, no request yet) and **idle** (between requests); a busy one is in neither.
+ * Every report (`busy`, `idle`, `delete`) is O(1) and allocates nothing; finding the idlest
+ * connection or the expired ones looks only at the oldest entries.
+ */
+export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K>> {
+  private readonly entries = new Map<K, E>();
+  private readonly perAddress = new ConnectionsPerAddress();
+  private readonly lists: Record<ListName, List<E>> = {
+    fresh: { first: undefined, last: undefined },
+    idle: { first: undefined, last: undefined },
+  };
+  private readonly clock: Clock;
+  private readonly maxPerAddress: number;
+
+  constructor(private readonly options: ConnectionTableOptions<E>) {
+    this.clock = options.clock ?? systemClock;
+    this.maxPerAddress = options.maxConnectionsPerAddress > 0 ? options.maxConnectionsPerAddress : Infinity;
+  }
+
+  /** Connections in the table. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** More connections than `maxConnections` are in the table: one must go, or the newest be refused. */
+  get over(): boolean {
+    return this.entries.size > this.options.maxConnections;
+  }
+
+  /** The entry of `key`, if it is in the table. */
+  get(key: K): E | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Open connections from `address`. */
+  count(address: string): number {
+    return this.perAddress.count(address);
+  }
+
+  /**
+   * Adds a new connection, fresh. Returns (and records in `entry.refusal`) the refusal of a
+   * connection past `maxConnectionsPerAddress`; it counts until deleted either way. Whether the
+   * table is then {@link over} its size is for the caller to settle (evict or refuse).
+   */
+  add(entry: E): ConnectionRefusal | undefined {
+    this.entries.set(entry.key, entry);
+    this.append('fresh', entry, this.clock.now());
+    if (this.perAddress.add(entry.address) > this.maxPerAddress) {
+      entry.refusal = 'too many connections from this address';
+    }
+    return entry.refusal;
+  }
+
+  /** A request started on the connection: it is busy until as many {@link idle} reports. */
+  busy(entry: E): void {
+    if (entry.gone) return;
+    entry.busy++;
+    entry.served = true;
+    if (entry.list !== undefined) this.unlink(entry);
+  }
+
+  /**
+   * A request of the connection ended (`since`: when, by default now); with none left it is idle
+   * from then on.
+   */
+  idle(entry: E, since = this.clock.now()): void {
+    if (entry.gone) return;
+    if (entry.busy > 0) entry.busy--;
+    if (entry.busy > 0) return;
+    if (entry.list !== undefined) this.unlink(entry);
+    this.append('idle', entry, since);
+  }
+
+  /** The connection closed (or was given up): it no longer counts. Harmless twice. */
+  delete(entry: E): void {
+    if (entry.gone || this.entries.get(entry.key) !== entry) return;
+    entry.gone = true;
+    this.entries.delete(entry.key);
+    if (entry.list !== undefined) this.unlink(entry);
+    this.perAddress.remove(entry.address);
+  }
+
+  /**
+   * The connection that has waited in `list` the longest, at least `forMs`, that `accept` takes
+   * (default: any); looks at `scan` of them at most. With an `idleSince` option, connections
+   * active since they were listed first move to their place.
+   */
+  first(list: ListName, forMs = 0, accept?: (entry: E) => boolean, scan = Infinity): E | undefined {
+    let found: E | undefined;
+    this.walk(list, forMs, scan, (entry) => {
+      if (accept !== undefined && !accept(entry)) return false;
+      found = entry;
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * Calls `visit` for every connection that has waited in `list` for `forMs` or longer, oldest
+   * first. `visit` may delete it; one it keeps is visited again by the next call.
+   */
+  expired(list: ListName, forMs: number, visit: (entry: E) => void): void {
+    this.walk(list, forMs, Infinity, (entry) => {
+      visit(entry);
+      return false;
+    });
+  }
+
+  /**
+   * The walk of {@link first} and {@link expired}: `visit` returns true to stop. An entry the
+   * `idleSince` option says is busy, or idle since later, moves back (to its place, or as if idle
+   * since now while busy) and the walk goes on from where it was.
+   */
+  private walk(list: ListName, forMs: number, scan: number, visit: (entry: E) => boolean): void {
+    const { idleSince } = this.options;
+    const now = this.clock.now();
+    const cutoff = now - forMs;
+    let entry = this.lists[list].first;
+    let looked = 0;
+    while (entry !== undefined && entry.since <= cutoff && looked++ < scan) {
+      const next = entry.next as E | undefined;
+      if (idleSince !== undefined) {
+        const real = idleSince(entry);
+        const since = real ?? now;
+        if (since > entry.since) {
+          const previous = entry.previous as E | undefined;
+          this.unlink(entry);
+          this.insert(list, entry, since);
+          entry = previous === undefined ? this.lists[list].first : (previous.next as E | undefined);
+          continue;
+        }
+        if (real === undefined) {
+          entry = next; // busy, and listed as of now already
+          continue;
+        }
+      }
+      if (visit(entry)) return;
+      entry = next;
+    }
+  }
+
+  /** Puts `entry` last in `list`: its `since` is the latest. */
+  private append(list: ListName, entry: E, since: number): void {
+    const last = this.lists[list].last;
+    if (last !== undefined && last.since > since) return this.insert(list, entry, since);
+    entry.since = since;
+    entry.list = list;
+    entry.previous = last;
+    entry.next = undefined;
+    if (last === undefined) this.lists[list].first = entry;
+    else last.next = entry;
+    this.lists[list].last = entry;
+  }
+
+  /** Puts `entry` in `list` at its place by `since` (looking from the newest end). */
+  private insert(list: ListName, entry: E, since: number): void {
+    const chain = this.lists[list];
+    let after = chain.last;
+    while (after !== undefined && after.since > since) after = after.previous as E | undefined;
+    entry.since = since;
+    entry.list = list;
+    entry.previous = after;
+    entry.next = after === undefined ? chain.first : after.next;
+    if (after === undefined) chain.first = entry;
+    else after.next = entry;
+    if (entry.next === undefined) chain.last = entry;
+    else entry.next.previous = entry;
+  }
+
+  private unlink(entry: E): void {
+    const chain = this.lists[entry.list!];
+    const { previous, next } = entry;
+    if (previous === undefined) chain.first = next as E | undefined;
+    else previous.next = next;
+    if (next === undefined) chain.last = previous as E | undefined;
+    else next.previous = previous;
+    entry.list = entry.previous = entry.next = undefined;
+  }
+}
