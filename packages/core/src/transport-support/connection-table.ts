@@ -111,7 +111,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
    */
   add(entry: E): ConnectionRefusal | undefined {
     this.entries.set(entry.key, entry);
-    this.append('fresh', entry, this.clock.now());
+    this.insert('fresh', entry, this.clock.now());
     if (this.perAddress.add(entry.address) > this.maxPerAddress) {
       entry.refusal = 'too many connections from this address';
     }
@@ -135,7 +135,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
     if (entry.busy > 0) entry.busy--;
     if (entry.busy > 0) return;
     if (entry.list !== undefined) this.unlink(entry);
-    this.append('idle', entry, since);
+    this.insert('idle', entry, since);
   }
 
   /** The connection closed (or was given up): it no longer counts. Harmless twice. */
@@ -206,20 +206,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
     }
   }
 
-  /** Puts `entry` last in `list`: its `since` is the latest. */
-  private append(list: ListName, entry: E, since: number): void {
-    const last = this.lists[list].last;
-    if (last !== undefined && last.since > since) return this.insert(list, entry, since);
-    entry.since = since;
-    entry.list = list;
-    entry.previous = last;
-    entry.next = undefined;
-    if (last === undefined) this.lists[list].first = entry;
-    else last.next = entry;
-    this.lists[list].last = entry;
-  }
-
-  /** Puts `entry` in `list` at its place by `since` (looking from the newest end). */
+  /** Puts `entry` in `list` at its place by `since`, looking from the newest end (O(1) when it is the newest). */
   private insert(list: ListName, entry: E, since: number): void {
     const chain = this.lists[list];
     let after = chain.last;
