@@ -99,6 +99,11 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
     return this.entries.get(key);
   }
 
+  /** The connections in the table, in the order they were added. */
+  values(): IterableIterator<E> {
+    return this.entries.values();
+  }
+
   /** Open connections from `address`. */
   count(address: string): number {
     return this.perAddress.count(address);
