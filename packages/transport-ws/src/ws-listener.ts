@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -8,6 +8,7 @@ import {
   ConnectionEntry,
   ConnectionTable,
   type Dispatcher,
+  flattenHeaders,
   type IncomingCredentials,
   listenerUrl,
   type ServerListener,
@@ -158,7 +159,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return refuse(socket, 503, refusal);
     }
     socket.once('close', () => table.delete(entry));
-    const credentials: IncomingCredentials = { headers: headersOf(request) };
+    const credentials: IncomingCredentials = { headers: flattenHeaders(request.headers) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
       if (table.over && !evictIdlest()) return refuse(socket, 503, 'too many connections');
@@ -325,22 +326,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   };
 }
 
-function headersOf(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  503: 'Service Unavailable',
-};
-
 /** A socket error after the upgrade request is only a reason to let the socket go. */
 function destroyOnError(this: Duplex): void {
   this.destroy();
@@ -358,7 +343,7 @@ function refuse(socket: Duplex, status: number, message?: string): void {
     socket.destroy();
     return;
   }
-  const text = STATUS_TEXT[status] ?? 'Error';
+  const text = STATUS_CODES[status] ?? 'Error';
   const body = message ?? text;
   // The node:http server allows half-open sockets: without this, a client that never closes its
   // side would keep the refused socket (and its file descriptor) forever.
