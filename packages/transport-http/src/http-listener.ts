@@ -7,6 +7,7 @@ import {
   listenerUrl,
   QuietWait,
   type ServerListener,
+  withDefaults,
 } from '@resilient-rpc/core';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
@@ -80,8 +81,7 @@ const FORCED_CLOSE_WINDOW_MS = 100;
  * `server.listen(httpListener({ port: 0 }))`.
  */
 export function httpListener(options: HttpListenerOptions = {}): HttpListener {
-  const host = options.host ?? HttpServerDefaults.host;
-  const path = options.path ?? HttpServerDefaults.path;
+  const o = withDefaults(HttpServerDefaults, options);
   let server: Server | undefined;
   let port: number | undefined;
   let urls: string[] = [];
@@ -107,20 +107,11 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
       const inner = buildHandler(dispatcher, options, { closing: () => draining });
-      const maxPerConnection =
-        options.maxInFlightPerConnection ?? HttpServerDefaults.maxInFlightPerConnection;
-      const { refuse } = responder(String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds));
-      const maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
-      const maxConnectionsPerAddress =
-        options.maxConnectionsPerAddress ?? HttpServerDefaults.maxConnectionsPerAddress;
-      const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
-      const idleTimeout = options.idleTimeoutMs ?? HttpServerDefaults.idleTimeoutMs;
-      const connections = new ConnectionGuard({
-        maxConnections,
-        maxConnectionsPerAddress,
-        idleTimeoutMs: idleTimeout,
-        refusedGraceMs: Math.min(headersTimeout, OVER_LIMIT_GRACE_MS),
-      });
+      const { maxConnections, maxConnectionsPerAddress, headersTimeoutMs, idleTimeoutMs } = o;
+      const maxPerConnection = o.maxInFlightPerConnection;
+      const { refuse } = responder(String(o.retryAfterSeconds));
+      const refusedGraceMs = Math.min(headersTimeoutMs, OVER_LIMIT_GRACE_MS);
+      const connections = new ConnectionGuard({ ...o, refusedGraceMs });
       guard = connections;
       const { Overloaded } = ErrorCodes;
       const handler: typeof inner = (req, res) => {
@@ -143,19 +134,19 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           refuse(res, 503, Overloaded, 'too many requests in flight on this connection', data, false);
         } else inner(req, res);
       };
-      const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
+      const { requestTimeoutMs } = o;
       const serverOptions = {
-        headersTimeout,
-        requestTimeout: requestTimeout > 0 ? Math.max(requestTimeout, headersTimeout) : 0,
+        headersTimeout: headersTimeoutMs,
+        requestTimeout: requestTimeoutMs > 0 ? Math.max(requestTimeoutMs, headersTimeoutMs) : 0,
         // node:http reads 0 as "never": an idle timeout turned off leaves keep-alive at its default.
         keepAliveTimeout:
           options.keepAliveTimeoutMs ??
-          (idleTimeout > 0 ? idleTimeout : HttpServerDefaults.keepAliveTimeoutMs),
+          (idleTimeoutMs > 0 ? idleTimeoutMs : HttpServerDefaults.keepAliveTimeoutMs),
         connectionsCheckingInterval: Math.min(
           HttpServerDefaults.connectionsCheckingIntervalMs,
-          Math.max(50, Math.floor(headersTimeout / 2)),
+          Math.max(50, Math.floor(headersTimeoutMs / 2)),
         ),
-        maxHeaderSize: options.maxHeaderSize ?? HttpServerDefaults.maxHeaderSize,
+        maxHeaderSize: o.maxHeaderSize,
       };
       const created =
         options.tls === undefined
@@ -163,7 +154,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           : createHttpsServer(
               {
                 // A handshake that never completes is an idle connection too.
-                ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }),
+                ...(idleTimeoutMs > 0 && { handshakeTimeout: idleTimeoutMs }),
                 ...options.tls,
                 ...serverOptions,
               },
@@ -191,7 +182,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           // The body did not arrive within requestTimeoutMs: say so, then close. Never dispatched.
           pending.shouldKeepAlive = false;
           pending.once('finish', () => socket.destroy());
-          const data = { reason: 'the request did not arrive in time', requestTimeoutMs: requestTimeout };
+          const data = { reason: 'the request did not arrive in time', requestTimeoutMs };
           refuse(pending, 408, ErrorCodes.InvalidRequest, 'request timeout', data);
           setTimeout(() => socket.destroy(), 1_000).unref();
           return;
@@ -209,7 +200,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error) => reject(error);
         created.once('error', onError);
-        created.listen(options.port ?? 0, host, () => {
+        created.listen(options.port ?? 0, o.host, () => {
           created.off('error', onError);
           resolve();
         });
@@ -217,7 +208,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       created.on('error', () => {});
       server = created;
       port = (created.address() as AddressInfo).port;
-      urls = [listenerUrl(options.tls === undefined ? 'http' : 'https', host, port, path)];
+      urls = [listenerUrl(options.tls === undefined ? 'http' : 'https', o.host, port, o.path)];
     },
     async stopAccepting() {
       draining = true;
