@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ConnectionEntry, ConnectionTable } from '@resilient-rpc/core';
+import { type Clock, ConnectionEntry, ConnectionTable, systemClock } from '@resilient-rpc/core';
 
 /** Options of {@link ConnectionGuard}; see {@link HttpServerDefaults} for their defaults. */
 export interface ConnectionGuardOptions {
@@ -15,6 +15,23 @@ export interface ConnectionGuardOptions {
 
 /** How many fresh connections eviction looks at for one that sent nothing at all (bounds its cost). */
 const EVICTION_SCAN = 64;
+
+/**
+ * The guard's clock: read at each admission and sweep, not at each request. Eviction needs the
+ * order of the idle list, not its times, so a request's end reads no clock.
+ */
+class AdmissionClock implements Clock {
+  at = performance.now();
+  readonly setTimeout = systemClock.setTimeout;
+
+  now(): number {
+    return this.at;
+  }
+
+  tick(): void {
+    this.at = performance.now();
+  }
+}
 
 /** One connection: the core's entry, plus what it had read when admitted. */
 export class Admitted extends ConnectionEntry<Socket> {
@@ -52,12 +69,18 @@ export class Admitted extends ConnectionEntry<Socket> {
 export class ConnectionGuard extends ConnectionTable<Socket, Admitted> {
   private readonly sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly limits: ConnectionGuardOptions) {
-    super(limits);
+  constructor(
+    private readonly limits: ConnectionGuardOptions,
+    private readonly ticks = new AdmissionClock(),
+  ) {
+    super({ ...limits, clock: ticks });
     const { idleTimeoutMs } = limits;
     if (idleTimeoutMs > 0) {
       // Bytes of a first request are arriving: node:http's header timeout governs them.
-      const sweep = () => this.expired('fresh', idleTimeoutMs, closeSilent);
+      const sweep = () => {
+        ticks.tick();
+        this.expired('fresh', idleTimeoutMs, closeSilent);
+      };
       this.sweeper = setInterval(sweep, Math.min(1_000, Math.max(10, Math.floor(idleTimeoutMs / 4))));
       this.sweeper.unref();
     }
@@ -65,6 +88,7 @@ export class ConnectionGuard extends ConnectionTable<Socket, Admitted> {
 
   /** Registers a new connection (TCP, or TLS once its handshake is done). */
   admit(socket: Socket): void {
+    this.ticks.tick();
     const entry = new Admitted(socket);
     socket.once('close', () => this.delete(entry));
     // Past the per-address limit it may not push out other addresses' connections.

@@ -38,7 +38,7 @@ export class ConnectionEntry<K> {
   /** When it was added or last became idle, on the table's clock. */
   since = 0;
   /** @internal The list it is in (none while busy, or once deleted). */
-  list: ListName | undefined = undefined;
+  list: List<ConnectionEntry<K>> | undefined = undefined;
   /** @internal */
   previous: ConnectionEntry<K> | undefined = undefined;
   /** @internal */
@@ -55,9 +55,9 @@ export class ConnectionEntry<K> {
 }
 
 /** A list of entries linked through them, oldest `since` first. */
-interface List<E> {
-  first: E | undefined;
-  last: E | undefined;
+class List<E> {
+  first: E | undefined = undefined;
+  last: E | undefined = undefined;
 }
 
 /**
@@ -72,10 +72,7 @@ interface List<E> {
 export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K>> {
   private readonly entries = new Map<K, E>();
   private readonly perAddress = new ConnectionsPerAddress();
-  private readonly lists: Record<ListName, List<E>> = {
-    fresh: { first: undefined, last: undefined },
-    idle: { first: undefined, last: undefined },
-  };
+  private readonly lists = { fresh: new List<E>(), idle: new List<E>() };
   private readonly clock: Clock;
   private readonly maxPerAddress: number;
 
@@ -116,7 +113,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
    */
   add(entry: E): ConnectionRefusal | undefined {
     this.entries.set(entry.key, entry);
-    this.insert('fresh', entry, this.clock.now());
+    this.insert(this.lists.fresh, entry, this.clock.now());
     if (this.perAddress.add(entry.address) > this.maxPerAddress) {
       entry.refusal = 'too many connections from this address';
     }
@@ -140,7 +137,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
     if (entry.busy > 0) entry.busy--;
     if (entry.busy > 0) return;
     if (entry.list !== undefined) this.unlink(entry);
-    this.insert('idle', entry, since);
+    this.insert(this.lists.idle, entry, since);
   }
 
   /** The connection closed (or was given up): it no longer counts. Harmless twice. */
@@ -183,11 +180,12 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
    * `idleSince` option says is busy, or idle since later, moves back (to its place, or as if idle
    * since now while busy) and the walk goes on from where it was.
    */
-  private walk(list: ListName, forMs: number, scan: number, visit: (entry: E) => boolean): void {
+  private walk(name: ListName, forMs: number, scan: number, visit: (entry: E) => boolean): void {
     const { idleSince } = this.options;
+    const list = this.lists[name];
     const now = this.clock.now();
     const cutoff = now - forMs;
-    let entry = this.lists[list].first;
+    let entry = list.first;
     let looked = 0;
     while (entry !== undefined && entry.since <= cutoff && looked++ < scan) {
       const next = entry.next as E | undefined;
@@ -198,7 +196,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
           const previous = entry.previous as E | undefined;
           this.unlink(entry);
           this.insert(list, entry, since);
-          entry = previous === undefined ? this.lists[list].first : (previous.next as E | undefined);
+          entry = previous === undefined ? list.first : (previous.next as E | undefined);
           continue;
         }
         if (real === undefined) {
@@ -212,12 +210,11 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
   }
 
   /** Puts `entry` in `list` at its place by `since`, looking from the newest end (O(1) when it is the newest). */
-  private insert(list: ListName, entry: E, since: number): void {
-    const chain = this.lists[list];
+  private insert(chain: List<E>, entry: E, since: number): void {
     let after = chain.last;
     while (after !== undefined && after.since > since) after = after.previous as E | undefined;
     entry.since = since;
-    entry.list = list;
+    entry.list = chain as List<ConnectionEntry<K>>;
     entry.previous = after;
     entry.next = after === undefined ? chain.first : after.next;
     if (after === undefined) chain.first = entry;
@@ -227,7 +224,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
   }
 
   private unlink(entry: E): void {
-    const chain = this.lists[entry.list!];
+    const chain = entry.list as List<E>;
     const { previous, next } = entry;
     if (previous === undefined) chain.first = next as E | undefined;
     else previous.next = next;
