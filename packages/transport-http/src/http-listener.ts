@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
@@ -197,14 +198,8 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
         );
       });
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error) => reject(error);
-        created.once('error', onError);
-        created.listen(options.port ?? 0, o.host, () => {
-          created.off('error', onError);
-          resolve();
-        });
-      });
+      created.listen(options.port ?? 0, o.host);
+      await once(created, 'listening'); // rejects on 'error' (a port in use)
       created.on('error', () => {});
       server = created;
       port = (created.address() as AddressInfo).port;
