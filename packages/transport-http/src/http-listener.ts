@@ -199,7 +199,10 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         );
       });
       created.listen(options.port ?? 0, o.host);
-      await once(created, 'listening'); // rejects on 'error' (a port in use)
+      await once(created, 'listening').catch((error: unknown) => {
+        connections.stop(); // a port in use
+        throw error;
+      });
       created.on('error', () => {});
       server = created;
       port = (created.address() as AddressInfo).port;
