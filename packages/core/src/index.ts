@@ -240,7 +240,6 @@ export {
   type PendingCallsOptions,
 } from './transport-support/pending-calls.js';
 export { QuietWait } from './transport-support/quiet-wait.js';
-export { type Widened, withDefaults } from './transport-support/with-defaults.js';
 // Time and randomness (injected into every policy).
 export { type Clock, systemClock, type TimerHandle, type TimerOptions } from './util/clock.js';
 export { defaultRandom, type Random, seededRandom } from './util/random.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionsPerAddress, flattenHeaders, QuietWait, withDefaults } from '../src/index.js';
+import { ConnectionsPerAddress, flattenHeaders, QuietWait } from '../src/index.js';
 import { ManualClock } from '../src/testing/manual-clock.js';
 
 describe('ConnectionsPerAddress', () => {
@@ -57,14 +57,5 @@ describe('flattenHeaders', () => {
       host: 'h',
       'x-many': 'a, b',
     });
-  });
-});
-
-describe('withDefaults', () => {
-  it('applies every option that is set; undefined or null keeps the default', () => {
-    const defaults = { host: '127.0.0.1', port: 0, limit: 10 } as const;
-    const resolved = withDefaults(defaults, { port: 8080, limit: undefined, extra: true, host: null });
-    expect(resolved).toEqual({ host: '127.0.0.1', port: 8080, limit: 10, extra: true });
-    expect(defaults.port).toBe(0); // not changed
   });
 });

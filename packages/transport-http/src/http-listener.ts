@@ -8,7 +8,6 @@ import {
   listenerUrl,
   QuietWait,
   type ServerListener,
-  withDefaults,
 } from '@resilient-rpc/core';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
@@ -82,7 +81,8 @@ const FORCED_CLOSE_WINDOW_MS = 100;
  * `server.listen(httpListener({ port: 0 }))`.
  */
 export function httpListener(options: HttpListenerOptions = {}): HttpListener {
-  const o = withDefaults(HttpServerDefaults, options);
+  const host = options.host ?? HttpServerDefaults.host;
+  const path = options.path ?? HttpServerDefaults.path;
   let server: Server | undefined;
   let port: number | undefined;
   let urls: string[] = [];
@@ -108,11 +108,20 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
       const inner = buildHandler(dispatcher, options, { closing: () => draining });
-      const { maxConnections, maxConnectionsPerAddress, headersTimeoutMs, idleTimeoutMs } = o;
-      const maxPerConnection = o.maxInFlightPerConnection;
-      const { refuse } = responder(String(o.retryAfterSeconds));
-      const refusedGraceMs = Math.min(headersTimeoutMs, OVER_LIMIT_GRACE_MS);
-      const connections = new ConnectionGuard({ ...o, refusedGraceMs });
+      const maxPerConnection =
+        options.maxInFlightPerConnection ?? HttpServerDefaults.maxInFlightPerConnection;
+      const { refuse } = responder(String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds));
+      const maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
+      const maxConnectionsPerAddress =
+        options.maxConnectionsPerAddress ?? HttpServerDefaults.maxConnectionsPerAddress;
+      const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
+      const idleTimeout = options.idleTimeoutMs ?? HttpServerDefaults.idleTimeoutMs;
+      const connections = new ConnectionGuard({
+        maxConnections,
+        maxConnectionsPerAddress,
+        idleTimeoutMs: idleTimeout,
+        refusedGraceMs: Math.min(headersTimeout, OVER_LIMIT_GRACE_MS),
+      });
       guard = connections;
       const { Overloaded } = ErrorCodes;
       const handler: typeof inner = (req, res) => {
@@ -135,19 +144,19 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           refuse(res, 503, Overloaded, 'too many requests in flight on this connection', data, false);
         } else inner(req, res);
       };
-      const { requestTimeoutMs } = o;
+      const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
       const serverOptions = {
-        headersTimeout: headersTimeoutMs,
-        requestTimeout: requestTimeoutMs > 0 ? Math.max(requestTimeoutMs, headersTimeoutMs) : 0,
+        headersTimeout,
+        requestTimeout: requestTimeout > 0 ? Math.max(requestTimeout, headersTimeout) : 0,
         // node:http reads 0 as "never": an idle timeout turned off leaves keep-alive at its default.
         keepAliveTimeout:
           options.keepAliveTimeoutMs ??
-          (idleTimeoutMs > 0 ? idleTimeoutMs : HttpServerDefaults.keepAliveTimeoutMs),
+          (idleTimeout > 0 ? idleTimeout : HttpServerDefaults.keepAliveTimeoutMs),
         connectionsCheckingInterval: Math.min(
           HttpServerDefaults.connectionsCheckingIntervalMs,
-          Math.max(50, Math.floor(headersTimeoutMs / 2)),
+          Math.max(50, Math.floor(headersTimeout / 2)),
         ),
-        maxHeaderSize: o.maxHeaderSize,
+        maxHeaderSize: options.maxHeaderSize ?? HttpServerDefaults.maxHeaderSize,
       };
       const created =
         options.tls === undefined
@@ -155,7 +164,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           : createHttpsServer(
               {
                 // A handshake that never completes is an idle connection too.
-                ...(idleTimeoutMs > 0 && { handshakeTimeout: idleTimeoutMs }),
+                ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }),
                 ...options.tls,
                 ...serverOptions,
               },
@@ -183,7 +192,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           // The body did not arrive within requestTimeoutMs: say so, then close. Never dispatched.
           pending.shouldKeepAlive = false;
           pending.once('finish', () => socket.destroy());
-          const data = { reason: 'the request did not arrive in time', requestTimeoutMs };
+          const data = { reason: 'the request did not arrive in time', requestTimeoutMs: requestTimeout };
           refuse(pending, 408, ErrorCodes.InvalidRequest, 'request timeout', data);
           setTimeout(() => socket.destroy(), 1_000).unref();
           return;
@@ -198,7 +207,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
         );
       });
-      created.listen(options.port ?? 0, o.host);
+      created.listen(options.port ?? 0, host);
       await once(created, 'listening').catch((error: unknown) => {
         connections.stop(); // a port in use
         throw error;
@@ -206,7 +215,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       created.on('error', () => {});
       server = created;
       port = (created.address() as AddressInfo).port;
-      urls = [listenerUrl(options.tls === undefined ? 'http' : 'https', o.host, port, o.path)];
+      urls = [listenerUrl(options.tls === undefined ? 'http' : 'https', host, port, path)];
     },
     async stopAccepting() {
       draining = true;

@@ -13,7 +13,6 @@ import {
   listenerUrl,
   type ServerListener,
   systemClock,
-  withDefaults,
 } from '@resilient-rpc/core';
 import { WebSocketServer } from 'ws';
 import { CloseCodes, checkPositive, WsServerDefaults } from './defaults.js';
@@ -84,6 +83,11 @@ export interface WsListener extends ServerListener {
   readonly httpServer: Server | undefined;
 }
 
+/** The options with every default applied. */
+type Settings = WsListenerOptions & {
+  -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
+};
+
 /**
  * One socket from its upgrade request until it closes (upgrades waiting for `verifyUpgrade`
  * count against the limits too), with its connection once upgraded.
@@ -97,7 +101,8 @@ const wallClock: Clock = { now: Date.now, setTimeout: systemClock.setTimeout };
 
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
-  const o = withDefaults(WsServerDefaults, options);
+  const o = { ...WsServerDefaults } as Settings;
+  for (const [name, value] of Object.entries(options)) if (value != null) Object.assign(o, { [name]: value });
   checkPositive('wsListener', o, [
     'maxConnectionsPerAddress',
     'idleTimeoutMs',
