@@ -225,7 +225,6 @@ export {
   type ConnectionTableOptions,
 } from './transport-support/connection-table.js';
 export { ConnectionsPerAddress } from './transport-support/connections-per-address.js';
-export { flattenHeaders } from './transport-support/flatten-headers.js';
 export {
   type ListenAddress,
   type ListenUrlForm,

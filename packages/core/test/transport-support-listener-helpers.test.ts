@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionsPerAddress, flattenHeaders, QuietWait } from '../src/index.js';
+import { ConnectionsPerAddress, QuietWait } from '../src/index.js';
 import { ManualClock } from '../src/testing/manual-clock.js';
 
 describe('ConnectionsPerAddress', () => {
@@ -48,14 +48,5 @@ describe('QuietWait', () => {
     await wait;
     expect(done).toBe(true);
     quiet.quiet();
-  });
-});
-
-describe('flattenHeaders', () => {
-  it('gives one string per header, a repeated one joined with ", ", and drops absent ones', () => {
-    expect(flattenHeaders({ host: 'h', 'x-many': ['a', 'b'], 'x-none': undefined })).toEqual({
-      host: 'h',
-      'x-many': 'a, b',
-    });
   });
 });

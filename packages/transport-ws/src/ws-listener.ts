@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -8,7 +8,6 @@ import {
   ConnectionEntry,
   ConnectionTable,
   type Dispatcher,
-  flattenHeaders,
   type IncomingCredentials,
   listenerUrl,
   type ServerListener,
@@ -159,7 +158,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return refuse(socket, 503, refusal);
     }
     socket.once('close', () => table.delete(entry));
-    const credentials: IncomingCredentials = { headers: flattenHeaders(request.headers) };
+    const credentials: IncomingCredentials = { headers: headersOf(request) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
       if (table.over && !evictIdlest()) return refuse(socket, 503, 'too many connections');
@@ -324,6 +323,15 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return httpServer;
     },
   };
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
 }
 
 /** A socket error after the upgrade request is only a reason to let the socket go. */
