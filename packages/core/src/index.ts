@@ -225,12 +225,7 @@ export {
   type ConnectionTableOptions,
 } from './transport-support/connection-table.js';
 export { ConnectionsPerAddress } from './transport-support/connections-per-address.js';
-export {
-  type ListenAddress,
-  type ListenUrlForm,
-  listenerUrl,
-  parseListenUrl,
-} from './transport-support/listen-url.js';
+export { type ListenAddress, type ListenUrlForm, parseListenUrl } from './transport-support/listen-url.js';
 export {
   type AbortSource,
   PendingCall,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ListenUrlForm, listenerUrl, parseListenUrl } from '../src/index.js';
+import { type ListenUrlForm, parseListenUrl } from '../src/index.js';
 
 const http: ListenUrlForm = {
   transport: 'HTTP',
@@ -59,22 +59,5 @@ describe('parseListenUrl', () => {
       'server.tls is set, so listen on a wss:// URL, not ws://h:1/rpc',
     );
     expect(() => parseListenUrl('http://h:1/rpc', { ...http, tls: true })).toThrow(TypeError);
-  });
-});
-
-describe('listenerUrl', () => {
-  it('reports a wildcard host as the loopback address and an IPv6 one in brackets', () => {
-    expect(listenerUrl('http', '127.0.0.1', 80, '/rpc')).toBe('http://127.0.0.1:80/rpc');
-    expect(listenerUrl('ws', '0.0.0.0', 1, '/rpc')).toBe('ws://127.0.0.1:1/rpc');
-    expect(listenerUrl('ws', '', 1, '/rpc')).toBe('ws://127.0.0.1:1/rpc');
-    expect(listenerUrl('https', '::', 2, '/a/b')).toBe('https://[::1]:2/a/b');
-    expect(listenerUrl('wss', 'fe80::1', 3, '/rpc')).toBe('wss://[fe80::1]:3/rpc');
-    expect(listenerUrl('http', 'example.com', 4, '/')).toBe('http://example.com:4/');
-    // What parseListenUrl reads back is where the listener is.
-    const form = { transport: 'HTTP', schemes: ['http', 'https'], factory: 'f', tls: false } as const;
-    expect(parseListenUrl(listenerUrl('http', '::1', 5, '/rpc'), form)).toMatchObject({
-      host: '::1',
-      port: 5,
-    });
   });
 });

@@ -2,13 +2,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
-import {
-  type Dispatcher,
-  ErrorCodes,
-  listenerUrl,
-  QuietWait,
-  type ServerListener,
-} from '@resilient-rpc/core';
+import { type Dispatcher, ErrorCodes, QuietWait, type ServerListener } from '@resilient-rpc/core';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
@@ -75,6 +69,12 @@ const CLOSE_GRACE_MS = 1_000;
 const OVER_LIMIT_GRACE_MS = 1_000;
 /** close() within this long of stopAccepting() counts as a forced close, ms. */
 const FORCED_CLOSE_WINDOW_MS = 100;
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
 
 /**
  * A standalone node:http (or https, with `tls`) server for a resilient-rpc server:
@@ -215,7 +215,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       created.on('error', () => {});
       server = created;
       port = (created.address() as AddressInfo).port;
-      urls = [listenerUrl(options.tls === undefined ? 'http' : 'https', host, port, path)];
+      urls = [`${options.tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${port}${path}`];
     },
     async stopAccepting() {
       draining = true;

@@ -9,7 +9,6 @@ import {
   ConnectionTable,
   type Dispatcher,
   type IncomingCredentials,
-  listenerUrl,
   type ServerListener,
   systemClock,
 } from '@resilient-rpc/core';
@@ -285,7 +284,10 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     get urls() {
       const info = httpServer?.address();
       if (!info || typeof info === 'string') return [];
-      return [listenerUrl(secure ? 'wss' : 'ws', ownsServer ? o.host : info.address, info.port, o.path)];
+      const bound = ownsServer ? o.host : info.address;
+      const hostname = bound.includes(':') ? `[${bound}]` : bound; // an IPv6 address goes in brackets
+      const shown = hostname === '0.0.0.0' || hostname === '[::]' ? '127.0.0.1' : hostname;
+      return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${o.path}`];
     },
     async stopAccepting() {
       // Upgrades get 503 from now on (never served: safe to retry elsewhere). Our own port stays

@@ -64,13 +64,3 @@ export function parseListenUrl(url: string, form: ListenUrlForm): ListenAddress 
   const port = parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port);
   return { secure, host, port, path: parsed.pathname };
 }
-
-/**
- * The client URL of a listener bound to `host` (the inverse of {@link parseListenUrl}): a host
- * that binds every interface (`0.0.0.0`, `''`; `::`) is reported as the loopback address
- * (`127.0.0.1`; `[::1]`), and an IPv6 address goes in brackets.
- */
-export function listenerUrl(scheme: string, host: string, port: number, path: string): string {
-  const shown = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}${path}`;
-}
