@@ -219,7 +219,7 @@ export type {
 // Building blocks the transport adapters share (docs/architecture.md, "Transport support").
 export { ConnectionEvents } from './transport-support/connection-events.js';
 export {
-  ConnectionEntry,
+  type ConnectionEntry,
   type ConnectionRefusal,
   ConnectionTable,
   type ConnectionTableOptions,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionEntry, ConnectionTable } from '../src/index.js';
+import { type ConnectionEntry, ConnectionTable } from '../src/index.js';
 import { ManualClock } from '../src/testing/manual-clock.js';
 
 type Entry = ConnectionEntry<string>;
@@ -11,11 +11,7 @@ function table(options: { maxConnections?: number; maxConnectionsPerAddress?: nu
     maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 0,
     clock,
   });
-  const add = (key: string, address = '10.0.0.1') => {
-    const entry = new ConnectionEntry(key, address);
-    connections.add(entry);
-    return entry;
-  };
+  const add = (key: string, address = '10.0.0.1') => connections.add(key, address, undefined);
   return { clock, connections, add };
 }
 
@@ -151,8 +147,7 @@ describe('ConnectionTable', () => {
         idleSince: (entry) => state.get(entry.key),
       });
       const open = (key: string) => {
-        const entry = new ConnectionEntry(key, '');
-        connections.add(entry);
+        const entry = connections.add(key, '', undefined);
         connections.idle(entry);
         state.set(key, clock.now());
         return entry;
@@ -196,8 +191,7 @@ describe('ConnectionTable', () => {
           return undefined; // busy
         },
       });
-      const entry = new ConnectionEntry('x', '');
-      connections.add(entry);
+      const entry = connections.add('x', '', undefined);
       connections.idle(entry);
       clock.advance(1_000);
       expect(connections.first('idle', 500)).toBeUndefined();

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { type Clock, ConnectionEntry, ConnectionTable, systemClock } from '@resilient-rpc/core';
+import { type Clock, type ConnectionEntry, ConnectionTable, systemClock } from '@resilient-rpc/core';
 
 /** Options of {@link ConnectionGuard}; see {@link HttpServerDefaults} for their defaults. */
 export interface ConnectionGuardOptions {
@@ -33,21 +33,11 @@ class AdmissionClock implements Clock {
   }
 }
 
-/** One connection: the core's entry, plus what it had read when admitted. */
-export class Admitted extends ConnectionEntry<Socket> {
-  /** `bytesRead` when admitted (a TLS socket has read its handshake by then). */
-  readonly baseline: number;
+/** One connection; its `data` is its `bytesRead` when admitted (a TLS socket has read its handshake by then). */
+type Admitted = ConnectionEntry<Socket, number>;
 
-  constructor(socket: Socket) {
-    super(socket, socket.remoteAddress ?? '');
-    this.baseline = socket.bytesRead;
-  }
-
-  /** It has sent no byte since it was admitted. */
-  get silent(): boolean {
-    return this.key.bytesRead === this.baseline;
-  }
-}
+/** It has sent no byte since it was admitted. */
+const silent = (entry: Admitted) => entry.key.bytesRead === entry.data;
 
 /**
  * Keeps the connections of one listener within its limits (the core's {@link ConnectionTable}),
@@ -66,7 +56,7 @@ export class Admitted extends ConnectionEntry<Socket> {
  * request and closed, or closed after `refusedGraceMs` if it sends none. The listener reports each
  * request with `busy(entry)` and `idle(entry)`.
  */
-export class ConnectionGuard extends ConnectionTable<Socket, Admitted> {
+export class ConnectionGuard extends ConnectionTable<Socket, number> {
   private readonly sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -89,12 +79,12 @@ export class ConnectionGuard extends ConnectionTable<Socket, Admitted> {
   /** Registers a new connection (TCP, or TLS once its handshake is done). */
   admit(socket: Socket): void {
     this.ticks.tick();
-    const entry = new Admitted(socket);
+    const entry = this.add(socket, socket.remoteAddress ?? '', socket.bytesRead);
     socket.once('close', () => this.delete(entry));
     // Past the per-address limit it may not push out other addresses' connections.
-    if (this.add(entry) === undefined && this.over) {
+    if (entry.refusal === undefined && this.over) {
       const victim =
-        this.first('fresh', 0, (other) => other !== entry && other.silent, EVICTION_SCAN) ??
+        this.first('fresh', 0, (other) => other !== entry && silent(other), EVICTION_SCAN) ??
         this.first('idle') ??
         this.first('fresh', 0, (other) => other !== entry);
       if (victim === undefined) entry.refusal = 'too many connections';
@@ -113,5 +103,5 @@ export class ConnectionGuard extends ConnectionTable<Socket, Admitted> {
 }
 
 function closeSilent(entry: Admitted): void {
-  if (entry.refusal === undefined && entry.silent) entry.key.destroy();
+  if (entry.refusal === undefined && silent(entry)) entry.key.destroy();
 }

@@ -1,11 +1,10 @@
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type Clock,
-  ConnectionEntry,
   ConnectionTable,
   type Dispatcher,
   type IncomingCredentials,
@@ -86,14 +85,6 @@ type Settings = WsListenerOptions & {
   -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
 };
 
-/**
- * One socket from its upgrade request until it closes (upgrades waiting for `verifyUpgrade`
- * count against the limits too), with its connection once upgraded.
- */
-class Upgraded extends ConnectionEntry<Duplex> {
-  connection: ServerConnection | undefined = undefined;
-}
-
 /** A connection's `lastActiveAt` is `Date.now()`: the table measures idle time on the same scale. */
 const wallClock: Clock = { now: Date.now, setTimeout: systemClock.setTimeout };
 
@@ -120,14 +111,16 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let idleSweeper: NodeJS.Timeout | undefined;
   // Idle: nothing in flight (the connection counts what it has in flight and when it was last
   // active itself; the table asks it about the connections idle the longest only).
-  const table = new ConnectionTable<Duplex, Upgraded>({
+  // Each socket counts from its upgrade request (a pending `verifyUpgrade` included) until it
+  // closes; its `data` is its connection once upgraded.
+  const table = new ConnectionTable<Duplex, ServerConnection | undefined>({
     maxConnections: o.maxConnections,
     maxConnectionsPerAddress: o.maxConnectionsPerAddress,
     clock: wallClock,
-    idleSince: ({ connection }) => (connection!.pending > 0 ? undefined : connection!.lastActiveAt),
+    idleSince: ({ data }) => (data!.pending > 0 ? undefined : data!.lastActiveAt),
   });
   const connections = function* () {
-    for (const { connection } of table.values()) if (connection !== undefined) yield connection;
+    for (const { data } of table.values()) if (data !== undefined) yield data;
   };
   /** Upgrades whose `verifyUpgrade` has not settled yet. */
   let upgrading = 0;
@@ -144,8 +137,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
     const remoteAddress = (request.socket as Socket).remoteAddress;
-    const entry = new Upgraded(socket, remoteAddress ?? '');
-    let refusal = table.add(entry);
+    const entry = table.add(socket, remoteAddress ?? '', undefined);
+    let refusal = entry.refusal;
     // Full: only an upgrade that will evict an idle connection may go on. With verifyUpgrade the
     // eviction waits for the verdict, so that an unauthenticated client evicts nobody; the
     // upgrades waiting for it are bounded by maxConnections.
@@ -167,7 +160,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
           return;
         }
         const onClosed = () => table.delete(entry);
-        entry.connection = new ServerConnection(ws, o, dispatcher, credentials, remoteAddress, onClosed);
+        entry.data = new ServerConnection(ws, o, dispatcher, credentials, remoteAddress, onClosed);
         table.idle(entry);
       });
     };
@@ -212,7 +205,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     if (idlest === undefined) return false;
     // Its slot is free now; the socket itself goes once the close handshake ends (or times out).
     table.delete(idlest);
-    idlest.connection!.close(
+    idlest.data!.close(
       CloseCodes.GoingAway,
       'evicted: the server is full and this connection is idle',
       o.closeTimeoutMs,
@@ -224,8 +217,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   const findIdlest = () => table.first('idle', o.evictIdleAfterMs);
 
   const sweepIdle = () =>
-    table.expired('idle', o.idleTimeoutMs, ({ connection }) =>
-      connection!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
+    table.expired('idle', o.idleTimeoutMs, ({ data }) =>
+      data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
     );
 
   const tick = () => {

@@ -5,7 +5,7 @@ import { ConnectionsPerAddress } from './connections-per-address.js';
 export type ConnectionRefusal = 'too many connections' | 'too many connections from this address';
 
 /** Options of {@link ConnectionTable}. */
-export interface ConnectionTableOptions<E> {
+export interface ConnectionTableOptions<K, D = undefined> {
   /** Most open connections: past it, {@link ConnectionTable.over} is true. */
   readonly maxConnections: number;
   /** Most open connections from one remote address; 0 or `Infinity`: no limit. */
@@ -18,17 +18,19 @@ export interface ConnectionTableOptions<E> {
    * idle, on the table's clock, or undefined while it is busy. Read only for connections the
    * table looks at (idle the longest), which then move to their true place.
    */
-  readonly idleSince?: (entry: E) => number | undefined;
+  readonly idleSince?: (entry: ConnectionEntry<K, D>) => number | undefined;
 }
 
 /** The two lists a connection can wait in, oldest first. */
 type ListName = 'fresh' | 'idle';
 
+type Entry<K, D> = ConnectionEntry<K, D>;
+
 /**
- * One connection in a {@link ConnectionTable}. Adapters may extend it with what they keep per
- * connection (the table holds it from {@link ConnectionTable.add} to {@link ConnectionTable.delete}).
+ * One connection in a {@link ConnectionTable}, from {@link ConnectionTable.add} to
+ * {@link ConnectionTable.delete}, with what the adapter keeps for it (`data`).
  */
-export class ConnectionEntry<K> {
+export class ConnectionEntry<K, D = undefined> {
   /** Requests of the connection being handled now. */
   busy = 0;
   /** Whether a request ever started on it (it left the fresh list). */
@@ -38,11 +40,11 @@ export class ConnectionEntry<K> {
   /** When it was added or last became idle, on the table's clock. */
   since = 0;
   /** @internal The list it is in (none while busy, or once deleted). */
-  list: List<ConnectionEntry<K>> | undefined = undefined;
+  list: List<ConnectionEntry<K, D>> | undefined = undefined;
   /** @internal */
-  previous: ConnectionEntry<K> | undefined = undefined;
+  previous: ConnectionEntry<K, D> | undefined = undefined;
   /** @internal */
-  next: ConnectionEntry<K> | undefined = undefined;
+  next: ConnectionEntry<K, D> | undefined = undefined;
   /** @internal Set once deleted: late reports about it are ignored. */
   gone = false;
 
@@ -51,6 +53,8 @@ export class ConnectionEntry<K> {
     readonly key: K,
     /** Its remote address (`''` when unknown). */
     readonly address: string,
+    /** What the adapter keeps for the connection. */
+    public data: D,
   ) {}
 }
 
@@ -69,14 +73,14 @@ class List<E> {
  * Every report (`busy`, `idle`, `delete`) is O(1) and allocates nothing; finding the idlest
  * connection or the expired ones looks only at the oldest entries.
  */
-export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K>> {
-  private readonly entries = new Map<K, E>();
+export class ConnectionTable<K, D = undefined> {
+  private readonly entries = new Map<K, Entry<K, D>>();
   private readonly perAddress = new ConnectionsPerAddress();
-  private readonly lists = { fresh: new List<E>(), idle: new List<E>() };
+  private readonly lists = { fresh: new List<Entry<K, D>>(), idle: new List<Entry<K, D>>() };
   private readonly clock: Clock;
   private readonly maxPerAddress: number;
 
-  constructor(private readonly options: ConnectionTableOptions<E>) {
+  constructor(private readonly options: ConnectionTableOptions<K, D>) {
     this.clock = options.clock ?? systemClock;
     this.maxPerAddress = options.maxConnectionsPerAddress > 0 ? options.maxConnectionsPerAddress : Infinity;
   }
@@ -92,12 +96,12 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
   }
 
   /** The entry of `key`, if it is in the table. */
-  get(key: K): E | undefined {
+  get(key: K): Entry<K, D> | undefined {
     return this.entries.get(key);
   }
 
   /** The connections in the table, in the order they were added. */
-  values(): IterableIterator<E> {
+  values(): IterableIterator<Entry<K, D>> {
     return this.entries.values();
   }
 
@@ -107,21 +111,22 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
   }
 
   /**
-   * Adds a new connection, fresh. Returns (and records in `entry.refusal`) the refusal of a
-   * connection past `maxConnectionsPerAddress`; it counts until deleted either way. Whether the
-   * table is then {@link over} its size is for the caller to settle (evict or refuse).
+   * Adds a new connection, fresh, from `address` (`''` when unknown), with `data` kept for it. A
+   * connection past `maxConnectionsPerAddress` is refused (`entry.refusal`); it counts until
+   * deleted either way. Whether the table is then {@link over} its size is for the caller to
+   * settle (evict or refuse).
    */
-  add(entry: E): ConnectionRefusal | undefined {
-    this.entries.set(entry.key, entry);
+  add(key: K, address: string, data: D): Entry<K, D> {
+    const entry = new ConnectionEntry(key, address, data);
+    this.entries.set(key, entry);
     this.insert(this.lists.fresh, entry, this.clock.now());
-    if (this.perAddress.add(entry.address) > this.maxPerAddress) {
+    if (this.perAddress.add(address) > this.maxPerAddress)
       entry.refusal = 'too many connections from this address';
-    }
-    return entry.refusal;
+    return entry;
   }
 
   /** A request started on the connection: it is busy until as many {@link idle} reports. */
-  busy(entry: E): void {
+  busy(entry: Entry<K, D>): void {
     if (entry.gone) return;
     entry.busy++;
     entry.served = true;
@@ -132,7 +137,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
    * A request of the connection ended (`since`: when, by default now); with none left it is idle
    * from then on.
    */
-  idle(entry: E, since = this.clock.now()): void {
+  idle(entry: Entry<K, D>, since = this.clock.now()): void {
     if (entry.gone) return;
     if (entry.busy > 0) entry.busy--;
     if (entry.busy > 0) return;
@@ -141,7 +146,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
   }
 
   /** The connection closed (or was given up): it no longer counts. Harmless twice. */
-  delete(entry: E): void {
+  delete(entry: Entry<K, D>): void {
     if (entry.gone || this.entries.get(entry.key) !== entry) return;
     entry.gone = true;
     this.entries.delete(entry.key);
@@ -154,8 +159,13 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
    * (default: any); looks at `scan` of them at most. With an `idleSince` option, connections
    * active since they were listed first move to their place.
    */
-  first(list: ListName, forMs = 0, accept?: (entry: E) => boolean, scan = Infinity): E | undefined {
-    let found: E | undefined;
+  first(
+    list: ListName,
+    forMs = 0,
+    accept?: (entry: Entry<K, D>) => boolean,
+    scan = Infinity,
+  ): Entry<K, D> | undefined {
+    let found: Entry<K, D> | undefined;
     this.walk(list, forMs, scan, (entry) => {
       if (accept !== undefined && !accept(entry)) return false;
       found = entry;
@@ -168,7 +178,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
    * Calls `visit` for every connection that has waited in `list` for `forMs` or longer, oldest
    * first. `visit` may delete it; one it keeps is visited again by the next call.
    */
-  expired(list: ListName, forMs: number, visit: (entry: E) => void): void {
+  expired(list: ListName, forMs: number, visit: (entry: Entry<K, D>) => void): void {
     this.walk(list, forMs, Infinity, (entry) => {
       visit(entry);
       return false;
@@ -180,7 +190,7 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
    * `idleSince` option says is busy, or idle since later, moves back (to its place, or as if idle
    * since now while busy) and the walk goes on from where it was.
    */
-  private walk(name: ListName, forMs: number, scan: number, visit: (entry: E) => boolean): void {
+  private walk(name: ListName, forMs: number, scan: number, visit: (entry: Entry<K, D>) => boolean): void {
     const { idleSince } = this.options;
     const list = this.lists[name];
     const now = this.clock.now();
@@ -188,15 +198,15 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
     let entry = list.first;
     let looked = 0;
     while (entry !== undefined && entry.since <= cutoff && looked++ < scan) {
-      const next = entry.next as E | undefined;
+      const next = entry.next;
       if (idleSince !== undefined) {
         const real = idleSince(entry);
         const since = real ?? now;
         if (since > entry.since) {
-          const previous = entry.previous as E | undefined;
+          const previous = entry.previous;
           this.unlink(entry);
           this.insert(list, entry, since);
-          entry = previous === undefined ? list.first : (previous.next as E | undefined);
+          entry = previous === undefined ? list.first : previous.next;
           continue;
         }
         if (real === undefined) {
@@ -210,11 +220,11 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
   }
 
   /** Puts `entry` in `list` at its place by `since`, looking from the newest end (O(1) when it is the newest). */
-  private insert(chain: List<E>, entry: E, since: number): void {
+  private insert(chain: List<Entry<K, D>>, entry: Entry<K, D>, since: number): void {
     let after = chain.last;
-    while (after !== undefined && after.since > since) after = after.previous as E | undefined;
+    while (after !== undefined && after.since > since) after = after.previous;
     entry.since = since;
-    entry.list = chain as List<ConnectionEntry<K>>;
+    entry.list = chain;
     entry.previous = after;
     entry.next = after === undefined ? chain.first : after.next;
     if (after === undefined) chain.first = entry;
@@ -223,12 +233,12 @@ export class ConnectionTable<K, E extends ConnectionEntry<K> = ConnectionEntry<K
     else entry.next.previous = entry;
   }
 
-  private unlink(entry: E): void {
-    const chain = entry.list as List<E>;
+  private unlink(entry: Entry<K, D>): void {
+    const chain = entry.list!;
     const { previous, next } = entry;
-    if (previous === undefined) chain.first = next as E | undefined;
+    if (previous === undefined) chain.first = next;
     else previous.next = next;
-    if (next === undefined) chain.last = previous as E | undefined;
+    if (next === undefined) chain.last = previous;
     else next.previous = previous;
     entry.list = entry.previous = entry.next = undefined;
   }
