@@ -218,7 +218,12 @@ export type {
 } from './transport.js';
 // Building blocks the transport adapters share (docs/architecture.md, "Transport support").
 export { ConnectionEvents } from './transport-support/connection-events.js';
-export { ConnectionsPerAddress } from './transport-support/connections-per-address.js';
+export {
+  type ConnectionEntry,
+  type ConnectionRefusal,
+  ConnectionTable,
+  type ConnectionTableOptions,
+} from './transport-support/connection-table.js';
 export { type ListenAddress, type ListenUrlForm, parseListenUrl } from './transport-support/listen-url.js';
 export {
   type AbortSource,

@@ -250,7 +250,12 @@ export interface ServerListener {
   start(dispatcher: Dispatcher): Promise<void>;
   /** Client URLs that reach this listener (known after `start`), e.g. `http://127.0.0.1:40211/rpc`. */
   readonly urls: readonly string[];
-  /** Stops taking new requests (close the port, drain the subscription); in-flight ones go on. */
+  /**
+   * Stops taking new requests; in-flight ones go on. A subscription drains; a port stays open
+   * until {@link close}, refusing what arrives as not processed (HTTP 503): closing a listening
+   * socket resets the connections still queued in the kernel, which a client cannot tell from a
+   * lost request.
+   */
   stopAccepting(): Promise<void>;
   /** Closes everything; the server calls it once in-flight requests finished or the drain timed out. */
   close(): Promise<void>;

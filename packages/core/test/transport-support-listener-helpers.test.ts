@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionsPerAddress, QuietWait } from '../src/index.js';
+import { QuietWait } from '../src/index.js';
 import { ManualClock } from '../src/testing/manual-clock.js';
+import { ConnectionsPerAddress } from '../src/transport-support/connections-per-address.js';
 
 describe('ConnectionsPerAddress', () => {
   it('counts open connections per address and forgets an address with none left', () => {

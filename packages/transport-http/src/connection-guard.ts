@@ -1,8 +1,5 @@
 import type { Socket } from 'node:net';
-import { ConnectionsPerAddress } from '@resilient-rpc/core';
-
-/** Why a connection was refused: its first request is answered 503 -32002 with this message. */
-export type Refusal = 'too many connections' | 'too many connections from this address';
+import { type Clock, type ConnectionEntry, ConnectionTable, systemClock } from '@resilient-rpc/core';
 
 /** Options of {@link ConnectionGuard}; see {@link HttpServerDefaults} for their defaults. */
 export interface ConnectionGuardOptions {
@@ -16,24 +13,35 @@ export interface ConnectionGuardOptions {
   readonly refusedGraceMs: number;
 }
 
-/** How many idle connections eviction looks at for one that sent nothing at all (bounds its cost). */
+/** How many fresh connections eviction looks at for one that sent nothing at all (bounds its cost). */
 const EVICTION_SCAN = 64;
 
-export interface Entry {
-  readonly address: string;
-  /** Requests of this connection being handled now. */
-  busy: number;
-  /** Whether a request ever reached the handler on it. */
-  served: boolean;
-  /** `bytesRead` when admitted (a TLS socket has read its handshake by then). */
-  readonly baseline: number;
-  refusal: Refusal | undefined;
-  timer: NodeJS.Timeout | undefined;
+/**
+ * The guard's clock: read at each admission and sweep, not at each request. Eviction needs the
+ * order of the idle list, not its times, so a request's end reads no clock.
+ */
+class AdmissionClock implements Clock {
+  at = performance.now();
+  readonly setTimeout = systemClock.setTimeout;
+
+  now(): number {
+    return this.at;
+  }
+
+  tick(): void {
+    this.at = performance.now();
+  }
 }
 
+/** One connection; its `data` is its `bytesRead` when admitted (a TLS socket has read its handshake by then). */
+type Admitted = ConnectionEntry<Socket, number>;
+
+/** It has sent no byte since it was admitted. */
+const silent = (entry: Admitted) => entry.key.bytesRead === entry.data;
+
 /**
- * Keeps the connections of one listener within its limits, so that idle connections cannot lock
- * callers out:
+ * Keeps the connections of one listener within its limits (the core's {@link ConnectionTable}),
+ * so that idle connections cannot lock callers out:
  *
  * - a connection that sends nothing within `idleTimeoutMs` is closed (node:http itself closes a
  *   keep-alive connection idle past its `keepAliveTimeout`, and headers that trickle in past
@@ -45,117 +53,55 @@ export interface Entry {
  * - past `maxConnectionsPerAddress` from one remote address, a new connection is refused.
  *
  * A refused connection is answered 503 -32002 (never run, safe to retry elsewhere) on its first
- * request and closed, or closed after `refusedGraceMs` if it sends none.
+ * request and closed, or closed after `refusedGraceMs` if it sends none. The listener reports each
+ * request with `busy(entry)` and `idle(entry)`.
  */
-export class ConnectionGuard {
-  private readonly entries = new Map<Socket, Entry>();
-  /** Connections no request has reached yet, oldest first. */
-  private readonly fresh = new Set<Socket>();
-  /** Keep-alive connections between requests, idle longest first. */
-  private readonly idle = new Set<Socket>();
-  private readonly perAddress = new ConnectionsPerAddress();
+export class ConnectionGuard extends ConnectionTable<Socket, number> {
+  private readonly sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: ConnectionGuardOptions) {}
+  constructor(
+    private readonly limits: ConnectionGuardOptions,
+    private readonly ticks = new AdmissionClock(),
+  ) {
+    super({ ...limits, clock: ticks });
+    const { idleTimeoutMs } = limits;
+    if (idleTimeoutMs > 0) {
+      // Bytes of a first request are arriving: node:http's header timeout governs them.
+      const sweep = () => {
+        ticks.tick();
+        this.expired('fresh', idleTimeoutMs, closeSilent);
+      };
+      this.sweeper = setInterval(sweep, Math.min(1_000, Math.max(10, Math.floor(idleTimeoutMs / 4))));
+      this.sweeper.unref();
+    }
+  }
 
   /** Registers a new connection (TCP, or TLS once its handshake is done). */
   admit(socket: Socket): void {
-    const address = socket.remoteAddress ?? '';
-    const fromAddress = this.perAddress.add(address);
-    const entry: Entry = {
-      address,
-      busy: 0,
-      served: false,
-      baseline: socket.bytesRead,
-      refusal: undefined,
-      timer: undefined,
-    };
-    this.entries.set(socket, entry);
-    this.fresh.add(socket);
-    socket.once('close', () => this.forget(socket, entry));
-    const { maxConnectionsPerAddress, maxConnections } = this.options;
-    if (maxConnectionsPerAddress > 0 && fromAddress > maxConnectionsPerAddress) {
-      // Not allowed to push out other addresses' connections.
-      this.refuse(socket, entry, 'too many connections from this address');
-      return;
-    }
-    if (this.entries.size > maxConnections && !this.evictIdle(socket)) {
-      this.refuse(socket, entry, 'too many connections');
-      return;
-    }
-    if (this.options.idleTimeoutMs > 0) {
-      entry.timer = setTimeout(() => {
-        // Bytes of a first request are arriving: node:http's header timeout governs them.
-        if (!entry.served && socket.bytesRead === entry.baseline) socket.destroy();
-      }, this.options.idleTimeoutMs);
-      entry.timer.unref();
-    }
-  }
-
-  /**
-   * A request on `socket` reached the handler: its connection's entry (`busy` counts it, `refusal`
-   * says why it is refused), or undefined for a connection not (or no longer) tracked.
-   */
-  requestStarted(socket: Socket): Entry | undefined {
-    const entry = this.entries.get(socket);
-    if (entry === undefined) return undefined;
-    entry.busy++;
-    if (!entry.served) {
-      entry.served = true;
-      this.fresh.delete(socket);
-      if (entry.refusal === undefined) this.clearTimer(entry);
-    }
-    this.idle.delete(socket);
-    return entry;
-  }
-
-  /** The request {@link requestStarted} returned `entry` for was answered (or abandoned). */
-  requestEnded(socket: Socket, entry: Entry | undefined): void {
-    if (entry === undefined || this.entries.get(socket) !== entry) return;
-    entry.busy = Math.max(0, entry.busy - 1);
-    if (entry.busy === 0 && !socket.destroyed) this.idle.add(socket);
-  }
-
-  private refuse(socket: Socket, entry: Entry, refusal: Refusal): void {
-    entry.refusal = refusal;
-    entry.timer = setTimeout(() => socket.destroy(), this.options.refusedGraceMs);
-    entry.timer.unref();
-  }
-
-  /** Closes the connection idle longest to make room for `newcomer`; false when none is idle. */
-  private evictIdle(newcomer: Socket): boolean {
-    let victim: Socket | undefined;
-    let scanned = 0;
-    for (const socket of this.fresh) {
-      if (socket === newcomer || scanned++ >= EVICTION_SCAN) break;
-      if (socket.bytesRead === this.entries.get(socket)?.baseline) {
-        victim = socket;
-        break;
+    this.ticks.tick();
+    const entry = this.add(socket, socket.remoteAddress ?? '', socket.bytesRead);
+    socket.once('close', () => this.delete(entry));
+    // Past the per-address limit it may not push out other addresses' connections.
+    if (entry.refusal === undefined && this.over) {
+      const victim =
+        this.first('fresh', 0, (other) => other !== entry && silent(other), EVICTION_SCAN) ??
+        this.first('idle') ??
+        this.first('fresh', 0, (other) => other !== entry);
+      if (victim === undefined) entry.refusal = 'too many connections';
+      else {
+        this.delete(victim);
+        victim.key.destroy();
       }
     }
-    victim ??= this.first(this.idle, newcomer) ?? this.first(this.fresh, newcomer);
-    if (victim === undefined) return false;
-    const entry = this.entries.get(victim);
-    if (entry !== undefined) this.forget(victim, entry);
-    victim.destroy();
-    return true;
+    if (entry.refusal !== undefined) setTimeout(() => socket.destroy(), this.limits.refusedGraceMs).unref();
   }
 
-  private first(set: Set<Socket>, except: Socket): Socket | undefined {
-    for (const socket of set) if (socket !== except) return socket;
-    return undefined;
+  /** Stops the idle sweep (the listener closes). */
+  stop(): void {
+    clearInterval(this.sweeper);
   }
+}
 
-  private clearTimer(entry: Entry): void {
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
-    entry.timer = undefined;
-  }
-
-  private forget(socket: Socket, entry: Entry): void {
-    if (this.entries.get(socket) !== entry) return;
-    this.entries.delete(socket);
-    this.fresh.delete(socket);
-    this.idle.delete(socket);
-    this.clearTimer(entry);
-    this.perAddress.remove(entry.address);
-  }
+function closeSilent(entry: Admitted): void {
+  if (entry.refusal === undefined && silent(entry)) entry.key.destroy();
 }

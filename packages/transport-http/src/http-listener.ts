@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
@@ -91,6 +92,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let answering = 0;
   const allAnswered = new QuietWait();
   let stoppedAt: number | undefined;
+  let guard: ConnectionGuard | undefined;
 
   return {
     transport: 'http',
@@ -114,19 +116,21 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         options.maxConnectionsPerAddress ?? HttpServerDefaults.maxConnectionsPerAddress;
       const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
       const idleTimeout = options.idleTimeoutMs ?? HttpServerDefaults.idleTimeoutMs;
-      const guard = new ConnectionGuard({
+      const connections = new ConnectionGuard({
         maxConnections,
         maxConnectionsPerAddress,
         idleTimeoutMs: idleTimeout,
         refusedGraceMs: Math.min(headersTimeout, OVER_LIMIT_GRACE_MS),
       });
+      guard = connections;
       const { Overloaded } = ErrorCodes;
       const handler: typeof inner = (req, res) => {
         answering++;
         const socket = req.socket;
-        const entry = guard.requestStarted(socket);
+        const entry = connections.get(socket);
+        if (entry !== undefined) connections.busy(entry);
         res.once('close', () => {
-          guard.requestEnded(socket, entry);
+          if (entry !== undefined && !socket.destroyed) connections.idle(entry);
           if (--answering === 0) allAnswered.quiet();
         });
         const refusal = entry?.refusal;
@@ -170,7 +174,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       // -32002 on their first request and are closed; past twice maxConnections, node:net drops
       // them before reading anything. TLS connections count once their handshake is done.
       created.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
-        guard.admit(socket),
+        connections.admit(socket),
       );
       created.maxConnections = maxConnections * 2;
       created.maxRequestsPerSocket = options.maxRequestsPerSocket ?? 0;
@@ -203,13 +207,10 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
         );
       });
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error) => reject(error);
-        created.once('error', onError);
-        created.listen(options.port ?? 0, host, () => {
-          created.off('error', onError);
-          resolve();
-        });
+      created.listen(options.port ?? 0, host);
+      await once(created, 'listening').catch((error: unknown) => {
+        connections.stop(); // a port in use
+        throw error;
       });
       created.on('error', () => {});
       server = created;
@@ -227,6 +228,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     },
     async close() {
       draining = true;
+      guard?.stop();
       if (server === undefined) return;
       // Stops listening without touching open connections (node:http's own `close()` also closes
       // idle keep-alive sockets, which races with a client that is just sending on one); resolves

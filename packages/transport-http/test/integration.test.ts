@@ -169,6 +169,30 @@ describe('HTTP transport with the core client, in process', () => {
     }
   });
 
+  it('a draining listener keeps its port open until close(): a new connection gets 503 -32003', async () => {
+    const server = createServer({
+      methods: { slow: () => sleep(400).then(() => 'done'), echo: (params: unknown) => params },
+    });
+    const listener = await server.listen(httpListener({ port: 0 }));
+    const post = (method: string) =>
+      fetch(listener.urls[0]!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method }),
+      });
+    const slow = post('slow');
+    await waitFor(() => server.inFlight > 0, 'the slow call to run');
+    const draining = server.drain({ timeoutMs: 5_000 });
+    // A new connection (the slow call holds the other): refused with a status, not reset.
+    const during = await post('echo');
+    expect(during.status).toBe(503);
+    expect(await during.json()).toMatchObject({ error: { code: -32003 } });
+    expect(await (await slow).json()).toMatchObject({ id: 1, result: 'done' });
+    await draining;
+    const after = await post('echo').catch((error: unknown) => error);
+    expect(after).toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+  });
+
   it('(e) a graceful drain loses no in-flight call', async () => {
     const make = (name: string) =>
       createServer({

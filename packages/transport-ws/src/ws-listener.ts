@@ -1,13 +1,15 @@
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
-  ConnectionsPerAddress,
+  type Clock,
+  ConnectionTable,
   type Dispatcher,
   type IncomingCredentials,
   type ServerListener,
+  systemClock,
 } from '@resilient-rpc/core';
 import { WebSocketServer } from 'ws';
 import { CloseCodes, checkPositive, WsServerDefaults } from './defaults.js';
@@ -83,6 +85,9 @@ type Settings = WsListenerOptions & {
   -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
 };
 
+/** A connection's `lastActiveAt` is `Date.now()`: the table measures idle time on the same scale. */
+const wallClock: Clock = { now: Date.now, setTimeout: systemClock.setTimeout };
+
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
   const o = { ...WsServerDefaults } as Settings;
@@ -104,9 +109,19 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let accepting = false;
   let heartbeat: NodeJS.Timeout | undefined;
   let idleSweeper: NodeJS.Timeout | undefined;
-  const connections = new Set<ServerConnection>();
-  /** Sockets per remote address, from the upgrade request until the socket closes. */
-  const perAddress = new ConnectionsPerAddress();
+  // Idle: nothing in flight (the connection counts what it has in flight and when it was last
+  // active itself; the table asks it about the connections idle the longest only).
+  // Each socket counts from its upgrade request (a pending `verifyUpgrade` included) until it
+  // closes; its `data` is its connection once upgraded.
+  const table = new ConnectionTable<Duplex, ServerConnection | undefined>({
+    maxConnections: o.maxConnections,
+    maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+    clock: wallClock,
+    idleSince: ({ data }) => (data!.pending > 0 ? undefined : data!.lastActiveAt),
+  });
+  const connections = function* () {
+    for (const { data } of table.values()) if (data !== undefined) yield data;
+  };
   /** Upgrades whose `verifyUpgrade` has not settled yet. */
   let upgrading = 0;
 
@@ -121,32 +136,32 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     // process. ws adds its own once it takes the socket; this one stays as a backstop.
     guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-    if (connections.size + upgrading >= o.maxConnections) {
-      // Full: only an upgrade that will evict an idle connection may go on. With verifyUpgrade the
-      // eviction waits for the verdict, so that an unauthenticated client evicts nobody; the
-      // upgrades waiting for it are bounded by maxConnections.
-      const waitingTooMany = options.verifyUpgrade !== undefined && upgrading >= o.maxConnections;
-      if (waitingTooMany || findIdlest() === undefined) return refuse(socket, 503, 'too many connections');
-    }
     const remoteAddress = (request.socket as Socket).remoteAddress;
-    if (Number.isFinite(o.maxConnectionsPerAddress) && remoteAddress !== undefined) {
-      if (perAddress.count(remoteAddress) >= o.maxConnectionsPerAddress)
-        return refuse(socket, 503, 'too many connections from this address');
-      perAddress.add(remoteAddress);
-      socket.once('close', () => perAddress.remove(remoteAddress));
+    const entry = table.add(socket, remoteAddress ?? '', undefined);
+    let refusal = entry.refusal;
+    // Full: only an upgrade that will evict an idle connection may go on. With verifyUpgrade the
+    // eviction waits for the verdict, so that an unauthenticated client evicts nobody; the
+    // upgrades waiting for it are bounded by maxConnections.
+    const waitingTooMany = options.verifyUpgrade !== undefined && upgrading >= o.maxConnections;
+    if (refusal === undefined && table.over && (waitingTooMany || findIdlest() === undefined))
+      refusal = 'too many connections';
+    if (refusal !== undefined) {
+      table.delete(entry);
+      return refuse(socket, 503, refusal);
     }
+    socket.once('close', () => table.delete(entry));
     const credentials: IncomingCredentials = { headers: headersOf(request) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-      if (connections.size >= o.maxConnections && !evictIdlest())
-        return refuse(socket, 503, 'too many connections');
+      if (table.over && !evictIdlest()) return refuse(socket, 503, 'too many connections');
       wss.handleUpgrade(request, socket, head, (ws) => {
         if (!accepting || dispatcher === undefined) {
           ws.close(CloseCodes.GoingAway, 'server is shutting down');
           return;
         }
-        const onClosed = (closed: ServerConnection) => connections.delete(closed);
-        connections.add(new ServerConnection(ws, o, dispatcher, credentials, remoteAddress, onClosed));
+        const onClosed = () => table.delete(entry);
+        entry.data = new ServerConnection(ws, o, dispatcher, credentials, remoteAddress, onClosed);
+        table.idle(entry);
       });
     };
     if (options.verifyUpgrade === undefined) return upgrade();
@@ -189,8 +204,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     const idlest = findIdlest();
     if (idlest === undefined) return false;
     // Its slot is free now; the socket itself goes once the close handshake ends (or times out).
-    connections.delete(idlest);
-    idlest.close(
+    table.delete(idlest);
+    idlest.data!.close(
       CloseCodes.GoingAway,
       'evicted: the server is full and this connection is idle',
       o.closeTimeoutMs,
@@ -199,27 +214,15 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   };
 
   /** The connection idle the longest, if one has been idle `evictIdleAfterMs` with nothing in flight. */
-  const findIdlest = (): ServerConnection | undefined => {
-    const now = Date.now();
-    let idlest: ServerConnection | undefined;
-    for (const connection of connections) {
-      if (connection.pending > 0 || now - connection.lastActiveAt < o.evictIdleAfterMs) continue;
-      if (idlest === undefined || connection.lastActiveAt < idlest.lastActiveAt) idlest = connection;
-    }
-    return idlest;
-  };
+  const findIdlest = () => table.first('idle', o.evictIdleAfterMs);
 
-  const sweepIdle = () => {
-    const now = Date.now();
-    for (const connection of connections) {
-      if (connection.pending === 0 && now - connection.lastActiveAt >= o.idleTimeoutMs) {
-        connection.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs);
-      }
-    }
-  };
+  const sweepIdle = () =>
+    table.expired('idle', o.idleTimeoutMs, ({ data }) =>
+      data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
+    );
 
   const tick = () => {
-    for (const connection of connections) {
+    for (const connection of connections()) {
       // A stalled connection is not read, so its pongs cannot arrive: stalledReadTimeoutMs judges it.
       if (connection.stalled) continue;
       if (!connection.alive) {
@@ -280,9 +283,10 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${o.path}`];
     },
     async stopAccepting() {
+      // Upgrades get 503 from now on (never served: safe to retry elsewhere). Our own port stays
+      // open until close(), like the HTTP listener's: closing a listening socket resets the
+      // connections still queued in the kernel, which a client could not tell from a lost one.
       accepting = false;
-      // Our own port closes for new connections; upgraded sockets stay until close().
-      if (ownsServer && httpServer?.listening) httpServer.close();
     },
     async close() {
       accepting = false;
@@ -291,10 +295,10 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and
       // aborted them: nothing more is sent; clients see 1001 and fail what is pending.
-      for (const connection of connections)
+      const open = [...connections()];
+      for (const connection of open)
         connection.close(CloseCodes.GoingAway, 'server shutting down', o.closeTimeoutMs);
-      await Promise.all([...connections].map((connection) => connection.closed));
-      connections.clear();
+      await Promise.all(open.map((connection) => connection.closed));
       wss?.close();
       if (ownsServer && httpServer) {
         const server = httpServer;
@@ -306,7 +310,9 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       }
     },
     get connections() {
-      return connections.size;
+      let count = 0;
+      for (const _ of connections()) count++;
+      return count;
     },
     get httpServer() {
       return httpServer;
@@ -322,13 +328,6 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   }
   return headers;
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  503: 'Service Unavailable',
-};
 
 /** A socket error after the upgrade request is only a reason to let the socket go. */
 function destroyOnError(this: Duplex): void {
@@ -347,7 +346,7 @@ function refuse(socket: Duplex, status: number, message?: string): void {
     socket.destroy();
     return;
   }
-  const text = STATUS_TEXT[status] ?? 'Error';
+  const text = STATUS_CODES[status] ?? 'Error';
   const body = message ?? text;
   // The node:http server allows half-open sockets: without this, a client that never closes its
   // side would keep the refused socket (and its file descriptor) forever.

@@ -144,12 +144,23 @@ describe('wsListener: connections', () => {
     client.send(JSON.stringify({ jsonrpc: '2.0', method: 'slow', params: [400], id: 2 }));
     await waitUntil(() => server.inFlight === 2);
     const drained = server.drain({ timeoutMs: 5_000 });
-    await expect(RawClient.open(url)).rejects.toThrow();
+    await expect(RawClient.open(url)).rejects.toThrow(/503/);
     expect(await client.next()).toMatchObject({ id: 1, result: 'done' });
     // The last response races the core's drain (it closes listeners one microtask tick after the
     // last handler settles), so only the 1001 close is asserted here.
     expect((await client.closed).code).toBe(1001);
     await drained;
+  });
+
+  it('stopAccepting keeps the port open until close(): upgrades get 503 meanwhile, then the port closes', async () => {
+    const { client, listener, url } = await rawSetup();
+    await listener.stopAccepting();
+    // The port still answers (a connection queued in the kernel is refused, not reset)...
+    await expect(RawClient.open(url)).rejects.toThrow(/503/);
+    await listener.close();
+    expect((await client.closed).code).toBe(1001);
+    // ...and close() closes it.
+    await expect(RawClient.open(url)).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('refuses upgrades beyond maxConnections with HTTP 503 and still serves the others', async () => {
