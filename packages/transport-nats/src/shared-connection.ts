@@ -320,7 +320,8 @@ export class SharedConnection {
     send(subject: string, payload: string): boolean;
     stop(): void;
   } {
-    const token = `l${(++this.sequence).toString(36)}`;
+    // `_` never occurs in a base-36 request token: a listener's token cannot be a request's.
+    const token = `_${(++this.sequence).toString(36)}`;
     this.listeners.set(token, listener);
     return {
       send: (subject, payload) => {

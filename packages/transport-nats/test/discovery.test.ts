@@ -84,6 +84,34 @@ describe('NATS instance discovery', () => {
     );
   });
 
+  it("a discovery round's reply subject is never a request's: answers cannot settle a call (CI failure)", async () => {
+    // Requests and the discovery listener take reply tokens from one sequence. Listener tokens were
+    // `l` + base 36, which request number 21 × 36 + n also spells: the discovery answers that came
+    // in while that request waited were parsed as its reply ("malformed reply"), failing it.
+    const subject = nextSubject();
+    await instance(subject, 'a');
+    const discoveryReplies = new Set<string>();
+    const requestReplies: string[] = [];
+    const asks = raw.subscribe(`$SRV.PING.${serviceNameFor(subject)}`, {
+      callback: (_error, msg) => msg.reply && discoveryReplies.add(msg.reply),
+    });
+    const calls = raw.subscribe(`${subject}.>`, {
+      callback: (_error, msg) => msg.reply && requestReplies.push(msg.reply),
+    });
+    cleanup.push(async () => {
+      asks.unsubscribe();
+      calls.unsubscribe();
+    });
+    const caller = client(subject);
+    await waitFor(() => caller.endpoints.length === 1 && discoveryReplies.size > 0, 'the instance found', 5_000);
+    // past 21 × 36 + 36 requests: every listener token the first 36 sequence numbers could give
+    for (let done = 0; done < 1_600; done += 16) {
+      await Promise.all(Array.from({ length: 16 }, () => caller.call('whoami', [], { idempotent: true })));
+    }
+    await waitFor(() => requestReplies.length >= 1_600, 'every request seen by the raw subscriber', 5_000);
+    expect(requestReplies.filter((reply) => discoveryReplies.has(reply))).toEqual([]);
+  });
+
   it('a foreign responder (no $SRV): the queue subject is the endpoint and calls work', async () => {
     const subject = nextSubject();
     const foreign = raw.subscribe(subject, {
