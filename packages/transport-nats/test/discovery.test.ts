@@ -103,7 +103,11 @@ describe('NATS instance discovery', () => {
       calls.unsubscribe();
     });
     const caller = client(subject);
-    await waitFor(() => caller.endpoints.length === 1 && discoveryReplies.size > 0, 'the instance found', 5_000);
+    await waitFor(
+      () => caller.endpoints.length === 1 && discoveryReplies.size > 0,
+      'the instance found',
+      5_000,
+    );
     // past 21 × 36 + 36 requests: every listener token the first 36 sequence numbers could give
     for (let done = 0; done < 1_600; done += 16) {
       await Promise.all(Array.from({ length: 16 }, () => caller.call('whoami', [], { idempotent: true })));
