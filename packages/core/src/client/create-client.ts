@@ -70,6 +70,24 @@ export interface RpcClient {
 }
 
 const NO_OPTIONS: CallOptions = {};
+/**
+ * Every call option that gives a call a profile of its own (all but `idempotent`). The `satisfies`
+ * clause and `Unlisted` below make a new {@link CallOptions} field a type error until it is listed
+ * here, so that a call carrying it can never take a shared profile by mistake.
+ */
+const OWN_PROFILE_OPTIONS = [
+  'deadlineMs',
+  'attemptTimeoutMs',
+  'signal',
+  'hedge',
+  'maxAttempts',
+  'traceId',
+  'traceparent',
+  'tracestate',
+] as const satisfies ReadonlyArray<keyof CallOptions>;
+type Unlisted = Exclude<keyof CallOptions, 'idempotent' | (typeof OWN_PROFILE_OPTIONS)[number]>;
+const everyCallOptionListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyCallOptionListed;
 /** Shared call profiles kept at most per cache (one per method; see `sharedProfiles`); then the cache restarts. */
 const MAX_SHARED_PROFILES = 1_000;
 
@@ -147,17 +165,7 @@ export function createClient(options: ClientOptions): RpcClient {
    */
   function sharedProfiles(callOptions: CallOptions): Map<string, CallProfile> | undefined {
     if (callOptions === NO_OPTIONS) return profiles;
-    if (
-      callOptions.deadlineMs !== undefined ||
-      callOptions.attemptTimeoutMs !== undefined ||
-      callOptions.signal !== undefined ||
-      callOptions.hedge !== undefined ||
-      callOptions.maxAttempts !== undefined ||
-      callOptions.traceId !== undefined ||
-      callOptions.traceparent !== undefined ||
-      callOptions.tracestate !== undefined
-    )
-      return undefined;
+    for (const option of OWN_PROFILE_OPTIONS) if (callOptions[option] !== undefined) return undefined;
     const idempotent = callOptions.idempotent;
     if (idempotent === true) return idempotentProfiles;
     if (idempotent === false) return notIdempotentProfiles;
