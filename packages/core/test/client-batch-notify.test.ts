@@ -1,4 +1,5 @@
 import {
+  type ClientTransport,
   createClient,
   createServer,
   type RpcServer,
@@ -156,4 +157,41 @@ describe('batch and notify go through the same policies as call', () => {
     expect(deadlines[0]).toBe(5_000);
     expect(deadlines[2]).toBeLessThanOrEqual(4_800);
   });
+});
+
+describe('a batch answered by one error without an id', () => {
+  // What a server sends when it cannot read a batch (too large, not JSON). Transports pass it alone
+  // or in a list; either way every request gets it, and the call settles at once.
+  for (const form of ['alone', 'in a list'] as const) {
+    it(`fails every entry with that error (passed ${form})`, async () => {
+      const refusal = {
+        jsonrpc: '2.0' as const,
+        id: null,
+        error: { code: -32006, message: 'message too large', data: { maxMessageBytes: 10 } },
+      };
+      const transport: ClientTransport = {
+        name: 'refusing',
+        schemes: ['refusing'],
+        connect: (url) => ({
+          url,
+          capabilities: { batch: true, ping: false, persistentConnection: false },
+          status: 'open',
+          send: () => Promise.resolve(refusal),
+          sendBatch: () => Promise.resolve((form === 'alone' ? refusal : [refusal]) as never),
+          onEvent: () => () => {},
+          close: async () => {},
+        }),
+      };
+      const client = createClient({ transports: [transport], endpoints: ['refusing://a'], heartbeat: false });
+      cleanups.push(() => client.close());
+      const results = await client.batch([
+        { method: 'a' },
+        { method: 'b', notification: true },
+        { method: 'c' },
+      ]);
+      expect(
+        results.map((result) => (result.ok ? 'ok' : `${result.error.kind} ${result.error.code}`)),
+      ).toEqual(['remote -32006', 'ok', 'remote -32006']);
+    });
+  }
 });

@@ -9,6 +9,7 @@ describe('transport conformance: ws', () => {
       return listener.urls[0]!;
     },
     clientTransport: () => wsTransport({ reconnectBaseMs: 20, reconnectCapMs: 200 }),
+    oversize: 'close',
   })) {
     it(testCase.name, testCase.run);
   }

@@ -883,7 +883,10 @@ class AttemptTimeout implements DeadlineEntry {
   }
 }
 
-/** Checks a response to a request: undefined when it carries a result, else the failure. */
+/**
+ * Checks a response to a request: undefined when it carries a result, else the failure. An error
+ * without an id (the server could not read the message) answers the request it came back for.
+ */
 function readResponse(
   response: JsonRpcResponse | undefined,
   id: number,
@@ -891,7 +894,7 @@ function readResponse(
 ): RpcError | undefined {
   if (response === undefined || typeof response !== 'object')
     return new ProtocolError('the transport returned no response for a call', { endpoint });
-  if (response.id !== id)
+  if (response.id !== id && !(response.id === null && 'error' in response))
     return new ProtocolError(`the response id ${String(response.id)} does not match the request id ${id}`, {
       endpoint,
     });
@@ -899,17 +902,25 @@ function readResponse(
   return undefined;
 }
 
-/** The results of a batch, in call order, from its responses (matched by id). */
+/**
+ * The results of a batch, in call order, from its responses (matched by id). An error without an
+ * id (the server could not read the batch: too large, not JSON) answers every request that has no
+ * entry of its own, whether the transport passed it alone or in a list.
+ */
 function batchResults(
   requests: readonly JsonRpcRequest[],
-  responses: readonly JsonRpcResponse[] | undefined,
+  responses: readonly JsonRpcResponse[] | JsonRpcResponse | undefined,
   endpoint: string,
 ): BatchResult[] {
   const byId = new Map<unknown, JsonRpcResponse>();
-  for (const response of responses ?? []) byId.set(response.id, response);
+  let whole: JsonRpcResponse | undefined;
+  for (const response of responses === undefined ? [] : Array.isArray(responses) ? responses : [responses]) {
+    if (response.id === null && 'error' in response) whole ??= response;
+    else byId.set(response.id, response);
+  }
   return requests.map((request): BatchResult => {
     if (request.id === undefined) return { ok: true, result: undefined };
-    const response = byId.get(request.id);
+    const response = byId.get(request.id) ?? whole;
     if (response === undefined)
       return { ok: false, error: new ProtocolError(`the batch response has no entry for id ${request.id}`) };
     if ('error' in response) return { ok: false, error: remoteFailure(response.error, endpoint) };

@@ -18,6 +18,11 @@ export interface ConformanceFactory {
   clientTransport(): ClientTransport;
   /** Whether the transport carries JSON-RPC batches. Default true. */
   batch?: boolean;
+  /**
+   * What a message over the server's `maxMessageBytes` gets: `'error'` (default), a -32006 answer;
+   * `'close'`, the connection closes (WebSocket's 1009), failing its calls `connection-lost`.
+   */
+  oversize?: 'error' | 'close';
   /** Extra client options (e.g. a shorter reconnect). */
   clientOptions?: Partial<ClientOptions>;
 }
@@ -325,6 +330,47 @@ export function conformanceCases(factory: ConformanceFactory): ConformanceCase[]
           await eventually(() => notes.length === 1, 'the batched notification');
         },
       ),
+      {
+        name: "a batch the server refuses as a whole (over its maxMessageBytes) fails each entry with the server's error",
+        async run() {
+          // The server answers such a batch with one error without an id (it could not read the
+          // ids): every entry gets that error (-32006, `remote`: not worth retrying as is).
+          const server = createServer({
+            methods: { echo: (params: unknown) => params },
+            maxMessageBytes: 4_096,
+          });
+          const url = await factory.serve(server);
+          const client = createClient({
+            transports: [factory.clientTransport()],
+            endpoints: [url],
+            heartbeat: false,
+            ...factory.clientOptions,
+          });
+          try {
+            const batch = client.batch([
+              { method: 'echo', params: ['x'.repeat(8_192)] },
+              { method: 'echo', params: ['y'] },
+            ]);
+            if (factory.oversize === 'close') {
+              same((await rejection(batch)).kind, 'connection-lost', 'kind when the connection closes');
+              same(await client.call('echo', ['after']), ['after'], 'a call on a new connection');
+              return;
+            }
+            const results = await batch;
+            same(results.length, 2, 'result count');
+            for (const [index, result] of results.entries()) {
+              const error = result.ok ? undefined : result.error;
+              check(
+                error?.kind === 'remote' && error.code === ErrorCodes.MessageTooLarge,
+                `entry ${index}: expected remote ${ErrorCodes.MessageTooLarge}, got ${error?.kind} ${error?.code} ${error?.message}`,
+              );
+            }
+          } finally {
+            await client.close();
+            await server.close();
+          }
+        },
+      },
     );
   }
   return cases;

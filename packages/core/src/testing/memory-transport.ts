@@ -133,7 +133,8 @@ class MemoryConnection implements ClientConnection {
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     return this.exchange(requests, options).then((response) =>
-      response === undefined ? [] : (response as JsonRpcResponse[]),
+      // One error for the whole batch (too large, not JSON) comes back alone, as on the wire.
+      response === undefined ? [] : Array.isArray(response) ? response : [response as JsonRpcResponse],
     );
   }
 
