@@ -93,10 +93,14 @@ describe('NATS instance discovery', () => {
     const discoveryReplies = new Set<string>();
     const requestReplies: string[] = [];
     const asks = raw.subscribe(`$SRV.PING.${serviceNameFor(subject)}`, {
-      callback: (_error, msg) => msg.reply && discoveryReplies.add(msg.reply),
+      callback: (_error, msg) => {
+        if (msg.reply) discoveryReplies.add(msg.reply);
+      },
     });
     const calls = raw.subscribe(`${subject}.>`, {
-      callback: (_error, msg) => msg.reply && requestReplies.push(msg.reply),
+      callback: (_error, msg) => {
+        if (msg.reply) requestReplies.push(msg.reply);
+      },
     });
     cleanup.push(async () => {
       asks.unsubscribe();
