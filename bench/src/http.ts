@@ -42,7 +42,7 @@
  * its first calls and flat from ~4 000-9 000 calls on (node:http and ours ~4 000-6 000, axios's
  * rows up to ~9 000). The former 1 s time-based warm-up ended, for every variant, after only
  * ~700-1 700 calls (the published record's warm-up samples), still on the ramp. A client that
- * is fast once optimised (node:http, ours: ~7 000-10 000 calls/s at c=1) then leaves the ramp in
+ * is fast once optimised (node:http, ours: ~7 000-8 500 calls/s at c=1) then leaves the ramp in
  * the first fraction of its 3 s measurement; axios, a few times slower per call, spent most of
  * its measurement there: a large part of why the axios rows dropped ~2× when the fresh-process
  * method came in (c=1 axios defaults 3 644 → 1 656 calls/s while node:http stayed ~8 500) and
