@@ -23,8 +23,8 @@
  *
  * Method: every measurement runs in its own processes. For each concurrency, repeat and variant
  * (the order rotated each repeat) the benchmark starts a fresh server child, then a fresh client
- * child that creates only that variant's client, warms it up (1 s, 300 ms with --quick), measures
- * one closed loop (3 s, 1 s with --quick), prints its samples and is killed with the server. Why:
+ * child that creates only that variant's client, warms it up (see below), measures one closed
+ * loop (3 s, 1 s with --quick), prints its samples and is killed with the server. Why:
  * run in one process, every client existed from the start, so the three resilient-rpc clients'
  * heartbeat timers and pools ran in the background while every other variant was measured, and
  * each variant ran in whatever heap, GC and JIT state the variants before it left (our client's
@@ -33,6 +33,22 @@
  * each variant the same starting point; the cost is ~1 s of process start-up per measurement,
  * not measured. Children run the way this process runs (same Node flags and environment: on
  * `pnpm bench`, the built dist/; see fixtures/bench-child.ts).
+ *
+ * Warm-up: by call count, not by time: a closed loop until 10 000 calls were answered and at
+ * least 1 s (300 ms with --quick) has passed. A cold process runs each client's code unoptimised
+ * at first, and V8 optimises a function after it has run a given amount of bytecode, i.e. after a
+ * number of calls, whatever time they took; fixtures/warmup-http.ts (windows of 1 000 calls in a
+ * fresh process, client CPU µs per call) shows every variant's cost per call falling 5-10× over
+ * its first calls and flat from ~4 000-9 000 calls on (node:http and ours ~4 000-6 000, axios's
+ * rows up to ~9 000). The former 1 s time-based warm-up ended, for every variant, after only
+ * ~700-1 700 calls (the published record's warm-up samples), still on the ramp. A client that
+ * is fast once optimised (node:http, ours: ~7 000-8 500 calls/s at c=1) then leaves the ramp in
+ * the first fraction of its 3 s measurement; axios, a few times slower per call, spent most of
+ * its measurement there: a large part of why the axios rows dropped ~2× when the fresh-process
+ * method came in (c=1 axios defaults 3 644 → 1 656 calls/s while node:http stayed ~8 500) and
+ * "ours ÷ axios defaults" jumped (warmed up, axios defaults still costs ~4-5× node:http's client
+ * CPU per call). 10 000 calls puts every variant past its ramp with a margin;
+ * --quick uses the same count (fewer calls would measure axios cold again).
  *
  * Values are medians of the repeats (3, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
@@ -46,7 +62,7 @@ import type { ChildHandle } from '@resilient-rpc/testkit';
 import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
 import axios from 'axios';
 import { spawnBenchChild } from './fixtures/bench-child.js';
-import { closedLoop, measuredSamples, median, type Sample } from './fixtures/stats.js';
+import { closedLoop, type LoopEnd, measuredSamples, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
 
@@ -243,10 +259,17 @@ export function spawnServer(env: Record<string, string> = {}) {
   });
 }
 
+/**
+ * The warm-up of every measurement: a closed loop until this many calls were answered and at
+ * least this long (at most `maxMs`). By call count, not by time: see the file header.
+ */
+export const WARMUP: LoopEnd = { minCalls: 10_000, minMs: 1_000, maxMs: 60_000 };
+const QUICK_WARMUP: LoopEnd = { minCalls: 10_000, minMs: 300, maxMs: 30_000 };
+
 interface Measurement {
   variant: VariantName;
   concurrency: number;
-  warmupMs: number;
+  warmup: LoopEnd;
   durationMs: number;
 }
 
@@ -254,16 +277,18 @@ interface Measurement {
 async function measureChild(job: Measurement & { url: string; rawUrl: string }): Promise<void> {
   const { signalReady } = await import('@resilient-rpc/testkit');
   const variant = createVariant(job.variant, job.url, job.rawUrl);
-  const warmup = await closedLoop((i) => variant.call(i), job.concurrency, job.warmupMs);
+  const warmup = await closedLoop((i) => variant.call(i), job.concurrency, job.warmup);
   const sample = await closedLoop((i) => variant.call(i), job.concurrency, job.durationMs);
   await variant.close();
   signalReady({ warmup, sample });
 }
 
+const withoutMs = ({ ms: _, ...sample }: Sample & { ms?: number }): Sample => sample;
+
 /** One measurement: a fresh server child, a fresh client child with only `job.variant`'s client; both gone after. */
 async function measure(job: Measurement): Promise<Sample> {
   const server = spawnServer();
-  let client: ChildHandle<{ warmup: Sample; sample: Sample }> | undefined;
+  let client: ChildHandle<{ warmup: Sample & { ms: number }; sample: Sample }> | undefined;
   try {
     const urls = await server.ready;
     client = spawnBenchChild(fileURLToPath(import.meta.url), {
@@ -272,8 +297,8 @@ async function measure(job: Measurement): Promise<Sample> {
     const { warmup, sample } = await client.ready;
     // The record keeps every closed loop (as closedLoop does in-process): the warm-up, then the measurement.
     measuredSamples.push(
-      { ...warmup, concurrency: job.concurrency, durationMs: job.warmupMs },
-      { ...sample, concurrency: job.concurrency, durationMs: job.durationMs },
+      { ...withoutMs(warmup), concurrency: job.concurrency, durationMs: Math.round(warmup.ms) },
+      { ...withoutMs(sample), concurrency: job.concurrency, durationMs: job.durationMs },
     );
     return sample;
   } finally {
@@ -284,7 +309,7 @@ async function measure(job: Measurement): Promise<Sample> {
 export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const repeats = options.quick ? 1 : 3;
   const durationMs = options.quick ? 1_000 : 3_000;
-  const warmupMs = options.quick ? 300 : 1_000;
+  const warmup = options.quick ? QUICK_WARMUP : WARMUP;
   const results: BenchResult[] = [];
   for (const concurrency of [1, 64]) {
     const samples = new Map<string, Sample[]>(VARIANT_NAMES.map((name) => [name, []]));
@@ -292,7 +317,7 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
       // Rotate the order so that no variant always runs first or last.
       for (let k = 0; k < VARIANT_NAMES.length; k++) {
         const variant = VARIANT_NAMES[(k + repeat) % VARIANT_NAMES.length]!;
-        samples.get(variant)!.push(await measure({ variant, concurrency, warmupMs, durationMs }));
+        samples.get(variant)!.push(await measure({ variant, concurrency, warmup, durationMs }));
       }
     }
     const throughput = new Map<string, number>();

@@ -111,6 +111,26 @@ describe('the transport closes idle keep-alive sockets (idleSocketTimeoutMs)', (
     }
   });
 
+  it('keeps a socket whose idle timer fired while it was in use, and closes it once free for idleSocketTimeoutMs again', async () => {
+    // The first call's release arms the socket's timer (150 ms); the second call holds the socket
+    // 500 ms, so the timer fires while it is in use: the socket stays, and its release re-arms it.
+    const served = await serve(500);
+    const client = clientOf(served.url, 150);
+    try {
+      expect(await client.call(['a'])).toEqual(['a']);
+      expect(await client.call(['b'])).toEqual(['b']);
+      const freed = performance.now();
+      expect(served.connections).toHaveLength(1);
+      expect(served.connections[0]!.closed).toBeUndefined();
+      await until(() => served.connections[0]!.closed !== undefined, 3_000);
+      const closed = served.connections[0]!.closed;
+      expect(closed).toBeDefined();
+      expect(closed! - freed).toBeGreaterThanOrEqual(140);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("closes it sooner when the server's Keep-Alive hint (less 1 s) is shorter", async () => {
     // keepAliveTimeout 2.5 s: node:http sends `Keep-Alive: timeout=2`, so the client closes after 1 s.
     const served = await serve(0, 2_500);
