@@ -12,7 +12,9 @@ describe('pnpm demo --otel', () => {
     // attempt, then the failover.
     expect(result.stdout).toMatch(/· failover {2}attempt=\d+ from_endpoint=\S+ endpoint=\S+/);
     expect(result.stdout).toMatch(/├─ \S+ attempt {2}attempt=\d+ .*outcome=(?!success|abandoned)\S+/);
-  });
+    // 6 s of traffic plus starting the CLI and its replica children from sources: ~16 s on an idle
+    // 2-core machine, over 30 s at load 10+. Bounded by runCli's own 120 s, like the other demo runs.
+  }, 120_000);
 
   it('rejects an unknown exporter with the usage', async () => {
     const result = await runCli(['--otel', 'jaeger']);
