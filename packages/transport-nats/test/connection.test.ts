@@ -125,7 +125,8 @@ describe('NATS client connection', () => {
     const inFlight = Array.from({ length: 5 }, () =>
       failure(connection.send(request('slow', [5_000]), options(20_000))),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // In flight: being handled when the broker dies (not a sleep, which a loaded machine outlasts).
+    await waitFor(() => server.inFlight === 5, 'the 5 calls in flight', 5_000, 5);
     const started = Date.now();
     await own.kill('SIGKILL');
     const errors = await Promise.all(inFlight);
