@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/gc-survivors.ts', import.meta.url));
 
-/** Runs the fixture; its stdout (V8's trace of the measured scavenges, then `CALLS <n>`). */
+/** Runs the fixture; its stdout (V8's trace of the measured scavenges, `CALLS <n>`, `TIMERS <n>`). */
 function survivors(calls: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...tsNodeArgs(), FIXTURE, String(calls)], {
@@ -27,6 +27,8 @@ describe('HTTP transport: young-generation survivors (issue 16)', () => {
     const calls = 20_000;
     const trace = await survivors(calls);
     expect(trace).toContain(`CALLS ${calls}`);
+    // The fixture's clock stands still (see there): a few timers in all, not one per call.
+    expect(Number(/TIMERS (\d+)/.exec(trace)?.[1])).toBeLessThan(10);
     let promoted = 0;
     let scavenges = 0;
     for (const line of trace.split('\n')) {

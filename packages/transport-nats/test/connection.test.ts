@@ -125,7 +125,8 @@ describe('NATS client connection', () => {
     const inFlight = Array.from({ length: 5 }, () =>
       failure(connection.send(request('slow', [5_000]), options(20_000))),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // In flight: being handled when the broker dies (not a sleep, which a loaded machine outlasts).
+    await waitFor(() => server.inFlight === 5, 'the 5 calls in flight', 5_000, 5);
     const started = Date.now();
     await own.kill('SIGKILL');
     const errors = await Promise.all(inFlight);
@@ -158,10 +159,15 @@ describe('NATS client connection', () => {
   });
 
   it('(e) drain loses no in-flight call', async () => {
+    // The handlers hold every call until the drain has begun (released 300 ms into it).
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const server = createServer({
       methods: {
-        slow: async ([ms, v]: [number, number], c) => {
-          await sleepFor(ms, c.signal);
+        slow: async ([v]: [number]) => {
+          await released;
           return v;
         },
       },
@@ -170,17 +176,21 @@ describe('NATS client connection', () => {
     const transport = natsTransport();
     const connection = transport.connect(listener.urls[0] ?? '', connectOptions);
     const calls = Array.from({ length: 20 }, (_, i) =>
-      connection.send(request('slow', [300, i]), options(10_000)),
+      connection.send(request('slow', [i]), options(10_000)),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // In flight means being handled: wait until the server holds all 20. (A fixed 100 ms sleep here
+    // let a loaded machine begin the drain before the requests reached the dispatcher: all 20 were
+    // answered -32003 'server is draining', not processed, as documented; not in flight.)
+    await waitFor(() => server.inFlight === 20, 'the 20 calls in flight', 5_000, 5);
     const drained = server.drain();
+    setTimeout(release, 300);
     const responses = await Promise.all(calls);
     expect(responses.map((r) => (r && 'result' in r ? r.result : r))).toEqual(
       Array.from({ length: 20 }, (_, i) => i),
     );
     await drained;
     // after the drain nobody serves the subject: the broker says so at once
-    expect((await failure(connection.send(request('slow', [1, 1]), options(5_000)))).kind).toBe('rejected');
+    expect((await failure(connection.send(request('slow', [1]), options(5_000)))).kind).toBe('rejected');
     await transport.close?.();
   });
 

@@ -21,6 +21,19 @@ import { natsTransport } from '../src/index.js';
 const FIXTURE = fileURLToPath(new URL('./fixtures/service.ts', import.meta.url));
 /** The discovery interval of these tests' clients, ms. */
 const INTERVAL_MS = 500;
+/**
+ * How long an instance may take to print READY, ms. Three start at once, each loading the sources
+ * through tsx (CPU-bound): three took 15-19 s to READY at load average 15 on the 2-core machine,
+ * and the 20 s default failed this file's setup there (1 of 4 runs, load 17). Startup is not
+ * what these tests measure; 45 s is the slowest seen plus a margin of 26 s.
+ */
+const READY_TIMEOUT_MS = 45_000;
+/**
+ * Each test's timeout, ms: the cluster's start (10 s), the instances' READY, their discovery (a
+ * 15 s wait) and the longest test's own waits (the join test: 10 s for traffic, a late instance's
+ * READY, 10 s for it to serve). A bound on a hang only: the tests' timing claims are their own.
+ */
+const TEST_TIMEOUT_MS = 10_000 + READY_TIMEOUT_MS + 15_000 + (10_000 + READY_TIMEOUT_MS + 10_000);
 
 interface Ready {
   instance: string;
@@ -39,7 +52,11 @@ afterEach(async () => {
 });
 
 function startInstance(servers: string, subject: string, name: string): ChildHandle<Ready> {
-  const child = spawnScript<Ready>(FIXTURE, { args: [servers, subject], env: { INSTANCE: name } });
+  const child = spawnScript<Ready>(FIXTURE, {
+    args: [servers, subject],
+    env: { INSTANCE: name },
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
   children.push(child);
   return child;
 }
@@ -98,7 +115,9 @@ function load(client: RpcClient, workers: number) {
   };
 }
 
-describe('NATS scale-out: instances discovered behind one subject (issue 19)', () => {
+describe('NATS scale-out: instances discovered behind one subject (issue 19)', {
+  timeout: TEST_TIMEOUT_MS,
+}, () => {
   it('one instance hung (SIGSTOP) under load: no call fails, ≤ 8 over 1 s, detected within 1.5 s, avoided until it answers again', async () => {
     const { instances, ready, client, endpointOf } = await setup(`scale.hang.${process.pid}`);
     const hung = ready[0] as Ready;

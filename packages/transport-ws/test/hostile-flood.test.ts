@@ -84,6 +84,35 @@ async function openUnread(url: string): Promise<WebSocket> {
 }
 
 /**
+ * `texts` as one buffer of client text frames (masked with a zero key, as RFC 6455 allows the
+ * server to read), written to the attacker's TCP socket in one call. Sent one `send` at a time,
+ * masking 100 MB took the test process 13 s at load average 12: its own legitimate client could
+ * not run meanwhile, and the server rightly ended both connections (the attacker's after
+ * `stalledReadTimeoutMs`, the legitimate one, silent past a heartbeat interval, with 1006).
+ */
+function rawFrames(texts: readonly string[]): Buffer {
+  const frames = texts.map((text) => {
+    const payload = Buffer.from(text);
+    if (payload.length >= 65_536) throw new RangeError('rawFrames: frames up to 64 KiB');
+    const header = Buffer.alloc(payload.length < 126 ? 6 : 8);
+    header[0] = 0x81; // FIN, text
+    if (payload.length < 126) header[1] = 0x80 | payload.length;
+    else {
+      header[1] = 0x80 | 126;
+      header.writeUInt16BE(payload.length, 2);
+    }
+    // The 4-byte masking key stays zero: the payload is its own masked form.
+    return Buffer.concat([header, payload]);
+  });
+  return Buffer.concat(frames);
+}
+
+/** Writes prebuilt frames under `socket`'s WebSocket framing (counted in its `bufferedAmount`). */
+function writeRaw(socket: WebSocket, frames: Buffer): void {
+  (socket as unknown as { _socket: { write(data: Buffer): boolean } })._socket.write(frames);
+}
+
+/**
  * Runs `attack` for `durationMs` while a legitimate client calls every 100 ms; returns the server's
  * peak RSS growth over its baseline and the slowest legitimate call.
  */
@@ -110,15 +139,17 @@ async function underAttack(
 describe('a client that sends and never reads', () => {
   it('100 000 unread 1 KB requests on one socket: server memory grows < 64 MB, others are served promptly, the socket is closed', async () => {
     const payload = 'x'.repeat(1_000);
-    // Built first, so that the sending itself is quick (the stall timer runs from the first pause).
-    const frames = Array.from(
-      { length: 100_000 },
-      (_, index) => `{"jsonrpc":"2.0","method":"echo","params":["${payload}"],"id":${index + 1}}`,
+    // Built first, so that the sending itself is one write (the stall timer runs from the first pause).
+    const frames = rawFrames(
+      Array.from(
+        { length: 100_000 },
+        (_, index) => `{"jsonrpc":"2.0","method":"echo","params":["${payload}"],"id":${index + 1}}`,
+      ),
     );
     const attacker = await openUnread(urls.plain);
     let unsent = 0;
     const result = await underAttack(() => {
-      for (const frame of frames) attacker.send(frame);
+      writeRaw(attacker, frames);
       // Sampled well before stalledReadTimeoutMs can end the connection.
       setTimeout(() => (unsent = attacker.bufferedAmount), 1_000);
     }, 4_000);
@@ -142,12 +173,10 @@ describe('a client that sends and never reads', () => {
     const first = await openUnread(urls.plain);
     const second = await openUnread(urls.plain);
     // 100 entries of one byte each: every one is answered -32600, about 50 bytes out per byte in.
-    const batch = JSON.stringify(Array.from({ length: 100 }, () => 1));
+    const batches = rawFrames(Array(30_000).fill(JSON.stringify(Array.from({ length: 100 }, () => 1))));
     const result = await underAttack(() => {
-      for (let index = 0; index < 30_000; index++) {
-        first.send(batch);
-        second.send(batch);
-      }
+      writeRaw(first, batches);
+      writeRaw(second, batches);
     }, 8_000);
     console.log(
       `unread id-less batches: server peak RSS +${(result.growth / MB).toFixed(1)} MB, slowest legitimate call ${result.slowestMs} ms`,
@@ -184,7 +213,10 @@ describe('in flight until written', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       attacker.resume();
-      await expect.poll(() => answers.size, { timeout: 20_000 }).toBe(60);
+      // Waits for the 60th answer; the bound only ends a hang. 60 MB each way through JSON and
+      // ws framing in this one process: at load average 14 the sends took 4.7 s and the answers
+      // another 9 s (8 a second, none lost), so 20 s (and 40 for the test) ran out at load 15.
+      await expect.poll(() => answers.size, { timeout: 45_000 }).toBe(60);
       const refused = [...answers.values()].filter((answer) => answer.error?.code === -32002);
       const served = [...answers.values()].filter((answer) => 'result' in answer);
       expect(refused.length).toBeGreaterThan(0);
@@ -193,5 +225,5 @@ describe('in flight until written', () => {
     } finally {
       await server.close();
     }
-  }, 40_000);
+  }, 75_000); // the sends (60 × 10 ms apart: 4.7 s at load 14), the answers' 45 s and the checks
 });
