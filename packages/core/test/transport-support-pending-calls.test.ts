@@ -113,6 +113,57 @@ describe('PendingCalls', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('a call added alone and the calls added beside it are found, settled and failed alike, oldest first', () => {
+    const clock = new ManualClock();
+    const failed: number[] = [];
+    const calls = new PendingCalls<number, string, string>(clock, {
+      timeout: () => new TimeoutError('no response'),
+      aborted: () => new TimeoutError('aborted'),
+    });
+    const outcomes = new Map<number, string>();
+    const add = (id: number, timeoutMs = 1_000) =>
+      calls.add(
+        id,
+        `call ${id}`,
+        timeoutMs,
+        undefined,
+        (value) => outcomes.set(id, value),
+        () => failed.push(id),
+      );
+    // Alone (the table's fast path), then beside others.
+    add(1);
+    expect(calls.get(1)?.context).toBe('call 1');
+    expect(calls.get(2)).toBeUndefined();
+    expect(calls.resolve(2, 'nobody')).toBe(false);
+    expect(calls.size).toBe(1);
+    add(2);
+    add(3);
+    expect(calls.size).toBe(3);
+    expect(calls.resolve(1, 'one')).toBe(true);
+    expect(calls.resolve(1, 'again')).toBe(false);
+    expect(calls.get(1)).toBeUndefined();
+    add(4);
+    expect(calls.size).toBe(3);
+    calls.rejectAll(() => new ConnectionLostError('closed'));
+    expect(failed).toEqual([2, 3, 4]);
+    expect(calls.size).toBe(0);
+    // Alone again, then others: the oldest fails first whichever way it was kept.
+    add(5, 300);
+    add(6, 100);
+    add(7, 300);
+    calls.rejectAll(
+      () => new ConnectionLostError('lost'),
+      (call) => call.id !== 6,
+    );
+    expect(failed).toEqual([2, 3, 4, 5, 7]);
+    add(8, 100);
+    clock.advance(100);
+    expect(failed).toEqual([2, 3, 4, 5, 7, 6, 8]);
+    expect(calls.size).toBe(0);
+    expect(outcomes).toEqual(new Map([[1, 'one']]));
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('a call registered while others expire gets its own full timeout', () => {
     const { calls, outcomes, clock } = table();
     calls.add(

@@ -5,16 +5,24 @@ import type WebSocket from 'ws';
 const TEXT = { binary: false } as const;
 
 /**
+ * The `net.Socket` under a WebSocket: `_socket`, which ws keeps but does not type (undefined
+ * before the socket is set up). The one place that reaches into ws's internals for it.
+ */
+export function tcpSocketOf(ws: WebSocket): Socket | undefined {
+  return (ws as unknown as { _socket?: Socket })._socket;
+}
+
+/**
  * `ws.send(data)` as a text frame, with the underlying TCP socket corked until the end of the current tick so
  * that the frames of many calls made in the same tick leave in one `writev` rather than one
- * system call each. `_socket` is the `net.Socket` ws keeps; without it this is a plain send. A
+ * system call each. Without a TCP socket ({@link tcpSocketOf}) this is a plain send. A
  * client passes UTF-8 bytes: ws then masks them into the frame's own buffer (one write of one
  * buffer) instead of encoding a string and writing header and payload apart.
  * `alone`: no other frame is expected in this tick (the only call in flight): it is sent at once,
  * without corking (no tick scheduled for one frame).
  */
 export function corkedSend(ws: WebSocket, data: string | Buffer, alone = false): void {
-  const socket = (ws as unknown as { _socket?: Socket })._socket;
+  const socket = tcpSocketOf(ws);
   // Corked already means corked by an earlier send of this tick (ws uncorks its own at once).
   if (!alone && socket !== undefined && socket.writableCorked === 0) {
     socket.cork();

@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import type { Socket } from 'node:net';
 import {
   type Dispatcher,
   type DispatchOptions,
@@ -10,6 +9,7 @@ import {
   InFlightLimit,
 } from '@resilient-rpc/core';
 import WebSocket from 'ws';
+import { tcpSocketOf } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
@@ -223,7 +223,7 @@ export class ServerConnection {
     if (this.flushing || this.slots.inFlight > held) {
       if (!this.flushing) {
         this.flushing = true;
-        (socket as unknown as { _socket?: Socket })._socket?.cork();
+        tcpSocketOf(socket)?.cork();
         process.nextTick(this.flushTick);
       }
       this.heldUnflushed += held;
@@ -240,13 +240,13 @@ export class ServerConnection {
     this.flushing = false;
     const held = this.heldUnflushed;
     this.heldUnflushed = 0;
-    (this.socket as unknown as { _socket?: Socket })._socket?.uncork();
+    tcpSocketOf(this.socket)?.uncork();
     this.handedOver(held);
   };
 
   /** Replies of `held` requests were sent: written now if the kernel took them, else once it has. */
   private handedOver(held: number): void {
-    const tcp = (this.socket as unknown as { _socket?: Socket })._socket;
+    const tcp = tcpSocketOf(this.socket);
     if (tcp === undefined || tcp.destroyed || this.socket.bufferedAmount === 0) this.written(held);
     // An empty write completes after every write before it (or fails when the socket is destroyed).
     else tcp.write(EMPTY, () => this.written(held));

@@ -3,7 +3,7 @@
  * error with the cause kept (never retried, nothing sent, the connection unharmed), and the
  * `meta` member can be turned off with `wsTransport({ meta: false })`.
  */
-import { createClient, type RpcClient } from '@resilient-rpc/core';
+import { createClient, type JsonRpcRequest, type RpcClient, type WireMetadata } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wsTransport } from '../src/index.js';
 import { connect, startServer } from './helpers.js';
@@ -104,26 +104,30 @@ describe('the meta member', () => {
   });
 });
 
+/** A raw ws server: records each text frame and answers requests with their own id. */
+async function rawRecordingServer(): Promise<{ port: number; frames: string[] }> {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const frames: string[] = [];
+  wss.on('connection', (socket) =>
+    socket.on('message', (data) => {
+      const text = data.toString();
+      frames.push(text);
+      const parsed = JSON.parse(text) as { id?: number } | Array<{ id?: number }>;
+      const answer = (entry: { id?: number }) => ({ jsonrpc: '2.0', id: entry.id, result: 'ok' });
+      if (Array.isArray(parsed))
+        socket.send(JSON.stringify(parsed.filter((e) => e.id !== undefined).map(answer)));
+      else if (parsed.id !== undefined) socket.send(JSON.stringify(answer(parsed)));
+    }),
+  );
+  return { port: (wss.address() as { port: number }).port, frames };
+}
+
 describe('the frames on the wire', () => {
   it('carry a connection-unique wire id first, the members as given and the metadata in meta', async () => {
-    // A raw ws server: records each text frame and answers requests with their own id.
-    const { WebSocketServer } = await import('ws');
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
-    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-    const frames: string[] = [];
-    wss.on('connection', (socket) =>
-      socket.on('message', (data) => {
-        const text = data.toString();
-        frames.push(text);
-        const parsed = JSON.parse(text) as { id?: number } | Array<{ id?: number }>;
-        const answer = (entry: { id?: number }) => ({ jsonrpc: '2.0', id: entry.id, result: 'ok' });
-        if (Array.isArray(parsed))
-          socket.send(JSON.stringify(parsed.filter((e) => e.id !== undefined).map(answer)));
-        else if (parsed.id !== undefined) socket.send(JSON.stringify(answer(parsed)));
-      }),
-    );
-    const port = (wss.address() as { port: number }).port;
+    const { port, frames } = await rawRecordingServer();
     const connection = connect(`ws://127.0.0.1:${port}/rpc`);
     cleanups.push(() => connection.close());
     const options = {
@@ -152,5 +156,67 @@ describe('the frames on the wire', () => {
       '[{"id":3,"jsonrpc":"2.0","method":"a","meta":{"deadlineMs":4000,"attempt":2}},{"jsonrpc":"2.0","method":"b","params":{"k":1},"meta":{"deadlineMs":4000,"attempt":2}}]',
       '{"id":1,"jsonrpc":"1.0","method":"old"}',
     ]);
+  });
+
+  it('are the text JSON.stringify writes of the request, whatever its metadata', async () => {
+    const { port, frames } = await rawRecordingServer();
+    const withMeta = connect(`ws://127.0.0.1:${port}/rpc`);
+    const withoutMeta = connect(`ws://127.0.0.1:${port}/rpc`, { meta: false });
+    cleanups.push(
+      () => withMeta.close(),
+      () => withoutMeta.close(),
+    );
+    const cases: Array<[JsonRpcRequest, WireMetadata]> = [
+      [
+        { jsonrpc: '2.0', method: 'echo', params: { a: 1 }, id: 1 },
+        { deadlineMs: 4000, attempt: 1, idempotent: true },
+      ],
+      [{ jsonrpc: '2.0', method: 'say "hi"\n', params: [1, 'x'], id: 2 }, { idempotent: false }],
+      [{ jsonrpc: '2.0', method: 'échø', id: 3 }, {}],
+      [
+        { jsonrpc: '2.0', method: 'echo', id: 4 },
+        { deadlineMs: 0.5, attempt: undefined },
+      ],
+      [
+        { jsonrpc: '2.0', method: 'echo', params: [], id: 5 },
+        { attempt: 3, traceId: 'trace' },
+      ],
+      [{ jsonrpc: '2.0', method: 'echo', id: 6 }, { deadlineMs: Number.POSITIVE_INFINITY }],
+      [
+        { jsonrpc: '2.0', method: 'echo', id: 7 },
+        { traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` },
+      ],
+      [
+        { jsonrpc: '2.0', method: 'note', params: { k: [true, null] } },
+        { deadlineMs: 10, attempt: 2 },
+      ],
+    ];
+    const expected: string[] = [];
+    for (const sendMeta of [true, false]) {
+      // Each connection numbers its sends from 1 (a notification takes a number too).
+      let wireId = 0;
+      for (const [request, metadata] of cases) {
+        wireId++;
+        const id = Object.hasOwn(request, 'id') ? wireId : undefined;
+        // The rule: the metadata goes in `meta` unless none of these four is set.
+        const meta =
+          !sendMeta ||
+          (metadata.deadlineMs === undefined &&
+            metadata.idempotent === undefined &&
+            metadata.attempt === undefined &&
+            metadata.traceId === undefined)
+            ? undefined
+            : metadata;
+        expected.push(
+          JSON.stringify({ id, jsonrpc: '2.0', method: request.method, params: request.params, meta }),
+        );
+        const options = { signal: new AbortController().signal, timeoutMs: 5_000, metadata };
+        await (sendMeta ? withMeta : withoutMeta).send(request, options);
+      }
+      // The last case is a notification, settled once written: its frame arrives before the next connection's.
+      while (frames.length < expected.length) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(frames).toEqual(expected);
   });
 });

@@ -82,7 +82,16 @@ export class PendingCall<T, C> {
  * Every call settles once: `resolve`, `reject`, its timeout, its signal or `rejectAll`.
  */
 export class PendingCalls<K, T, C = undefined> {
+  /** The calls waiting, by id, but {@link solo}. */
   private readonly calls = new Map<K, PendingCall<T, C>>();
+  /**
+   * A call added while no other waited (always the oldest waiting), kept out of {@link calls}:
+   * at concurrency 1 the Map is never touched. A Map that goes from empty to one entry and back
+   * on every call replaces its hash table every few calls (V8 reuses no deleted slot), and each
+   * table replaced stays linked to its successor: once one was promoted to the old generation,
+   * every later one survived each scavenge and was promoted in turn until the next full GC.
+   */
+  private solo: PendingCall<T, C> | undefined;
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private readonly watchAfterMs: number;
@@ -106,12 +115,13 @@ export class PendingCalls<K, T, C = undefined> {
 
   /** Calls waiting now. */
   get size(): number {
-    return this.calls.size;
+    return this.solo === undefined ? this.calls.size : this.calls.size + 1;
   }
 
   /** The call waiting under `id`, if any. */
   get(id: K): PendingCall<T, C> | undefined {
-    return this.calls.get(id);
+    const solo = this.solo;
+    return solo !== undefined && solo.id === id ? solo : this.calls.get(id);
   }
 
   /**
@@ -139,7 +149,8 @@ export class PendingCalls<K, T, C = undefined> {
       onError,
       startedAt ?? this.clock.now(),
     );
-    this.calls.set(id, call);
+    if (this.solo === undefined && this.calls.size === 0) this.solo = call;
+    else this.calls.set(id, call);
     if (abort !== undefined) {
       if (this.watchAfterMs > 0 && !(abort instanceof AbortSignal)) {
         call.source = abort;
@@ -224,20 +235,31 @@ export class PendingCalls<K, T, C = undefined> {
     makeError: (call: PendingCall<T, C>) => RpcError,
     which?: (call: PendingCall<T, C>) => boolean,
   ): void {
-    for (const call of [...this.calls.values()]) {
+    for (const call of this.waiting()) {
       if (which === undefined || which(call)) this.reject(call.id as K, makeError(call));
     }
-    if (this.calls.size === 0) {
+    if (this.size === 0) {
       this.disarm();
       this.watchTimer?.cancel();
       this.watchTimer = undefined;
     }
   }
 
+  /** Every waiting call, oldest first (a copy: settling them does not disturb it). */
+  private waiting(): PendingCall<T, C>[] {
+    const calls = [...this.calls.values()];
+    if (this.solo !== undefined) calls.unshift(this.solo);
+    return calls;
+  }
+
   private take(id: K): PendingCall<T, C> | undefined {
-    const call = this.calls.get(id);
-    if (call === undefined) return undefined;
-    this.calls.delete(id);
+    let call = this.solo;
+    if (call !== undefined && call.id === id) this.solo = undefined;
+    else {
+      call = this.calls.get(id);
+      if (call === undefined) return undefined;
+      this.calls.delete(id);
+    }
     if (call.source !== undefined) this.unwatch(call);
     else if (call.signal !== undefined) {
       call.signal.removeEventListener('abort', call);
@@ -265,7 +287,7 @@ export class PendingCalls<K, T, C = undefined> {
     const now = this.clock.now();
     const due: PendingCall<T, C>[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const call of this.calls.values()) {
+    for (const call of this.waiting()) {
       if (call.at <= now) due.push(call);
       else if (call.at < next) next = call.at;
     }
