@@ -626,7 +626,8 @@ export async function soak(seconds: number): Promise<HostileSummary> {
     await Promise.all(clients.map((client) => client.close().catch(() => {})));
     await attacker?.close().catch(() => {});
     await child?.kill('SIGKILL');
-    broker?.stop();
+    // kill, not stop(): the handle's stop() is SIGSTOP, which left the broker behind, hung
+    await broker?.kill();
   }
 }
 

@@ -210,7 +210,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchResult[]>
   } finally {
     await nc.close();
     await child.kill();
-    await broker.stop();
+    await broker.kill(); // not stop(): that is SIGSTOP, and left the broker behind, hung
   }
   return results;
 }
