@@ -226,6 +226,56 @@ describe('the overtaken rule: a request lost on an endpoint that answers the cal
     expect(hedges).toEqual([]);
   });
 
+  // A broker node dies with requests inside it: the instance reconnects and answers everything
+  // sent after, but the balancer, seeing the lost calls in flight there, sends it nothing new, so no
+  // call of the method overtakes them. A probe sent after them and answered is the evidence then.
+  for (const [evidence, extra] of [
+    ['the stall probe', {}],
+    [
+      'a heartbeat (its answers keep the endpoint from ever looking silent)',
+      { heartbeat: { intervalMs: 100 } },
+    ],
+  ] as const) {
+    it(`rescues a lost call on an endpoint sent nothing after it, once ${evidence} sent after it is answered`, async () => {
+      let dropped = 0;
+      const setup = await twoReplicas(
+        (network) =>
+          droppingTransport(network, (request) => {
+            if ((request.params as unknown[] | undefined)?.[0] !== 'lost' || dropped > 0) return false;
+            dropped++;
+            return true;
+          }),
+        extra,
+      );
+      const { clock, client, states, hedges, attempts } = setup;
+      await steadyCalls(setup, 'echo', ['warm'], 10, 10);
+      const sentAt = clock.now();
+      const lost = watch(clock, client.call('echo', ['lost'], { idempotent: true }));
+      const lostOn = attempts.at(-1)!.endpoint;
+      // nothing else is called: only probes reach the endpoint
+      await clock.advanceAsync(1_000, 10);
+      expect(dropped).toBe(1);
+      expect(lost.outcome).toBe('lost');
+      // floor 250 ms + two sweep intervals (the one that probes or sees the heartbeat's answer, and
+      // the one after) + the copy's 5 ms answer, + 20 ms of step margin
+      expect(lost.settledAt! - sentAt).toBeLessThanOrEqual(250 + 2 * 100 + 5 + 20);
+      expect(hedges).toHaveLength(1);
+      expect(hedges[0]!.endpoint).not.toBe(lostOn);
+      expect(states).toEqual([]);
+    });
+  }
+
+  it('still never copies a lone slow call of a method with no record here, probes answered or not', async () => {
+    const { clock, client, runs, hedges } = await twoReplicas(memoryTransport, {
+      heartbeat: { intervalMs: 100 },
+    });
+    const pending = watch(clock, client.call('sleep', [1_200], { idempotent: true }));
+    await clock.advanceAsync(1_500, 10);
+    expect(pending.outcome).toBe('slept');
+    expect(hedges).toEqual([]);
+    expect(runs[0]! + runs[1]!).toBe(1);
+  });
+
   it('does not copy a lost call that is not idempotent (it may yet run)', async () => {
     let dropped = 0;
     const setup = await twoReplicas((network) =>

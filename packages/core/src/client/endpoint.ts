@@ -80,6 +80,11 @@ export class Endpoint implements BalancerCandidate {
   sharedLatency: LatencyTracker | undefined;
   /** A stall probe in flight (see stall suspicion). */
   probing = false;
+  /**
+   * Client time the latest-sent probe (stall probe or heartbeat) that was answered was sent: for
+   * the overtaken rule, it overtakes every call sent before it (see {@link overtaken}).
+   */
+  private probeAnsweredSentAt = Number.NEGATIVE_INFINITY;
   /** The connection's last reported status was `open` (see {@link onConnectionEvent}). */
   private connectionOpen: boolean;
   /** Per-method latency and latest answer, for the overtaken rule (see {@link overtaken}). */
@@ -174,7 +179,9 @@ export class Endpoint implements BalancerCandidate {
   ): void {
     this.heartbeat = new HeartbeatMonitor(
       async (signal, timeoutMs) => {
+        const sentAt = this.clock.now();
         await ping(signal, timeoutMs);
+        this.probeAnswered(sentAt);
         this.signal(ANSWER);
       },
       (verdict) =>
@@ -320,11 +327,20 @@ export class Endpoint implements BalancerCandidate {
     }
   }
 
+  /** A probe (stall probe or heartbeat) sent at client time `sentAt` was answered. */
+  probeAnswered(sentAt: number): void {
+    if (sentAt > this.probeAnsweredSentAt) this.probeAnsweredSentAt = sentAt;
+  }
+
   /**
    * The attempts waiting here that are presumed lost, at client time `now`: idempotent, older
    * than max(`multiplier` × their method's latency EWMA here, `minimumMs`), and overtaken — an
-   * attempt of the same method sent after them has been answered. Oldest first; undefined when
-   * there is none. Walks only the attempts older than `minimumMs` (the list is oldest first).
+   * attempt of the same method, or a probe, sent after them has been answered. A probe counts
+   * because the balancer sends nothing new to an endpoint whose lost calls it sees in flight, so no
+   * call of the method may ever overtake them; the method's own latency (a record here is
+   * required) still sets the bar, so a lone call of a method never answered here is never copied.
+   * Oldest first; undefined when there is none. Walks only the attempts older than `minimumMs`
+   * (the list is oldest first).
    */
   overtaken(now: number, multiplier: number, minimumMs: number): PendingAttempt[] | undefined {
     let found: PendingAttempt[] | undefined;
@@ -337,7 +353,9 @@ export class Endpoint implements BalancerCandidate {
       if (age <= minimumMs) break;
       if (!attempt.rescuable) continue;
       const record = this.methods.get(attempt.method);
-      if (record === undefined || record.answeredSentAt <= attempt.startedAt) continue;
+      if (record === undefined) continue;
+      const startedAt = attempt.startedAt;
+      if (record.answeredSentAt <= startedAt && this.probeAnsweredSentAt <= startedAt) continue;
       if (age <= multiplier * record.latency.ewmaMs) continue;
       (found ??= []).push(attempt);
     }

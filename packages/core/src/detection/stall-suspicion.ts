@@ -25,8 +25,8 @@ export interface StallDetectionOptions {
    */
   overtakenMultiplier: number;
   /**
-   * …and than this many ms, while a later call of the same method on that endpoint has been
-   * answered. Default 250.
+   * …and than this many ms, while a later call of the same method on that endpoint, or a probe
+   * sent to it after the call, has been answered. Default 250.
    */
   overtakenMinimumMs: number;
 }
@@ -41,17 +41,19 @@ const LOCAL_STALL_TOLERANCE_MS = 250;
  * question (the silence counts from the later of the call's start and the last answer: an answer
  * does not excuse the calls sent before it for good, as the peer may hang right after it with
  * nothing sent to it since). The answer comes from a probe: if the endpoint answers it, the waiting
- * calls are legitimately slow (excused, nothing is marked, nothing is copied; the excuse lasts
- * max(threshold, the oldest one's age), so a long call is probed once per doubling of its age);
+ * calls are legitimately slow (excused, nothing is marked; the excuse lasts max(threshold, the
+ * oldest one's age), so a long call is probed once per doubling of its age) unless the overtaken
+ * rule below presumes them lost;
  * if the probe goes unanswered too and nothing else came back, the endpoint is `suspect` (and
  * waiting idempotent calls are rescued elsewhere).
  *
  * The same sweep applies the overtaken rule, for a request lost on its way (a broker node that
  * died with it, a dropped datagram) to an endpoint that is otherwise fine: an idempotent call
  * older than max(`overtakenMultiplier` × its method's latency EWMA there, `overtakenMinimumMs`)
- * on an endpoint that has since answered a later call of the same method is rescued elsewhere
- * (within the retry budget; the first answer wins). The endpoint is not marked: it is alive, only
- * that one request is gone. Removed endpoints with calls still waiting (`retired`) stay watched.
+ * on an endpoint that has since answered a later call of the same method, or a probe (stall probe
+ * or heartbeat) sent after it, is rescued elsewhere (within the retry budget; the first answer
+ * wins). The endpoint is not marked: it is alive, only that one request is gone. Removed endpoints
+ * with calls still waiting (`retired`) stay watched.
  */
 export class StallSuspicion {
   private timer: TimerHandle | undefined;
@@ -112,10 +114,14 @@ export class StallSuspicion {
     }
   }
 
-  private checkEndpoint(endpoint: Endpoint, now: number): void {
+  private rescueOvertaken(endpoint: Endpoint, now: number): void {
     const { overtakenMultiplier, overtakenMinimumMs } = this.options;
     const lost = endpoint.overtaken(now, overtakenMultiplier, overtakenMinimumMs);
     if (lost !== undefined) for (const attempt of lost) attempt.onOvertaken();
+  }
+
+  private checkEndpoint(endpoint: Endpoint, now: number): void {
+    this.rescueOvertaken(endpoint, now);
     if (endpoint.health.isStalled || endpoint.probing) return;
     const silentSince = endpoint.silentSince(now);
     if (silentSince === undefined) return;
@@ -135,9 +141,12 @@ export class StallSuspicion {
       endpoint.probing = false;
       const at = this.clock.now();
       if (answered) {
-        // Alive: the calls waiting are legitimately slow, and excused for a while (see `excuse`).
+        // Alive: the calls waiting are legitimately slow, and excused for a while (see `excuse`)…
         endpoint.signal(ANSWER, at);
         endpoint.excuse(at, threshold);
+        // …unless the probe, sent after them, overtook them: lost on the way (the overtaken rule).
+        endpoint.probeAnswered(sentAt);
+        this.rescueOvertaken(endpoint, at);
         return;
       }
       // Something else came back meanwhile (another answer), or nothing waits any more.
