@@ -121,6 +121,22 @@ function load(client: RpcClient, workers: number) {
   };
 }
 
+/**
+ * Node 0 (instance i0's) SIGKILLed under 8 loops of calls; returns the traffic once 300 more calls
+ * have ended, having checked that none failed and that the other instances served.
+ */
+async function killNodeZeroUnderLoad({ cluster, client }: Awaited<ReturnType<typeof setup>>) {
+  const traffic = load(client, 8);
+  await waitFor(() => traffic.calls.length > 200, 'steady traffic', 10_000);
+  await cluster.servers[0]?.kill('SIGKILL');
+  const atKill = traffic.calls.length;
+  await waitFor(() => traffic.calls.length > atKill + 300, 'calls after the node died', 15_000);
+  await traffic.stop();
+  expect(traffic.failures.map((e) => `${e.kind}: ${e.message}`).join('\n')).toBe('');
+  expect(traffic.count('i1') + traffic.count('i2')).toBeGreaterThan(0);
+  return traffic;
+}
+
 describe('NATS scale-out: instances discovered behind one subject (issue 19)', {
   timeout: TEST_TIMEOUT_MS,
 }, () => {
@@ -204,15 +220,7 @@ describe('NATS scale-out: instances discovered behind one subject (issue 19)', {
   // calls waiting out their 10 s deadline (a loss needs requests inside the node as it dies, so not
   // every run has one; core's detection-overtaken test covers the rule deterministically).
   it('the node of one instance killed under load, the client on another: requests lost in it are rescued, no call fails', async () => {
-    const { cluster, client } = await setup(`scale.node.${process.pid}`, [1, 2]);
-    const traffic = load(client, 8);
-    await waitFor(() => traffic.calls.length > 200, 'steady traffic', 10_000);
-    await cluster.servers[0]?.kill('SIGKILL');
-    const atKill = traffic.calls.length;
-    await waitFor(() => traffic.calls.length > atKill + 300, 'calls after the node died', 15_000);
-    await traffic.stop();
-    expect(traffic.failures.map((e) => `${e.kind}: ${e.message}`).join('\n')).toBe('');
-    expect(traffic.count('i1') + traffic.count('i2')).toBeGreaterThan(0);
+    const traffic = await killNodeZeroUnderLoad(await setup(`scale.node.${process.pid}`, [1, 2]));
     // A lost request is rescued within the overtaken floor (250 ms) + two sweeps (200 ms) + a
     // probe (≤ 300 ms) ≈ 750 ms; 3 s is that plus a margin for a loaded machine, far under the
     // 10 s deadline the lost calls waited out before.
@@ -222,15 +230,7 @@ describe('NATS scale-out: instances discovered behind one subject (issue 19)', {
 
   it("the client's own NATS node killed under load: calls continue through the other nodes", async () => {
     // Given node 0 only, the client learns the others from the cluster (INFO) and reconnects there.
-    const { cluster, client } = await setup(`scale.own.${process.pid}`, [0]);
-    const traffic = load(client, 8);
-    await waitFor(() => traffic.calls.length > 200, 'steady traffic', 10_000);
-    await cluster.servers[0]?.kill('SIGKILL');
-    const atKill = traffic.calls.length;
-    await waitFor(() => traffic.calls.length > atKill + 300, 'calls after the node died', 15_000);
-    await traffic.stop();
-    expect(traffic.failures.map((e) => `${e.kind}: ${e.message}`).join('\n')).toBe('');
-    expect(traffic.count('i1') + traffic.count('i2')).toBeGreaterThan(0);
+    await killNodeZeroUnderLoad(await setup(`scale.own.${process.pid}`, [0]));
   });
 
   it('an instance started during the run receives calls within the discovery interval', async () => {
