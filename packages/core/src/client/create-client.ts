@@ -151,6 +151,7 @@ export function createClient(options: ClientOptions): RpcClient {
     typeof options.balancer === 'object'
       ? options.balancer
       : createBalancer(options.balancer ?? 'p2c-peak-ewma');
+  /** Every endpoint's answers together: the hedge delay's percentile (kept only when hedging is on). */
   const allLatency = new LatencyTracker();
   const endpoints: Endpoint[] = [];
   const byUrl = new Map<string, Endpoint>();
@@ -279,7 +280,8 @@ export function createClient(options: ClientOptions): RpcClient {
       (changed, to, from) =>
         emitter.emit('breaker-state', { at: clock.now(), endpoint: changed.url, from, to }),
     );
-    endpoint.sharedLatency = allLatency;
+    // Only hedging reads it: without hedging, an answer is not recorded a third time.
+    if (pipeline.hedging !== undefined) endpoint.sharedLatency = allLatency;
     endpoints.push(endpoint);
     byUrl.set(url, endpoint);
     outlier?.add(url);
