@@ -74,11 +74,11 @@ const OFF: Partial<ClientOptions> = {
 };
 
 /**
- * A transport whose connection answers every call at once with `null`, without JSON or a server:
+ * A transport whose connection answers every call at once with `result` (default `null`), without JSON or a server:
  * it isolates the pipeline's own cost from the transport's (the memory transport's JSON round trip
  * and server dispatch cost tens of µs on a loaded machine, which would drown a 1 µs difference).
  */
-function stubTransport(): ClientTransport {
+export function stubTransport(result: unknown = null): ClientTransport {
   return {
     name: 'stub',
     schemes: ['stub'],
@@ -87,7 +87,7 @@ function stubTransport(): ClientTransport {
         url,
         capabilities: { batch: false, ping: false, persistentConnection: false },
         status: 'open',
-        send: (request) => Promise.resolve({ jsonrpc: '2.0', id: request.id ?? null, result: null }),
+        send: (request) => Promise.resolve({ jsonrpc: '2.0', id: request.id ?? null, result }),
         onEvent: () => () => {},
         close: async () => {},
       } satisfies ClientConnection;

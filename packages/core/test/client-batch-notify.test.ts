@@ -8,6 +8,7 @@ import {
 } from '@resilient-rpc/core';
 import { faultyTransport, ManualClock, MemoryNetwork, memoryTransport } from '@resilient-rpc/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasOwnProfileOption, OWN_PROFILE_OPTIONS } from '../src/client/create-client.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -74,6 +75,18 @@ async function pair(refuseFirst: boolean, clientOptions: Record<string, unknown>
 }
 
 describe('shared call profiles', () => {
+  it('every option that gives a call a profile of its own is checked, alone or beside idempotent', () => {
+    for (const option of OWN_PROFILE_OPTIONS) {
+      expect(hasOwnProfileOption({ [option]: 1 }), option).toBe(true);
+      expect(hasOwnProfileOption({ idempotent: true, [option]: 'x' }), option).toBe(true);
+    }
+    expect(hasOwnProfileOption({})).toBe(false);
+    expect(hasOwnProfileOption({ idempotent: true })).toBe(false);
+    expect(hasOwnProfileOption({ deadlineMs: undefined, idempotent: false })).toBe(false);
+    // Read like any property: an inherited option counts too.
+    expect(hasOwnProfileOption(Object.create({ traceId: 't' }))).toBe(true);
+  });
+
   it('calls of one method with { idempotent } alone, with other options or none each send their own metadata', async () => {
     const { client, seen } = await pair(false, { deadlineMs: 5_000 });
     const sent = async (options?: Record<string, unknown>) => {

@@ -2,6 +2,7 @@ import {
   createClient,
   createServer,
   MAX_DEADLINE_MS,
+  seededRandom,
   systemClock,
   validateDeadlineMs,
 } from '@resilient-rpc/core';
@@ -60,6 +61,43 @@ describe('DeadlineTimer', () => {
     timer.remove(entries[2]!); // 200
     clock.advance(1_000);
     expect(fired).toEqual([100, 300, 400]);
+    expect(timer.size).toBe(0);
+  });
+
+  it('fires hundreds of entries added and removed in random order at their deadlines, in order', () => {
+    const clock = new ManualClock();
+    const timer = new DeadlineTimer(clock);
+    const random = seededRandom(7);
+    const fired: number[] = [];
+    const live = new Set<{ deadlineAt: number; deadlineSlot: number; onDeadline(): void }>();
+    // Enough entries to outgrow the timer's first key array several times; equal deadlines too.
+    for (let index = 0; index < 600; index++) {
+      const entry = {
+        deadlineAt: 1 + Math.floor(random() * 400),
+        deadlineSlot: -1,
+        onDeadline: () => {
+          fired.push(entry.deadlineAt);
+          live.delete(entry);
+        },
+      };
+      timer.add(entry);
+      live.add(entry);
+      if (random() < 0.4) {
+        const victims = [...live];
+        const victim = victims[Math.floor(random() * victims.length)]!;
+        timer.remove(victim);
+        timer.remove(victim); // harmless twice
+        live.delete(victim);
+      }
+    }
+    expect(timer.size).toBe(live.size);
+    const expected = [...live].map((entry) => entry.deadlineAt).sort((a, b) => a - b);
+    for (let at = 1; at <= 400; at++) {
+      clock.advance(1);
+      // Every entry due by now has fired, none later.
+      expect(fired.length).toBe(expected.filter((deadline) => deadline <= clock.now()).length);
+    }
+    expect(fired).toEqual(expected);
     expect(timer.size).toBe(0);
   });
 

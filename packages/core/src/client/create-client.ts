@@ -75,7 +75,7 @@ const NO_OPTIONS: CallOptions = {};
  * clause and `Unlisted` below make a new {@link CallOptions} field a type error until it is listed
  * here, so that a call carrying it can never take a shared profile by mistake.
  */
-const OWN_PROFILE_OPTIONS = [
+export const OWN_PROFILE_OPTIONS = [
   'deadlineMs',
   'attemptTimeoutMs',
   'signal',
@@ -88,6 +88,22 @@ const OWN_PROFILE_OPTIONS = [
 type Unlisted = Exclude<keyof CallOptions, 'idempotent' | (typeof OWN_PROFILE_OPTIONS)[number]>;
 const everyCallOptionListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyCallOptionListed;
+/**
+ * Whether `callOptions` sets any of {@link OWN_PROFILE_OPTIONS}: one named read each (a loop over
+ * the list reads them by computed key, several times slower on the per-call path).
+ */
+export function hasOwnProfileOption(callOptions: CallOptions): boolean {
+  return (
+    callOptions.deadlineMs !== undefined ||
+    callOptions.attemptTimeoutMs !== undefined ||
+    callOptions.signal !== undefined ||
+    callOptions.hedge !== undefined ||
+    callOptions.maxAttempts !== undefined ||
+    callOptions.traceId !== undefined ||
+    callOptions.traceparent !== undefined ||
+    callOptions.tracestate !== undefined
+  );
+}
 /** Shared call profiles kept at most per cache (one per method; see `sharedProfiles`); then the cache restarts. */
 const MAX_SHARED_PROFILES = 1_000;
 
@@ -135,6 +151,7 @@ export function createClient(options: ClientOptions): RpcClient {
     typeof options.balancer === 'object'
       ? options.balancer
       : createBalancer(options.balancer ?? 'p2c-peak-ewma');
+  /** Every endpoint's answers together: the hedge delay's percentile (kept only when hedging is on). */
   const allLatency = new LatencyTracker();
   const endpoints: Endpoint[] = [];
   const byUrl = new Map<string, Endpoint>();
@@ -165,7 +182,7 @@ export function createClient(options: ClientOptions): RpcClient {
    */
   function sharedProfiles(callOptions: CallOptions): Map<string, CallProfile> | undefined {
     if (callOptions === NO_OPTIONS) return profiles;
-    for (const option of OWN_PROFILE_OPTIONS) if (callOptions[option] !== undefined) return undefined;
+    if (hasOwnProfileOption(callOptions)) return undefined;
     const idempotent = callOptions.idempotent;
     if (idempotent === true) return idempotentProfiles;
     if (idempotent === false) return notIdempotentProfiles;
@@ -263,7 +280,8 @@ export function createClient(options: ClientOptions): RpcClient {
       (changed, to, from) =>
         emitter.emit('breaker-state', { at: clock.now(), endpoint: changed.url, from, to }),
     );
-    endpoint.sharedLatency = allLatency;
+    // Only hedging reads it: without hedging, an answer is not recorded a third time.
+    if (pipeline.hedging !== undefined) endpoint.sharedLatency = allLatency;
     endpoints.push(endpoint);
     byUrl.set(url, endpoint);
     outlier?.add(url);

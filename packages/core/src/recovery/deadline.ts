@@ -50,12 +50,18 @@ export interface DeadlineEntry {
 /**
  * One platform timer for many deadlines: a binary min-heap of entries by `deadlineAt`, and one
  * clock timer armed for the earliest. Adding or removing an entry is O(log n) and allocates
- * nothing; the clock timer is re-armed only when an earlier deadline arrives, or when it fires.
+ * nothing (but when the heap outgrows its key array); the clock timer is re-armed only when an earlier deadline arrives, or when it fires.
  * While an entry (or an unbounded call, see {@link hold}) is pending, the timer keeps the process
  * alive, as a pending socket would: a script awaiting a call always sees it settle.
  */
 export class DeadlineTimer {
   private readonly heap: DeadlineEntry[] = [];
+  /**
+   * `deadlineAt` of the entry in each heap slot, read once when it is added (an entry's deadline
+   * does not change while it is scheduled): the heap's comparisons read no entry (a `Call`
+   * computes its `deadlineAt` on each read, a boxed number each time).
+   */
+  private keys = new Float64Array(INITIAL_KEYS);
   private timer: TimerHandle | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private holds = 0;
@@ -83,10 +89,16 @@ export class DeadlineTimer {
   /** Schedules `entry` for its `deadlineAt`. */
   add(entry: DeadlineEntry): void {
     const heap = this.heap;
-    entry.deadlineSlot = heap.length;
+    const at = entry.deadlineAt;
+    const slot = heap.length;
+    if (slot === this.keys.length) {
+      const keys = new Float64Array(slot * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
     heap.push(entry);
-    this.up(entry.deadlineSlot);
-    if (entry.deadlineAt < this.armedAt) this.arm(entry.deadlineAt);
+    this.up(slot, entry, at);
+    if (at < this.armedAt) this.arm(at);
     else if (heap.length === 1 && this.holds === 0 && this.keepsAlive) this.timer?.keepAlive?.(true);
   }
 
@@ -98,10 +110,9 @@ export class DeadlineTimer {
     const heap = this.heap;
     const last = heap.pop()!;
     if (slot < heap.length) {
-      heap[slot] = last;
-      last.deadlineSlot = slot;
-      this.down(slot);
-      this.up(last.deadlineSlot);
+      const at = this.keys[heap.length]!;
+      if (slot > 0 && at < this.keys[(slot - 1) >> 1]!) this.up(slot, last, at);
+      else this.down(slot, last, at);
     }
     // The armed timer is left as it is (re-arming per call would cost a platform timer per call):
     // when it fires early it re-arms for the new earliest. With nothing pending it stops holding
@@ -163,49 +174,60 @@ export class DeadlineTimer {
     this.armedAt = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
     const heap = this.heap;
-    while (heap.length > 0 && heap[0]!.deadlineAt <= now) {
+    while (heap.length > 0 && this.keys[0]! <= now) {
       const entry = heap[0]!;
       this.remove(entry);
       entry.onDeadline();
     }
     if (this.timer !== undefined) return; // an entry's onDeadline added an earlier one
-    if (heap.length > 0) this.arm(heap[0]!.deadlineAt);
+    if (heap.length > 0) this.arm(this.keys[0]!);
     else if (this.holds > 0 && !this.stopping) this.arm(now + KEEP_ALIVE_MS);
   }
 
-  private up(slot: number): void {
+  /** Places `entry` (deadline `at`) at `slot` or above it. */
+  private up(slot: number, entry: DeadlineEntry, at: number): void {
     const heap = this.heap;
-    const entry = heap[slot]!;
+    const keys = this.keys;
     while (slot > 0) {
       const parentSlot = (slot - 1) >> 1;
+      const parentAt = keys[parentSlot]!;
+      if (parentAt <= at) break;
       const parent = heap[parentSlot]!;
-      if (parent.deadlineAt <= entry.deadlineAt) break;
       heap[slot] = parent;
+      keys[slot] = parentAt;
       parent.deadlineSlot = slot;
       slot = parentSlot;
     }
     heap[slot] = entry;
+    keys[slot] = at;
     entry.deadlineSlot = slot;
   }
 
-  private down(slot: number): void {
+  /** Places `entry` (deadline `at`) at `slot` or below it. */
+  private down(slot: number, entry: DeadlineEntry, at: number): void {
     const heap = this.heap;
+    const keys = this.keys;
     const length = heap.length;
-    const entry = heap[slot]!;
     for (;;) {
       const left = 2 * slot + 1;
       if (left >= length) break;
       const right = left + 1;
-      const child = right < length && heap[right]!.deadlineAt < heap[left]!.deadlineAt ? right : left;
-      if (heap[child]!.deadlineAt >= entry.deadlineAt) break;
-      heap[slot] = heap[child]!;
-      heap[slot]!.deadlineSlot = slot;
+      const child = right < length && keys[right]! < keys[left]! ? right : left;
+      const childAt = keys[child]!;
+      if (childAt >= at) break;
+      const moved = heap[child]!;
+      heap[slot] = moved;
+      keys[slot] = childAt;
+      moved.deadlineSlot = slot;
       slot = child;
     }
     heap[slot] = entry;
+    keys[slot] = at;
     entry.deadlineSlot = slot;
   }
 }
 
 /** How often a keep-alive timer for calls without a deadline re-arms, in ms (one day). */
 const KEEP_ALIVE_MS = 24 * 60 * 60 * 1000;
+/** Heap slots the key array starts with (it doubles when full). */
+const INITIAL_KEYS = 16;
