@@ -20,7 +20,7 @@ export type { BenchResult } from './markdown.js';
 
 type Call = () => Promise<unknown>;
 
-interface Target {
+export interface Target {
   name: string;
   call: Call;
   close(): Promise<void>;
@@ -45,20 +45,31 @@ export async function resilientRpcTarget(): Promise<Target> {
 }
 
 /** A WebSocket echo server: its URL and how to stop it. */
-interface EchoServer {
+export interface EchoServer {
   url: string;
   close(): Promise<void>;
 }
 
+/** What our targets are built from: the workspace's build, or a saved one (src/fixtures/ab-ws.ts). */
+export interface OurBuild {
+  createServer: typeof createServer;
+  wsListener: typeof wsListener;
+  wsTransport: typeof wsTransport;
+  systemClock: typeof systemClock;
+  defaultRandom: typeof defaultRandom;
+}
+
+const workspace: OurBuild = { createServer, wsListener, wsTransport, systemClock, defaultRandom };
+
 /** Our server: the core server with one `echo` method on a wsListener. */
-async function ourWsServer(): Promise<EchoServer> {
-  const server = createServer({ methods: { echo: (params: unknown) => params } });
-  const listener = await server.listen(wsListener({ port: 0 }));
+export async function ourWsServer(build: OurBuild = workspace): Promise<EchoServer> {
+  const server = build.createServer({ methods: { echo: (params: unknown) => params } });
+  const listener = await server.listen(build.wsListener({ port: 0 }));
   return { url: listener.urls[0]!, close: () => server.close() };
 }
 
 /** The raw server: a `ws` server that parses each request and answers its params. */
-async function rawWsServer(): Promise<EchoServer> {
+export async function rawWsServer(): Promise<EchoServer> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (socket) => {
@@ -76,8 +87,10 @@ async function rawWsServer(): Promise<EchoServer> {
 }
 
 /** Our transport alone: a WsConnection, without the client's policies. */
-function transportClient(url: string): Pick<Target, 'call' | 'close'> {
-  const connection = wsTransport().connect(url, { clock: systemClock, random: defaultRandom });
+export function transportClient(url: string, build: OurBuild = workspace): Pick<Target, 'call' | 'close'> {
+  const connection = build
+    .wsTransport()
+    .connect(url, { clock: build.systemClock, random: build.defaultRandom });
   const signal = new AbortController().signal;
   setMaxListeners(0, signal); // shared by every call: calls waiting > 10 ms listen to it
   let nextId = 1;
@@ -91,8 +104,14 @@ function transportClient(url: string): Pick<Target, 'call' | 'close'> {
   };
 }
 
-/** The raw client: one `ws` socket, ids matched in a Map. */
-async function rawWsClient(url: string): Promise<Pick<Target, 'call' | 'close'>> {
+/** The raw benchmark's request. */
+const rawRequest = (id: number) => JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: PAYLOAD, id });
+
+/** The raw client: one `ws` socket, ids matched in a Map; `encode` writes the request of an id. */
+export async function rawWsClient(
+  url: string,
+  encode: (id: number) => string = rawRequest,
+): Promise<Pick<Target, 'call' | 'close'>> {
   const socket = new WebSocket(url, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
@@ -111,7 +130,7 @@ async function rawWsClient(url: string): Promise<Pick<Target, 'call' | 'close'>>
       new Promise((resolve) => {
         const id = nextId++;
         waiting.set(id, resolve);
-        socket.send(JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: PAYLOAD, id }));
+        socket.send(encode(id));
       }),
     async close() {
       socket.terminate();
