@@ -137,6 +137,32 @@ describe('wsListener: connections', () => {
     expect(await client.request(ok)).toMatchObject({ result: 42 });
   });
 
+  it("keeps a client whose pong waits unread while the server's own event loop was blocked", async () => {
+    // A GC pause or a starved CPU stalls the server past its next heartbeat tick: the timer then
+    // fires before the server reads its sockets, where the client's pong already waits. The
+    // client answered; the server was late. Reproduced deterministically: the client (in this
+    // process) answers a ping, then blocks the event loop for 3 intervals.
+    const started = await startServer({ heartbeatIntervalMs: 100 });
+    cleanups.push(() => started.server.close());
+    const client = await RawClient.open(started.url);
+    cleanups.push(() => client.close());
+    let terminated = false;
+    void client.closed.then(() => (terminated = true));
+    await new Promise<void>((resolve) =>
+      client.socket.once('ping', () => {
+        // ws wrote the pong before emitting 'ping'.
+        const until = performance.now() + 300;
+        while (performance.now() < until);
+        resolve();
+      }),
+    );
+    // Two more heartbeat rounds, answered as usual (or the close, without the fix).
+    for (let round = 0; round < 2; round++)
+      await Promise.race([new Promise((resolve) => client.socket.once('ping', resolve)), client.closed]);
+    expect(terminated).toBe(false);
+    expect(await client.request(ok)).toMatchObject({ result: 42 });
+  });
+
   it('drains gracefully: refuses new upgrades, answers in-flight calls, then closes with 1001', async () => {
     const { client, server, url } = await rawSetup();
     client.send(JSON.stringify({ jsonrpc: '2.0', method: 'slow', params: [100], id: 1 }));
