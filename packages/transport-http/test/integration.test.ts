@@ -36,16 +36,18 @@ afterEach(async () => {
 
 /** Runs `workers` loops of idempotent echo calls until `stop()`; records every outcome. */
 function steadyStream(rpc: RpcClient, workers: number) {
-  const results: Array<{ at: number; name?: string; error?: unknown }> = [];
+  /** `started`: when the call was made; `at`: when its outcome came. */
+  const results: Array<{ started: number; at: number; name?: string; error?: unknown }> = [];
   let running = true;
   const loops = Array.from({ length: workers }, async (_, worker) => {
     let i = 0;
     while (running) {
+      const started = Date.now();
       try {
         const result = await rpc.call<{ name: string }>('echo', [worker, i++], { idempotent: true });
-        results.push({ at: Date.now(), name: result.name });
+        results.push({ started, at: Date.now(), name: result.name });
       } catch (error) {
-        results.push({ at: Date.now(), error });
+        results.push({ started, at: Date.now(), error });
       }
       await sleep(5);
     }
@@ -64,17 +66,20 @@ describe('HTTP transport with the core client against replica processes', () => 
     const [r0, r1, r2] = await replicas(3);
     const rpc = client([r0!.info.url, r1!.info.url, r2!.info.url], { heartbeat: { intervalMs: 200 } });
     const stream = steadyStream(rpc, 8);
-    await sleep(500);
+    // Conditions, not sleeps: the kill waits until r1 has answered (500 ms of stream did not
+    // promise that on a loaded machine), and the checks until 20 calls made 500 ms after the kill
+    // or later have been answered (a 1.5 s sleep left room for 14 at load average 24).
+    await waitFor(() => stream.results.some((r) => r.name === 'r1'), 'a call answered by r1', 20_000);
     await r1!.kill('SIGKILL');
     const killedAt = Date.now();
-    await sleep(1_500);
+    // By when they were made, not answered: an answer r1 wrote before it died can be read late.
+    const late = () => stream.results.filter((r) => r.started > killedAt + 500);
+    await waitFor(() => late().length > 20, '20 calls made after the kill answered', 20_000);
     await stream.stop();
     const failures = stream.results.filter((r) => r.error !== undefined);
     expect(failures.map((f) => String(f.error))).toEqual([]);
     expect(stream.results.filter((r) => r.at < killedAt && r.name === 'r1').length).toBeGreaterThan(0);
-    const late = stream.results.filter((r) => r.at > killedAt + 500);
-    expect(late.length).toBeGreaterThan(20);
-    expect(late.filter((r) => r.name === 'r1')).toEqual([]);
+    expect(late().filter((r) => r.name === 'r1')).toEqual([]);
     const dead = rpc.stats().endpoints.find((e) => e.url === r1!.info.url)!;
     expect(dead.state).not.toBe('healthy');
   });

@@ -57,11 +57,15 @@ describe('NATS client connection', () => {
   it('reports no responders as `rejected` at once, not after the timeout', async () => {
     const transport = natsTransport();
     const connection = transport.connect(`${broker.url}/nobody.here`, connectOptions);
+    // Timed from an open connection: the claim is about the call, not the first connect (a TCP
+    // connect and NATS handshake with a broker process, which a loaded machine stretches).
+    await waitFor(() => connection.status === 'open', 'the connection to open', 10_000, 5);
     const started = Date.now();
     const error = await failure(connection.send(request('echo'), options(10_000)));
     expect(error.kind).toBe('rejected');
     expect(error.retryable).toBe(true);
-    // At once: the broker answers "no responders" in a round trip; bound 1 s (margin for a loaded machine).
+    // At once: the broker answers "no responders" in a round trip; bound 1 s (margin for a loaded
+    // machine), against the 10 s timeout a call without that answer would wait.
     expect(Date.now() - started).toBeLessThan(1_000);
     await transport.close?.();
   });

@@ -5,7 +5,7 @@
  * scale-out.test.ts.
  */
 import { fileURLToPath } from 'node:url';
-import { createClient, type RpcClient, RpcError } from '@resilient-rpc/core';
+import { createClient, defaultRandom, type RpcClient, RpcError, systemClock } from '@resilient-rpc/core';
 import {
   type ChildHandle,
   killAll,
@@ -109,8 +109,14 @@ describe('NATS resilience, queue group as one endpoint (issue 8)', () => {
   it('(b) zero instances: calls fail fast with `rejected` (no responders), not after the deadline', async () => {
     const broker = await startNatsServer();
     brokers.push(broker);
+    const transport = natsTransport({ discovery: false });
+    // Timed from an open connection: the claim is about the call, not the first connect (a TCP
+    // connect and NATS handshake with a broker process, which a loaded machine stretches). The
+    // transport shares one connection per server set, so the client's endpoint uses this one.
+    const opened = transport.connect(`${broker.url}/res.none`, { clock: systemClock, random: defaultRandom });
+    await waitFor(() => opened.status === 'open', 'the connection to open', 10_000, 5);
     const client = createClient({
-      transports: [natsTransport({ discovery: false })],
+      transports: [transport],
       endpoints: [`${broker.url}/res.none`],
       heartbeat: false,
     });
@@ -124,6 +130,7 @@ describe('NATS resilience, queue group as one endpoint (issue 8)', () => {
     expect(error?.kind).toBe('rejected');
     // "No responders" comes back in a broker round trip; bound 1 s (margin for a loaded machine), not the 10 s deadline.
     expect(Date.now() - started).toBeLessThan(1_000);
+    await opened.close();
   });
 
   it('(c) 3-node cluster: the node the client is connected to is killed under load; calls keep succeeding', async () => {

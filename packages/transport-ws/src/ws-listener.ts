@@ -108,6 +108,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let dispatcher: Dispatcher | undefined;
   let accepting = false;
   let heartbeat: NodeJS.Timeout | undefined;
+  let judging: NodeJS.Immediate | undefined;
   let idleSweeper: NodeJS.Timeout | undefined;
   // Idle: nothing in flight (the connection counts what it has in flight and when it was last
   // active itself; the table asks it about the connections idle the longest only).
@@ -221,7 +222,18 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
     );
 
+  /**
+   * The heartbeat judges one turn of the event loop after its timer: when this process itself
+   * stalled past the tick (a long GC pause, a starved CPU), the timer fires before the sockets are
+   * read, and a pong that arrived meanwhile would wait unread while its client is terminated for
+   * not answering. setImmediate runs after the next I/O poll, which reads it.
+   */
   const tick = () => {
+    judging ??= setImmediate(judge);
+  };
+
+  const judge = () => {
+    judging = undefined;
     for (const connection of connections()) {
       // A stalled connection is not read, so its pongs cannot arrive: stalledReadTimeoutMs judges it.
       if (connection.stalled) continue;
@@ -291,6 +303,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     async close() {
       accepting = false;
       clearInterval(heartbeat);
+      clearImmediate(judging);
+      judging = undefined;
       clearInterval(idleSweeper);
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, refuse } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { wsListener } from '../src/index.js';
 import { call, connect, methods, resultOf, startServer } from './helpers.js';
 import { RawClient } from './raw-client.js';
@@ -19,6 +20,10 @@ async function rawSetup(...args: Parameters<typeof startServer>) {
 }
 
 const ok = { jsonrpc: '2.0', method: 'add', params: [20, 22], id: 7 };
+
+/** Resolves with the client's next ping from the server, or once the server closed it. */
+const nextPing = (client: RawClient) =>
+  Promise.race([new Promise((resolve) => client.socket.once('ping', resolve)), client.closed]);
 
 describe('wsListener: bad input, then a normal call on the same connection', () => {
   it('answers invalid JSON with -32700 and keeps the connection open', async () => {
@@ -129,12 +134,42 @@ describe('wsListener: connections', () => {
   });
 
   it('keeps a client that answers pings', async () => {
+    // The interval is the client's time to answer: a ping crosses to the client and the pong back,
+    // two turns of this process's event loop (client and server both live here). At 100 ms, a
+    // loaded machine (load 17-25) failed 3 runs in 25: this process waited longer than that for
+    // a CPU, and the server, rightly, saw no answer. 500 ms: 5 times that. Three pings received
+    // show two rounds answered and judged (each ping after the first follows a kept judgment).
+    const started = await startServer({ heartbeatIntervalMs: 500 });
+    cleanups.push(() => started.server.close());
+    const client = await RawClient.open(started.url);
+    cleanups.push(() => client.close());
+    for (let round = 0; round < 3; round++) await nextPing(client);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+    expect(await client.request(ok)).toMatchObject({ result: 42 });
+  });
+
+  it("keeps a client whose pong waits unread while the server's own event loop was blocked", async () => {
+    // A GC pause or a starved CPU stalls the server past its next heartbeat tick: the timer then
+    // fires before the server reads its sockets, where the client's pong already waits. The
+    // client answered; the server was late. Reproduced deterministically: the client (in this
+    // process) answers a ping, then blocks the event loop for 3 intervals.
     const started = await startServer({ heartbeatIntervalMs: 100 });
     cleanups.push(() => started.server.close());
     const client = await RawClient.open(started.url);
     cleanups.push(() => client.close());
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await client.request(ok)).toMatchObject({ result: 42 });
+    await new Promise<void>((resolve) =>
+      client.socket.once('ping', () => {
+        // ws wrote the pong before emitting 'ping'.
+        const until = performance.now() + 300;
+        while (performance.now() < until);
+        resolve();
+      }),
+    );
+    // The next ping follows the first judgment after the block: it kept the client (without the
+    // fix, the close comes instead). Only that judgment is awaited: further 100 ms rounds would
+    // ask this process to answer within 100 ms, which a loaded machine does not promise.
+    await nextPing(client);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 
   it('drains gracefully: refuses new upgrades, answers in-flight calls, then closes with 1001', async () => {
