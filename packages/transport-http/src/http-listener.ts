@@ -21,8 +21,9 @@ export interface HttpListenerOptions extends HttpHandlerOptions {
   /** Time to receive the whole request, ms; 0 turns it off. Default 30 000. */
   readonly requestTimeoutMs?: number;
   /**
-   * A new connection that sends nothing for this long is closed, ms; 0 turns it off. Also the
-   * default of `keepAliveTimeoutMs`. (On https, also the TLS handshake timeout unless
+   * A new connection that sends nothing for this long is closed, ms; 0 turns it off (one that
+   * sends nothing is still closed after `headersTimeoutMs`: node counts a request's header time
+   * from the connection's start). Also the default of `keepAliveTimeoutMs`. (On https, also the TLS handshake timeout unless
    * `tls.handshakeTimeout` is set.) Default 5 000.
    */
   readonly idleTimeoutMs?: number;
