@@ -65,7 +65,12 @@ interface RequestContext {
   readonly owner: SharedConnectionOwner;
   readonly subject: string;
   readonly expect: Expect;
+  /** The reply token served an earlier request (answered) before this one. */
+  readonly reused: boolean;
 }
+
+/** At most this many answered reply tokens are kept for reuse. */
+const MAX_FREE_TOKENS = 512;
 
 /** How long a call may wait and what aborts it (the core's `SendOptions` or `PingOptions`). */
 interface Bounds {
@@ -98,6 +103,13 @@ export class SharedConnection {
   private readonly openWaiters = new Set<(error?: RpcError) => void>();
   private replyPrefix = '';
   private sequence = 0;
+  /**
+   * Reply tokens of answered requests, reused last-in first-out: the broker sees the same few
+   * reply subjects again and again (its subject-match cache hits) instead of a new one per request.
+   * A token comes back only once its request had its reply, never after a timeout, an abort or a
+   * lost connection (a late reply to it could otherwise answer the next request).
+   */
+  private readonly freeTokens: string[] = [];
   private closing = false;
   /** The last nats.js connect attempt, with the closing of a connection that opened too late (awaited by `close()`). */
   private attempt: Promise<unknown> | undefined;
@@ -289,13 +301,15 @@ export class SharedConnection {
         return Promise.reject(errors.publishFailed(error, owner.url));
       }
     }
-    const token = (++this.sequence).toString(36);
+    // A batch gets a token of its own (a duplicate batch reply could not be told from its answer).
+    const free = expect === BATCH ? undefined : this.freeTokens.pop();
+    const token = free ?? (++this.sequence).toString(36);
     return new Promise((resolve, reject) => {
       // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
       // for a call still waiting after a while, not for the many answered in a millisecond.
       this.pending.add(
         token,
-        { owner, subject, expect },
+        { owner, subject, expect, reused: free !== undefined },
         Math.max(1, bounds.timeoutMs),
         bounds,
         resolve,
@@ -348,7 +362,7 @@ export class SharedConnection {
     // A token with a space: no message can arrive on it (a subject has no whitespace).
     const token = ` ping ${++this.sequence}`;
     return new Promise((resolve, reject) => {
-      const context: RequestContext = { owner, subject: '', expect: FLUSH };
+      const context: RequestContext = { owner, subject: '', expect: FLUSH, reused: false };
       this.pending.add(token, context, Math.max(1, bounds.timeoutMs), bounds.signal, () => resolve(), reject);
       nc.flush().then(
         () => this.pending.resolve(token, undefined),
@@ -365,12 +379,19 @@ export class SharedConnection {
       this.listeners.get(token)?.(msg); // a discovery answer, or a late reply to a settled request
       return;
     }
-    const { owner, subject, expect } = call.context;
-    if (expect === FLUSH) return; // (cannot happen: see `flush`)
+    const { context } = call; // (the table clears a call it settles)
+    // An answered request's token may serve the next request (a batch's is not reused).
+    if (this.settle(token, context, msg) && context.expect !== BATCH)
+      if (this.freeTokens.length < MAX_FREE_TOKENS) this.freeTokens.push(token);
+  }
+
+  /** Settles the request of `token` with its reply; false for a stray reply (left waiting). */
+  private settle(token: string, { owner, subject, expect, reused }: RequestContext, msg: Msg): boolean {
+    if (expect === FLUSH) return false; // (cannot happen: see `flush`)
     if (msg.data.length === 0 && msg.headers?.code === 503) {
       this.pending.reject(token, errors.noResponders(owner.url));
       for (const other of this.owners) other.noResponders?.(subject);
-      return;
+      return true;
     }
     let parsed: Reply;
     try {
@@ -380,17 +401,20 @@ export class SharedConnection {
         token,
         errors.badReply(owner.url, msg.data.length === 0 ? 'empty' : 'malformed', cause),
       );
-      return;
+      return true;
     }
     if (expect === BATCH) this.pending.resolve(token, Array.isArray(parsed) ? parsed : [parsed]);
     else if (Array.isArray(parsed))
       this.pending.reject(token, errors.badReply(owner.url, 'batch-for-single'));
+    // A second reply to the token's earlier request (two responders without a queue group).
+    else if (reused && parsed.id !== null && parsed.id !== expect) return false;
     // An error the server could not tie to an id (too large, parse error) answers this request.
     else
       this.pending.resolve(
         token,
         parsed.id === null && 'error' in parsed ? { ...parsed, id: expect } : parsed,
       );
+    return true;
   }
 
   /**
