@@ -45,9 +45,10 @@ describe('NATS reply tokens', () => {
     // slow.echo: the first request waits 300 ms (past its deadline), the others are answered at once
     let requests = 0;
     respond('slow.echo', () => (++requests === 1 ? 300 : 0));
-    // twice.echo: two responders without a queue group, one at once and one 50 ms later
-    respond('twice.echo', () => 0);
-    respond('twice.echo', () => 50);
+    // twice.echo: two responders without a queue group, after the delays the call asks for
+    const delays = (request: Request) => request.params as { a: number; b: number };
+    respond('twice.echo', (request) => delays(request).a);
+    respond('twice.echo', (request) => delays(request).b);
     await responders.flush();
   });
 
@@ -68,11 +69,14 @@ describe('NATS reply tokens', () => {
     replySubjects.length = 0;
     const client = clientFor('twice.echo');
     try {
-      for (let i = 0; i < 3; i++) await expect(client.call('echo', [i])).resolves.toEqual([i]);
+      for (let n = 0; n < 3; n++) {
+        const params = { n, a: 0, b: 0 };
+        await expect(client.call('echo', params)).resolves.toEqual(params);
+      }
     } finally {
       await client.close();
     }
-    // every request is answered at once by the first responder: one reply subject serves them all
+    // each request was answered before the next: one reply subject serves them all
     expect(new Set(replySubjects).size).toBe(1);
   });
 
@@ -95,16 +99,18 @@ describe('NATS reply tokens', () => {
   });
 
   it("ignores a second responder's reply that comes in on the token's next request", async () => {
+    replySubjects.length = 0;
     const client = clientFor('twice.echo');
     try {
-      // each call is answered by the fast responder; the slow one's reply to it comes 50 ms later,
-      // while a later call waits on the same (reused) token
-      for (let i = 0; i < 10; i++) {
-        await expect(client.call('echo', [i], { deadlineMs: 2_000 })).resolves.toEqual([i]);
-        await sleep(20);
-      }
+      // the first call is answered at once, its second answer comes 50 ms later, while the next
+      // call (on the same, reused token) waits 150 ms for its own
+      const first = { n: 1, a: 0, b: 50 };
+      await expect(client.call('echo', first)).resolves.toEqual(first);
+      const second = { n: 2, a: 150, b: 150 };
+      await expect(client.call('echo', second, { deadlineMs: 2_000 })).resolves.toEqual(second);
     } finally {
       await client.close();
     }
+    expect(replySubjects[2]).toBe(replySubjects[0]); // (the second call did reuse the token)
   });
 });
