@@ -127,9 +127,8 @@ export class HttpConnection implements ClientConnection {
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    const ids: JsonRpcResponse['id'][] = [];
-    for (const request of requests) if (request.id !== undefined) ids.push(request.id);
-    return this.post(requests, options, (answer) => readBatch(answer, this.url, ids));
+    const answered = requests.some((request) => request.id !== undefined);
+    return this.post(requests, options, (answer) => readBatch(answer, this.url, answered));
   }
 
   /**

@@ -11,8 +11,9 @@ import {
   type ServerListener,
   systemClock,
 } from '@resilient-rpc/core';
+import { checkPositive, flattenHeaders } from '@resilient-rpc/core/transport';
 import { WebSocketServer } from 'ws';
-import { CloseCodes, checkPositive, WsServerDefaults } from './defaults.js';
+import { CloseCodes, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
 
 /** Options of {@link wsListener}. */
@@ -151,7 +152,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return refuse(socket, 503, refusal);
     }
     socket.once('close', () => table.delete(entry));
-    const credentials: IncomingCredentials = { headers: headersOf(request) };
+    const credentials: IncomingCredentials = { headers: flattenHeaders(request.headers) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
       if (table.over && !evictIdlest()) return refuse(socket, 503, 'too many connections');
@@ -332,15 +333,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return httpServer;
     },
   };
-}
-
-function headersOf(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
 }
 
 /** A socket error after the upgrade request is only a reason to let the socket go. */

@@ -1,6 +1,7 @@
 import type { ClientConnection, ConnectOptions } from '@resilient-rpc/core';
+import { checkPositive } from '@resilient-rpc/core/transport';
 import type { ClientOptions } from 'ws';
-import { checkPositive, WsClientDefaults } from './defaults.js';
+import { WsClientDefaults } from './defaults.js';
 import { listenWsUrl, type WsTransport, type WsTransportServerOptions } from './listen-url.js';
 import { WsConnection } from './ws-connection.js';
 
