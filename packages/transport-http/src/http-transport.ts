@@ -5,10 +5,9 @@ import { positiveNumber } from '@resilient-rpc/core/transport';
 import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
-import type { HttpListener } from './http-listener.js';
+import { type HttpListener, type HttpTransportServerOptions, listenHttpUrl } from './http-listener.js';
 import { closeWhenIdle } from './idle-agent.js';
 import { leanAdapter, pipelineSkipper } from './lean-adapter.js';
-import { type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 
 /** Extra headers for every request, or per endpoint URL. */
 export type HeadersOption =
