@@ -9,6 +9,7 @@ import {
   QuietWait,
   type ServerListener,
 } from '@resilient-rpc/core';
+import { boundUrl } from '@resilient-rpc/core/transport';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
@@ -76,12 +77,6 @@ const CLOSE_GRACE_MS = 1_000;
 const OVER_LIMIT_GRACE_MS = 1_000;
 /** close() within this long of stopAccepting() counts as a forced close, ms. */
 const FORCED_CLOSE_WINDOW_MS = 100;
-
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
 
 /**
  * A standalone node:http (or https, with `tls`) server for a resilient-rpc server:
@@ -222,7 +217,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       created.on('error', () => {});
       server = created;
       port = (created.address() as AddressInfo).port;
-      urls = [`${options.tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${port}${path}`];
+      urls = [boundUrl(options.tls === undefined ? 'http' : 'https', host, port, path)];
     },
     async stopAccepting() {
       draining = true;

@@ -12,7 +12,7 @@ import {
   type ServerListener,
   systemClock,
 } from '@resilient-rpc/core';
-import { checkPositive, flattenHeaders } from '@resilient-rpc/core/transport';
+import { boundUrl, checkPositive, flattenHeaders } from '@resilient-rpc/core/transport';
 import { WebSocketServer } from 'ws';
 import { CloseCodes, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
@@ -291,10 +291,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     get urls() {
       const info = httpServer?.address();
       if (!info || typeof info === 'string') return [];
-      const bound = ownsServer ? o.host : info.address;
-      const hostname = bound.includes(':') ? `[${bound}]` : bound; // an IPv6 address goes in brackets
-      const shown = hostname === '0.0.0.0' || hostname === '[::]' ? '127.0.0.1' : hostname;
-      return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${o.path}`];
+      return [boundUrl(secure ? 'wss' : 'ws', ownsServer ? o.host : info.address, info.port, o.path)];
     },
     async stopAccepting() {
       // Upgrades get 503 from now on (never served: safe to retry elsewhere). Our own port stays

@@ -12,7 +12,12 @@ export {
   type ConnectionTableOptions,
 } from '../transport-support/connection-table.js';
 export { flattenHeaders } from '../transport-support/headers.js';
-export { type ListenAddress, type ListenUrlForm, parseListenUrl } from '../transport-support/listen-url.js';
+export {
+  boundUrl,
+  type ListenAddress,
+  type ListenUrlForm,
+  parseListenUrl,
+} from '../transport-support/listen-url.js';
 export { checkPositive, positiveNumber } from '../transport-support/options.js';
 export {
   type AbortSource,
