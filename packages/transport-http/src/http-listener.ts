@@ -9,7 +9,7 @@ import {
   QuietWait,
   type ServerListener,
 } from '@resilient-rpc/core';
-import { boundUrl } from '@resilient-rpc/core/transport';
+import { boundUrl, withDefaults } from '@resilient-rpc/core/transport';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
@@ -83,8 +83,8 @@ const FORCED_CLOSE_WINDOW_MS = 100;
  * `server.listen(httpListener({ port: 0 }))`.
  */
 export function httpListener(options: HttpListenerOptions = {}): HttpListener {
-  const host = options.host ?? HttpServerDefaults.host;
-  const path = options.path ?? HttpServerDefaults.path;
+  const o = withDefaults(HttpServerDefaults, options);
+  const { host, path } = o;
   let server: Server | undefined;
   let port: number | undefined;
   let urls: string[] = [];
@@ -110,14 +110,9 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
       const inner = buildHandler(dispatcher, options, { closing: () => draining });
-      const maxPerConnection =
-        options.maxInFlightPerConnection ?? HttpServerDefaults.maxInFlightPerConnection;
-      const { refuse } = responder(String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds));
-      const maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
-      const maxConnectionsPerAddress =
-        options.maxConnectionsPerAddress ?? HttpServerDefaults.maxConnectionsPerAddress;
-      const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
-      const idleTimeout = options.idleTimeoutMs ?? HttpServerDefaults.idleTimeoutMs;
+      const { maxInFlightPerConnection: maxPerConnection, maxConnections, maxConnectionsPerAddress } = o;
+      const { headersTimeoutMs: headersTimeout, idleTimeoutMs: idleTimeout } = o;
+      const { refuse } = responder(String(o.retryAfterSeconds));
       const connections = new ConnectionGuard({
         maxConnections,
         maxConnectionsPerAddress,
@@ -146,7 +141,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           refuse(res, 503, Overloaded, 'too many requests in flight on this connection', data, false);
         } else inner(req, res);
       };
-      const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
+      const requestTimeout = o.requestTimeoutMs;
       const serverOptions = {
         headersTimeout,
         requestTimeout: requestTimeout > 0 ? Math.max(requestTimeout, headersTimeout) : 0,
@@ -158,7 +153,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           HttpServerDefaults.connectionsCheckingIntervalMs,
           Math.max(50, Math.floor(headersTimeout / 2)),
         ),
-        maxHeaderSize: options.maxHeaderSize ?? HttpServerDefaults.maxHeaderSize,
+        maxHeaderSize: o.maxHeaderSize,
       };
       const created =
         options.tls === undefined

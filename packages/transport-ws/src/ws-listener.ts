@@ -12,7 +12,7 @@ import {
   type ServerListener,
   systemClock,
 } from '@resilient-rpc/core';
-import { boundUrl, checkPositive, flattenHeaders } from '@resilient-rpc/core/transport';
+import { boundUrl, checkPositive, flattenHeaders, withDefaults } from '@resilient-rpc/core/transport';
 import { WebSocketServer } from 'ws';
 import { CloseCodes, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
@@ -82,18 +82,12 @@ export interface WsListener extends ServerListener {
   readonly httpServer: Server | undefined;
 }
 
-/** The options with every default applied. */
-type Settings = WsListenerOptions & {
-  -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
-};
-
 /** A connection's `lastActiveAt` is `Date.now()`: the table measures idle time on the same scale. */
 const wallClock: Clock = { now: Date.now, setTimeout: systemClock.setTimeout };
 
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
-  const o = { ...WsServerDefaults } as Settings;
-  for (const [name, value] of Object.entries(options)) if (value != null) Object.assign(o, { [name]: value });
+  const o = withDefaults(WsServerDefaults, options);
   checkPositive('wsListener', o, [
     'maxConnectionsPerAddress',
     'idleTimeoutMs',
@@ -111,7 +105,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let accepting = false;
   let heartbeat: NodeJS.Timeout | undefined;
   let judging: NodeJS.Immediate | undefined;
-  let idleSweeper: NodeJS.Timeout | undefined;
+  let stopSweep = () => {};
   // Idle: nothing in flight (the connection counts what it has in flight and when it was last
   // active itself; the table asks it about the connections idle the longest only).
   // Each socket counts from its upgrade request (a pending `verifyUpgrade` included) until it
@@ -219,11 +213,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   /** The connection idle the longest, if one has been idle `evictIdleAfterMs` with nothing in flight. */
   const findIdlest = () => table.first('idle', o.evictIdleAfterMs);
 
-  const sweepIdle = () =>
-    table.expired('idle', o.idleTimeoutMs, ({ data }) =>
-      data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
-    );
-
   /**
    * The heartbeat judges one turn of the event loop after its timer: when this process itself
    * stalled past the tick (a long GC pause, a starved CPU), the timer fires before the sockets are
@@ -282,10 +271,9 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       httpServer.on('upgrade', onUpgrade);
       heartbeat = setInterval(tick, o.heartbeatIntervalMs);
       heartbeat.unref();
-      if (Number.isFinite(o.idleTimeoutMs)) {
-        idleSweeper = setInterval(sweepIdle, Math.min(1_000, Math.max(10, Math.floor(o.idleTimeoutMs / 4))));
-        idleSweeper.unref();
-      }
+      stopSweep = table.sweep('idle', o.idleTimeoutMs, ({ data }) =>
+        data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
+      );
       accepting = true;
     },
     get urls() {
@@ -304,7 +292,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       clearInterval(heartbeat);
       clearImmediate(judging);
       judging = undefined;
-      clearInterval(idleSweeper);
+      stopSweep();
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and
       // aborted them: nothing more is sent; clients see 1001 and fail what is pending.

@@ -1,5 +1,5 @@
 import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
-import { checkPositive } from '@resilient-rpc/core/transport';
+import { checkPositive, withDefaults } from '@resilient-rpc/core/transport';
 import type { ClientOptions } from 'ws';
 import { WsClientDefaults } from './defaults.js';
 import { WsConnection } from './ws-connection.js';
@@ -86,9 +86,7 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
 }
 
 function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
-  const resolved: Record<string, unknown> = { ...WsClientDefaults, headers: options.headers ?? {} };
-  for (const name of Object.keys(WsClientDefaults) as Array<keyof typeof WsClientDefaults>)
-    if (options[name] !== undefined) resolved[name] = options[name];
+  const resolved = withDefaults({ ...WsClientDefaults, headers: {} }, options);
   checkPositive('wsTransport', resolved, Object.keys(WsClientDefaults));
   const meta = options.meta ?? true;
   if (typeof meta !== 'boolean')

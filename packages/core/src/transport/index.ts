@@ -18,7 +18,12 @@ export {
   type ListenUrlForm,
   parseListenUrl,
 } from '../transport-support/listen-url.js';
-export { checkPositive, positiveNumber } from '../transport-support/options.js';
+export {
+  checkPositive,
+  positiveNumber,
+  type WithDefaults,
+  withDefaults,
+} from '../transport-support/options.js';
 export {
   type AbortSource,
   PendingCall,
