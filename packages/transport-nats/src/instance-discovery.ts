@@ -99,10 +99,8 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     settings: NatsDiscoveryOptions,
     private readonly release: () => Promise<void>,
   ) {
-    this.intervalMs = positiveNumber(
-      'discovery.intervalMs',
-      settings.intervalMs ?? NatsDiscoveryDefaults.intervalMs,
-    );
+    const intervalMs = settings.intervalMs ?? NatsDiscoveryDefaults.intervalMs;
+    this.intervalMs = positiveNumber('discovery.intervalMs', intervalMs);
     const forgetAfterMs = settings.forgetAfterMs ?? NatsDiscoveryDefaults.forgetAfterMs;
     this.forgetAfterRounds = Math.max(2, Math.ceil(forgetAfterMs / this.intervalMs));
     this.maxInstances = settings.maxInstances ?? NatsDiscoveryDefaults.maxInstances;
