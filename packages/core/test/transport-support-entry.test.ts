@@ -2,7 +2,7 @@ import * as core from '@resilient-rpc/core';
 import * as transport from '@resilient-rpc/core/transport';
 import { describe, expect, it } from 'vitest';
 
-const { boundUrl, checkPositive, flattenHeaders, positiveNumber, withDefaults } = transport;
+const { boundUrl, checkPositive, flattenHeaders, positiveNumber, unserialisable, withDefaults } = transport;
 
 describe('@resilient-rpc/core/transport', () => {
   it('holds every transport building block the root exports, as the same values', () => {
@@ -50,6 +50,17 @@ describe('@resilient-rpc/core/transport', () => {
       a: '1',
       'set-cookie': 'x, y',
     });
+  });
+
+  it('unserialisable is a protocol error that keeps what JSON.stringify threw', () => {
+    const cause = new TypeError('Do not know how to serialize a BigInt');
+    const error = unserialisable('ws://h/rpc', cause);
+    expect([error.kind, error.endpoint, error.cause, error.message]).toEqual([
+      'protocol',
+      'ws://h/rpc',
+      cause,
+      'the request cannot be serialised as JSON: Do not know how to serialize a BigInt',
+    ]);
   });
 
   it('boundUrl shows a wildcard host as the loopback of its family and brackets IPv6', () => {

@@ -33,3 +33,4 @@ export {
 } from '../transport-support/pending-calls.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
 export { requestMeta } from '../transport-support/request-meta.js';
+export { unserialisable } from '../transport-support/unserialisable.js';
