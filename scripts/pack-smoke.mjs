@@ -38,6 +38,7 @@ const packages = ['core', 'transport-http', 'transport-ws', 'transport-nats'];
 const entryPoints = [
   '@resilient-rpc/core',
   '@resilient-rpc/core/testing',
+  '@resilient-rpc/core/transport',
   '@resilient-rpc/transport-http',
   '@resilient-rpc/transport-ws',
   '@resilient-rpc/transport-nats',

@@ -135,6 +135,34 @@ describe('ConnectionTable', () => {
     expect(order).toEqual(['b', 'a', 'c']);
   });
 
+  it('sweeps a list every quarter of its time (10 ms to 1 s) until stopped; 0 or Infinity sweeps nothing', () => {
+    const { clock, connections, add } = table();
+    const closed: string[] = [];
+    let ticks = 0;
+    const stop = connections.sweep(
+      'fresh',
+      400,
+      (entry) => {
+        closed.push(entry.key);
+        connections.delete(entry);
+      },
+      () => ticks++,
+    );
+    add('a');
+    clock.advance(300);
+    add('b');
+    clock.advance(100); // 'a' waited 400 ms: closed at the fourth sweep (every 100 ms)
+    expect([closed, ticks]).toEqual([['a'], 4]);
+    clock.advance(300);
+    expect([closed, ticks]).toEqual([['a', 'b'], 7]);
+    stop();
+    add('c');
+    clock.advance(10_000);
+    expect([closed, ticks]).toEqual([['a', 'b'], 7]);
+    for (const never of [0, Number.POSITIVE_INFINITY]) connections.sweep('fresh', never, () => ticks++)();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   describe('with an idleSince option (connections that track their own activity)', () => {
     function selfTracking() {
       const clock = new ManualClock(1_000);

@@ -57,23 +57,16 @@ const silent = (entry: Admitted) => entry.key.bytesRead === entry.data;
  * request with `busy(entry)` and `idle(entry)`.
  */
 export class ConnectionGuard extends ConnectionTable<Socket, number> {
-  private readonly sweeper: NodeJS.Timeout | undefined;
+  /** Stops the idle sweep (the listener closes). */
+  readonly stop: () => void;
 
   constructor(
     private readonly limits: ConnectionGuardOptions,
     private readonly ticks = new AdmissionClock(),
   ) {
     super({ ...limits, clock: ticks });
-    const { idleTimeoutMs } = limits;
-    if (idleTimeoutMs > 0) {
-      // Bytes of a first request are arriving: node:http's header timeout governs them.
-      const sweep = () => {
-        ticks.tick();
-        this.expired('fresh', idleTimeoutMs, closeSilent);
-      };
-      this.sweeper = setInterval(sweep, Math.min(1_000, Math.max(10, Math.floor(idleTimeoutMs / 4))));
-      this.sweeper.unref();
-    }
+    // A connection that sent bytes of a first request is left to node:http's header timeout.
+    this.stop = this.sweep('fresh', limits.idleTimeoutMs, closeSilent, () => ticks.tick());
   }
 
   /** Registers a new connection (TCP, or TLS once its handshake is done). */
@@ -94,11 +87,6 @@ export class ConnectionGuard extends ConnectionTable<Socket, number> {
       }
     }
     if (entry.refusal !== undefined) setTimeout(() => socket.destroy(), this.limits.refusedGraceMs).unref();
-  }
-
-  /** Stops the idle sweep (the listener closes). */
-  stop(): void {
-    clearInterval(this.sweeper);
   }
 }
 

@@ -14,12 +14,12 @@ import {
   NotSentError,
   PendingCalls,
   type PingOptions,
-  ProtocolError,
   type RpcError,
   type SendOptions,
   type TimerHandle,
   type TransportCapabilities,
 } from '@resilient-rpc/core';
+import { unserialisable } from '@resilient-rpc/core/transport';
 import { type AxiosInstance, CanceledError } from 'axios';
 import {
   axiosRequest,
@@ -127,9 +127,8 @@ export class HttpConnection implements ClientConnection {
   }
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    const ids: JsonRpcResponse['id'][] = [];
-    for (const request of requests) if (request.id !== undefined) ids.push(request.id);
-    return this.post(requests, options, (answer) => readBatch(answer, this.url, ids));
+    const answered = requests.some((request) => request.id !== undefined);
+    return this.post(requests, options, (answer) => readBatch(answer, this.url, answered));
   }
 
   /**
@@ -171,9 +170,7 @@ export class HttpConnection implements ClientConnection {
     try {
       body = JSON.stringify(message);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const text = `the request to ${this.url} cannot be serialised as JSON: ${reason}`;
-      return Promise.reject(new ProtocolError(text, { endpoint: this.url, cause: error }));
+      return Promise.reject(unserialisable(this.url, error));
     }
     const timeoutMs = timeoutOf(options.timeoutMs);
     if (this.current !== 'closed' && this.config.lean?.skip()) {

@@ -9,6 +9,7 @@ import {
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
+import { flattenHeaders } from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
 import { readBody } from './read-body.js';
 import { responder } from './respond.js';
@@ -52,16 +53,6 @@ export function isJsonContentType(header: string | undefined): boolean {
   if (semicolon === -1) return true;
   const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(header.slice(semicolon))?.[1]?.toLowerCase();
   return charset === undefined || charset === 'utf-8' || charset === 'utf8';
-}
-
-function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (typeof value === 'string') result[name] = value;
-    else if (Array.isArray(value)) result[name] = value.join(', ');
-  }
-  return result;
 }
 
 /**

@@ -2,7 +2,14 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
-import { type Dispatcher, ErrorCodes, QuietWait, type ServerListener } from '@resilient-rpc/core';
+import {
+  type Dispatcher,
+  ErrorCodes,
+  parseListenUrl,
+  QuietWait,
+  type ServerListener,
+} from '@resilient-rpc/core';
+import { boundUrl, withDefaults } from '@resilient-rpc/core/transport';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
@@ -71,19 +78,13 @@ const OVER_LIMIT_GRACE_MS = 1_000;
 /** close() within this long of stopAccepting() counts as a forced close, ms. */
 const FORCED_CLOSE_WINDOW_MS = 100;
 
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 /**
  * A standalone node:http (or https, with `tls`) server for a resilient-rpc server:
  * `server.listen(httpListener({ port: 0 }))`.
  */
 export function httpListener(options: HttpListenerOptions = {}): HttpListener {
-  const host = options.host ?? HttpServerDefaults.host;
-  const path = options.path ?? HttpServerDefaults.path;
+  const o = withDefaults(HttpServerDefaults, options);
+  const { host, path } = o;
   let server: Server | undefined;
   let port: number | undefined;
   let urls: string[] = [];
@@ -109,14 +110,9 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
       const inner = buildHandler(dispatcher, options, { closing: () => draining });
-      const maxPerConnection =
-        options.maxInFlightPerConnection ?? HttpServerDefaults.maxInFlightPerConnection;
-      const { refuse } = responder(String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds));
-      const maxConnections = options.maxConnections ?? HttpServerDefaults.maxConnections;
-      const maxConnectionsPerAddress =
-        options.maxConnectionsPerAddress ?? HttpServerDefaults.maxConnectionsPerAddress;
-      const headersTimeout = options.headersTimeoutMs ?? HttpServerDefaults.headersTimeoutMs;
-      const idleTimeout = options.idleTimeoutMs ?? HttpServerDefaults.idleTimeoutMs;
+      const { maxInFlightPerConnection: maxPerConnection, maxConnections, maxConnectionsPerAddress } = o;
+      const { headersTimeoutMs: headersTimeout, idleTimeoutMs: idleTimeout } = o;
+      const { refuse } = responder(String(o.retryAfterSeconds));
       const connections = new ConnectionGuard({
         maxConnections,
         maxConnectionsPerAddress,
@@ -145,7 +141,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           refuse(res, 503, Overloaded, 'too many requests in flight on this connection', data, false);
         } else inner(req, res);
       };
-      const requestTimeout = options.requestTimeoutMs ?? HttpServerDefaults.requestTimeoutMs;
+      const requestTimeout = o.requestTimeoutMs;
       const serverOptions = {
         headersTimeout,
         requestTimeout: requestTimeout > 0 ? Math.max(requestTimeout, headersTimeout) : 0,
@@ -157,7 +153,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
           HttpServerDefaults.connectionsCheckingIntervalMs,
           Math.max(50, Math.floor(headersTimeout / 2)),
         ),
-        maxHeaderSize: options.maxHeaderSize ?? HttpServerDefaults.maxHeaderSize,
+        maxHeaderSize: o.maxHeaderSize,
       };
       const created =
         options.tls === undefined
@@ -216,7 +212,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       created.on('error', () => {});
       server = created;
       port = (created.address() as AddressInfo).port;
-      urls = [`${options.tls === undefined ? 'http' : 'https'}://${urlHost(host)}:${port}${path}`];
+      urls = [boundUrl(options.tls === undefined ? 'http' : 'https', host, port, path)];
     },
     async stopAccepting() {
       draining = true;
@@ -251,4 +247,33 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       await closed;
     },
   };
+}
+
+/**
+ * Server options of {@link httpTransport} that a listen URL does not carry: everything of
+ * {@link HttpListenerOptions} except `port`, `host` and `path`, which come from the URL.
+ */
+export type HttpServerOptions = Omit<HttpListenerOptions, 'port' | 'host' | 'path'>;
+
+/** The server side of the HTTP transport's options. */
+export interface HttpTransportServerOptions {
+  /**
+   * Options of the listeners `transport.listen(url)` creates (limits, timeouts, `tls` for
+   * `https://` URLs, `healthPath`…); the URL gives host, port and path. Default: the
+   * {@link HttpServerDefaults}.
+   */
+  readonly server?: HttpServerOptions;
+}
+
+/**
+ * Creates the HTTP listener for a listen URL: `http://host:port/path` or `https://host:port/path`
+ * (the latter needs `server.tls`). Host `0.0.0.0` (or `[::]`) binds every interface; port `0`
+ * picks a free one (read the real one from `listener.urls` after start); the URL's path is the
+ * JSON-RPC path, so the listen URL and the client's endpoint URL are the same. A missing port is
+ * the scheme's default (80, 443). Throws a `TypeError` for anything else.
+ */
+export function listenHttpUrl(url: string, options: HttpServerOptions = {}): HttpListener {
+  const form = { transport: 'HTTP', schemes: ['http', 'https'], factory: 'httpTransport' } as const;
+  const { host, port, path } = parseListenUrl(url, { ...form, tls: options.tls !== undefined });
+  return httpListener({ ...options, host, port, path });
 }

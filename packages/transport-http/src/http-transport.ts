@@ -1,13 +1,13 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
+import { positiveNumber } from '@resilient-rpc/core/transport';
 import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
-import type { HttpListener } from './http-listener.js';
+import { type HttpListener, type HttpTransportServerOptions, listenHttpUrl } from './http-listener.js';
 import { closeWhenIdle } from './idle-agent.js';
 import { leanAdapter, pipelineSkipper } from './lean-adapter.js';
-import { type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 
 /** Extra headers for every request, or per endpoint URL. */
 export type HeadersOption =
@@ -87,9 +87,10 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
   }
   const client = instance;
   const healthPath = options.healthPath ?? HttpClientDefaults.healthPath;
-  const maxResponseBytes = options.maxResponseBytes ?? HttpClientDefaults.maxResponseBytes;
-  if (!(maxResponseBytes > 0))
-    throw new RangeError(`maxResponseBytes must be positive (got ${maxResponseBytes})`);
+  const maxResponseBytes = positiveNumber(
+    'maxResponseBytes',
+    options.maxResponseBytes ?? HttpClientDefaults.maxResponseBytes,
+  );
   const headersOption = options.headers;
   const connections = new Set<HttpConnection>();
   return {

@@ -5,14 +5,20 @@ export {
   type HttpHandlerOptions,
   isJsonContentType,
 } from './http-handler.js';
-export { type HttpListener, type HttpListenerOptions, httpListener } from './http-listener.js';
+export {
+  type HttpListener,
+  type HttpListenerOptions,
+  type HttpServerOptions,
+  type HttpTransportServerOptions,
+  httpListener,
+  listenHttpUrl,
+} from './http-listener.js';
 export {
   type HeadersOption,
   type HttpTransport,
   type HttpTransportOptions,
   httpTransport,
 } from './http-transport.js';
-export { type HttpServerOptions, type HttpTransportServerOptions, listenHttpUrl } from './listen-url.js';
 export { mapHttpError } from './map-error.js';
 export { parseRetryAfter } from './retry-after.js';
 export { HttpStatusOf, statusFor } from './status.js';

@@ -66,9 +66,7 @@ function parse(answer: HttpAnswer, endpoint: string, empty: string): Parsed {
 /**
  * Interprets the answer to a single request. 503/429 → `rejected`; any other status carrying a
  * JSON-RPC response → that response (a JSON-RPC error becomes a `remote` error in the core);
- * anything else → `protocol`. An error response with id `null` (the server could not read the
- * request, e.g. 413) is attributed to this request. A notification (`id` undefined) is handed
- * over by a 2xx.
+ * anything else → `protocol`. A notification (`id` undefined) is handed over by a 2xx.
  */
 export function readSingle(
   answer: HttpAnswer,
@@ -85,8 +83,8 @@ export function readSingle(
       `with a batch to a ${notification ? 'notification' : 'single request'}`,
     );
   }
-  if (notification || parsed.id === id) return parsed;
-  if (parsed.id === null && 'error' in parsed) return { ...parsed, id };
+  // An error with id null (the server could not read the request, e.g. 413) answers it (core).
+  if (notification || parsed.id === id || (parsed.id === null && 'error' in parsed)) return parsed;
   throw protocolError(
     answer,
     endpoint,
@@ -94,15 +92,12 @@ export function readSingle(
   );
 }
 
-/** Interprets the answer to a batch; a single error for the whole batch is copied to every request. */
-export function readBatch(
-  answer: HttpAnswer,
-  endpoint: string,
-  ids: readonly JsonRpcResponse['id'][],
-): JsonRpcResponse[] {
-  if (answer.body.length === 0 && ok(answer) && ids.length === 0) return [];
+/**
+ * Interprets the answer to a batch (`answered`: it has a request with an id). A single error with
+ * id null for the whole batch is passed on as it is: the core gives it to every request.
+ */
+export function readBatch(answer: HttpAnswer, endpoint: string, answered: boolean): JsonRpcResponse[] {
+  if (answer.body.length === 0 && ok(answer) && !answered) return [];
   const parsed = parse(answer, endpoint, 'with an empty body to a batch');
-  if (Array.isArray(parsed)) return parsed;
-  if ('error' in parsed && parsed.id === null) return ids.map((id) => ({ ...parsed, id }));
-  return [parsed];
+  return Array.isArray(parsed) ? parsed : [parsed];
 }

@@ -1,5 +1,6 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { ConnectionStatus, DiscoverOptions, TimerHandle } from '@resilient-rpc/core';
+import { positiveNumber } from '@resilient-rpc/core/transport';
 import {
   SERVICE_API_PREFIX,
   ServiceMetadataKeys,
@@ -98,8 +99,8 @@ export class InstanceDiscovery implements SharedConnectionOwner {
     settings: NatsDiscoveryOptions,
     private readonly release: () => Promise<void>,
   ) {
-    this.intervalMs = settings.intervalMs ?? NatsDiscoveryDefaults.intervalMs;
-    if (!(this.intervalMs > 0)) throw new RangeError('discovery.intervalMs must be positive');
+    const intervalMs = settings.intervalMs ?? NatsDiscoveryDefaults.intervalMs;
+    this.intervalMs = positiveNumber('discovery.intervalMs', intervalMs);
     const forgetAfterMs = settings.forgetAfterMs ?? NatsDiscoveryDefaults.forgetAfterMs;
     this.forgetAfterRounds = Math.max(2, Math.ceil(forgetAfterMs / this.intervalMs));
     this.maxInstances = settings.maxInstances ?? NatsDiscoveryDefaults.maxInstances;

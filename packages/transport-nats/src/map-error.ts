@@ -17,6 +17,7 @@ import {
   RpcError,
   TimeoutError,
 } from '@resilient-rpc/core';
+import { unserialisable as unserialisableRequest } from '@resilient-rpc/core/transport';
 
 const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -40,8 +41,7 @@ export const publishFailed = (error: unknown, endpoint: string) =>
   new NotSentError(`NATS publish failed: ${reason(error)}`, { endpoint, cause: error });
 
 /** The request's params cannot be written as JSON (a BigInt, a cycle): no retry can send them. */
-export const unserialisable = (cause: unknown, endpoint: string) =>
-  new ProtocolError(`the request cannot be serialised as JSON: ${reason(cause)}`, { endpoint, cause });
+export const unserialisable = (cause: unknown, endpoint: string) => unserialisableRequest(endpoint, cause);
 
 /** A waiting-for-open error of the shared connection, re-addressed to one endpoint. */
 export const forEndpoint = (error: RpcError, endpoint: string): RpcError =>

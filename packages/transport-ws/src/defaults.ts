@@ -59,12 +59,3 @@ export const CloseCodes = {
   /** Message too big: a frame exceeded `maxPayload`. */
   MessageTooBig: 1009,
 } as const;
-
-/** Throws a `RangeError` unless every one of `names` in `values` is a positive number. */
-export function checkPositive(who: string, values: object, names: Iterable<string>): void {
-  for (const name of names) {
-    const value = (values as Record<string, unknown>)[name];
-    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
-      throw new RangeError(`${who}: ${name} must be a positive number (got ${String(value)})`);
-  }
-}

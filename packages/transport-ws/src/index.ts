@@ -1,10 +1,11 @@
 export { CloseCodes, WsClientDefaults, WsServerDefaults } from './defaults.js';
+export { WsConnection } from './ws-connection.js';
 export {
   listenWsUrl,
+  type WsListener,
+  type WsListenerOptions,
   type WsServerOptions,
-  type WsTransport,
   type WsTransportServerOptions,
-} from './listen-url.js';
-export { WsConnection } from './ws-connection.js';
-export { type WsListener, type WsListenerOptions, wsListener } from './ws-listener.js';
-export { type WsTlsOptions, type WsTransportOptions, wsTransport } from './ws-transport.js';
+  wsListener,
+} from './ws-listener.js';
+export { type WsTlsOptions, type WsTransport, type WsTransportOptions, wsTransport } from './ws-transport.js';

@@ -120,6 +120,4 @@ export function malformedResponse(endpoint: string, error: unknown): RpcError {
 }
 
 /** The request's params cannot be written as JSON (a BigInt, a cycle): no retry can send them. */
-export function unserialisable(endpoint: string, cause: unknown): ProtocolError {
-  return new ProtocolError(`the request cannot be serialised to JSON: ${reason(cause)}`, { endpoint, cause });
-}
+export { unserialisable } from '@resilient-rpc/core/transport';

@@ -8,11 +8,13 @@ import {
   ConnectionTable,
   type Dispatcher,
   type IncomingCredentials,
+  parseListenUrl,
   type ServerListener,
   systemClock,
 } from '@resilient-rpc/core';
+import { boundUrl, checkPositive, flattenHeaders, withDefaults } from '@resilient-rpc/core/transport';
 import { WebSocketServer } from 'ws';
-import { CloseCodes, checkPositive, WsServerDefaults } from './defaults.js';
+import { CloseCodes, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
 
 /** Options of {@link wsListener}. */
@@ -80,18 +82,12 @@ export interface WsListener extends ServerListener {
   readonly httpServer: Server | undefined;
 }
 
-/** The options with every default applied. */
-type Settings = WsListenerOptions & {
-  -readonly [name in keyof typeof WsServerDefaults]: name extends 'host' | 'path' ? string : number;
-};
-
 /** A connection's `lastActiveAt` is `Date.now()`: the table measures idle time on the same scale. */
 const wallClock: Clock = { now: Date.now, setTimeout: systemClock.setTimeout };
 
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
-  const o = { ...WsServerDefaults } as Settings;
-  for (const [name, value] of Object.entries(options)) if (value != null) Object.assign(o, { [name]: value });
+  const o = withDefaults(WsServerDefaults, options);
   checkPositive('wsListener', o, [
     'maxConnectionsPerAddress',
     'idleTimeoutMs',
@@ -109,7 +105,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let accepting = false;
   let heartbeat: NodeJS.Timeout | undefined;
   let judging: NodeJS.Immediate | undefined;
-  let idleSweeper: NodeJS.Timeout | undefined;
+  let stopSweep = () => {};
   // Idle: nothing in flight (the connection counts what it has in flight and when it was last
   // active itself; the table asks it about the connections idle the longest only).
   // Each socket counts from its upgrade request (a pending `verifyUpgrade` included) until it
@@ -151,7 +147,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return refuse(socket, 503, refusal);
     }
     socket.once('close', () => table.delete(entry));
-    const credentials: IncomingCredentials = { headers: headersOf(request) };
+    const credentials: IncomingCredentials = { headers: flattenHeaders(request.headers) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
       if (table.over && !evictIdlest()) return refuse(socket, 503, 'too many connections');
@@ -217,11 +213,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   /** The connection idle the longest, if one has been idle `evictIdleAfterMs` with nothing in flight. */
   const findIdlest = () => table.first('idle', o.evictIdleAfterMs);
 
-  const sweepIdle = () =>
-    table.expired('idle', o.idleTimeoutMs, ({ data }) =>
-      data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
-    );
-
   /**
    * The heartbeat judges one turn of the event loop after its timer: when this process itself
    * stalled past the tick (a long GC pause, a starved CPU), the timer fires before the sockets are
@@ -280,19 +271,15 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       httpServer.on('upgrade', onUpgrade);
       heartbeat = setInterval(tick, o.heartbeatIntervalMs);
       heartbeat.unref();
-      if (Number.isFinite(o.idleTimeoutMs)) {
-        idleSweeper = setInterval(sweepIdle, Math.min(1_000, Math.max(10, Math.floor(o.idleTimeoutMs / 4))));
-        idleSweeper.unref();
-      }
+      stopSweep = table.sweep('idle', o.idleTimeoutMs, ({ data }) =>
+        data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
+      );
       accepting = true;
     },
     get urls() {
       const info = httpServer?.address();
       if (!info || typeof info === 'string') return [];
-      const bound = ownsServer ? o.host : info.address;
-      const hostname = bound.includes(':') ? `[${bound}]` : bound; // an IPv6 address goes in brackets
-      const shown = hostname === '0.0.0.0' || hostname === '[::]' ? '127.0.0.1' : hostname;
-      return [`${secure ? 'wss' : 'ws'}://${shown}:${info.port}${o.path}`];
+      return [boundUrl(secure ? 'wss' : 'ws', ownsServer ? o.host : info.address, info.port, o.path)];
     },
     async stopAccepting() {
       // Upgrades get 503 from now on (never served: safe to retry elsewhere). Our own port stays
@@ -305,7 +292,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       clearInterval(heartbeat);
       clearImmediate(judging);
       judging = undefined;
-      clearInterval(idleSweeper);
+      stopSweep();
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and
       // aborted them: nothing more is sent; clients see 1001 and fail what is pending.
@@ -332,15 +319,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return httpServer;
     },
   };
-}
-
-function headersOf(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
 }
 
 /** A socket error after the upgrade request is only a reason to let the socket go. */
@@ -372,4 +350,34 @@ function refuse(socket: Duplex, status: number, message?: string): void {
 
 function isTlsServer(server: Server | undefined): boolean {
   return typeof (server as { addContext?: unknown } | undefined)?.addContext === 'function';
+}
+
+/**
+ * Server options of {@link wsTransport} that a listen URL does not carry: everything of
+ * {@link WsListenerOptions} except `port`, `host` and `path` (from the URL) and `server` (a
+ * listener made from a URL has a port of its own; use `wsListener({ server })` to share one).
+ */
+export type WsServerOptions = Omit<WsListenerOptions, 'port' | 'host' | 'path' | 'server'>;
+
+/** The server side of the WebSocket transport's options. */
+export interface WsTransportServerOptions {
+  /**
+   * Options of the listeners `transport.listen(url)` creates (limits, heartbeat, `tls` for
+   * `wss://` URLs, `verifyUpgrade`…); the URL gives host, port and path. Default: the
+   * {@link WsServerDefaults}.
+   */
+  server?: WsServerOptions;
+}
+
+/**
+ * Creates the WebSocket listener for a listen URL: `ws://host:port/path` or `wss://host:port/path`
+ * (the latter needs `server.tls`). Host `0.0.0.0` (or `[::]`) binds every interface; port `0`
+ * picks a free one (read the real one from `listener.urls` after start); the URL's path is the
+ * upgrade path, so the listen URL and the client's endpoint URL are the same. A missing port is
+ * the scheme's default (80, 443). Throws a `TypeError` for anything else.
+ */
+export function listenWsUrl(url: string, options: WsServerOptions = {}): WsListener {
+  const form = { transport: 'WebSocket', schemes: ['ws', 'wss'], factory: 'wsTransport' } as const;
+  const { host, port, path } = parseListenUrl(url, { ...form, tls: options.tls !== undefined });
+  return wsListener({ ...options, host, port, path });
 }

@@ -1,14 +1,21 @@
-import type { ClientConnection, ConnectOptions } from '@resilient-rpc/core';
+import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
+import { checkPositive, withDefaults } from '@resilient-rpc/core/transport';
 import type { ClientOptions } from 'ws';
-import { checkPositive, WsClientDefaults } from './defaults.js';
-import { listenWsUrl, type WsTransport, type WsTransportServerOptions } from './listen-url.js';
+import { WsClientDefaults } from './defaults.js';
 import { WsConnection } from './ws-connection.js';
+import { listenWsUrl, type WsListener, type WsTransportServerOptions } from './ws-listener.js';
 
 /** TLS options passed through to `ws` (and so to Node's `tls.connect`) for `wss://` endpoints. */
 export type WsTlsOptions = Pick<
   ClientOptions,
   'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'checkServerIdentity'
 >;
+
+/** The WebSocket transport: a client transport that also creates listeners for listen URLs. */
+export interface WsTransport extends ClientTransport {
+  /** The server side: a listener for `ws://host:port/path` (or `wss://`, with `server.tls`). */
+  listen(url: string): WsListener;
+}
 
 /** Options of {@link wsTransport}. Every field has a default in {@link WsClientDefaults}. */
 export interface WsTransportOptions extends WsTransportServerOptions {
@@ -79,9 +86,7 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
 }
 
 function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
-  const resolved: Record<string, unknown> = { ...WsClientDefaults, headers: options.headers ?? {} };
-  for (const name of Object.keys(WsClientDefaults) as Array<keyof typeof WsClientDefaults>)
-    if (options[name] !== undefined) resolved[name] = options[name];
+  const resolved = withDefaults({ ...WsClientDefaults, headers: {} }, options);
   checkPositive('wsTransport', resolved, Object.keys(WsClientDefaults));
   const meta = options.meta ?? true;
   if (typeof meta !== 'boolean')

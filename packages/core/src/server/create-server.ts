@@ -1,4 +1,5 @@
 import type { ClientTransport, Dispatcher, ServerListener } from '../transport.js';
+import { positiveNumber } from '../transport-support/options.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { Authenticate } from './authentication.js';
 import { ServerDefaults } from './defaults.js';
@@ -186,10 +187,7 @@ export function createServer(options: ServerOptions = {}): RpcServer {
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
-    throw new RangeError(`${name} must be a positive number (got ${String(value)})`);
-  return value;
+  return value === undefined ? fallback : positiveNumber(name, value);
 }
 
 function describeValue(value: unknown): string {

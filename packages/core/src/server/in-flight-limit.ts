@@ -1,3 +1,5 @@
+import { positiveNumber } from '../transport-support/options.js';
+
 /**
  * A bound on the requests in flight of one connection or listener, on top of the server's own
  * `maxInFlight`: pass it as `dispatcher.dispatch(message, context, { limit })`. The dispatcher
@@ -10,8 +12,7 @@ export class InFlightLimit {
 
   /** @param maxInFlight Most requests admitted at once; a positive number (`Infinity` for no bound). */
   constructor(readonly maxInFlight: number) {
-    if (typeof maxInFlight !== 'number' || Number.isNaN(maxInFlight) || maxInFlight <= 0)
-      throw new RangeError(`maxInFlight must be a positive number (got ${String(maxInFlight)})`);
+    positiveNumber('maxInFlight', maxInFlight);
   }
 
   /** Requests admitted and not yet answered. */

@@ -116,6 +116,9 @@ function methods(notes: unknown[], aborted: { count: number }) {
  * `for (const c of conformanceCases(factory)) it(c.name, c.run)`.
  */
 export function conformanceCases(factory: ConformanceFactory): ConformanceCase[] {
+  /** A client of the factory's transport for one endpoint, without heartbeat. */
+  const clientFor = (url: string, transport = factory.clientTransport()) =>
+    createClient({ transports: [transport], endpoints: [url], heartbeat: false, ...factory.clientOptions });
   const withFixture = (name: string, body: (fixture: Fixture) => Promise<void>): ConformanceCase => ({
     name,
     async run() {
@@ -124,12 +127,7 @@ export function conformanceCases(factory: ConformanceFactory): ConformanceCase[]
       const server = createServer({ methods: methods(notes, aborted) });
       const url = await factory.serve(server);
       const transport = factory.clientTransport();
-      const client = createClient({
-        transports: [transport],
-        endpoints: [url],
-        heartbeat: false,
-        ...factory.clientOptions,
-      });
+      const client = clientFor(url, transport);
       try {
         await body({ server, client, url, transport, notes, aborted });
       } finally {
@@ -294,12 +292,7 @@ export function conformanceCases(factory: ConformanceFactory): ConformanceCase[]
         const server = createServer({ methods: { echo: (params: unknown) => params } });
         const url = await factory.serve(server);
         await server.close();
-        const client = createClient({
-          transports: [factory.clientTransport()],
-          endpoints: [url],
-          heartbeat: false,
-          ...factory.clientOptions,
-        });
+        const client = clientFor(url);
         try {
           const started = Date.now();
           const error = await rejection(client.call('echo', [1], { deadlineMs: 20_000 }));
@@ -340,12 +333,7 @@ export function conformanceCases(factory: ConformanceFactory): ConformanceCase[]
             maxMessageBytes: 4_096,
           });
           const url = await factory.serve(server);
-          const client = createClient({
-            transports: [factory.clientTransport()],
-            endpoints: [url],
-            heartbeat: false,
-            ...factory.clientOptions,
-          });
+          const client = clientFor(url);
           try {
             const batch = client.batch([
               { method: 'echo', params: ['x'.repeat(8_192)] },

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../util/clock.js';
+import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
 import { ConnectionsPerAddress } from './connections-per-address.js';
 
 /** Why a listener refuses a connection (its answer says so; never run, safe to retry elsewhere). */
@@ -183,6 +183,27 @@ export class ConnectionTable<K, D = undefined> {
       visit(entry);
       return false;
     });
+  }
+
+  /**
+   * Runs {@link expired} on `list` every quarter of `forMs` (10 ms to 1 s) on the table's clock,
+   * after `before` if given, until the returned function is called: a listener's idle sweep. A
+   * `forMs` that is not a positive finite number sweeps nothing.
+   */
+  sweep(list: ListName, forMs: number, visit: (entry: Entry<K, D>) => void, before?: () => void): () => void {
+    if (!(forMs > 0 && forMs < Infinity)) return () => {};
+    const everyMs = Math.min(1_000, Math.max(10, Math.floor(forMs / 4)));
+    let timer: TimerHandle | undefined;
+    const tick = () => {
+      before?.();
+      this.expired(list, forMs, visit);
+      if (timer !== undefined) timer = this.clock.setTimeout(tick, everyMs);
+    };
+    timer = this.clock.setTimeout(tick, everyMs);
+    return () => {
+      timer?.cancel();
+      timer = undefined;
+    };
   }
 
   /**

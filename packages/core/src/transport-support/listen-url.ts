@@ -64,3 +64,12 @@ export function parseListenUrl(url: string, form: ListenUrlForm): ListenAddress 
   const port = parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port);
   return { secure, host, port, path: parsed.pathname };
 }
+
+/**
+ * The URL a client reaches a bound listener at, for its `urls`: a wildcard host shows as the
+ * loopback of its family (`0.0.0.0` as 127.0.0.1, `::` as [::1]), an IPv6 address in brackets.
+ */
+export function boundUrl(scheme: string, host: string, port: number, path: string): string {
+  const shown = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `${scheme}://${shown.includes(':') ? `[${shown}]` : shown}:${port}${path}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * `@resilient-rpc/core/transport`: the building blocks transport adapters share
+ * (docs/architecture.md, "Transport support"), for the adapters of this repository and for
+ * anyone writing one. Applications do not need it. The blocks that were exported from the
+ * core's root before this entry existed stay there too.
+ */
+export { ConnectionEvents } from '../transport-support/connection-events.js';
+export {
+  type ConnectionEntry,
+  type ConnectionRefusal,
+  ConnectionTable,
+  type ConnectionTableOptions,
+} from '../transport-support/connection-table.js';
+export { flattenHeaders } from '../transport-support/headers.js';
+export {
+  boundUrl,
+  type ListenAddress,
+  type ListenUrlForm,
+  parseListenUrl,
+} from '../transport-support/listen-url.js';
+export {
+  checkPositive,
+  positiveNumber,
+  type WithDefaults,
+  withDefaults,
+} from '../transport-support/options.js';
+export {
+  type AbortSource,
+  PendingCall,
+  type PendingCallErrors,
+  PendingCalls,
+  type PendingCallsOptions,
+} from '../transport-support/pending-calls.js';
+export { QuietWait } from '../transport-support/quiet-wait.js';
+export { requestMeta } from '../transport-support/request-meta.js';
+export { unserialisable } from '../transport-support/unserialisable.js';
