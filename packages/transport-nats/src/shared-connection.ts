@@ -408,12 +408,9 @@ export class SharedConnection {
       this.pending.reject(token, errors.badReply(owner.url, 'batch-for-single'));
     // A second reply to the token's earlier request (two responders without a queue group).
     else if (reused && parsed.id !== null && parsed.id !== expect) return false;
-    // An error the server could not tie to an id (too large, parse error) answers this request.
-    else
-      this.pending.resolve(
-        token,
-        parsed.id === null && 'error' in parsed ? { ...parsed, id: expect } : parsed,
-      );
+    // (An error the server could not tie to an id, too large or not JSON, answers this request:
+    // the core gives an id-less error to the call it reaches.)
+    else this.pending.resolve(token, parsed);
     return true;
   }
 
