@@ -62,6 +62,7 @@ import type { ChildHandle } from '@resilient-rpc/testkit';
 import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
 import axios from 'axios';
 import { spawnBenchChild } from './fixtures/bench-child.js';
+import { type PinPlan, pin, pinPlan } from './fixtures/pin.js';
 import { closedLoop, type LoopEnd, measuredSamples, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
@@ -266,7 +267,10 @@ export function spawnServer(env: Record<string, string> = {}) {
 export const WARMUP: LoopEnd = { minCalls: 10_000, minMs: 1_000, maxMs: 60_000 };
 const QUICK_WARMUP: LoopEnd = { minCalls: 10_000, minMs: 300, maxMs: 30_000 };
 
-interface Measurement {
+/** Repeats of every variant at each concurrency (1 with --quick). */
+export const REPEATS = 5;
+
+export interface Measurement {
   variant: VariantName;
   concurrency: number;
   warmup: LoopEnd;
@@ -285,15 +289,28 @@ async function measureChild(job: Measurement & { url: string; rawUrl: string }):
 
 const withoutMs = ({ ms: _, ...sample }: Sample & { ms?: number }): Sample => sample;
 
-/** One measurement: a fresh server child, a fresh client child with only `job.variant`'s client; both gone after. */
-async function measure(job: Measurement): Promise<Sample> {
+/** Children that should have been pinned, and how many of them taskset failed on (for the method row). */
+const pinned = { wanted: 0, failed: 0 };
+const countPin = (plan: PinPlan, ok: boolean) => {
+  if (plan.client === undefined) return;
+  pinned.wanted++;
+  if (!ok) pinned.failed++;
+};
+
+/**
+ * One measurement: a fresh server child, a fresh client child with only `job.variant`'s client;
+ * both gone after. Each child is pinned right after spawn as `plan` says (fixtures/pin.ts).
+ */
+export async function measureOnce(job: Measurement, plan: PinPlan = pinPlan()): Promise<Sample> {
   const server = spawnServer();
+  countPin(plan, pin(server.pid, plan.server));
   let client: ChildHandle<{ warmup: Sample & { ms: number }; sample: Sample }> | undefined;
   try {
     const urls = await server.ready;
     client = spawnBenchChild(fileURLToPath(import.meta.url), {
       RESILIENT_RPC_HTTP_BENCH_CLIENT: JSON.stringify({ ...job, ...urls }),
     });
+    countPin(plan, pin(client.pid, plan.client));
     const { warmup, sample } = await client.ready;
     // The record keeps every closed loop (as closedLoop does in-process): the warm-up, then the measurement.
     measuredSamples.push(
@@ -307,9 +324,11 @@ async function measure(job: Measurement): Promise<Sample> {
 }
 
 export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
-  const repeats = options.quick ? 1 : 3;
+  const repeats = options.quick ? 1 : REPEATS;
   const durationMs = options.quick ? 1_000 : 3_000;
   const warmup = options.quick ? QUICK_WARMUP : WARMUP;
+  const plan = pinPlan();
+  pinned.wanted = pinned.failed = 0;
   const results: BenchResult[] = [];
   for (const concurrency of [1, 64]) {
     const samples = new Map<string, Sample[]>(VARIANT_NAMES.map((name) => [name, []]));
@@ -317,7 +336,7 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
       // Rotate the order so that no variant always runs first or last.
       for (let k = 0; k < VARIANT_NAMES.length; k++) {
         const variant = VARIANT_NAMES[(k + repeat) % VARIANT_NAMES.length]!;
-        samples.get(variant)!.push(await measure({ variant, concurrency, warmup, durationMs }));
+        samples.get(variant)!.push(await measureOnce({ variant, concurrency, warmup, durationMs }, plan));
       }
     }
     const throughput = new Map<string, number>();
@@ -368,6 +387,15 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
       },
     });
   }
+  const placement =
+    pinned.failed > 0
+      ? `processes NOT pinned: taskset failed on ${pinned.failed} of ${pinned.wanted} children`
+      : plan.note;
+  results.push({
+    group: 'http',
+    name: `method: per concurrency ${repeats} repeat(s) of every variant (order rotated), each a fresh server child and client child, warm-up ≥ ${warmup.minCalls} calls and ≥ ${warmup.minMs} ms, one ${durationMs} ms closed loop; medians of the repeats; ${placement}`,
+    values: {},
+  });
   return results;
 }
 

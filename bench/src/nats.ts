@@ -2,7 +2,10 @@
  * NATS echo benchmark: resilient-rpc (natsTransport + natsListener) vs a raw nats.js `nc.request`
  * echo vs Moleculer 0.15 over NATS (retry, circuit breaker and a request timeout on), in the same
  * run against the same broker, at concurrency 1 and 64. Reports calls/s, p50/p99 latency (ms) and
- * ratios; each figure is the median of the repeats.
+ * ratios; each figure is the median of the repeats (5, or 1 with --quick), each ratio the median of
+ * the per-repeat ratios (the three systems run back to back in every repeat, in A B C / C B A
+ * order). Placement: this process (every system's client and server) and the broker are pinned
+ * to separate cores (fixtures/pin.ts, `BENCH_PIN`), the same for the three systems.
  */
 
 import { connect } from '@nats-io/transport-node';
@@ -11,9 +14,12 @@ import { startNatsServer } from '@resilient-rpc/testkit';
 import { natsListener, natsTransport } from '@resilient-rpc/transport-nats';
 import { ServiceBroker } from 'moleculer';
 import { runIfMain } from './fixtures/main.js';
+import { allowedCpus, currentAffinity, pin, pinPlan } from './fixtures/pin.js';
 import { closedLoop, median, type Sample } from './fixtures/stats.js';
 
-export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
+import type { BenchResult } from './markdown.js';
+
+export type { BenchResult } from './markdown.js';
 
 type Call = () => Promise<unknown>;
 
@@ -91,9 +97,14 @@ export async function moleculer(url: string): Promise<System> {
 /** The NATS benchmark group. `quick`: shorter runs, one repeat. */
 export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const durationMs = options.quick ? 1_000 : 3_000;
-  const repeats = options.quick ? 1 : 3;
+  const repeats = options.quick ? 1 : 5;
   const concurrencies = [1, 64];
   const broker = await startNatsServer();
+  // Placement (fixtures/pin.ts): the broker on the server core, this process (every system's
+  // client and server) on the client core, the same for the three systems; restored after.
+  const plan = pinPlan();
+  const before = currentAffinity() ?? allowedCpus()?.join(',');
+  const pinned = pin(broker.pid, plan.server) && pin(process.pid, plan.client);
   const systems: System[] = [];
   const results: BenchResult[] = [];
   try {
@@ -103,8 +114,8 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
     for (const concurrency of concurrencies) {
       const samples = new Map<string, Sample[]>(systems.map((s) => [s.name, []]));
       for (let repeat = 0; repeat < repeats; repeat++) {
-        // interleave the systems in each repeat so drift hits them alike
-        for (const system of systems) {
+        // interleave the systems in each repeat so drift hits them alike (reversed every other repeat)
+        for (const system of repeat % 2 === 0 ? systems : [...systems].reverse()) {
           samples.get(system.name)?.push(await closedLoop(system.call, concurrency, durationMs));
         }
       }
@@ -134,21 +145,42 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
         });
       }
       if (ours && raw && mol) {
+        // The ratios of each repeat (the three systems measured back to back), then their median:
+        // a repeat that load from elsewhere slowed moves a ratio once, not its two sides apart.
+        const rate = (name: string, repeat: number) => samples.get(name)![repeat]!.callsPerSecond;
+        const perRepeat = Array.from({ length: repeats }, (_, repeat) => ({
+          repeat,
+          'vs raw nc.request': rate('resilient-rpc', repeat) / rate('raw nc.request', repeat),
+          'vs moleculer': rate('resilient-rpc', repeat) / rate('moleculer', repeat),
+        }));
+        const medianOf = (key: 'vs raw nc.request' | 'vs moleculer') =>
+          Number(median(perRepeat.map((each) => each[key])).toFixed(2));
         results.push({
           group: 'nats',
           name: `echo c=${concurrency} ratios`,
           values: {
-            'vs raw nc.request': Number((ours.callsPerSecond / raw.callsPerSecond).toFixed(2)),
-            'vs moleculer': Number((ours.callsPerSecond / mol.callsPerSecond).toFixed(2)),
+            'vs raw nc.request': medianOf('vs raw nc.request'),
+            'vs moleculer': medianOf('vs moleculer'),
             'goal vs raw': '>= 0.9',
             'goal vs moleculer': '>= 1.2',
           },
+          repeats: perRepeat.map((each) => ({
+            repeat: each.repeat,
+            'vs raw nc.request': Number(each['vs raw nc.request'].toFixed(3)),
+            'vs moleculer': Number(each['vs moleculer'].toFixed(3)),
+          })),
         });
       }
     }
+    results.push({
+      group: 'nats',
+      name: `method: ${repeats} repeats × ${durationMs} ms per system and concurrency, interleaved; medians; the three systems' clients and servers in the bench process, the broker in its own; ${pinned || plan.mode === 'off' ? plan.note : 'processes NOT pinned (taskset failed)'}`,
+      values: {},
+    });
   } finally {
     for (const system of systems) await system.close().catch(() => {});
     await broker.kill();
+    if (plan.client !== undefined) pin(process.pid, before);
   }
   return results;
 }
