@@ -62,7 +62,7 @@ import type { ChildHandle } from '@resilient-rpc/testkit';
 import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
 import axios from 'axios';
 import { spawnBenchChild } from './fixtures/bench-child.js';
-import { type PinPlan, pin, pinPlan } from './fixtures/pin.js';
+import { busyCores, type PinPlan, pin, pinPlan } from './fixtures/pin.js';
 import { closedLoop, type LoopEnd, measuredSamples, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
@@ -327,7 +327,7 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const repeats = options.quick ? 1 : REPEATS;
   const durationMs = options.quick ? 1_000 : 3_000;
   const warmup = options.quick ? QUICK_WARMUP : WARMUP;
-  const plan = pinPlan();
+  const plan = pinPlan(undefined, await busyCores());
   pinned.wanted = pinned.failed = 0;
   const results: BenchResult[] = [];
   for (const concurrency of [1, 64]) {

@@ -14,7 +14,7 @@ import { startNatsServer } from '@resilient-rpc/testkit';
 import { natsListener, natsTransport } from '@resilient-rpc/transport-nats';
 import { ServiceBroker } from 'moleculer';
 import { runIfMain } from './fixtures/main.js';
-import { allowedCpus, currentAffinity, pin, pinPlan } from './fixtures/pin.js';
+import { allowedCpus, busyCores, currentAffinity, pin, pinPlan } from './fixtures/pin.js';
 import { closedLoop, median, type Sample } from './fixtures/stats.js';
 
 import type { BenchResult } from './markdown.js';
@@ -99,10 +99,10 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const durationMs = options.quick ? 1_000 : 3_000;
   const repeats = options.quick ? 1 : 5;
   const concurrencies = [1, 64];
+  const plan = pinPlan(undefined, await busyCores());
   const broker = await startNatsServer();
   // Placement (fixtures/pin.ts): the broker on the server core, this process (every system's
   // client and server) on the client core, the same for the three systems; restored after.
-  const plan = pinPlan();
   const before = currentAffinity() ?? allowedCpus()?.join(',');
   const pinned = pin(broker.pid, plan.server) && pin(process.pid, plan.client);
   const systems: System[] = [];
