@@ -50,7 +50,13 @@
  * CPU per call). 10 000 calls puts every variant past its ramp with a margin;
  * --quick uses the same count (fewer calls would measure axios cold again).
  *
- * Values are medians of the repeats (3, or 1 with --quick) of calls/s and p50/p99 latency (ms);
+ * Placement: each child is pinned right after spawn (fixtures/pin.ts, `BENCH_PIN`): the client
+ * child on one core, the server child on the other, for every variant alike, when the machine is
+ * quiet as the group starts (`auto`); unpinned, the scheduler put the pair on one core or on both
+ * from one measurement to the next and the c=1 rows were bimodal (~4.9 k or ~7.3 k calls/s for
+ * the same build). The group's last row (`method: …`) records the placement.
+ *
+ * Values are medians of the repeats (5, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
  * ≥ 1.3× axios defaults; p99 ≤ 1.2× the node:http row's).
  */
