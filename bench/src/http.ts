@@ -50,11 +50,12 @@
  * CPU per call). 10 000 calls puts every variant past its ramp with a margin;
  * --quick uses the same count (fewer calls would measure axios cold again).
  *
- * Placement: each child is pinned right after spawn (fixtures/pin.ts, `BENCH_PIN`): the client
- * child on one core, the server child on the other, for every variant alike, when the machine is
- * quiet as the group starts (`auto`); unpinned, the scheduler put the pair on one core or on both
- * from one measurement to the next and the c=1 rows were bimodal (~4.9 k or ~7.3 k calls/s for
- * the same build). The group's last row (`method: …`) records the placement.
+ * Placement: each child is pinned right after spawn (fixtures/pin.ts, `BENCH_PIN`), for every
+ * variant alike, when the machine is quiet as the group starts (`auto`): at c=1 client and server
+ * child on one core (a strict ping-pong: no cross-core wake-up per message), at c=64 on a core
+ * each. Unpinned, the scheduler put the pair on one core or on both from one measurement to the
+ * next and the c=1 rows were bimodal (~4.9 k or ~7.3 k calls/s for the same build). The group's
+ * last row (`method: …`) records the placement.
  *
  * Values are medians of the repeats (5, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
@@ -297,8 +298,8 @@ const withoutMs = ({ ms: _, ...sample }: Sample & { ms?: number }): Sample => sa
 
 /** Children that should have been pinned, and how many of them taskset failed on (for the method row). */
 const pinned = { wanted: 0, failed: 0 };
-const countPin = (plan: PinPlan, ok: boolean) => {
-  if (plan.client === undefined) return;
+const countPin = (wanted: boolean, ok: boolean) => {
+  if (!wanted) return;
   pinned.wanted++;
   if (!ok) pinned.failed++;
 };
@@ -308,15 +309,16 @@ const countPin = (plan: PinPlan, ok: boolean) => {
  * both gone after. Each child is pinned right after spawn as `plan` says (fixtures/pin.ts).
  */
 export async function measureOnce(job: Measurement, plan: PinPlan = pinPlan()): Promise<Sample> {
+  const placement = plan.at(job.concurrency);
   const server = spawnServer();
-  countPin(plan, pin(server.pid, plan.server));
+  countPin(placement !== undefined, pin(server.pid, placement?.server));
   let client: ChildHandle<{ warmup: Sample & { ms: number }; sample: Sample }> | undefined;
   try {
     const urls = await server.ready;
     client = spawnBenchChild(fileURLToPath(import.meta.url), {
       RESILIENT_RPC_HTTP_BENCH_CLIENT: JSON.stringify({ ...job, ...urls }),
     });
-    countPin(plan, pin(client.pid, plan.client));
+    countPin(placement !== undefined, pin(client.pid, placement?.client));
     const { warmup, sample } = await client.ready;
     // The record keeps every closed loop (as closedLoop does in-process): the warm-up, then the measurement.
     measuredSamples.push(

@@ -4,8 +4,9 @@
  * run against the same broker, at concurrency 1 and 64. Reports calls/s, p50/p99 latency (ms) and
  * ratios; each figure is the median of the repeats (5, or 1 with --quick), each ratio the median of
  * the per-repeat ratios (the three systems run back to back in every repeat, in A B C / C B A
- * order). Placement: this process (every system's client and server) and the broker are pinned
- * to separate cores (fixtures/pin.ts, `BENCH_PIN`), the same for the three systems.
+ * order). Placement (fixtures/pin.ts, `BENCH_PIN`), the same for the three systems: on a quiet
+ * machine this process (every system's client and server) and the broker share one core at c=1
+ * and get a core each at c=64.
  */
 
 import { connect } from '@nats-io/transport-node';
@@ -101,10 +102,11 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const concurrencies = [1, 64];
   const plan = pinPlan(undefined, await busyCores());
   const broker = await startNatsServer();
-  // Placement (fixtures/pin.ts): the broker on the server core, this process (every system's
-  // client and server) on the client core, the same for the three systems; restored after.
+  // Placement (fixtures/pin.ts), per concurrency: this process (every system's client and
+  // server) on the client core, the broker on the server core, the same for the three systems;
+  // restored after.
   const before = currentAffinity() ?? allowedCpus()?.join(',');
-  const pinned = pin(broker.pid, plan.server) && pin(process.pid, plan.client);
+  let pinFailed = false;
   const systems: System[] = [];
   const results: BenchResult[] = [];
   try {
@@ -112,6 +114,12 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
     // warm up every path (JIT, connections, discovery)
     for (const system of systems) await closedLoop(system.call, 16, options.quick ? 200 : 500);
     for (const concurrency of concurrencies) {
+      const placement = plan.at(concurrency);
+      if (
+        placement !== undefined &&
+        !(pin(broker.pid, placement.server) && pin(process.pid, placement.client))
+      )
+        pinFailed = true;
       const samples = new Map<string, Sample[]>(systems.map((s) => [s.name, []]));
       for (let repeat = 0; repeat < repeats; repeat++) {
         // interleave the systems in each repeat so drift hits them alike (reversed every other repeat)
@@ -174,13 +182,13 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
     }
     results.push({
       group: 'nats',
-      name: `method: ${repeats} repeats × ${durationMs} ms per system and concurrency, interleaved; medians; the three systems' clients and servers in the bench process, the broker in its own; ${pinned || plan.mode === 'off' ? plan.note : 'processes NOT pinned (taskset failed)'}`,
+      name: `method: ${repeats} repeats × ${durationMs} ms per system and concurrency, interleaved; medians; the three systems' clients and servers in the bench process, the broker in its own; ${pinFailed ? 'processes NOT pinned (taskset failed)' : plan.note}`,
       values: {},
     });
   } finally {
     for (const system of systems) await system.close().catch(() => {});
     await broker.kill();
-    if (plan.client !== undefined) pin(process.pid, before);
+    if (plan.mode !== 'off') pin(process.pid, before);
   }
   return results;
 }
