@@ -51,11 +51,12 @@
  * --quick uses the same count (fewer calls would measure axios cold again).
  *
  * Placement: each child is pinned right after spawn (fixtures/pin.ts, `BENCH_PIN`), for every
- * variant alike, when the machine is quiet as the group starts (`auto`): at c=1 client and server
- * child on one core (a strict ping-pong: no cross-core wake-up per message), at c=64 on a core
- * each. Unpinned, the scheduler put the pair on one core or on both from one measurement to the
- * next and the c=1 rows were bimodal (~4.9 k or ~7.3 k calls/s for the same build). The group's
- * last row (`method: …`) records the placement.
+ * variant alike, when the machine is quiet as the group starts (`auto`): at c=1 the client and
+ * server child share one core (a strict ping-pong: no cross-core wake-up per message); at c=64
+ * they are not pinned (no placement measured tighter there). Unpinned at c=1 the scheduler put
+ * the pair on one core or on both from one measurement to the next and the rows were bimodal
+ * (~4.9 k or ~7.3 k calls/s for the same build). The group's last row (`method: …`) records the
+ * placement; fixtures/pin.ts has the measurements behind the choice.
  *
  * Values are medians of the repeats (5, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,

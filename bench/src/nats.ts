@@ -5,8 +5,8 @@
  * ratios; each figure is the median of the repeats (5, or 1 with --quick), each ratio the median of
  * the per-repeat ratios (the three systems run back to back in every repeat, in A B C / C B A
  * order). Placement (fixtures/pin.ts, `BENCH_PIN`), the same for the three systems: on a quiet
- * machine this process (every system's client and server) and the broker share one core at c=1
- * and get a core each at c=64.
+ * machine this process (every system's client and server) and the broker share one core at c=1;
+ * at c=64 they are not pinned.
  */
 
 import { connect } from '@nats-io/transport-node';
@@ -103,9 +103,10 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const plan = pinPlan(undefined, await busyCores());
   const broker = await startNatsServer();
   // Placement (fixtures/pin.ts), per concurrency: this process (every system's client and
-  // server) on the client core, the broker on the server core, the same for the three systems;
-  // restored after.
-  const before = currentAffinity() ?? allowedCpus()?.join(',');
+  // server) on the client core(s), the broker on the server core(s), the same for the three
+  // systems; restored after.
+  const all = allowedCpus()?.join(',') ?? '0';
+  const before = currentAffinity() ?? all;
   let pinFailed = false;
   const systems: System[] = [];
   const results: BenchResult[] = [];
@@ -114,7 +115,9 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
     // warm up every path (JIT, connections, discovery)
     for (const system of systems) await closedLoop(system.call, 16, options.quick ? 200 : 500);
     for (const concurrency of concurrencies) {
-      const placement = plan.at(concurrency);
+      // Not pinned at this concurrency: back on every allowed core (an earlier one may have pinned).
+      const placement =
+        plan.at(concurrency) ?? (plan.mode === 'off' ? undefined : { client: all, server: all });
       if (
         placement !== undefined &&
         !(pin(broker.pid, placement.server) && pin(process.pid, placement.client))
