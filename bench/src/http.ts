@@ -50,7 +50,15 @@
  * CPU per call). 10 000 calls puts every variant past its ramp with a margin;
  * --quick uses the same count (fewer calls would measure axios cold again).
  *
- * Values are medians of the repeats (3, or 1 with --quick) of calls/s and p50/p99 latency (ms);
+ * Placement: each child is pinned right after spawn (fixtures/pin.ts, `BENCH_PIN`), for every
+ * variant alike, when the machine is quiet as the group starts (`auto`): at c=1 the client and
+ * server child share one core (a strict ping-pong: no cross-core wake-up per message); at c=64
+ * they are not pinned (no placement measured tighter there). Unpinned at c=1 the scheduler put
+ * the pair on one core or on both from one measurement to the next and the rows were bimodal
+ * (~4.9 k or ~7.3 k calls/s for the same build). The group's last row (`method: …`) records the
+ * placement; fixtures/pin.ts has the measurements behind the choice.
+ *
+ * Values are medians of the repeats (5, or 1 with --quick) of calls/s and p50/p99 latency (ms);
  * the ratio rows compare resilient-rpc's calls/s with each baseline (goals: ≥ 0.9× axios fastest,
  * ≥ 1.3× axios defaults; p99 ≤ 1.2× the node:http row's).
  */
@@ -62,6 +70,7 @@ import type { ChildHandle } from '@resilient-rpc/testkit';
 import { httpListener, httpTransport } from '@resilient-rpc/transport-http';
 import axios from 'axios';
 import { spawnBenchChild } from './fixtures/bench-child.js';
+import { busyCores, type PinPlan, pin, pinPlan } from './fixtures/pin.js';
 import { closedLoop, type LoopEnd, measuredSamples, median, type Sample } from './fixtures/stats.js';
 
 export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
@@ -266,7 +275,10 @@ export function spawnServer(env: Record<string, string> = {}) {
 export const WARMUP: LoopEnd = { minCalls: 10_000, minMs: 1_000, maxMs: 60_000 };
 const QUICK_WARMUP: LoopEnd = { minCalls: 10_000, minMs: 300, maxMs: 30_000 };
 
-interface Measurement {
+/** Repeats of every variant at each concurrency (1 with --quick). */
+export const REPEATS = 5;
+
+export interface Measurement {
   variant: VariantName;
   concurrency: number;
   warmup: LoopEnd;
@@ -285,15 +297,29 @@ async function measureChild(job: Measurement & { url: string; rawUrl: string }):
 
 const withoutMs = ({ ms: _, ...sample }: Sample & { ms?: number }): Sample => sample;
 
-/** One measurement: a fresh server child, a fresh client child with only `job.variant`'s client; both gone after. */
-async function measure(job: Measurement): Promise<Sample> {
+/** Children that should have been pinned, and how many of them taskset failed on (for the method row). */
+const pinned = { wanted: 0, failed: 0 };
+const countPin = (wanted: boolean, ok: boolean) => {
+  if (!wanted) return;
+  pinned.wanted++;
+  if (!ok) pinned.failed++;
+};
+
+/**
+ * One measurement: a fresh server child, a fresh client child with only `job.variant`'s client;
+ * both gone after. Each child is pinned right after spawn as `plan` says (fixtures/pin.ts).
+ */
+export async function measureOnce(job: Measurement, plan: PinPlan = pinPlan()): Promise<Sample> {
+  const placement = plan.at(job.concurrency);
   const server = spawnServer();
+  countPin(placement !== undefined, pin(server.pid, placement?.server));
   let client: ChildHandle<{ warmup: Sample & { ms: number }; sample: Sample }> | undefined;
   try {
     const urls = await server.ready;
     client = spawnBenchChild(fileURLToPath(import.meta.url), {
       RESILIENT_RPC_HTTP_BENCH_CLIENT: JSON.stringify({ ...job, ...urls }),
     });
+    countPin(placement !== undefined, pin(client.pid, placement?.client));
     const { warmup, sample } = await client.ready;
     // The record keeps every closed loop (as closedLoop does in-process): the warm-up, then the measurement.
     measuredSamples.push(
@@ -307,9 +333,11 @@ async function measure(job: Measurement): Promise<Sample> {
 }
 
 export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
-  const repeats = options.quick ? 1 : 3;
+  const repeats = options.quick ? 1 : REPEATS;
   const durationMs = options.quick ? 1_000 : 3_000;
   const warmup = options.quick ? QUICK_WARMUP : WARMUP;
+  const plan = pinPlan(undefined, await busyCores());
+  pinned.wanted = pinned.failed = 0;
   const results: BenchResult[] = [];
   for (const concurrency of [1, 64]) {
     const samples = new Map<string, Sample[]>(VARIANT_NAMES.map((name) => [name, []]));
@@ -317,7 +345,7 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
       // Rotate the order so that no variant always runs first or last.
       for (let k = 0; k < VARIANT_NAMES.length; k++) {
         const variant = VARIANT_NAMES[(k + repeat) % VARIANT_NAMES.length]!;
-        samples.get(variant)!.push(await measure({ variant, concurrency, warmup, durationMs }));
+        samples.get(variant)!.push(await measureOnce({ variant, concurrency, warmup, durationMs }, plan));
       }
     }
     const throughput = new Map<string, number>();
@@ -368,6 +396,15 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
       },
     });
   }
+  const placement =
+    pinned.failed > 0
+      ? `processes NOT pinned: taskset failed on ${pinned.failed} of ${pinned.wanted} children`
+      : plan.note;
+  results.push({
+    group: 'http',
+    name: `method: per concurrency ${repeats} repeat(s) of every variant (order rotated), each a fresh server child and client child, warm-up ≥ ${warmup.minCalls} calls and ≥ ${warmup.minMs} ms, one ${durationMs} ms closed loop; medians of the repeats; ${placement}`,
+    values: {},
+  });
   return results;
 }
 

@@ -2,7 +2,11 @@
  * NATS echo benchmark: resilient-rpc (natsTransport + natsListener) vs a raw nats.js `nc.request`
  * echo vs Moleculer 0.15 over NATS (retry, circuit breaker and a request timeout on), in the same
  * run against the same broker, at concurrency 1 and 64. Reports calls/s, p50/p99 latency (ms) and
- * ratios; each figure is the median of the repeats.
+ * ratios; each figure is the median of the repeats (5, or 1 with --quick), each ratio the median of
+ * the per-repeat ratios (the three systems run back to back in every repeat, in A B C / C B A
+ * order). Placement (fixtures/pin.ts, `BENCH_PIN`), the same for the three systems: on a quiet
+ * machine this process (every system's client and server) and the broker share one core at c=1;
+ * at c=64 they are not pinned.
  */
 
 import { connect } from '@nats-io/transport-node';
@@ -11,9 +15,12 @@ import { startNatsServer } from '@resilient-rpc/testkit';
 import { natsListener, natsTransport } from '@resilient-rpc/transport-nats';
 import { ServiceBroker } from 'moleculer';
 import { runIfMain } from './fixtures/main.js';
+import { allowedCpus, busyCores, currentAffinity, pin, pinPlan } from './fixtures/pin.js';
 import { closedLoop, median, type Sample } from './fixtures/stats.js';
 
-export type BenchResult = { group: string; name: string; values: Record<string, number | string> };
+import type { BenchResult } from './markdown.js';
+
+export type { BenchResult } from './markdown.js';
 
 type Call = () => Promise<unknown>;
 
@@ -91,9 +98,16 @@ export async function moleculer(url: string): Promise<System> {
 /** The NATS benchmark group. `quick`: shorter runs, one repeat. */
 export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
   const durationMs = options.quick ? 1_000 : 3_000;
-  const repeats = options.quick ? 1 : 3;
+  const repeats = options.quick ? 1 : 5;
   const concurrencies = [1, 64];
+  const plan = pinPlan(undefined, await busyCores());
   const broker = await startNatsServer();
+  // Placement (fixtures/pin.ts), per concurrency: this process (every system's client and
+  // server) on the client core(s), the broker on the server core(s), the same for the three
+  // systems; restored after.
+  const all = allowedCpus()?.join(',') ?? '0';
+  const before = currentAffinity() ?? all;
+  let pinFailed = false;
   const systems: System[] = [];
   const results: BenchResult[] = [];
   try {
@@ -101,10 +115,18 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
     // warm up every path (JIT, connections, discovery)
     for (const system of systems) await closedLoop(system.call, 16, options.quick ? 200 : 500);
     for (const concurrency of concurrencies) {
+      // Not pinned at this concurrency: back on every allowed core (an earlier one may have pinned).
+      const placement =
+        plan.at(concurrency) ?? (plan.mode === 'off' ? undefined : { client: all, server: all });
+      if (
+        placement !== undefined &&
+        !(pin(broker.pid, placement.server) && pin(process.pid, placement.client))
+      )
+        pinFailed = true;
       const samples = new Map<string, Sample[]>(systems.map((s) => [s.name, []]));
       for (let repeat = 0; repeat < repeats; repeat++) {
-        // interleave the systems in each repeat so drift hits them alike
-        for (const system of systems) {
+        // interleave the systems in each repeat so drift hits them alike (reversed every other repeat)
+        for (const system of repeat % 2 === 0 ? systems : [...systems].reverse()) {
           samples.get(system.name)?.push(await closedLoop(system.call, concurrency, durationMs));
         }
       }
@@ -134,21 +156,42 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
         });
       }
       if (ours && raw && mol) {
+        // The ratios of each repeat (the three systems measured back to back), then their median:
+        // a repeat that load from elsewhere slowed moves a ratio once, not its two sides apart.
+        const rate = (name: string, repeat: number) => samples.get(name)![repeat]!.callsPerSecond;
+        const perRepeat = Array.from({ length: repeats }, (_, repeat) => ({
+          repeat,
+          'vs raw nc.request': rate('resilient-rpc', repeat) / rate('raw nc.request', repeat),
+          'vs moleculer': rate('resilient-rpc', repeat) / rate('moleculer', repeat),
+        }));
+        const medianOf = (key: 'vs raw nc.request' | 'vs moleculer') =>
+          Number(median(perRepeat.map((each) => each[key])).toFixed(2));
         results.push({
           group: 'nats',
           name: `echo c=${concurrency} ratios`,
           values: {
-            'vs raw nc.request': Number((ours.callsPerSecond / raw.callsPerSecond).toFixed(2)),
-            'vs moleculer': Number((ours.callsPerSecond / mol.callsPerSecond).toFixed(2)),
+            'vs raw nc.request': medianOf('vs raw nc.request'),
+            'vs moleculer': medianOf('vs moleculer'),
             'goal vs raw': '>= 0.9',
             'goal vs moleculer': '>= 1.2',
           },
+          repeats: perRepeat.map((each) => ({
+            repeat: each.repeat,
+            'vs raw nc.request': Number(each['vs raw nc.request'].toFixed(3)),
+            'vs moleculer': Number(each['vs moleculer'].toFixed(3)),
+          })),
         });
       }
     }
+    results.push({
+      group: 'nats',
+      name: `method: ${repeats} repeats × ${durationMs} ms per system and concurrency, interleaved; medians; the three systems' clients and servers in the bench process, the broker in its own; ${pinFailed ? 'processes NOT pinned (taskset failed)' : plan.note}`,
+      values: {},
+    });
   } finally {
     for (const system of systems) await system.close().catch(() => {});
     await broker.kill();
+    if (plan.mode !== 'off') pin(process.pid, before);
   }
   return results;
 }
