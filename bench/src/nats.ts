@@ -67,15 +67,19 @@ export async function rawRequest(url: string): Promise<System> {
   };
 }
 
-export async function moleculer(url: string): Promise<System> {
-  const common = {
+/** The Moleculer brokers' settings: NATS transporter, retry + breaker, 10 s request timeout. */
+export const moleculerOptions = (url: string) =>
+  ({
     namespace: 'bench',
     transporter: { type: 'NATS', options: { url } },
     logger: false,
     requestTimeout: 10_000,
     retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2 },
     circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60 },
-  } as const;
+  }) as const;
+
+export async function moleculer(url: string): Promise<System> {
+  const common = moleculerOptions(url);
   const serverBroker = new ServiceBroker({ ...common, nodeID: `bench-server-${process.pid}` });
   serverBroker.createService({
     name: 'echo',
