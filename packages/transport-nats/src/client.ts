@@ -11,11 +11,11 @@ import {
   type JsonRpcResponse,
   type PingOptions,
   type RpcError,
-  requestMeta,
   type SendOptions,
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
+import { requestText } from '@resilient-rpc/core/transport';
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
 import { connectionClosed, unserialisable } from './map-error.js';
@@ -142,16 +142,10 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   };
 }
 
-const withMeta = (request: JsonRpcRequest, metadata: WireMetadata): JsonRpcRequest => ({
-  ...request,
-  meta: requestMeta(request.meta, metadata),
-});
-
 /**
  * The request (or batch) as JSON text, with `metadata` in each request's `meta` member when
- * given; a request without a `meta` of its own gets it appended to its text (no copy of the
- * request). Params that JSON cannot express (a BigInt, a cycle) fail the call at once as
- * `protocol`: no retry or other endpoint can send them either.
+ * given (see `requestText`). Params that JSON cannot express (a BigInt, a cycle) fail the call at
+ * once as `protocol`: no retry or other endpoint can send them either.
  */
 function encodeRequest(
   message: JsonRpcRequest | readonly JsonRpcRequest[],
@@ -159,12 +153,8 @@ function encodeRequest(
   url: string,
 ): string {
   try {
-    if (metadata === undefined || requestMeta(undefined, metadata) === undefined)
-      return JSON.stringify(message);
-    if (isBatch(message)) return JSON.stringify(message.map((request) => withMeta(request, metadata)));
-    if (message.meta !== undefined) return JSON.stringify(withMeta(message, metadata));
-    const text = JSON.stringify(message);
-    return `${text.slice(0, -1)},"meta":${JSON.stringify(metadata)}}`;
+    if (!isBatch(message)) return requestText(message, metadata);
+    return `[${message.map((request) => requestText(request, metadata)).join(',')}]`;
   } catch (cause) {
     throw unserialisable(cause, url);
   }

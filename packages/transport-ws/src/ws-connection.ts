@@ -16,8 +16,8 @@ import {
   type TimerHandle,
   type TransportCapabilities,
   validateResponse,
-  type WireMetadata,
 } from '@resilient-rpc/core';
+import { requestText } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
 import {
@@ -179,7 +179,7 @@ export class WsConnection implements ClientConnection {
     const oneWay = !Object.hasOwn(request, 'id');
     let frame: string;
     try {
-      frame = encodeRequest(request, options.metadata, this.options.meta, oneWay ? undefined : key);
+      frame = requestText(request, this.options.meta ? options.metadata : null, oneWay ? undefined : key);
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
@@ -188,13 +188,13 @@ export class WsConnection implements ClientConnection {
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     const members = new Map<number, JsonRpcId>();
-    const metadata = options.metadata; // read once: the core builds it on each read
+    const metadata = this.options.meta ? options.metadata : null; // read once: the core builds it on each read
     let items: string[];
     try {
       items = requests.map((request) => {
         const wireId = Object.hasOwn(request, 'id') ? this.nextId++ : undefined;
         if (wireId !== undefined) members.set(wireId, request.id as JsonRpcId);
-        return encodeRequest(request, metadata, this.options.meta, wireId);
+        return requestText(request, metadata, wireId);
       });
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
@@ -558,83 +558,3 @@ function capture(resolve: (answer: never) => void, reject: (error: RpcError) => 
 }
 
 const HANDSHAKE_EVENTS = ['open', 'error', 'close', 'unexpected-response'] as const;
-
-/**
- * The request as JSON: `"id": wireId` first (none for a notification), then its members as given
- * (a malformed request too: the server judges it) and the metadata merged into `meta`. Members
- * that are undefined are left out by JSON itself. Throws if params cannot be serialised.
- * A well-formed request with the core's plain metadata (no trace fields, no `meta` of its own)
- * is written by hand around its params' JSON: the same text, at about two thirds of the cost of
- * serialising the whole object.
- */
-function encodeRequest(
-  request: JsonRpcRequest,
-  metadata: WireMetadata,
-  sendMeta: boolean,
-  wireId: number | undefined,
-): string {
-  const plain = typeof request.method === 'string' && request.jsonrpc === '2.0' && request.meta === undefined;
-  const metaText = plain && sendMeta ? plainMetaText(metadata) : plain ? '' : undefined;
-  if (metaText !== undefined) {
-    const params = request.params === undefined ? undefined : JSON.stringify(request.params);
-    return `{${wireId === undefined ? '' : `"id":${wireId},`}"jsonrpc":"2.0","method":${methodText(request.method)}${params === undefined ? '' : `,"params":${params}`}${metaText}}`;
-  }
-  let meta: WireMetadata | undefined;
-  if (sendMeta) {
-    meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
-    if (
-      meta.deadlineMs === undefined &&
-      meta.idempotent === undefined &&
-      meta.attempt === undefined &&
-      meta.traceId === undefined
-    )
-      meta = undefined;
-  }
-  return JSON.stringify({
-    id: wireId,
-    jsonrpc: request.jsonrpc,
-    method: request.method,
-    params: request.params,
-    meta,
-  });
-}
-
-/**
- * The `,"meta":{…}` member of plain metadata (a finite deadline, an attempt number, idempotency;
- * '' when none is set), as `JSON.stringify` writes it; undefined for anything else.
- */
-function plainMetaText(metadata: WireMetadata): string | undefined {
-  if (
-    metadata.traceId !== undefined ||
-    metadata.traceparent !== undefined ||
-    metadata.tracestate !== undefined
-  )
-    return undefined;
-  const { deadlineMs, attempt, idempotent } = metadata;
-  let text = '';
-  if (deadlineMs !== undefined) {
-    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs)) return undefined;
-    text = `"deadlineMs":${deadlineMs}`;
-  }
-  if (attempt !== undefined) {
-    if (typeof attempt !== 'number' || !Number.isFinite(attempt)) return undefined;
-    text += `${text === '' ? '' : ','}"attempt":${attempt}`;
-  }
-  if (idempotent !== undefined) {
-    if (typeof idempotent !== 'boolean') return undefined;
-    text += `${text === '' ? '' : ','}"idempotent":${idempotent}`;
-  }
-  return text === '' ? '' : `,"meta":{${text}}`;
-}
-
-/** The method name last written, and its JSON (calls mostly repeat the method before). */
-let lastMethod = '';
-let lastMethodText = '""';
-
-function methodText(method: string): string {
-  if (method !== lastMethod) {
-    lastMethodText = JSON.stringify(method);
-    lastMethod = method;
-  }
-  return lastMethodText;
-}

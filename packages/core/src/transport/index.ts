@@ -33,4 +33,5 @@ export {
 } from '../transport-support/pending-calls.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
 export { requestMeta } from '../transport-support/request-meta.js';
+export { requestText } from '../transport-support/request-text.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
