@@ -4,6 +4,17 @@
  * anyone writing one. Applications do not need it. The blocks that were exported from the
  * core's root before this entry existed stay there too.
  */
+
+export {
+  aborted,
+  closedByClient,
+  connectFailed,
+  gaveUp,
+  notOpen,
+  peerSilent,
+  queueFull,
+  timedOut,
+} from '../transport-support/connection-errors.js';
 export { ConnectionEvents } from '../transport-support/connection-events.js';
 export {
   type ConnectionEntry,
@@ -31,7 +42,12 @@ export {
   PendingCalls,
   type PendingCallsOptions,
 } from '../transport-support/pending-calls.js';
+export {
+  PersistentConnection,
+  type PersistentConnectionOptions,
+} from '../transport-support/persistent-connection.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
 export { requestMeta } from '../transport-support/request-meta.js';
 export { requestText } from '../transport-support/request-text.js';
+export { SilenceWatch, type SilenceWatchOptions } from '../transport-support/silence-watch.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
