@@ -83,20 +83,40 @@ function coreShape(request: JsonRpcRequest): number | undefined {
   return at >= 2 ? shape : undefined;
 }
 
+/** The members of plain metadata, in the order the core writes them. */
+const META_ORDER = ['deadlineMs', 'attempt', 'idempotent', 'traceId', 'traceparent', 'tracestate'];
+
 /**
  * The `,"meta":{…}` member of plain metadata (a finite deadline, an attempt number, idempotency;
- * '' when none is set), as `JSON.stringify` writes it, members in their order; undefined for
- * anything else (a trace field, a member of another name or type).
+ * '' when none is set), as `JSON.stringify` writes it; undefined for anything else (a trace
+ * field, a member of another name or type, or members in another order than the core's). The
+ * members are read by name (reading them by key in the order check costs more than the rest).
  */
 function plainMetaText(metadata: WireMetadata): string | undefined {
-  let text = '';
+  let at = 0;
   for (const key in metadata) {
-    const value = (metadata as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    if (key === 'deadlineMs' || key === 'attempt') {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
-    } else if (key !== 'idempotent' || typeof value !== 'boolean') return undefined;
-    text += `${text === '' ? '' : ','}"${key}":${value}`;
+    while (at < META_ORDER.length && META_ORDER[at] !== key) at++;
+    if (at++ === META_ORDER.length) return undefined;
+  }
+  if (
+    metadata.traceId !== undefined ||
+    metadata.traceparent !== undefined ||
+    metadata.tracestate !== undefined
+  )
+    return undefined;
+  const { deadlineMs, attempt, idempotent } = metadata;
+  let text = '';
+  if (deadlineMs !== undefined) {
+    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs)) return undefined;
+    text = `"deadlineMs":${deadlineMs}`;
+  }
+  if (attempt !== undefined) {
+    if (typeof attempt !== 'number' || !Number.isFinite(attempt)) return undefined;
+    text += `${text === '' ? '' : ','}"attempt":${attempt}`;
+  }
+  if (idempotent !== undefined) {
+    if (typeof idempotent !== 'boolean') return undefined;
+    text += `${text === '' ? '' : ','}"idempotent":${idempotent}`;
   }
   return text === '' ? '' : `,"meta":{${text}}`;
 }
