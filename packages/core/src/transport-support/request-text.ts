@@ -83,40 +83,35 @@ function coreShape(request: JsonRpcRequest): number | undefined {
   return at >= 2 ? shape : undefined;
 }
 
-/** The members of plain metadata, in the order the core writes them. */
-const META_ORDER = ['deadlineMs', 'attempt', 'idempotent', 'traceId', 'traceparent', 'tracestate'];
-
 /**
  * The `,"meta":{…}` member of plain metadata (a finite deadline, an attempt number, idempotency;
- * '' when none is set), as `JSON.stringify` writes it; undefined for anything else (a trace
- * field, a member of another name or type, or members in another order than the core's). The
- * members are read by name (reading them by key in the order check costs more than the rest).
+ * '' when none is set), as `JSON.stringify` writes it, members in their order; undefined for
+ * anything else (a trace field, a member of another name or type). The members are read by name:
+ * reading them by key costs more than the rest of the request's text.
  */
 function plainMetaText(metadata: WireMetadata): string | undefined {
-  let at = 0;
-  for (const key in metadata) {
-    while (at < META_ORDER.length && META_ORDER[at] !== key) at++;
-    if (at++ === META_ORDER.length) return undefined;
-  }
   if (
     metadata.traceId !== undefined ||
     metadata.traceparent !== undefined ||
     metadata.tracestate !== undefined
   )
     return undefined;
-  const { deadlineMs, attempt, idempotent } = metadata;
   let text = '';
-  if (deadlineMs !== undefined) {
-    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs)) return undefined;
-    text = `"deadlineMs":${deadlineMs}`;
-  }
-  if (attempt !== undefined) {
-    if (typeof attempt !== 'number' || !Number.isFinite(attempt)) return undefined;
-    text += `${text === '' ? '' : ','}"attempt":${attempt}`;
-  }
-  if (idempotent !== undefined) {
-    if (typeof idempotent !== 'boolean') return undefined;
-    text += `${text === '' ? '' : ','}"idempotent":${idempotent}`;
+  for (const key in metadata) {
+    let member: string;
+    if (key === 'deadlineMs' || key === 'attempt') {
+      const value = key === 'attempt' ? metadata.attempt : metadata.deadlineMs;
+      if (value === undefined) continue;
+      if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+      member = key === 'attempt' ? `"attempt":${value}` : `"deadlineMs":${value}`;
+    } else if (key === 'idempotent') {
+      const value = metadata.idempotent;
+      if (value === undefined) continue;
+      if (typeof value !== 'boolean') return undefined;
+      member = `"idempotent":${value}`;
+    } else if (key === 'traceId' || key === 'traceparent' || key === 'tracestate') continue;
+    else return undefined;
+    text = text === '' ? member : `${text},${member}`;
   }
   return text === '' ? '' : `,"meta":{${text}}`;
 }
