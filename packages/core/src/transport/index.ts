@@ -11,6 +11,7 @@ export {
   ConnectionTable,
   type ConnectionTableOptions,
 } from '../transport-support/connection-table.js';
+export { HeaderIncoming, headerRecord } from '../transport-support/header-incoming.js';
 export { flattenHeaders } from '../transport-support/headers.js';
 export {
   boundUrl,
@@ -32,5 +33,11 @@ export {
   type PendingCallsOptions,
 } from '../transport-support/pending-calls.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
+export {
+  abandonedReply,
+  CLOSED_WHILE_HANDLING,
+  ReplyOutbox,
+  type ReplySink,
+} from '../transport-support/reply-outbox.js';
 export { requestMeta } from '../transport-support/request-meta.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
