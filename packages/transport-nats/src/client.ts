@@ -16,6 +16,7 @@ import {
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
+import { SharedPool } from '@resilient-rpc/core/transport';
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
 import { connectionClosed, unserialisable } from './map-error.js';
@@ -89,31 +90,21 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     server,
     ...connectOptions
   } = options;
-  const shared = new Map<string, SharedConnection>();
+  const shared = new SharedPool<SharedConnection>();
   let closed = false;
 
   /** The connection of the URL's server set (opened by its first user) and its release. */
   const acquire = (url: string, { clock, random }: ConnectOptions | DiscoverOptions) => {
     const endpoint = parseNatsUrl(url);
     const key = existing ? 'existing' : endpoint.key;
-    let entry = shared.get(key);
-    if (entry === undefined) {
+    const { value: connection, release } = shared.acquire(key, () => {
       const perServerSet: ConnectionOptions = { ...connectOptions, servers: [...endpoint.servers] };
       if (endpoint.scheme === 'tls' && perServerSet.tls === undefined) perServerSet.tls = {};
       perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
       // The first user's clock and random source serve the connection (one client's, in practice).
       const settings = { clock, random, connectWaitMs };
-      entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', settings);
-      shared.set(key, entry);
-    }
-    const connection = entry;
-    connection.refs++;
-    const release = async () => {
-      if (--connection.refs <= 0 && shared.get(key) === connection) {
-        shared.delete(key);
-        await connection.close();
-      }
-    };
+      return new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', settings);
+    });
     return { subject: endpoint.subject, connection, release };
   };
 
@@ -135,9 +126,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     },
     async close() {
       closed = true;
-      const entries = [...shared.values()];
-      shared.clear();
-      await Promise.all(entries.map((entry) => entry.close()));
+      await shared.closeAll();
     },
   };
 }

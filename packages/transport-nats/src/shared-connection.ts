@@ -18,6 +18,7 @@ import {
   type RpcError,
   type TimerHandle,
 } from '@resilient-rpc/core';
+import { type CallBounds, OpenWait } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
@@ -72,12 +73,6 @@ interface RequestContext {
 /** At most this many answered reply tokens are kept for reuse. */
 const MAX_FREE_TOKENS = 512;
 
-/** How long a call may wait and what aborts it (the core's `SendOptions` or `PingOptions`). */
-interface Bounds {
-  readonly signal: AbortSignal;
-  readonly timeoutMs: number;
-}
-
 const decoder = new TextDecoder();
 const SENT = Promise.resolve(undefined);
 
@@ -93,14 +88,14 @@ const WATCH_SIGNAL_AFTER_MS = 50;
  */
 export class SharedConnection {
   status: ConnectionStatus = 'connecting';
-  refs = 0;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
   /** Reply tokens that take every message sent to them (discovery answers come from many instances). */
   private readonly listeners = new Map<string, (msg: Msg) => void>();
   private readonly owners = new Set<SharedConnectionOwner>();
-  private readonly openWaiters = new Set<(error?: RpcError) => void>();
+  /** Calls waiting for the connection to open. */
+  private readonly openWait: OpenWait;
   private replyPrefix = '';
   private sequence = 0;
   /**
@@ -140,6 +135,7 @@ export class SharedConnection {
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
     );
+    this.openWait = new OpenWait(settings.clock);
     if (existing) this.opened(existing);
     else this.connectOnce();
   }
@@ -168,7 +164,7 @@ export class SharedConnection {
       (nc) => (this.closing ? nc.close().catch(() => {}) : this.opened(nc)),
       (error: unknown) => {
         const reason = (this.lastConnectError = errors.connectFailed(error));
-        this.wakeWaiters(reason);
+        this.openWait.wake(reason);
         if (this.closing) return;
         if ((options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false)
           this.setStatus('closed', reason);
@@ -203,7 +199,7 @@ export class SharedConnection {
     void nc.closed().then((error) => {
       this.setStatus('closed', errors.connectionEnded(undefined, error));
       this.pending.rejectAll((call) => errors.connectionEnded(call.context.owner.url, error));
-      this.wakeWaiters(errors.connectionClosed(undefined));
+      this.openWait.wake(errors.connectionClosed(undefined));
     });
     this.setStatus('open');
   }
@@ -227,13 +223,7 @@ export class SharedConnection {
       this.status = status;
       for (const owner of this.owners) owner.statusChanged(status, error);
     }
-    if (status === 'open') this.wakeWaiters();
-  }
-
-  private wakeWaiters(error?: RpcError): void {
-    const waiters = [...this.openWaiters];
-    this.openWaiters.clear();
-    for (const waiter of waiters) waiter(error);
+    if (status === 'open') this.openWait.wake();
   }
 
   /**
@@ -244,35 +234,17 @@ export class SharedConnection {
    */
   private async whenOpen<T>(
     url: string,
-    { signal, timeoutMs }: Bounds,
-    then: (left: Bounds) => Promise<T>,
+    bounds: CallBounds,
+    then: (left: CallBounds) => Promise<T>,
   ): Promise<T> {
     if (this.status === 'closed' || this.closing) throw errors.connectionClosed(url, this.lastConnectError);
-    const started = this.settings.clock.now();
-    const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
-    await new Promise<void>((resolve, reject) => {
-      const finish = (error?: RpcError) => {
-        this.openWaiters.delete(waiter);
-        timer.cancel();
-        signal.removeEventListener('abort', onAbort);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const waiter = (error?: RpcError) => finish(error && errors.forEndpoint(error, url));
-      const onAbort = () => finish(errors.abortedBeforeSending(url));
-      // The timer keeps the process alive while the call waits, as a call on an open connection
-      // does through its socket (there is none between two connect attempts): a script's
-      // `await client.call()` settles instead of the process ending under it.
-      const timer = this.settings.clock.setTimeout(
-        () => finish(errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError)),
-        waitMs,
-        { keepAlive: true },
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.openWaiters.add(waiter);
+    const left = await this.openWait.wait(bounds, this.settings.connectWaitMs, {
+      aborted: () => errors.abortedBeforeSending(url),
+      notOpenInTime: (waitMs) => errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError),
+      failed: (error) => errors.forEndpoint(error, url),
     });
     if (this.status !== 'open') throw errors.connectionClosed(url);
-    return then({ signal, timeoutMs: timeoutMs - (this.settings.clock.now() - started) });
+    return then(left);
   }
 
   /**
@@ -285,7 +257,7 @@ export class SharedConnection {
     subject: string,
     payload: Uint8Array,
     headers: MsgHdrs | undefined,
-    bounds: Bounds,
+    bounds: CallBounds,
     expect: Expect | undefined,
   ): Promise<Reply | undefined> {
     const nc = this.nc;
@@ -355,7 +327,7 @@ export class SharedConnection {
   }
 
   /** Round trip to the broker (PING/PONG), bounded by `timeoutMs` and `signal`. */
-  flush(owner: SharedConnectionOwner, bounds: Bounds): Promise<void> {
+  flush(owner: SharedConnectionOwner, bounds: CallBounds): Promise<void> {
     const nc = this.nc;
     if (this.status !== 'open' || nc === undefined)
       return this.whenOpen(owner.url, bounds, (left) => this.flush(owner, left));
@@ -426,7 +398,7 @@ export class SharedConnection {
     this.retryTimer = undefined;
     this.listeners.clear();
     this.pending.rejectAll((call) => errors.closedLocally(call.context.owner.url, 'transport'));
-    this.wakeWaiters(errors.connectionClosed(undefined));
+    this.openWait.wake(errors.connectionClosed(undefined));
     this.sub?.unsubscribe();
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
     // closed by the attempt's own handler (closing is set).

@@ -19,6 +19,7 @@ export {
   type ListenUrlForm,
   parseListenUrl,
 } from '../transport-support/listen-url.js';
+export { type CallBounds, OpenWait, type OpenWaitErrors } from '../transport-support/open-wait.js';
 export {
   checkPositive,
   positiveNumber,
@@ -40,4 +41,5 @@ export {
   type ReplySink,
 } from '../transport-support/reply-outbox.js';
 export { requestMeta } from '../transport-support/request-meta.js';
+export { SharedPool } from '../transport-support/shared-pool.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
