@@ -11,6 +11,12 @@ export {
   ConnectionTable,
   type ConnectionTableOptions,
 } from '../transport-support/connection-table.js';
+export {
+  DiscoveryRounds,
+  type DiscoveryRoundsOptions,
+  type DiscoverySource,
+  type ProbeResult,
+} from '../transport-support/discovery-rounds.js';
 export { HeaderIncoming, headerRecord } from '../transport-support/header-incoming.js';
 export { flattenHeaders } from '../transport-support/headers.js';
 export {
