@@ -201,16 +201,13 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     }
   }
 
+  /**
+   * One error with id null for the whole batch (too large, too many entries) is passed on as it
+   * is: the core gives it to every request.
+   */
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    const responses = ((await this.transmit(requests, options, requests.every(isNotification))) ??
+    return ((await this.transmit(requests, options, requests.every(isNotification))) ??
       []) as JsonRpcResponse[];
-    // One error with id null for the whole batch (too large, too many entries): it answers each request.
-    const only = responses[0];
-    if (responses.length !== 1 || requests.length < 2 || only?.id !== null || !('error' in only))
-      return responses;
-    return requests
-      .filter((entry) => !isNotification(entry))
-      .map((entry) => ({ ...only, id: entry.id ?? null }));
   }
 
   /** Publishes a request or batch; waits for the reply unless it holds only notifications. */

@@ -16,9 +16,8 @@ import {
   parseResponseText,
   type Random,
   type RpcError,
-  type TimerHandle,
 } from '@resilient-rpc/core';
-import { type CallBounds, OpenWait } from '@resilient-rpc/core/transport';
+import { type CallBounds, ConnectAttempts, OpenWait } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
@@ -106,14 +105,12 @@ export class SharedConnection {
    */
   private readonly freeTokens: string[] = [];
   private closing = false;
-  /** The last nats.js connect attempt, with the closing of a connection that opened too late (awaited by `close()`). */
-  private attempt: Promise<unknown> | undefined;
-  /** The pause between two first-connect attempts, if one is scheduled. */
-  private retryTimer: TimerHandle | undefined;
+  /** The first-connect attempts (none for a connection of the caller's). */
+  private readonly attempts: ConnectAttempts<NatsConnection> | undefined;
   private lastConnectError: RpcError | undefined;
 
   constructor(
-    private readonly options: ConnectionOptions,
+    options: ConnectionOptions,
     private readonly existing: NatsConnection | undefined,
     private readonly inboxPrefix: string,
     /** `connectWaitMs`: longest wait of a call for a connection that is not open, ms. */
@@ -137,40 +134,40 @@ export class SharedConnection {
     );
     this.openWait = new OpenWait(settings.clock);
     if (existing) this.opened(existing);
-    else this.connectOnce();
+    else (this.attempts = this.firstConnect(options)).start();
   }
 
   /**
-   * One nats.js connect attempt over the server list (`waitOnFirstConnect: false`: each server
-   * is tried once). On failure the waiting calls fail `not-sent` with the reason, and, unless the
-   * caller turned `waitOnFirstConnect` off, the next attempt follows after `reconnectTimeWait`
-   * plus jitter, on the injected clock, so that `close()` can cancel it.
+   * nats.js connect attempts over the server list (`waitOnFirstConnect: false`: each server is
+   * tried once per attempt). On failure the waiting calls fail `not-sent` with the reason, and,
+   * unless the caller turned `waitOnFirstConnect` off, the next attempt follows after
+   * `reconnectTimeWait` plus jitter, on the injected clock, so that `close()` can cancel it.
    */
-  private connectOnce(): void {
-    this.retryTimer = undefined;
-    if (this.closing) return;
-    const { options } = this;
+  private firstConnect(options: ConnectionOptions): ConnectAttempts<NatsConnection> {
     const waitTimeMs = options.reconnectTimeWait ?? NatsClientDefaults.reconnectTimeWait;
     const jitterMs = options.tls
       ? (options.reconnectJitterTLS ?? NatsClientDefaults.reconnectJitterTLS)
       : (options.reconnectJitter ?? NatsClientDefaults.reconnectJitter);
     const delayMs = () => waitTimeMs + Math.floor(this.settings.random() * (jitterMs + 1));
-    this.attempt = connect({
-      ...NatsClientDefaults,
-      reconnectDelayHandler: delayMs,
-      ...options,
-      waitOnFirstConnect: false,
-    }).then(
-      (nc) => (this.closing ? nc.close().catch(() => {}) : this.opened(nc)),
-      (error: unknown) => {
+    return new ConnectAttempts({
+      clock: this.settings.clock,
+      connect: () =>
+        connect({
+          ...NatsClientDefaults,
+          reconnectDelayHandler: delayMs,
+          ...options,
+          waitOnFirstConnect: false,
+        }),
+      retry: (options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) !== false,
+      delayMs,
+      opened: (nc) => this.opened(nc),
+      failed: (error, gaveUp) => {
         const reason = (this.lastConnectError = errors.connectFailed(error));
         this.openWait.wake(reason);
-        if (this.closing) return;
-        if ((options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false)
-          this.setStatus('closed', reason);
-        else this.retryTimer = this.settings.clock.setTimeout(() => this.connectOnce(), delayMs());
+        if (gaveUp) this.setStatus('closed', reason);
       },
-    );
+      discard: (nc) => nc.close(),
+    });
   }
 
   addOwner(owner: SharedConnectionOwner): void {
@@ -394,15 +391,14 @@ export class SharedConnection {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    this.retryTimer?.cancel();
-    this.retryTimer = undefined;
+    const attemptEnded = this.attempts?.close();
     this.listeners.clear();
     this.pending.rejectAll((call) => errors.closedLocally(call.context.owner.url, 'transport'));
     this.openWait.wake(errors.connectionClosed(undefined));
     this.sub?.unsubscribe();
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
-    // closed by the attempt's own handler (closing is set).
-    await this.attempt?.catch(() => {});
+    // discarded (the attempts are closed).
+    await attemptEnded;
     const nc = this.nc;
     if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
     if (!this.existing) this.setStatus('closed');
