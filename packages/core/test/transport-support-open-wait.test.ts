@@ -1,6 +1,6 @@
 import { NotSentError, type RpcError } from '@resilient-rpc/core';
 import { ManualClock } from '@resilient-rpc/core/testing';
-import { ConnectAttempts, OpenWait, type OpenWaitErrors, SharedPool } from '@resilient-rpc/core/transport';
+import { OpenWait, type OpenWaitErrors, SharedPool } from '@resilient-rpc/core/transport';
 import { describe, expect, it } from 'vitest';
 
 const errors: OpenWaitErrors = {
@@ -59,75 +59,5 @@ describe('SharedPool', () => {
     expect(closed).toEqual(['a', 'b']);
     await b.release(); // after closeAll: nothing more to close
     expect(closed).toEqual(['a', 'b']);
-  });
-});
-
-describe('ConnectAttempts', () => {
-  it('retries after delayMs on the clock until one succeeds; close cancels a scheduled attempt', async () => {
-    const clock = new ManualClock();
-    const events: string[] = [];
-    let tries = 0;
-    const attempts = new ConnectAttempts<string>({
-      clock,
-      connect: async () => {
-        tries++;
-        if (tries < 3) throw new Error(`refused ${tries}`);
-        return 'connection';
-      },
-      retry: true,
-      delayMs: () => 100,
-      opened: (connection) => events.push(`opened ${connection}`),
-      failed: (error, gaveUp) => events.push(`${(error as Error).message}${gaveUp ? ' (gave up)' : ''}`),
-      discard: async () => events.push('discarded'),
-    });
-    attempts.start();
-    await clock.advanceAsync(250);
-    expect(events).toEqual(['refused 1', 'refused 2', 'opened connection']);
-    const stopped = new ConnectAttempts<string>({
-      clock,
-      connect: () => Promise.reject(new Error('refused')),
-      retry: true,
-      delayMs: () => 100,
-      opened: () => events.push('never'),
-      failed: () => events.push('failed'),
-      discard: async () => {},
-    });
-    stopped.start();
-    await clock.advanceAsync(0);
-    await stopped.close();
-    await clock.advanceAsync(500);
-    expect(events.filter((event) => event === 'failed')).toHaveLength(1);
-  });
-
-  it('gives up after one failure without retry; a connection that opens after close is discarded', async () => {
-    const clock = new ManualClock();
-    const events: string[] = [];
-    const once = new ConnectAttempts<string>({
-      clock,
-      connect: () => Promise.reject(new Error('refused')),
-      retry: false,
-      delayMs: () => 100,
-      opened: () => {},
-      failed: (_error, gaveUp) => events.push(`gaveUp ${gaveUp}`),
-      discard: async () => {},
-    });
-    once.start();
-    await clock.advanceAsync(500);
-    expect(events).toEqual(['gaveUp true']);
-    let open!: (connection: string) => void;
-    const late = new ConnectAttempts<string>({
-      clock,
-      connect: () => new Promise((resolve) => (open = resolve)),
-      retry: true,
-      delayMs: () => 100,
-      opened: () => events.push('opened'),
-      failed: () => {},
-      discard: async (connection) => events.push(`discarded ${connection}`),
-    });
-    late.start();
-    const closed = late.close();
-    open('late');
-    await closed;
-    expect(events).toEqual(['gaveUp true', 'discarded late']);
   });
 });

@@ -16,8 +16,9 @@ import {
   parseResponseText,
   type Random,
   type RpcError,
+  type TimerHandle,
 } from '@resilient-rpc/core';
-import { type CallBounds, ConnectAttempts, OpenWait } from '@resilient-rpc/core/transport';
+import { type CallBounds, OpenWait } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
@@ -105,12 +106,14 @@ export class SharedConnection {
    */
   private readonly freeTokens: string[] = [];
   private closing = false;
-  /** The first-connect attempts (none for a connection of the caller's). */
-  private readonly attempts: ConnectAttempts<NatsConnection> | undefined;
+  /** The last nats.js connect attempt, with the closing of a connection that opened too late (awaited by `close()`). */
+  private attempt: Promise<unknown> | undefined;
+  /** The pause between two first-connect attempts, if one is scheduled. */
+  private retryTimer: TimerHandle | undefined;
   private lastConnectError: RpcError | undefined;
 
   constructor(
-    options: ConnectionOptions,
+    private readonly options: ConnectionOptions,
     private readonly existing: NatsConnection | undefined,
     private readonly inboxPrefix: string,
     /** `connectWaitMs`: longest wait of a call for a connection that is not open, ms. */
@@ -134,40 +137,40 @@ export class SharedConnection {
     );
     this.openWait = new OpenWait(settings.clock);
     if (existing) this.opened(existing);
-    else (this.attempts = this.firstConnect(options)).start();
+    else this.connectOnce();
   }
 
   /**
-   * nats.js connect attempts over the server list (`waitOnFirstConnect: false`: each server is
-   * tried once per attempt). On failure the waiting calls fail `not-sent` with the reason, and,
-   * unless the caller turned `waitOnFirstConnect` off, the next attempt follows after
-   * `reconnectTimeWait` plus jitter, on the injected clock, so that `close()` can cancel it.
+   * One nats.js connect attempt over the server list (`waitOnFirstConnect: false`: each server
+   * is tried once). On failure the waiting calls fail `not-sent` with the reason, and, unless the
+   * caller turned `waitOnFirstConnect` off, the next attempt follows after `reconnectTimeWait`
+   * plus jitter, on the injected clock, so that `close()` can cancel it.
    */
-  private firstConnect(options: ConnectionOptions): ConnectAttempts<NatsConnection> {
+  private connectOnce(): void {
+    this.retryTimer = undefined;
+    if (this.closing) return;
+    const { options } = this;
     const waitTimeMs = options.reconnectTimeWait ?? NatsClientDefaults.reconnectTimeWait;
     const jitterMs = options.tls
       ? (options.reconnectJitterTLS ?? NatsClientDefaults.reconnectJitterTLS)
       : (options.reconnectJitter ?? NatsClientDefaults.reconnectJitter);
     const delayMs = () => waitTimeMs + Math.floor(this.settings.random() * (jitterMs + 1));
-    return new ConnectAttempts({
-      clock: this.settings.clock,
-      connect: () =>
-        connect({
-          ...NatsClientDefaults,
-          reconnectDelayHandler: delayMs,
-          ...options,
-          waitOnFirstConnect: false,
-        }),
-      retry: (options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) !== false,
-      delayMs,
-      opened: (nc) => this.opened(nc),
-      failed: (error, gaveUp) => {
+    this.attempt = connect({
+      ...NatsClientDefaults,
+      reconnectDelayHandler: delayMs,
+      ...options,
+      waitOnFirstConnect: false,
+    }).then(
+      (nc) => (this.closing ? nc.close().catch(() => {}) : this.opened(nc)),
+      (error: unknown) => {
         const reason = (this.lastConnectError = errors.connectFailed(error));
         this.openWait.wake(reason);
-        if (gaveUp) this.setStatus('closed', reason);
+        if (this.closing) return;
+        if ((options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false)
+          this.setStatus('closed', reason);
+        else this.retryTimer = this.settings.clock.setTimeout(() => this.connectOnce(), delayMs());
       },
-      discard: (nc) => nc.close(),
-    });
+    );
   }
 
   addOwner(owner: SharedConnectionOwner): void {
@@ -391,14 +394,15 @@ export class SharedConnection {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const attemptEnded = this.attempts?.close();
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
     this.listeners.clear();
     this.pending.rejectAll((call) => errors.closedLocally(call.context.owner.url, 'transport'));
     this.openWait.wake(errors.connectionClosed(undefined));
     this.sub?.unsubscribe();
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
-    // discarded (the attempts are closed).
-    await attemptEnded;
+    // closed by the attempt's own handler (closing is set).
+    await this.attempt?.catch(() => {});
     const nc = this.nc;
     if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
     if (!this.existing) this.setStatus('closed');

@@ -5,7 +5,6 @@
  * core's root before this entry existed stay there too.
  */
 
-export { ConnectAttempts, type ConnectAttemptsOptions } from '../transport-support/connect-attempts.js';
 export { ConnectionEvents } from '../transport-support/connection-events.js';
 export {
   type ConnectionEntry,
