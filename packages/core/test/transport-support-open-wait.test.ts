@@ -1,6 +1,6 @@
 import { NotSentError, type RpcError } from '@resilient-rpc/core';
 import { ManualClock } from '@resilient-rpc/core/testing';
-import { OpenWait, type OpenWaitErrors, SharedPool } from '@resilient-rpc/core/transport';
+import { OpenWait, type OpenWaitErrors, ReplyTokens, SharedPool } from '@resilient-rpc/core/transport';
 import { describe, expect, it } from 'vitest';
 
 const errors: OpenWaitErrors = {
@@ -59,5 +59,28 @@ describe('SharedPool', () => {
     expect(closed).toEqual(['a', 'b']);
     await b.release(); // after closeAll: nothing more to close
     expect(closed).toEqual(['a', 'b']);
+  });
+});
+
+describe('ReplyTokens', () => {
+  it('reuses answered tokens last-in first-out, bounded; listener tokens take every message until stopped', () => {
+    const tokens = new ReplyTokens<string>(1);
+    const a = tokens.fresh();
+    const b = tokens.fresh();
+    expect(a).not.toBe(b);
+    expect(tokens.reuse()).toBeUndefined();
+    tokens.release(a);
+    tokens.release(b); // over maxFree: not kept
+    expect(tokens.reuse()).toBe(a);
+    expect(tokens.reuse()).toBeUndefined();
+    const seen: string[] = [];
+    const listener = tokens.listen((message) => seen.push(message));
+    expect(listener.token.startsWith('_')).toBe(true);
+    tokens.deliver(listener.token, 'one');
+    tokens.deliver(listener.token, 'two');
+    tokens.deliver('unknown', 'dropped');
+    listener.stop();
+    tokens.deliver(listener.token, 'after stop');
+    expect(seen).toEqual(['one', 'two']);
   });
 });

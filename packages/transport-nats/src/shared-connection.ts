@@ -18,7 +18,7 @@ import {
   type RpcError,
   type TimerHandle,
 } from '@resilient-rpc/core';
-import { type CallBounds, OpenWait } from '@resilient-rpc/core/transport';
+import { type CallBounds, OpenWait, ReplyTokens } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
@@ -70,9 +70,6 @@ interface RequestContext {
   readonly reused: boolean;
 }
 
-/** At most this many answered reply tokens are kept for reuse. */
-const MAX_FREE_TOKENS = 512;
-
 const decoder = new TextDecoder();
 const SENT = Promise.resolve(undefined);
 
@@ -91,20 +88,15 @@ export class SharedConnection {
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
-  /** Reply tokens that take every message sent to them (discovery answers come from many instances). */
-  private readonly listeners = new Map<string, (msg: Msg) => void>();
+  /**
+   * The reply tokens: an answered request's is reused (the broker's subject-match cache hits);
+   * listener tokens take every message sent to them (discovery answers come from many instances).
+   */
+  private readonly tokens = new ReplyTokens<Msg>();
   private readonly owners = new Set<SharedConnectionOwner>();
   /** Calls waiting for the connection to open. */
   private readonly openWait: OpenWait;
   private replyPrefix = '';
-  private sequence = 0;
-  /**
-   * Reply tokens of answered requests, reused last-in first-out: the broker sees the same few
-   * reply subjects again and again (its subject-match cache hits) instead of a new one per request.
-   * A token comes back only once its request had its reply, never after a timeout, an abort or a
-   * lost connection (a late reply to it could otherwise answer the next request).
-   */
-  private readonly freeTokens: string[] = [];
   private closing = false;
   /** The last nats.js connect attempt, with the closing of a connection that opened too late (awaited by `close()`). */
   private attempt: Promise<unknown> | undefined;
@@ -274,8 +266,8 @@ export class SharedConnection {
       }
     }
     // A batch gets a token of its own (a duplicate batch reply could not be told from its answer).
-    const free = expect === BATCH ? undefined : this.freeTokens.pop();
-    const token = free ?? (++this.sequence).toString(36);
+    const free = expect === BATCH ? undefined : this.tokens.reuse();
+    const token = free ?? this.tokens.fresh();
     return new Promise((resolve, reject) => {
       // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
       // for a call still waiting after a while, not for the many answered in a millisecond.
@@ -306,9 +298,7 @@ export class SharedConnection {
     send(subject: string, payload: string): boolean;
     stop(): void;
   } {
-    // `_` never occurs in a base-36 request token: a listener's token cannot be a request's.
-    const token = `_${(++this.sequence).toString(36)}`;
-    this.listeners.set(token, listener);
+    const { token, stop } = this.tokens.listen(listener);
     return {
       send: (subject, payload) => {
         const nc = this.nc;
@@ -320,9 +310,7 @@ export class SharedConnection {
           return false;
         }
       },
-      stop: () => {
-        if (this.listeners.get(token) === listener) this.listeners.delete(token);
-      },
+      stop,
     };
   }
 
@@ -332,7 +320,7 @@ export class SharedConnection {
     if (this.status !== 'open' || nc === undefined)
       return this.whenOpen(owner.url, bounds, (left) => this.flush(owner, left));
     // A token with a space: no message can arrive on it (a subject has no whitespace).
-    const token = ` ping ${++this.sequence}`;
+    const token = ` ping ${this.tokens.fresh()}`;
     return new Promise((resolve, reject) => {
       const context: RequestContext = { owner, subject: '', expect: FLUSH, reused: false };
       this.pending.add(token, context, Math.max(1, bounds.timeoutMs), bounds.signal, () => resolve(), reject);
@@ -348,13 +336,12 @@ export class SharedConnection {
     const token = msg.subject.slice(this.replyPrefix.length);
     const call = this.pending.get(token);
     if (call === undefined) {
-      this.listeners.get(token)?.(msg); // a discovery answer, or a late reply to a settled request
+      this.tokens.deliver(token, msg); // a discovery answer, or a late reply to a settled request
       return;
     }
     const { context } = call; // (the table clears a call it settles)
     // An answered request's token may serve the next request (a batch's is not reused).
-    if (this.settle(token, context, msg) && context.expect !== BATCH)
-      if (this.freeTokens.length < MAX_FREE_TOKENS) this.freeTokens.push(token);
+    if (this.settle(token, context, msg) && context.expect !== BATCH) this.tokens.release(token);
   }
 
   /** Settles the request of `token` with its reply; false for a stray reply (left waiting). */
@@ -396,7 +383,7 @@ export class SharedConnection {
     this.closing = true;
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
-    this.listeners.clear();
+    this.tokens.clear();
     this.pending.rejectAll((call) => errors.closedLocally(call.context.owner.url, 'transport'));
     this.openWait.wake(errors.connectionClosed(undefined));
     this.sub?.unsubscribe();

@@ -47,6 +47,7 @@ export {
   ReplyOutbox,
   type ReplySink,
 } from '../transport-support/reply-outbox.js';
+export { ReplyTokens } from '../transport-support/reply-tokens.js';
 export { requestMeta } from '../transport-support/request-meta.js';
 export { SharedPool } from '../transport-support/shared-pool.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
