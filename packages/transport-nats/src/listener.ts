@@ -252,8 +252,10 @@ class NatsListener implements NatsServerListener {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
-      // The server closes without waiting (drain timed out, or close()) while requests are
-      // still being handled: they get an error reply now (the outbox's `close`).
+      // The server closes without waiting (drain timed out, or close()): requests still being
+      // handled get an error reply now (the outbox's `close`), so callers need not wait for their
+      // deadline (over TCP the socket would close; NATS has no connection to drop). Their late
+      // results are discarded.
       const abandon = this.dispatcher !== undefined && this.dispatcher.inFlight > 0;
       await this.replies.close(this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs, abandon);
       this.discovery?.stop();
