@@ -48,9 +48,9 @@ describe('ReplyOutbox', () => {
     const a = deferred();
     const b = deferred();
     const c = deferred();
-    outbox.track('a', bytes('{}'), true, a.promise);
-    outbox.track('b', bytes('{}'), true, b.promise);
-    outbox.track('c', bytes('{}'), true, c.promise);
+    outbox.track('a', 'a', 0, bytes('{}'), a.promise);
+    outbox.track('b', 'b', 0, bytes('{}'), b.promise);
+    outbox.track('c', 'c', 0, bytes('{}'), c.promise);
     a.resolve({ status: 'ok', body: '{"result":1}' });
     await tick();
     expect(sent).toEqual([]); // b and c still run: a waits for the deferred flush
@@ -69,9 +69,9 @@ describe('ReplyOutbox', () => {
 
   it('ends a request without reply address or body without sending; counts a failed send', async () => {
     const { outbox, sent, ended } = harness();
-    outbox.track('n', bytes('{}'), false, Promise.resolve({ status: 'ok', body: '{"result":1}' }));
-    outbox.track('x', bytes('{}'), true, Promise.resolve({ status: 'no-content', body: undefined }));
-    outbox.track('broken', bytes('{}'), true, Promise.resolve({ status: 'too-large', body: '{}' }));
+    outbox.track('n', undefined, 0, bytes('{}'), Promise.resolve({ status: 'ok', body: '{"result":1}' }));
+    outbox.track('x', 'x', 0, bytes('{}'), Promise.resolve({ status: 'no-content', body: undefined }));
+    outbox.track('broken', 'broken', 0, bytes('{}'), Promise.resolve({ status: 'too-large', body: '{}' }));
     await tick();
     expect(sent).toEqual([['broken', '{}']]);
     expect(ended).toEqual([
@@ -88,12 +88,13 @@ describe('ReplyOutbox', () => {
     const other = deferred();
     outbox.track(
       'running',
+      'running',
+      0,
       bytes('[{"jsonrpc":"2.0","id":7,"method":"m"},{"jsonrpc":"2.0","method":"n"}]'),
-      true,
       running.promise,
     );
-    outbox.track('ready', bytes('{}'), true, ready.promise);
-    outbox.track('other', bytes('{}'), true, other.promise);
+    outbox.track('ready', 'ready', 0, bytes('{}'), ready.promise);
+    outbox.track('other', 'other', 0, bytes('{}'), other.promise);
     ready.resolve({ status: 'ok', body: '{"result":2}' });
     await tick(); // waits in the outbox: two others still run
     await outbox.close(1_000, true);
@@ -123,13 +124,13 @@ describe('ReplyOutbox', () => {
   it('without abandon, close waits for the last reply (bounded by its timeout)', async () => {
     const { outbox, sent } = harness();
     const slow = deferred();
-    outbox.track('slow', bytes('{}'), true, slow.promise);
+    outbox.track('slow', 'slow', 0, bytes('{}'), slow.promise);
     const closed = outbox.close(5_000, false);
     slow.resolve({ status: 'ok', body: '{"result":1}' });
     await closed;
     expect(sent).toEqual([['slow', '{"result":1}']]);
     const hung = harness();
-    hung.outbox.track('hung', bytes('{}'), true, new Promise(() => {}));
+    hung.outbox.track('hung', 'hung', 0, bytes('{}'), new Promise(() => {}));
     await hung.outbox.close(10, false); // resolves after its timeout
     expect(hung.sent).toEqual([]);
   });

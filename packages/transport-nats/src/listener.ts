@@ -124,13 +124,6 @@ export function listenNatsUrl(
   return natsListener(listenerOptions);
 }
 
-/** What the listener keeps of one request until its reply is out: the `$SRV` counters and timing. */
-interface Target {
-  readonly stats: ServiceEndpointCounters;
-  readonly reply: string | undefined;
-  readonly started: number;
-}
-
 /**
  * A server listener on a NATS subject with a queue group: NATS spreads requests over the
  * instances; each reply goes to the request's reply subject. See docs/protocol.md, "NATS".
@@ -149,10 +142,11 @@ class NatsListener implements NatsServerListener {
   private discovery: DiscoveryResponder | undefined;
   private dispatcher: Dispatcher | undefined;
   private readonly dispatchOptions: DispatchOptions | undefined;
-  private readonly replies = new ReplyOutbox<Target>({
+  /** The requests under way, by the `$SRV` counters of the subject they came on. */
+  private readonly replies = new ReplyOutbox<ServiceEndpointCounters>({
     // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
-    send: ({ reply }, body) => this.publish(reply!, Buffer.from(body)),
-    ended: ({ stats, started }, failed) => stats.record(performance.now() - started, failed),
+    send: (reply, body) => this.publish(reply, Buffer.from(body)),
+    ended: (stats, failed, started) => stats.record(performance.now() - started, failed),
     later: setImmediate,
   });
   private closed: Promise<void> | undefined;
@@ -220,10 +214,10 @@ class NatsListener implements NatsServerListener {
   private onMessage(stats: ServiceEndpointCounters, error: Error | null, msg: Msg): void {
     const dispatcher = this.dispatcher;
     if (error !== null || dispatcher === undefined) return;
-    const target = { stats, reply: msg.reply, started: performance.now() };
+    const started = performance.now();
     const incoming = new HeaderIncoming('nats', headerRecord(msg.headers));
     const result = dispatcher.dispatch(msg.data, incoming, this.dispatchOptions);
-    this.replies.track(target, msg.data, !!msg.reply, result);
+    this.replies.track(stats, msg.reply, started, msg.data, result);
   }
 
   /** Publishes if the connection is open; the error message if nats.js throws. */

@@ -8,15 +8,16 @@ export const CLOSED_WHILE_HANDLING = 'the server closed while handling the reque
 const ERROR_MARK = '"error":{"code":';
 const decoder = new TextDecoder();
 
-/** What a {@link ReplyOutbox} does with the requests it tracks (`T`: the adapter's own per-request record). */
+/** What a {@link ReplyOutbox} does with the requests it tracks (`T`: what the adapter counts them in). */
 export interface ReplySink<T> {
-  /** Writes `body` to the request's reply address; the error message if that failed, else undefined. */
-  send(target: T, body: string): string | undefined;
+  /** Writes `body` to a request's reply address; the error message if that failed, else undefined. */
+  send(address: string, body: string): string | undefined;
   /**
    * The request is done: its reply went out (or could not), it needed none, or it was given up at
-   * close. `failed`: why it counts as an error (for the listener's statistics), if it does.
+   * close. `failed`: why it counts as an error (for the listener's statistics), if it does;
+   * `started`: when it arrived, as given to `track`.
    */
-  ended(target: T, failed: string | undefined): void;
+  ended(target: T, failed: string | undefined, started: number): void;
   /**
    * Runs `flush` once the current event-loop turn's I/O is handled (Node's `setImmediate`): the
    * replies that become ready meanwhile go out with it.
@@ -26,10 +27,11 @@ export interface ReplySink<T> {
 
 interface Entry<T> {
   readonly target: T;
+  /** Where the reply goes; none (or empty) for a notification published without one. */
+  readonly address: string | undefined;
+  readonly started: number;
   /** The request as received: read again only if it must be abandoned at close. */
   readonly data: Uint8Array;
-  /** Whether the request has a reply address (a notification published without one has not). */
-  readonly replies: boolean;
   /** The reply, once the handler is done (waiting in the outbox). */
   answer: string | undefined;
   failed: string | undefined;
@@ -83,14 +85,31 @@ export class ReplyOutbox<T> {
 
   constructor(private readonly sink: ReplySink<T>) {}
 
-  /** Tracks a request whose dispatch is under way; `replies`: it has a reply address. */
-  track(target: T, data: Uint8Array, replies: boolean, result: Promise<DispatchResult>): void {
-    const entry: Entry<T> = { target, data, replies, answer: undefined, failed: undefined, settled: false };
+  /**
+   * Tracks a request whose dispatch is under way: `target` is what it counts in, `address` its
+   * reply address, `started` when it arrived (on the adapter's clock; handed back to `ended`).
+   */
+  track(
+    target: T,
+    address: string | undefined,
+    started: number,
+    data: Uint8Array,
+    result: Promise<DispatchResult>,
+  ): void {
+    const entry: Entry<T> = {
+      target,
+      address,
+      started,
+      data,
+      answer: undefined,
+      failed: undefined,
+      settled: false,
+    };
     this.active.add(entry);
     result.then((outcome) => {
       if (entry.settled) return; // abandoned at close: an error reply already went out
       entry.failed = failureOf(outcome);
-      if (outcome.body === undefined || !replies) return this.finish(entry, entry.failed);
+      if (outcome.body === undefined || !address) return this.finish(entry, entry.failed);
       // Once every request in flight has its answer, they go out now (a lone call waits no
       // event-loop turn); while others are still running, replies ready in the same turn wait
       // for the end of it and go out together: one socket write for many.
@@ -105,8 +124,8 @@ export class ReplyOutbox<T> {
     const batch = this.outbox;
     this.outbox = [];
     for (const entry of batch) {
-      if (entry.settled || entry.answer === undefined) continue;
-      const failed = this.sink.send(entry.target, entry.answer);
+      if (entry.settled || entry.answer === undefined || !entry.address) continue;
+      const failed = this.sink.send(entry.address, entry.answer);
       this.finish(entry, failed === undefined ? entry.failed : `reply not sent: ${failed}`);
     }
   };
@@ -115,7 +134,7 @@ export class ReplyOutbox<T> {
     if (entry.settled) return;
     entry.settled = true;
     this.active.delete(entry);
-    this.sink.ended(entry.target, failed);
+    this.sink.ended(entry.target, failed, entry.started);
     if (this.active.size === 0) this.allAnswered.quiet();
   }
 
@@ -129,8 +148,8 @@ export class ReplyOutbox<T> {
     if (abandon) {
       for (const entry of [...this.active]) {
         if (entry.answer !== undefined) continue; // its answer is ready and goes out with the outbox
-        const reply = entry.replies ? abandonedReply(entry.data) : undefined;
-        if (reply !== undefined) this.sink.send(entry.target, reply);
+        const reply = entry.address ? abandonedReply(entry.data) : undefined;
+        if (reply !== undefined) this.sink.send(entry.address!, reply);
         this.finish(entry, CLOSED_WHILE_HANDLING);
       }
     }
