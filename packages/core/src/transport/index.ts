@@ -22,6 +22,13 @@ export {
   ConnectionTable,
   type ConnectionTableOptions,
 } from '../transport-support/connection-table.js';
+export {
+  DiscoveryRounds,
+  type DiscoveryRoundsOptions,
+  type DiscoverySource,
+  type ProbeResult,
+} from '../transport-support/discovery-rounds.js';
+export { HeaderIncoming, headerRecord } from '../transport-support/header-incoming.js';
 export { flattenHeaders } from '../transport-support/headers.js';
 export {
   boundUrl,
@@ -29,6 +36,7 @@ export {
   type ListenUrlForm,
   parseListenUrl,
 } from '../transport-support/listen-url.js';
+export { type CallBounds, OpenWait, type OpenWaitErrors } from '../transport-support/open-wait.js';
 export {
   checkPositive,
   positiveNumber,
@@ -47,7 +55,15 @@ export {
   type PersistentConnectionOptions,
 } from '../transport-support/persistent-connection.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
+export {
+  abandonedReply,
+  CLOSED_WHILE_HANDLING,
+  ReplyOutbox,
+  type ReplySink,
+} from '../transport-support/reply-outbox.js';
+export { ReplyTokens } from '../transport-support/reply-tokens.js';
 export { requestMeta } from '../transport-support/request-meta.js';
 export { requestText } from '../transport-support/request-text.js';
+export { SharedPool } from '../transport-support/shared-pool.js';
 export { SilenceWatch, type SilenceWatchOptions } from '../transport-support/silence-watch.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
