@@ -1,13 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import {
   type Dispatcher,
-  type DispatchOptions,
   ErrorCodes,
   errorResponse,
   type IncomingContext,
   type IncomingCredentials,
-  InFlightLimit,
 } from '@resilient-rpc/core';
+import { WriteBackpressure } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { tcpSocketOf } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
@@ -24,59 +23,19 @@ const TEXT = { binary: false } as const;
 
 const EMPTY = Buffer.alloc(0);
 
-/** Node fires a longer timer after 1 ms: longer waits are capped here (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** The listener's limits a connection applies (see {@link WsListenerOptions}). */
 type Limits = Readonly<
   Required<Pick<WsListenerOptions, 'maxInFlightPerConnection' | 'maxBufferedBytes' | 'stalledReadTimeoutMs'>>
 >;
 
 /**
- * The slots one message took from its connection's {@link InFlightLimit}. The dispatcher releases
- * a slot when the request is answered; here it stays taken until the reply is written, so that a
- * peer that does not read its replies cannot have more than `maxInFlight` of them buffered.
- * One small object per message: the dispatcher uses only `maxInFlight`, `tryAcquire` and
- * `release` of the limit it is given (an `InFlightLimit` subclass would also allocate its own
- * count and waiters on every message).
- */
-class HeldUntilWritten
-  implements Pick<InFlightLimit, 'maxInFlight' | 'tryAcquire' | 'release'>, DispatchOptions
-{
-  /** Requests of the message admitted (their slots are held). */
-  held = 0;
-  /** Requests of the message the connection's limit refused. */
-  refused = 0;
-  readonly maxInFlight: number;
-  /** It is the message's dispatch options too (one object per message, not two). */
-  readonly limit: InFlightLimit;
-  readonly answerEachEntry = true;
-
-  constructor(private readonly connection: InFlightLimit) {
-    this.maxInFlight = connection.maxInFlight;
-    this.limit = this as unknown as InFlightLimit;
-  }
-
-  tryAcquire(): boolean {
-    if (this.connection.tryAcquire()) {
-      this.held++;
-      return true;
-    }
-    this.refused++;
-    return false;
-  }
-
-  /** Answered: the slot is released once the reply is written ({@link ServerConnection}). */
-  release(): void {}
-}
-
-/**
  * One accepted WebSocket on the server: hands each text frame to the dispatcher (which parses,
  * limits and answers it), writes the answer back, and aborts its handlers when it closes.
  *
- * Write backpressure: a request stays counted in flight until its reply has been handed to the
- * kernel (not when its handler ends), and while more than `maxBufferedBytes` of replies wait to
- * be sent the socket is not read, so a peer that sends without reading cannot grow our memory.
+ * Write backpressure (core's {@link WriteBackpressure}): a request stays counted in flight until
+ * its reply has been handed to the kernel (not when its handler ends), and while more than
+ * `maxBufferedBytes` of replies wait to be sent the socket is not read, so a peer that sends
+ * without reading cannot grow our memory.
  */
 export class ServerConnection {
   /** Answered a ping (or sent anything) since the last heartbeat tick. */
@@ -85,13 +44,8 @@ export class ServerConnection {
   private activeAt = Date.now();
   /** Active since {@link lastActiveAt} was last read (a flag: no clock read per message). */
   private touched = false;
-  /** Requests admitted whose reply has not been written yet (batch entries count one each). */
-  private readonly slots: InFlightLimit;
-  /** Of those, the ones whose reply is sent and not yet handed to the kernel. */
-  private awaitingWrite = 0;
-  /** The socket is not read because too many reply bytes wait to be sent. */
-  private paused = false;
-  private stallTimer: NodeJS.Timeout | undefined;
+  /** Requests admitted whose reply has not been written yet, and the socket's reading. */
+  private readonly backpressure: WriteBackpressure;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly controller = new AbortController();
   private readonly context: IncomingContext;
@@ -104,7 +58,7 @@ export class ServerConnection {
 
   constructor(
     readonly socket: WebSocket,
-    private readonly options: Limits,
+    limits: Limits,
     private readonly dispatcher: Dispatcher,
     credentials: IncomingCredentials,
     remoteAddress: string | undefined,
@@ -113,7 +67,15 @@ export class ServerConnection {
   ) {
     // Every in-flight handler listens on this signal; thousands per connection are normal.
     setMaxListeners(0, this.controller.signal);
-    this.slots = new InFlightLimit(options.maxInFlightPerConnection);
+    this.backpressure = new WriteBackpressure(socket, {
+      maxInFlightPerConnection: limits.maxInFlightPerConnection,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      stalledReadTimeoutMs: limits.stalledReadTimeoutMs,
+      // Pongs could not be read while paused: do not judge liveness on that interval.
+      onResume: () => {
+        this.alive = true;
+      },
+    });
     this.context = {
       transport: 'ws',
       metadata: {},
@@ -134,7 +96,7 @@ export class ServerConnection {
     });
     this.closed = new Promise((resolve) =>
       socket.once('close', () => {
-        clearTimeout(this.stallTimer);
+        this.backpressure.stop();
         clearTimeout(this.closeTimer);
         this.controller.abort(new Error('the connection closed'));
         onClosed(this);
@@ -175,12 +137,12 @@ export class ServerConnection {
 
   /** Requests of this connection being handled or whose reply is not written yet. */
   get pending(): number {
-    return this.slots.inFlight;
+    return this.backpressure.inFlight;
   }
 
   /** The socket is not being read: its peer does not read the replies. */
   get stalled(): boolean {
-    return this.paused;
+    return this.backpressure.stalled;
   }
 
   /** Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off. */
@@ -197,13 +159,11 @@ export class ServerConnection {
       return;
     }
     // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
-    const limit = new HeldUntilWritten(this.slots);
+    const limit = this.backpressure.message();
     this.dispatcher
       .dispatch(data.toString(), this.context, limit)
       .then((result) => this.reply(result.body, limit.held));
-    // Refused while slots are held by replies the peer has not read yet: reading on would only
-    // parse and refuse (id-less entries are refused silently, so no reply bytes would pause us).
-    if (limit.refused > 0 && this.awaitingWrite > 0 && !this.paused) this.pause();
+    this.backpressure.dispatched(limit);
   }
 
   /**
@@ -214,13 +174,13 @@ export class ServerConnection {
    * to the kernel at once free their slots then (no write callback per reply).
    */
   private reply(body: string | undefined, held: number): void {
-    this.awaitingWrite += held;
+    this.backpressure.sending(held);
     const socket = this.socket;
     if (body === undefined || socket.readyState !== WebSocket.OPEN) {
       this.written(held);
       return;
     }
-    if (this.flushing || this.slots.inFlight > held) {
+    if (this.flushing || this.backpressure.inFlight > held) {
       if (!this.flushing) {
         this.flushing = true;
         tcpSocketOf(socket)?.cork();
@@ -232,7 +192,7 @@ export class ServerConnection {
       socket.send(body, TEXT);
       this.handedOver(held);
     }
-    if (!this.paused && socket.bufferedAmount > this.options.maxBufferedBytes) this.pause();
+    this.backpressure.sent();
   }
 
   /** End of the tick: uncorks, and the replies sent in it are written. */
@@ -254,37 +214,8 @@ export class ServerConnection {
 
   /** `count` requests are answered (their reply written, failed or not needed): free their slots. */
   private written(count: number): void {
-    if (count > 0) {
-      this.awaitingWrite -= count;
-      for (let index = 0; index < count; index++) this.slots.release();
-      // A long call just answered: the idle time starts now, not at its request.
-      if (this.slots.inFlight === 0) this.touched = true;
-    }
-    // Resume at half the bound, so that a slow reader does not flip the socket on every frame.
-    if (
-      this.paused &&
-      this.slots.inFlight < this.slots.maxInFlight &&
-      this.socket.bufferedAmount <= this.options.maxBufferedBytes / 2
-    )
-      this.resume();
-  }
-
-  private pause(): void {
-    this.paused = true;
-    this.socket.pause();
-    if (!Number.isFinite(this.options.stalledReadTimeoutMs)) return;
-    // The peer read nothing of ours for the whole timeout: its replies are not wanted.
-    const timeoutMs = Math.min(this.options.stalledReadTimeoutMs, MAX_TIMER_MS);
-    this.stallTimer = setTimeout(() => this.socket.terminate(), timeoutMs);
-    this.stallTimer.unref();
-  }
-
-  private resume(): void {
-    this.paused = false;
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-    // Pongs could not be read while paused: do not judge liveness on that interval.
-    this.alive = true;
-    this.socket.resume();
+    this.backpressure.written(count);
+    // A long call just answered: the idle time starts now, not at its request.
+    if (count > 0 && this.backpressure.inFlight === 0) this.touched = true;
   }
 }

@@ -67,3 +67,9 @@ export { requestText } from '../transport-support/request-text.js';
 export { SharedPool } from '../transport-support/shared-pool.js';
 export { SilenceWatch, type SilenceWatchOptions } from '../transport-support/silence-watch.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
+export {
+  type BackpressuredStream,
+  HeldUntilWritten,
+  WriteBackpressure,
+  type WriteBackpressureOptions,
+} from '../transport-support/write-backpressure.js';
