@@ -145,6 +145,16 @@ export class ServerConnection {
     return this.backpressure.stalled;
   }
 
+  /** The listener's heartbeat pings it… */
+  ping(): void {
+    this.socket.ping();
+  }
+
+  /** …and cuts it off when the last ping went unanswered. */
+  terminate(): void {
+    this.socket.terminate();
+  }
+
   /** Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off. */
   close(code: number, reason: string, timeoutMs: number): void {
     if (this.closeTimer !== undefined) return;

@@ -12,7 +12,13 @@ import {
   type ServerListener,
   systemClock,
 } from '@resilient-rpc/core';
-import { boundUrl, checkPositive, flattenHeaders, withDefaults } from '@resilient-rpc/core/transport';
+import {
+  boundUrl,
+  checkPositive,
+  flattenHeaders,
+  PingRounds,
+  withDefaults,
+} from '@resilient-rpc/core/transport';
 import { WebSocketServer } from 'ws';
 import { CloseCodes, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
@@ -103,8 +109,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let wss: WebSocketServer | undefined;
   let dispatcher: Dispatcher | undefined;
   let accepting = false;
-  let heartbeat: NodeJS.Timeout | undefined;
-  let judging: NodeJS.Immediate | undefined;
   let stopSweep = () => {};
   // Idle: nothing in flight (the connection counts what it has in flight and when it was last
   // active itself; the table asks it about the connections idle the longest only).
@@ -214,32 +218,14 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   const findIdlest = () => table.first('idle', o.evictIdleAfterMs);
 
   /**
-   * The heartbeat judges one turn of the event loop after its timer: when this process itself
-   * stalled past the tick (a long GC pause, a starved CPU), the timer fires before the sockets are
-   * read, and a pong that arrived meanwhile would wait unread while its client is terminated for
-   * not answering. setImmediate runs after the next I/O poll, which reads it.
+   * The heartbeat judges one turn of the event loop after its timer: setImmediate runs after the
+   * next I/O poll, which reads the pongs that arrived while this process itself stalled.
    */
-  const tick = () => {
-    judging ??= setImmediate(judge);
-  };
-
-  const judge = () => {
-    judging = undefined;
-    for (const connection of connections()) {
-      // A stalled connection is not read, so its pongs cannot arrive: stalledReadTimeoutMs judges it.
-      if (connection.stalled) continue;
-      if (!connection.alive) {
-        connection.socket.terminate();
-        continue;
-      }
-      connection.alive = false;
-      try {
-        connection.socket.ping();
-      } catch {
-        // closing already
-      }
-    }
-  };
+  const heartbeat = new PingRounds({
+    intervalMs: o.heartbeatIntervalMs,
+    peers: connections,
+    defer: (round) => setImmediate(round),
+  });
 
   return {
     transport: 'ws',
@@ -269,8 +255,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         await once(httpServer, 'listening'); // rejects on 'error' (a port in use)
       }
       httpServer.on('upgrade', onUpgrade);
-      heartbeat = setInterval(tick, o.heartbeatIntervalMs);
-      heartbeat.unref();
+      heartbeat.start();
       stopSweep = table.sweep('idle', o.idleTimeoutMs, ({ data }) =>
         data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
       );
@@ -289,9 +274,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     },
     async close() {
       accepting = false;
-      clearInterval(heartbeat);
-      clearImmediate(judging);
-      judging = undefined;
+      heartbeat.stop();
       stopSweep();
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and

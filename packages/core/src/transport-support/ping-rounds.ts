@@ -1,0 +1,78 @@
+import { type Clock, systemClock, type TimerHandle } from '../util/clock.js';
+
+/** A connection {@link PingRounds} judges. */
+export interface PingedPeer {
+  /** Heard from (a pong or anything) since the last round; each round clears it. */
+  alive: boolean;
+  /** Not being read (write backpressure): its pongs cannot arrive, a timeout of its own judges it. */
+  readonly stalled: boolean;
+  /** Sends a ping; a failure to send (closing already) is the caller's to ignore. */
+  ping(): void;
+  /** Cuts the connection off: it left the last round's ping unanswered. */
+  terminate(): void;
+}
+
+/** Options of {@link PingRounds}. */
+export interface PingRoundsOptions<Peer extends PingedPeer> {
+  /** Time between rounds, ms; a peer silent for a whole round after a ping is cut off. */
+  readonly intervalMs: number;
+  /** The connections open now. */
+  readonly peers: () => Iterable<Peer>;
+  /**
+   * Runs a round once this process has read its sockets (Node: `setImmediate`). Default: at once.
+   * When the process itself stalled past the round (a long GC pause, a starved CPU), the timer
+   * fires before the sockets are read, and a pong that arrived meanwhile would wait unread while
+   * its client is cut off for not answering.
+   */
+  readonly defer?: (round: () => void) => void;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+/**
+ * A server's heartbeat over all its connections, one timer for all: every `intervalMs` each
+ * connection not heard from since the last round is cut off, and every other one is pinged and
+ * its `alive` flag cleared (a flag set on arrival: no clock read per message). Used by the
+ * WebSocket listener; any listener of connections that answer pings of their own can use it.
+ */
+export class PingRounds<Peer extends PingedPeer> {
+  private timer: TimerHandle | undefined;
+  private judging = false;
+
+  constructor(private readonly options: PingRoundsOptions<Peer>) {}
+
+  start(): void {
+    const { clock = systemClock, intervalMs, defer } = this.options;
+    this.timer = clock.setTimeout(() => {
+      this.start();
+      if (this.judging) return;
+      this.judging = true;
+      if (defer === undefined) this.round();
+      else defer(this.round);
+    }, intervalMs);
+  }
+
+  /** No more rounds (a round deferred already does nothing). */
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private readonly round = (): void => {
+    this.judging = false;
+    if (this.timer === undefined) return;
+    for (const peer of this.options.peers()) {
+      if (peer.stalled) continue;
+      if (!peer.alive) {
+        peer.terminate();
+        continue;
+      }
+      peer.alive = false;
+      try {
+        peer.ping();
+      } catch {
+        // closing already
+      }
+    }
+  };
+}
