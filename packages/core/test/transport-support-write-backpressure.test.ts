@@ -1,4 +1,4 @@
-import { PingRounds, WriteBackpressure } from '@resilient-rpc/core/transport';
+import { PeerActivity, PingRounds, WriteBackpressure } from '@resilient-rpc/core/transport';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/testing/manual-clock.js';
 
@@ -100,5 +100,26 @@ describe('PingRounds', () => {
     deferred.shift()!();
     clock.advance(1_000);
     expect([events.length, deferred.length]).toEqual([4, 0]);
+  });
+});
+
+describe('PeerActivity', () => {
+  it('takes the time of activity lazily: when read, or when the heartbeat clears alive', () => {
+    let now = 10;
+    class Peer extends PeerActivity {
+      arrived(active: boolean) {
+        this.heard = true;
+        if (active) this.touched = true;
+      }
+    }
+    const peer = new Peer(() => now);
+    now = 20;
+    peer.arrived(false); // a pong: alive, not active
+    expect([peer.alive, peer.lastActiveAt]).toEqual([true, 10]);
+    peer.arrived(true);
+    now = 30;
+    peer.alive = false; // the round stamps the activity seen since the last read
+    now = 40;
+    expect([peer.alive, peer.lastActiveAt]).toEqual([false, 30]);
   });
 });

@@ -6,7 +6,7 @@ import {
   type IncomingContext,
   type IncomingCredentials,
 } from '@resilient-rpc/core';
-import { WriteBackpressure } from '@resilient-rpc/core/transport';
+import { PeerActivity, WriteBackpressure } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { tcpSocketOf } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
@@ -37,13 +37,7 @@ type Limits = Readonly<
  * `maxBufferedBytes` of replies wait to be sent the socket is not read, so a peer that sends
  * without reading cannot grow our memory.
  */
-export class ServerConnection {
-  /** Answered a ping (or sent anything) since the last heartbeat tick. */
-  private heard = true;
-  /** {@link lastActiveAt} as last read. */
-  private activeAt = Date.now();
-  /** Active since {@link lastActiveAt} was last read (a flag: no clock read per message). */
-  private touched = false;
+export class ServerConnection extends PeerActivity {
   /** Requests admitted whose reply has not been written yet, and the socket's reading. */
   private readonly backpressure: WriteBackpressure;
   private closeTimer: NodeJS.Timeout | undefined;
@@ -65,6 +59,8 @@ export class ServerConnection {
     /** Called once when the socket closed and every handler of it settled or was aborted. */
     onClosed: (connection: ServerConnection) => void,
   ) {
+    // Its lastActiveAt is on Date.now()'s scale: the listener's table measures idle time on it.
+    super();
     // Every in-flight handler listens on this signal; thousands per connection are normal.
     setMaxListeners(0, this.controller.signal);
     this.backpressure = new WriteBackpressure(socket, {
@@ -103,36 +99,6 @@ export class ServerConnection {
         resolve();
       }),
     );
-  }
-
-  /** Answered a ping (or sent anything) since the last heartbeat tick. */
-  get alive(): boolean {
-    return this.heard;
-  }
-
-  /** The listener's heartbeat tick clears it: {@link lastActiveAt} is taken then too (see there). */
-  set alive(value: boolean) {
-    this.heard = value;
-    if (!value) this.stamp();
-  }
-
-  /**
-   * When the connection was last active (`Date.now()`): a message arrived or its last reply was
-   * written. Pongs do not count: idle clients answer pings. Activity only raises a flag (no
-   * clock read per message): its time is taken when this is next read (an idle sweep) or at the
-   * next heartbeat tick, whichever comes first, so that a connection counts as active a little
-   * longer than it was, never shorter.
-   */
-  get lastActiveAt(): number {
-    this.stamp();
-    return this.activeAt;
-  }
-
-  /** Takes the time of the activity since the last read, if there was any. */
-  private stamp(): void {
-    if (!this.touched) return;
-    this.touched = false;
-    this.activeAt = Date.now();
   }
 
   /** Requests of this connection being handled or whose reply is not written yet. */

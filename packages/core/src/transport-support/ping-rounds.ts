@@ -76,3 +76,54 @@ export class PingRounds<Peer extends PingedPeer> {
     }
   };
 }
+
+/**
+ * A server connection's activity, for {@link PingRounds} (`alive`) and for its listener's idle
+ * judgement (`lastActiveAt`, e.g. a `ConnectionTable`'s `idleSince`), kept in flags so that a
+ * message costs no clock read. A connection class extends it and sets `heard` on whatever
+ * arrives (pongs too) and `touched` on activity (a message, its last reply written; not a pong:
+ * idle clients answer pings). Used by the WebSocket listener's connections.
+ */
+export class PeerActivity {
+  /** Answered a ping (or sent anything) since the last heartbeat round. */
+  protected heard = true;
+  /** Active since {@link lastActiveAt} was last read (a flag: no clock read per message). */
+  protected touched = false;
+  /** {@link lastActiveAt} as last read. */
+  private activeAt: number;
+
+  /** @param now The scale of {@link lastActiveAt} (the listener's idle clock). */
+  constructor(private readonly now: () => number = Date.now) {
+    this.activeAt = now();
+  }
+
+  /** Answered a ping (or sent anything) since the last heartbeat round. */
+  get alive(): boolean {
+    return this.heard;
+  }
+
+  /** The heartbeat round clears it: {@link lastActiveAt} is taken then too (see there). */
+  set alive(value: boolean) {
+    this.heard = value;
+    if (!value) this.stamp();
+  }
+
+  /**
+   * When the connection was last active (on the `now` scale): a message arrived or its last
+   * reply was written. Pongs do not count: idle clients answer pings. Activity only raises a flag
+   * (no clock read per message): its time is taken when this is next read (an idle sweep) or at
+   * the next heartbeat round, whichever comes first, so that a connection counts as active a
+   * little longer than it was, never shorter.
+   */
+  get lastActiveAt(): number {
+    this.stamp();
+    return this.activeAt;
+  }
+
+  /** Takes the time of the activity since the last read, if there was any. */
+  private stamp(): void {
+    if (!this.touched) return;
+    this.touched = false;
+    this.activeAt = this.now();
+  }
+}

@@ -54,7 +54,12 @@ export {
   PersistentConnection,
   type PersistentConnectionOptions,
 } from '../transport-support/persistent-connection.js';
-export { type PingedPeer, PingRounds, type PingRoundsOptions } from '../transport-support/ping-rounds.js';
+export {
+  PeerActivity,
+  type PingedPeer,
+  PingRounds,
+  type PingRoundsOptions,
+} from '../transport-support/ping-rounds.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
 export {
   abandonedReply,
