@@ -1,4 +1,4 @@
-import { PeerActivity, PingRounds, WriteBackpressure } from '@resilient-rpc/core/transport';
+import { boundedVerdict, PeerActivity, PingRounds, WriteBackpressure } from '@resilient-rpc/core/transport';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/testing/manual-clock.js';
 
@@ -121,5 +121,27 @@ describe('PeerActivity', () => {
     peer.alive = false; // the round stamps the activity seen since the last read
     now = 40;
     expect([peer.alive, peer.lastActiveAt]).toEqual([false, 30]);
+  });
+});
+
+describe('boundedVerdict', () => {
+  it('settles once with the value, the error (a throw too) or a timeout', async () => {
+    const clock = new ManualClock();
+    const outcomes: unknown[] = [];
+    const settle = (outcome: unknown) => outcomes.push(outcome);
+    boundedVerdict(() => 403, 1_000, settle, clock);
+    boundedVerdict(
+      () => {
+        throw new Error('no');
+      },
+      1_000,
+      settle,
+      clock,
+    );
+    boundedVerdict(() => new Promise<boolean>(() => {}), 1_000, settle, clock);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    clock.advance(1_000);
+    clock.advance(1_000);
+    expect(outcomes).toEqual([{ value: 403 }, { error: new Error('no') }, 'timed out']);
   });
 });

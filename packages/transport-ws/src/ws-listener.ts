@@ -13,6 +13,7 @@ import {
   systemClock,
 } from '@resilient-rpc/core';
 import {
+  boundedVerdict,
   boundUrl,
   checkPositive,
   flattenHeaders,
@@ -169,32 +170,15 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     // A pending check holds a socket too: it counts against maxConnections, and a check that
     // never settles is answered 503 after verifyUpgradeTimeoutMs.
     upgrading++;
-    let settled = false;
-    const settle = (then: () => void) => {
-      if (settled) return;
-      settled = true;
+    const verify = () => options.verifyUpgrade!(credentials, request);
+    boundedVerdict(verify, o.verifyUpgradeTimeoutMs, (outcome) => {
       upgrading--;
-      clearTimeout(timer);
       if (socket.destroyed) return;
-      then();
-    };
-    const timer = Number.isFinite(o.verifyUpgradeTimeoutMs)
-      ? setTimeout(
-          () => settle(() => refuse(socket, 503, 'the upgrade check timed out')),
-          Math.min(o.verifyUpgradeTimeoutMs, 2 ** 31 - 1),
-        )
-      : undefined;
-    timer?.unref();
-    Promise.resolve()
-      .then(() => options.verifyUpgrade!(credentials, request))
-      .then(
-        (verdict) =>
-          settle(() => {
-            if (verdict === true) return upgrade();
-            refuse(socket, typeof verdict === 'number' ? verdict : 401);
-          }),
-        () => settle(() => refuse(socket, 401)),
-      );
+      if (outcome === 'timed out') return refuse(socket, 503, 'the upgrade check timed out');
+      const verdict = 'value' in outcome ? outcome.value : false;
+      if (verdict === true) return upgrade();
+      refuse(socket, typeof verdict === 'number' ? verdict : 401);
+    });
   };
 
   /**

@@ -5,6 +5,7 @@
  * core's root before this entry existed stay there too.
  */
 
+export { boundedVerdict, type VerdictOutcome } from '../transport-support/bounded-verdict.js';
 export {
   aborted,
   closedByClient,
