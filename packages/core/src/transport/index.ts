@@ -12,6 +12,7 @@ export {
   type ConnectionTableOptions,
 } from '../transport-support/connection-table.js';
 export { flattenHeaders } from '../transport-support/headers.js';
+export { certificateUser, LazyIncoming, lazyCredentials } from '../transport-support/incoming.js';
 export {
   boundUrl,
   type ListenAddress,
@@ -32,5 +33,6 @@ export {
   type PendingCallsOptions,
 } from '../transport-support/pending-calls.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
+export { Reachability, type ReachabilityOptions } from '../transport-support/reachability.js';
 export { requestMeta } from '../transport-support/request-meta.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
