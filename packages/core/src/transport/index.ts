@@ -4,6 +4,8 @@
  * anyone writing one. Applications do not need it. The blocks that were exported from the
  * core's root before this entry existed stay there too.
  */
+
+export { Answering } from '../transport-support/answering.js';
 export { ConnectionEvents } from '../transport-support/connection-events.js';
 export {
   type ConnectionEntry,
