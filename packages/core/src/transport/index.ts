@@ -37,4 +37,5 @@ export {
 export { QuietWait } from '../transport-support/quiet-wait.js';
 export { Reachability, type ReachabilityOptions } from '../transport-support/reachability.js';
 export { requestMeta } from '../transport-support/request-meta.js';
+export { TickClock } from '../transport-support/tick-clock.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
