@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import {
   type Dispatcher,
   ErrorCodes,
+  type IncomingCredentials,
   metadataFromHeaders,
   type RpcServer,
   type WireMetadata,
@@ -54,11 +55,22 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 /**
+ * The subject of a client certificate the TLS layer verified (https with `requestCert: true`),
+ * for the `authenticate` hook as `credentials.user`.
+ */
+function clientCertificateSubject(req: IncomingMessage): string | undefined {
+  const socket = req.socket as TLSSocket;
+  if (socket.encrypted !== true || socket.authorized !== true) return undefined;
+  return certificateUser(socket.getPeerCertificate?.()?.subject as Record<string, string | string[]>);
+}
+
+/**
  * One request's context for the dispatcher (the core's {@link LazyIncoming}): its signal is built
  * only when a handler reads `context.signal`, and its headers only when a hook reads them.
  */
 class HttpIncoming extends LazyIncoming {
   readonly transport = 'http';
+  private cachedCredentials: IncomingCredentials | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -68,18 +80,21 @@ class HttpIncoming extends LazyIncoming {
     super(metadata, req.socket.remoteAddress);
   }
 
-  protected headers(): Record<string, string> {
-    return flattenHeaders(this.req.headers);
-  }
-
-  /**
-   * The subject of a client certificate the TLS layer verified (https with `requestCert: true`),
-   * for the `authenticate` hook as `credentials.user`.
-   */
-  protected user(): string | undefined {
-    const socket = this.req.socket as TLSSocket;
-    if (socket.encrypted !== true || socket.authorized !== true) return undefined;
-    return certificateUser(socket.getPeerCertificate?.()?.subject as Record<string, string | string[]>);
+  get credentials(): IncomingCredentials {
+    if (this.cachedCredentials === undefined) {
+      // The server reads credentials for every request; their headers are flattened only for a hook.
+      const headers = this.req.headers;
+      let flat: Record<string, string> | undefined;
+      const user = clientCertificateSubject(this.req);
+      this.cachedCredentials = {
+        get headers() {
+          flat ??= flattenHeaders(headers);
+          return flat;
+        },
+        ...(user !== undefined && { user }),
+      };
+    }
+    return this.cachedCredentials;
   }
 
   /** The client closed the connection before its answer was written. */

@@ -14,7 +14,7 @@ export {
   type ConnectionTableOptions,
 } from '../transport-support/connection-table.js';
 export { flattenHeaders } from '../transport-support/headers.js';
-export { certificateUser, LazyIncoming, lazyCredentials } from '../transport-support/incoming.js';
+export { certificateUser, LazyIncoming } from '../transport-support/incoming.js';
 export {
   boundUrl,
   type ListenAddress,
