@@ -11,11 +11,11 @@ import {
   type JsonRpcResponse,
   type PingOptions,
   type RpcError,
-  requestMeta,
   type SendOptions,
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
+import { requestText, SharedPool } from '@resilient-rpc/core/transport';
 import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
 import { connectionClosed, unserialisable } from './map-error.js';
@@ -89,31 +89,21 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     server,
     ...connectOptions
   } = options;
-  const shared = new Map<string, SharedConnection>();
+  const shared = new SharedPool<SharedConnection>();
   let closed = false;
 
   /** The connection of the URL's server set (opened by its first user) and its release. */
   const acquire = (url: string, { clock, random }: ConnectOptions | DiscoverOptions) => {
     const endpoint = parseNatsUrl(url);
     const key = existing ? 'existing' : endpoint.key;
-    let entry = shared.get(key);
-    if (entry === undefined) {
+    const { value: connection, release } = shared.acquire(key, () => {
       const perServerSet: ConnectionOptions = { ...connectOptions, servers: [...endpoint.servers] };
       if (endpoint.scheme === 'tls' && perServerSet.tls === undefined) perServerSet.tls = {};
       perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
       // The first user's clock and random source serve the connection (one client's, in practice).
       const settings = { clock, random, connectWaitMs };
-      entry = new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', settings);
-      shared.set(key, entry);
-    }
-    const connection = entry;
-    connection.refs++;
-    const release = async () => {
-      if (--connection.refs <= 0 && shared.get(key) === connection) {
-        shared.delete(key);
-        await connection.close();
-      }
-    };
+      return new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', settings);
+    });
     return { subject: endpoint.subject, connection, release };
   };
 
@@ -135,23 +125,15 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     },
     async close() {
       closed = true;
-      const entries = [...shared.values()];
-      shared.clear();
-      await Promise.all(entries.map((entry) => entry.close()));
+      await shared.closeAll();
     },
   };
 }
 
-const withMeta = (request: JsonRpcRequest, metadata: WireMetadata): JsonRpcRequest => ({
-  ...request,
-  meta: requestMeta(request.meta, metadata),
-});
-
 /**
  * The request (or batch) as JSON text, with `metadata` in each request's `meta` member when
- * given; a request without a `meta` of its own gets it appended to its text (no copy of the
- * request). Params that JSON cannot express (a BigInt, a cycle) fail the call at once as
- * `protocol`: no retry or other endpoint can send them either.
+ * given (see `requestText`). Params that JSON cannot express (a BigInt, a cycle) fail the call at
+ * once as `protocol`: no retry or other endpoint can send them either.
  */
 function encodeRequest(
   message: JsonRpcRequest | readonly JsonRpcRequest[],
@@ -159,12 +141,8 @@ function encodeRequest(
   url: string,
 ): string {
   try {
-    if (metadata === undefined || requestMeta(undefined, metadata) === undefined)
-      return JSON.stringify(message);
-    if (isBatch(message)) return JSON.stringify(message.map((request) => withMeta(request, metadata)));
-    if (message.meta !== undefined) return JSON.stringify(withMeta(message, metadata));
-    const text = JSON.stringify(message);
-    return `${text.slice(0, -1)},"meta":${JSON.stringify(metadata)}}`;
+    if (!isBatch(message)) return requestText(message, metadata);
+    return `[${message.map((request) => requestText(request, metadata)).join(',')}]`;
   } catch (cause) {
     throw unserialisable(cause, url);
   }
@@ -212,16 +190,13 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     }
   }
 
+  /**
+   * One error with id null for the whole batch (too large, too many entries) is passed on as it
+   * is: the core gives it to every request.
+   */
   async sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
-    const responses = ((await this.transmit(requests, options, requests.every(isNotification))) ??
+    return ((await this.transmit(requests, options, requests.every(isNotification))) ??
       []) as JsonRpcResponse[];
-    // One error with id null for the whole batch (too large, too many entries): it answers each request.
-    const only = responses[0];
-    if (responses.length !== 1 || requests.length < 2 || only?.id !== null || !('error' in only))
-      return responses;
-    return requests
-      .filter((entry) => !isNotification(entry))
-      .map((entry) => ({ ...only, id: entry.id ?? null }));
   }
 
   /** Publishes a request or batch; waits for the reply unless it holds only notifications. */

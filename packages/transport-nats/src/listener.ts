@@ -2,7 +2,6 @@ import {
   type ConnectionOptions,
   connect,
   type Msg,
-  type MsgHdrs,
   type NatsConnection,
   nuid,
   type Subscription,
@@ -11,17 +10,10 @@ import {
   type ClientTransport,
   type Dispatcher,
   type DispatchOptions,
-  type DispatchResult,
-  ErrorCodes,
-  errorResponse,
-  type IncomingContext,
-  type IncomingCredentials,
   InFlightLimit,
-  metadataFromHeaders,
-  QuietWait,
   type ServerListener,
-  type WireMetadata,
 } from '@resilient-rpc/core';
+import { HeaderIncoming, headerRecord, ReplyOutbox } from '@resilient-rpc/core/transport';
 import {
   type DiscoveryResponder,
   ServiceEndpointCounters,
@@ -132,80 +124,6 @@ export function listenNatsUrl(
   return natsListener(listenerOptions);
 }
 
-interface Active {
-  readonly stats: ServiceEndpointCounters;
-  readonly reply: string | undefined;
-  /** The request as received: read again only if the listener must abandon it at close. */
-  readonly data: Uint8Array;
-  readonly started: number;
-  /** The reply, once the handler is done (waiting in the outbox). */
-  answer: string | undefined;
-  /** Why the reply counts as an error in the `$SRV` STATS, if it does. */
-  failed: string | undefined;
-  settled: boolean;
-}
-
-const EMPTY_METADATA: WireMetadata = Object.freeze({});
-const ERROR_MARK = '"error":{"code":';
-const CLOSED_WHILE_HANDLING = 'the server closed while handling the request';
-const decoder = new TextDecoder();
-
-function errorOf(result: DispatchResult): string | undefined {
-  if (result.status !== 'ok') return result.status === 'no-content' ? undefined : result.status;
-  return result.body?.includes(ERROR_MARK) ? 'JSON-RPC error response' : undefined;
-}
-
-class NatsIncoming implements IncomingContext {
-  readonly transport = 'nats';
-  private cachedCredentials: IncomingCredentials | undefined;
-  constructor(
-    readonly metadata: WireMetadata,
-    private readonly headerRecord: Record<string, string> | undefined,
-  ) {}
-  get credentials(): IncomingCredentials {
-    this.cachedCredentials ??= { headers: this.headerRecord ?? {} };
-    return this.cachedCredentials;
-  }
-}
-
-/** Reads NATS headers once into a lower-case record (first value of each). */
-function headerRecordOf(headers: MsgHdrs | undefined): Record<string, string> | undefined {
-  if (headers === undefined) return undefined;
-  const record: Record<string, string> = {};
-  for (const [key, values] of headers) {
-    const name = key.toLowerCase();
-    if (record[name] === undefined && values[0] !== undefined) record[name] = values[0];
-  }
-  return record;
-}
-
-/**
- * The reply to a request the listener gives up on at close (its handler did not end in time):
- * -32603 `server-closed` for every entry with an id, by id, or `undefined` when none needs an
- * answer. Over TCP the socket would close; NATS has no connection to drop, so the caller is told.
- * The only answer the NATS listener builds itself (read again from the request, off the hot path).
- */
-function abandonedReply(data: Uint8Array): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(decoder.decode(data));
-  } catch {
-    return undefined;
-  }
-  const responses = (Array.isArray(parsed) ? parsed : [parsed])
-    .filter((item) => typeof item === 'object' && item !== null && 'id' in item)
-    .map(({ id }) =>
-      errorResponse(
-        typeof id === 'string' || typeof id === 'number' ? id : null,
-        ErrorCodes.InternalError,
-        CLOSED_WHILE_HANDLING,
-        { reason: 'server-closed' },
-      ),
-    );
-  if (responses.length === 0) return undefined;
-  return JSON.stringify(Array.isArray(parsed) ? responses : responses[0]);
-}
-
 /**
  * A server listener on a NATS subject with a queue group: NATS spreads requests over the
  * instances; each reply goes to the request's reply subject. See docs/protocol.md, "NATS".
@@ -224,9 +142,13 @@ class NatsListener implements NatsServerListener {
   private discovery: DiscoveryResponder | undefined;
   private dispatcher: Dispatcher | undefined;
   private readonly dispatchOptions: DispatchOptions | undefined;
-  private readonly active = new Set<Active>();
-  private outbox: Active[] = [];
-  private readonly allAnswered = new QuietWait();
+  /** The requests under way, by the `$SRV` counters of the subject they came on. */
+  private readonly replies = new ReplyOutbox<ServiceEndpointCounters>({
+    // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
+    send: (reply, body) => this.publish(reply, Buffer.from(body)),
+    ended: (stats, failed, started) => stats.record(performance.now() - started, failed),
+    later: setImmediate,
+  });
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
@@ -292,45 +214,14 @@ class NatsListener implements NatsServerListener {
   private onMessage(stats: ServiceEndpointCounters, error: Error | null, msg: Msg): void {
     const dispatcher = this.dispatcher;
     if (error !== null || dispatcher === undefined) return;
-    const record = headerRecordOf(msg.headers);
-    const metadata = record === undefined ? EMPTY_METADATA : metadataFromHeaders((name) => record[name]);
-    const entry: Active = {
-      stats,
-      reply: msg.reply,
-      data: msg.data,
-      started: performance.now(),
-      answer: undefined,
-      failed: undefined,
-      settled: false,
-    };
-    this.active.add(entry);
-    dispatcher.dispatch(msg.data, new NatsIncoming(metadata, record), this.dispatchOptions).then((result) => {
-      if (entry.settled) return; // abandoned at close: an error reply already went out
-      entry.failed = errorOf(result);
-      if (result.body === undefined || !entry.reply) return this.finish(entry, entry.failed);
-      // Once every request in flight has its answer, they go out now (a lone call waits no
-      // event-loop turn); while others are still running, replies ready in the same turn wait
-      // for the end of it and go out together: one socket write for many.
-      entry.answer = result.body;
-      this.outbox.push(entry);
-      if (this.outbox.length === this.active.size) this.flushOutbox();
-      else if (this.outbox.length === 1) setImmediate(this.flushOutbox);
-    });
+    const started = performance.now();
+    const incoming = new HeaderIncoming('nats', headerRecord(msg.headers));
+    const result = dispatcher.dispatch(msg.data, incoming, this.dispatchOptions);
+    this.replies.track(stats, msg.reply, started, msg.data, result);
   }
 
-  private readonly flushOutbox = (): void => {
-    const batch = this.outbox;
-    this.outbox = [];
-    for (const entry of batch) {
-      if (entry.settled || entry.answer === undefined || entry.reply === undefined) continue;
-      // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
-      const failed = this.publish(entry.reply, Buffer.from(entry.answer));
-      this.finish(entry, failed === undefined ? entry.failed : `reply not sent: ${failed}`);
-    }
-  };
-
   /** Publishes if the connection is open; the error message if nats.js throws. */
-  private publish(subject: string, data: Uint8Array | string): string | undefined {
+  private publish(subject: string, data: Uint8Array): string | undefined {
     const nc = this.connection;
     if (nc === undefined || nc.isClosed()) return undefined;
     try {
@@ -339,14 +230,6 @@ class NatsListener implements NatsServerListener {
       return (error as Error).message;
     }
     return undefined;
-  }
-
-  private finish(entry: Active, failed: string | undefined): void {
-    if (entry.settled) return;
-    entry.settled = true;
-    this.active.delete(entry);
-    entry.stats.record(performance.now() - entry.started, failed);
-    if (this.active.size === 0) this.allAnswered.quiet();
   }
 
   async stopAccepting(): Promise<void> {
@@ -364,19 +247,11 @@ class NatsListener implements NatsServerListener {
   close(): Promise<void> {
     this.closed ??= (async () => {
       // The server closes without waiting (drain timed out, or close()): requests still being
-      // handled get an error reply now, so callers need not wait for their deadline (over TCP the
-      // socket would close; NATS has no connection to drop). Their late results are discarded.
-      if (this.dispatcher !== undefined && this.dispatcher.inFlight > 0) {
-        for (const entry of [...this.active]) {
-          if (entry.answer !== undefined) continue; // its answer is ready and goes out with the outbox
-          const reply = entry.reply ? abandonedReply(entry.data) : undefined;
-          if (reply !== undefined) this.publish(entry.reply!, reply);
-          this.finish(entry, CLOSED_WHILE_HANDLING);
-        }
-      }
-      if (this.outbox.length > 0) this.flushOutbox();
-      if (this.active.size > 0)
-        await this.allAnswered.wait(this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs);
+      // handled get an error reply now (the outbox's `close`), so callers need not wait for their
+      // deadline (over TCP the socket would close; NATS has no connection to drop). Their late
+      // results are discarded.
+      const abandon = this.dispatcher !== undefined && this.dispatcher.inFlight > 0;
+      await this.replies.close(this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs, abandon);
       this.discovery?.stop();
       const nc = this.connection;
       if (nc === undefined || nc.isClosed()) return;

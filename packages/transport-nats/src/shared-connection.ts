@@ -18,6 +18,7 @@ import {
   type RpcError,
   type TimerHandle,
 } from '@resilient-rpc/core';
+import { type CallBounds, OpenWait, ReplyTokens } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
@@ -69,15 +70,6 @@ interface RequestContext {
   readonly reused: boolean;
 }
 
-/** At most this many answered reply tokens are kept for reuse. */
-const MAX_FREE_TOKENS = 512;
-
-/** How long a call may wait and what aborts it (the core's `SendOptions` or `PingOptions`). */
-interface Bounds {
-  readonly signal: AbortSignal;
-  readonly timeoutMs: number;
-}
-
 const decoder = new TextDecoder();
 const SENT = Promise.resolve(undefined);
 
@@ -93,23 +85,18 @@ const WATCH_SIGNAL_AFTER_MS = 50;
  */
 export class SharedConnection {
   status: ConnectionStatus = 'connecting';
-  refs = 0;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
-  /** Reply tokens that take every message sent to them (discovery answers come from many instances). */
-  private readonly listeners = new Map<string, (msg: Msg) => void>();
-  private readonly owners = new Set<SharedConnectionOwner>();
-  private readonly openWaiters = new Set<(error?: RpcError) => void>();
-  private replyPrefix = '';
-  private sequence = 0;
   /**
-   * Reply tokens of answered requests, reused last-in first-out: the broker sees the same few
-   * reply subjects again and again (its subject-match cache hits) instead of a new one per request.
-   * A token comes back only once its request had its reply, never after a timeout, an abort or a
-   * lost connection (a late reply to it could otherwise answer the next request).
+   * The reply tokens: an answered request's is reused (the broker's subject-match cache hits);
+   * listener tokens take every message sent to them (discovery answers come from many instances).
    */
-  private readonly freeTokens: string[] = [];
+  private readonly tokens = new ReplyTokens<Msg>();
+  private readonly owners = new Set<SharedConnectionOwner>();
+  /** Calls waiting for the connection to open. */
+  private readonly openWait: OpenWait;
+  private replyPrefix = '';
   private closing = false;
   /** The last nats.js connect attempt, with the closing of a connection that opened too late (awaited by `close()`). */
   private attempt: Promise<unknown> | undefined;
@@ -140,6 +127,7 @@ export class SharedConnection {
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
     );
+    this.openWait = new OpenWait(settings.clock);
     if (existing) this.opened(existing);
     else this.connectOnce();
   }
@@ -168,7 +156,7 @@ export class SharedConnection {
       (nc) => (this.closing ? nc.close().catch(() => {}) : this.opened(nc)),
       (error: unknown) => {
         const reason = (this.lastConnectError = errors.connectFailed(error));
-        this.wakeWaiters(reason);
+        this.openWait.wake(reason);
         if (this.closing) return;
         if ((options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false)
           this.setStatus('closed', reason);
@@ -203,7 +191,7 @@ export class SharedConnection {
     void nc.closed().then((error) => {
       this.setStatus('closed', errors.connectionEnded(undefined, error));
       this.pending.rejectAll((call) => errors.connectionEnded(call.context.owner.url, error));
-      this.wakeWaiters(errors.connectionClosed(undefined));
+      this.openWait.wake(errors.connectionClosed(undefined));
     });
     this.setStatus('open');
   }
@@ -227,13 +215,7 @@ export class SharedConnection {
       this.status = status;
       for (const owner of this.owners) owner.statusChanged(status, error);
     }
-    if (status === 'open') this.wakeWaiters();
-  }
-
-  private wakeWaiters(error?: RpcError): void {
-    const waiters = [...this.openWaiters];
-    this.openWaiters.clear();
-    for (const waiter of waiters) waiter(error);
+    if (status === 'open') this.openWait.wake();
   }
 
   /**
@@ -244,35 +226,17 @@ export class SharedConnection {
    */
   private async whenOpen<T>(
     url: string,
-    { signal, timeoutMs }: Bounds,
-    then: (left: Bounds) => Promise<T>,
+    bounds: CallBounds,
+    then: (left: CallBounds) => Promise<T>,
   ): Promise<T> {
     if (this.status === 'closed' || this.closing) throw errors.connectionClosed(url, this.lastConnectError);
-    const started = this.settings.clock.now();
-    const waitMs = Math.max(0, Math.min(timeoutMs, this.settings.connectWaitMs));
-    await new Promise<void>((resolve, reject) => {
-      const finish = (error?: RpcError) => {
-        this.openWaiters.delete(waiter);
-        timer.cancel();
-        signal.removeEventListener('abort', onAbort);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const waiter = (error?: RpcError) => finish(error && errors.forEndpoint(error, url));
-      const onAbort = () => finish(errors.abortedBeforeSending(url));
-      // The timer keeps the process alive while the call waits, as a call on an open connection
-      // does through its socket (there is none between two connect attempts): a script's
-      // `await client.call()` settles instead of the process ending under it.
-      const timer = this.settings.clock.setTimeout(
-        () => finish(errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError)),
-        waitMs,
-        { keepAlive: true },
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.openWaiters.add(waiter);
+    const left = await this.openWait.wait(bounds, this.settings.connectWaitMs, {
+      aborted: () => errors.abortedBeforeSending(url),
+      notOpenInTime: (waitMs) => errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError),
+      failed: (error) => errors.forEndpoint(error, url),
     });
     if (this.status !== 'open') throw errors.connectionClosed(url);
-    return then({ signal, timeoutMs: timeoutMs - (this.settings.clock.now() - started) });
+    return then(left);
   }
 
   /**
@@ -285,7 +249,7 @@ export class SharedConnection {
     subject: string,
     payload: Uint8Array,
     headers: MsgHdrs | undefined,
-    bounds: Bounds,
+    bounds: CallBounds,
     expect: Expect | undefined,
   ): Promise<Reply | undefined> {
     const nc = this.nc;
@@ -302,8 +266,8 @@ export class SharedConnection {
       }
     }
     // A batch gets a token of its own (a duplicate batch reply could not be told from its answer).
-    const free = expect === BATCH ? undefined : this.freeTokens.pop();
-    const token = free ?? (++this.sequence).toString(36);
+    const free = expect === BATCH ? undefined : this.tokens.reuse();
+    const token = free ?? this.tokens.fresh();
     return new Promise((resolve, reject) => {
       // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
       // for a call still waiting after a while, not for the many answered in a millisecond.
@@ -334,9 +298,7 @@ export class SharedConnection {
     send(subject: string, payload: string): boolean;
     stop(): void;
   } {
-    // `_` never occurs in a base-36 request token: a listener's token cannot be a request's.
-    const token = `_${(++this.sequence).toString(36)}`;
-    this.listeners.set(token, listener);
+    const { token, stop } = this.tokens.listen(listener);
     return {
       send: (subject, payload) => {
         const nc = this.nc;
@@ -348,19 +310,17 @@ export class SharedConnection {
           return false;
         }
       },
-      stop: () => {
-        if (this.listeners.get(token) === listener) this.listeners.delete(token);
-      },
+      stop,
     };
   }
 
   /** Round trip to the broker (PING/PONG), bounded by `timeoutMs` and `signal`. */
-  flush(owner: SharedConnectionOwner, bounds: Bounds): Promise<void> {
+  flush(owner: SharedConnectionOwner, bounds: CallBounds): Promise<void> {
     const nc = this.nc;
     if (this.status !== 'open' || nc === undefined)
       return this.whenOpen(owner.url, bounds, (left) => this.flush(owner, left));
     // A token with a space: no message can arrive on it (a subject has no whitespace).
-    const token = ` ping ${++this.sequence}`;
+    const token = ` ping ${this.tokens.fresh()}`;
     return new Promise((resolve, reject) => {
       const context: RequestContext = { owner, subject: '', expect: FLUSH, reused: false };
       this.pending.add(token, context, Math.max(1, bounds.timeoutMs), bounds.signal, () => resolve(), reject);
@@ -376,13 +336,12 @@ export class SharedConnection {
     const token = msg.subject.slice(this.replyPrefix.length);
     const call = this.pending.get(token);
     if (call === undefined) {
-      this.listeners.get(token)?.(msg); // a discovery answer, or a late reply to a settled request
+      this.tokens.deliver(token, msg); // a discovery answer, or a late reply to a settled request
       return;
     }
     const { context } = call; // (the table clears a call it settles)
     // An answered request's token may serve the next request (a batch's is not reused).
-    if (this.settle(token, context, msg) && context.expect !== BATCH)
-      if (this.freeTokens.length < MAX_FREE_TOKENS) this.freeTokens.push(token);
+    if (this.settle(token, context, msg) && context.expect !== BATCH) this.tokens.release(token);
   }
 
   /** Settles the request of `token` with its reply; false for a stray reply (left waiting). */
@@ -424,9 +383,9 @@ export class SharedConnection {
     this.closing = true;
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
-    this.listeners.clear();
+    this.tokens.clear();
     this.pending.rejectAll((call) => errors.closedLocally(call.context.owner.url, 'transport'));
-    this.wakeWaiters(errors.connectionClosed(undefined));
+    this.openWait.wake(errors.connectionClosed(undefined));
     this.sub?.unsubscribe();
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
     // closed by the attempt's own handler (closing is set).

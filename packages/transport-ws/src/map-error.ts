@@ -18,42 +18,8 @@ import {
   TimeoutError,
 } from '@resilient-rpc/core';
 
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** A call or ping on a connection that is closed, or whose socket is not open. */
-export function notOpen(
-  endpoint: string,
-  what: 'the connection is closed' | 'the socket is not open',
-): NotSentError {
-  return new NotSentError(what, { endpoint });
-}
-
-/** The client closed the connection: queued calls were never written. */
-export function closedByClient(endpoint: string, written: boolean): RpcError {
-  const message = 'the connection was closed by the client';
-  return written ? new ConnectionLostError(message, { endpoint }) : new NotSentError(message, { endpoint });
-}
-
-/** The attempt's signal aborted: before the frame was written (not sent) or after (timeout). */
-export function aborted(endpoint: string, written: boolean): RpcError {
-  return written
-    ? new TimeoutError('the call was aborted while waiting for its response', { endpoint })
-    : new NotSentError('the call was aborted before it was sent', { endpoint });
-}
-
-/** The call's time ran out: no response to the written frame, or the socket never opened. */
-export function timedOut(endpoint: string, written: boolean, timeoutMs: number): RpcError {
-  return written
-    ? new TimeoutError(`no response within ${timeoutMs} ms`, { endpoint })
-    : new NotSentError(`the connection did not open within ${timeoutMs} ms`, { endpoint });
-}
-
-/** More calls wait for the connection to open than `maxQueued`. */
-export function queueFull(endpoint: string, queued: number): OverloadedError {
-  return new OverloadedError(`${queued} calls already wait for the connection to open`, { endpoint });
-}
+/** Not the socket library's: the same for every connection that stays open (the core's). */
+export { aborted, notOpen, peerSilent, timedOut } from '@resilient-rpc/core/transport';
 
 /** The socket buffers more than `maxBufferedBytes` (a slow peer): the call is refused locally. */
 export function bufferFull(endpoint: string, buffered: number, bound: number): OverloadedError {
@@ -65,24 +31,13 @@ export function sendFailed(endpoint: string, error: unknown): NotSentError {
   return new NotSentError('the socket refused the message', { endpoint, cause: error });
 }
 
-/** The reconnect loop reached `reconnectMaxAttempts`. */
-export function gaveUp(endpoint: string, last: RpcError | undefined): NotSentError {
-  return new NotSentError(`reconnecting to ${endpoint} gave up`, { endpoint, cause: last });
-}
-
-/** A connect attempt failed (DNS, refused, TLS, handshake): nothing was written. */
-export function connectFailed(endpoint: string, error: unknown): RpcError {
-  if (RpcError.isInstance(error)) return error;
-  return new NotSentError(`could not connect: ${reason(error)}`, { endpoint, cause: error });
-}
-
 /** The server answered the upgrade request with an HTTP status instead of 101. */
 export function upgradeRefused(endpoint: string, httpStatus: number): NotSentError {
   const message = `the server refused the WebSocket upgrade with HTTP ${httpStatus}`;
   return new NotSentError(message, { endpoint, data: { httpStatus } });
 }
 
-/** The socket closed during the opening handshake (a cause for {@link connectFailed}). */
+/** The socket closed during the opening handshake (a cause for the core's `connectFailed`). */
 export function closedDuringHandshake(code: number): Error {
   return new Error(`closed during the handshake (${code})`);
 }
@@ -91,14 +46,6 @@ export function closedDuringHandshake(code: number): Error {
 export function socketClosed(endpoint: string, closeCode: number, closeReason: string): ConnectionLostError {
   const message = `the connection closed (${closeCode}${closeReason ? ` ${closeReason}` : ''})`;
   return new ConnectionLostError(message, { endpoint, data: { closeCode } });
-}
-
-/** The heartbeat's ping went unanswered past its timeout. */
-export function peerSilent(endpoint: string, silentMs: number, timeoutMs: number): ConnectionLostError {
-  return new ConnectionLostError(
-    `the peer was silent for ${Math.round(silentMs)} ms (heartbeat timeout ${timeoutMs} ms)`,
-    { endpoint },
-  );
 }
 
 /** `ping()` got no pong in time, or was aborted. */

@@ -1,7 +1,6 @@
 import {
   type ClientConnection,
   type ConnectionEvent,
-  ConnectionEvents,
   type ConnectionStatus,
   type ConnectOptions,
   type JsonRpcId,
@@ -10,29 +9,23 @@ import {
   type PendingCall,
   PendingCalls,
   type PingOptions,
-  Reconnector,
   type RpcError,
   type SendOptions,
-  type TimerHandle,
   type TransportCapabilities,
   validateResponse,
-  type WireMetadata,
 } from '@resilient-rpc/core';
+import { PersistentConnection, requestText, SilenceWatch } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
 import {
   aborted,
   bufferFull,
-  closedByClient,
   closedDuringHandshake,
-  connectFailed,
-  gaveUp,
   malformedResponse,
   noPong,
   notOpen,
   peerSilent,
   pingFailed,
-  queueFull,
   sendFailed,
   socketClosed,
   timedOut,
@@ -84,31 +77,18 @@ type Answer = JsonRpcResponse | JsonRpcResponse[] | undefined;
  */
 export class WsConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
-  private currentStatus: ConnectionStatus = 'idle';
-  private socket: WebSocket | undefined;
   /** Every call not settled yet, by wire id (a batch by a key of its own), queued or written. */
   private readonly pending: PendingCalls<number, Answer, WsCall>;
-  /** Wire ids of calls waiting for the socket to open, in order. */
-  private readonly queue = new Set<number>();
   /** A batch member's wire id → the batch's key in `pending`. */
   private readonly batchOf = new Map<number, number>();
   /** Pings waiting for a pong: any pong answers all of them (pings carry no id). */
   private readonly pings: PendingCalls<number, void>;
   private readonly pingKeys = new Set<number>();
-  private readonly events = new ConnectionEvents();
-  private readonly reconnector: Reconnector<WebSocket>;
-  private gaveUp = false;
-  private dropJitter: TimerHandle | undefined;
+  /** Status, pre-open queue, reconnects and close: the socket's life cycle. */
+  private readonly life: PersistentConnection<WebSocket, number>;
+  /** Heartbeat: ping when idle; terminate a peer that left a ping unanswered past the timeout. */
+  private readonly silence: SilenceWatch;
   private nextId = 1;
-  private closed = false;
-  private connecting = false;
-  private heartbeat: TimerHandle | undefined;
-  private lastInboundAt = 0;
-  /** Something arrived since the last heartbeat tick (a flag: no clock read per message). */
-  private heardFrom = false;
-  private lastTickAt = 0;
-  private unansweredPingAt: number | undefined;
-  private lastError: RpcError | undefined;
 
   constructor(
     readonly url: string,
@@ -117,7 +97,7 @@ export class WsConnection implements ClientConnection {
   ) {
     // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
     const settled = (call: PendingCall<Answer, WsCall>) => {
-      if (!call.context.written) this.queue.delete(call.id as number);
+      if (!call.context.written) this.life.dequeue(call.id as number);
       return call.context;
     };
     this.pending = new PendingCalls(
@@ -136,40 +116,65 @@ export class WsConnection implements ClientConnection {
       timeout: (call) => pingOver(call, call.timeoutMs),
       aborted: (call) => pingOver(call),
     });
-    this.reconnector = new Reconnector(
-      (signal) =>
-        this.openSocket(signal).catch((error: unknown) => {
-          // Connect refused: nothing queued was written, so it may go elsewhere at once.
-          throw this.failConnect(error, this.closed ? undefined : 'reconnecting');
-        }),
-      {
+    this.life = new PersistentConnection<WebSocket, number>({
+      endpoint: url,
+      clock: connectOptions.clock,
+      random: connectOptions.random,
+      reconnect: {
         baseMs: options.reconnectBaseMs,
         capMs: options.reconnectCapMs,
         maxAttempts: options.reconnectMaxAttempts,
         stableAfterMs: options.stableAfterMs,
-        discard: (socket) => socket.terminate(),
       },
-      connectOptions.clock,
-      connectOptions.random,
-    );
+      maxQueued: options.maxQueued,
+      open: (signal) => this.openSocket(signal),
+      attached: (socket) => this.attach(socket),
+      detached: (socket) => {
+        this.silence.stop();
+        for (const event of ['message', 'pong', 'ping'] as const) socket.removeAllListeners(event);
+      },
+      terminate: (socket) => socket.terminate(),
+      write: (key) => {
+        const call = this.pending.get(key);
+        if (call !== undefined) this.write(key, call.context);
+      },
+      fail: (written, error) =>
+        this.pending.rejectAll(
+          () => error,
+          (call) => call.context.written === written,
+        ),
+    });
+    this.silence = new SilenceWatch({
+      clock: connectOptions.clock,
+      intervalMs: options.heartbeatIntervalMs,
+      timeoutMs: options.heartbeatTimeoutMs,
+      ping: () => {
+        try {
+          this.life.connection?.ping();
+        } catch {
+          // The socket is closing; 'close' follows.
+        }
+      },
+      silent: (silentMs) => this.life.drop(peerSilent(url, silentMs, options.heartbeatTimeoutMs)),
+    });
   }
 
   get status(): ConnectionStatus {
-    return this.currentStatus;
+    return this.life.status;
   }
 
   /** Connect attempts since the last stable connection (for tests and metrics). */
   get reconnectAttempts(): number {
-    return this.reconnector.attempts;
+    return this.life.attempts;
   }
 
   /** The last error that closed or refused the connection (diagnostics). */
   get error(): RpcError | undefined {
-    return this.lastError;
+    return this.life.error;
   }
 
   onEvent(listener: (event: ConnectionEvent) => void): () => void {
-    return this.events.add(listener);
+    return this.life.events.add(listener);
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
@@ -179,7 +184,7 @@ export class WsConnection implements ClientConnection {
     const oneWay = !Object.hasOwn(request, 'id');
     let frame: string;
     try {
-      frame = encodeRequest(request, options.metadata, this.options.meta, oneWay ? undefined : key);
+      frame = requestText(request, this.options.meta ? options.metadata : null, oneWay ? undefined : key);
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
     }
@@ -188,13 +193,13 @@ export class WsConnection implements ClientConnection {
 
   sendBatch(requests: readonly JsonRpcRequest[], options: SendOptions): Promise<JsonRpcResponse[]> {
     const members = new Map<number, JsonRpcId>();
-    const metadata = options.metadata; // read once: the core builds it on each read
+    const metadata = this.options.meta ? options.metadata : null; // read once: the core builds it on each read
     let items: string[];
     try {
       items = requests.map((request) => {
         const wireId = Object.hasOwn(request, 'id') ? this.nextId++ : undefined;
         if (wireId !== undefined) members.set(wireId, request.id as JsonRpcId);
-        return encodeRequest(request, metadata, this.options.meta, wireId);
+        return requestText(request, metadata, wireId);
       });
     } catch (cause) {
       return Promise.reject(unserialisable(this.url, cause));
@@ -224,34 +229,28 @@ export class WsConnection implements ClientConnection {
     batch: WsCall['batch'],
     oneWay: boolean,
   ): Promise<T> {
-    if (this.closed) return Promise.reject(notOpen(this.url, 'the connection is closed'));
     // The promise's functions are taken without a closure per call (see `capture`).
     const promise = new Promise<T>(capture);
     const resolve = captured.resolve!;
     const reject = captured.reject!;
     const call: WsCall = { frame, timeoutMs: options.timeoutMs, callerId, batch, oneWay, written: false };
     const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
-    if (this.currentStatus === 'open') {
+    if (this.life.status === 'open') {
       this.pending.add(key, call, waitMs, options, resolve, reject, options.startedAt);
       this.write(key, call);
       return promise;
     }
-    const signal = options.signal;
-    if (signal.aborted) reject(aborted(this.url, false));
-    else if (this.gaveUp) {
-      this.ensureConnecting();
-      reject(gaveUp(this.url, this.lastError));
-    } else if (this.queue.size >= this.options.maxQueued) reject(queueFull(this.url, this.queue.size));
+    const refusal = this.life.refusal(options);
+    if (refusal !== undefined) reject(refusal);
     else {
-      this.pending.add(key, call, waitMs, signal, resolve, reject, options.startedAt);
-      this.queue.add(key);
-      this.ensureConnecting();
+      this.pending.add(key, call, waitMs, options.signal, resolve, reject, options.startedAt);
+      this.life.enqueue(key);
     }
     return promise;
   }
 
   private write(key: number, call: WsCall): void {
-    const socket = this.socket;
+    const socket = this.life.connection;
     let error: RpcError | undefined;
     if (socket === undefined || socket.readyState !== WebSocket.OPEN)
       error = notOpen(this.url, 'the socket is not open');
@@ -272,9 +271,9 @@ export class WsConnection implements ClientConnection {
 
   ping(options: PingOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const socket = this.socket;
-      if (this.currentStatus !== 'open' || socket === undefined) {
-        this.ensureConnecting();
+      const socket = this.life.connection;
+      if (this.life.status !== 'open' || socket === undefined) {
+        this.life.ensureConnecting();
         return reject(notOpen(this.url, 'the socket is not open'));
       }
       if (options.signal.aborted) return reject(noPong(this.url));
@@ -292,18 +291,11 @@ export class WsConnection implements ClientConnection {
 
   /** @internal Whether `close()` was called (a connection that gave up also reports `closed`). */
   get closedByOwner(): boolean {
-    return this.closed;
+    return this.life.closed;
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.dropJitter?.cancel();
-    this.reconnector.stop();
-    this.fail(false, closedByClient(this.url, false));
-    const socket = this.socket;
-    this.detach(closedByClient(this.url, true));
-    this.setStatus('closed');
+    const socket = this.life.close();
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const timer = this.connectOptions.clock.setTimeout(() => {
@@ -319,42 +311,10 @@ export class WsConnection implements ClientConnection {
     });
   }
 
-  // --- connection life cycle -------------------------------------------------------------
-
-  /** @internal */
-  ensureConnecting(): void {
-    if (this.closed || this.currentStatus === 'open' || this.connecting || this.dropJitter) return;
-    this.connecting = true;
-    if (this.currentStatus === 'idle') this.setStatus('connecting');
-    this.reconnector.reconnect().then(
-      (socket) => {
-        this.connecting = false;
-        this.gaveUp = false;
-        this.attach(socket);
-      },
-      (error: unknown) => {
-        this.connecting = false;
-        if (this.closed) return;
-        // Gave up after maxAttempts: fail what waits; the next call starts a new run.
-        this.gaveUp = true;
-        this.failConnect(error, 'closed');
-      },
-    );
-  }
-
-  /** A connect attempt (or the run) failed: nothing queued was written; fail it and report. */
-  private failConnect(error: unknown, status: ConnectionStatus | undefined): RpcError {
-    const rpcError = connectFailed(this.url, error);
-    this.lastError = rpcError;
-    this.fail(false, rpcError);
-    if (status !== undefined) this.setStatus(status, rpcError);
-    return rpcError;
-  }
-
   /** Opens one socket; resolves once the handshake completed, rejects if it failed. */
   private openSocket(signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      if (this.closed || signal.aborted) return reject(notOpen(this.url, 'the connection is closed'));
+      if (this.life.closed || signal.aborted) return reject(notOpen(this.url, 'the connection is closed'));
       const socket = new WebSocket(this.url, {
         ...this.options.tls,
         headers: { ...this.options.headers, ...this.connectOptions.headers },
@@ -365,7 +325,7 @@ export class WsConnection implements ClientConnection {
       });
       const finish = (error?: Error) => {
         for (const event of HANDSHAKE_EVENTS) socket.removeAllListeners(event);
-        if (error === undefined && !this.closed) return resolve(socket);
+        if (error === undefined && !this.life.closed) return resolve(socket);
         socket.on('error', () => {});
         if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
         reject(error ?? notOpen(this.url, 'the connection is closed'));
@@ -379,18 +339,8 @@ export class WsConnection implements ClientConnection {
     });
   }
 
+  /** The socket is the open one: listen to it. */
   private attach(socket: WebSocket): void {
-    if (this.closed) {
-      socket.terminate();
-      return;
-    }
-    this.socket = socket;
-    this.reconnector.connected();
-    const now = this.connectOptions.clock.now();
-    this.lastInboundAt = now;
-    this.lastTickAt = now;
-    this.heardFrom = false;
-    this.unansweredPingAt = undefined;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
       this.heard();
@@ -402,62 +352,19 @@ export class WsConnection implements ClientConnection {
       // 'close' always follows; the error is reported there.
     });
     socket.on('close', (code, reason) => {
-      if (this.socket === socket) this.drop(socketClosed(this.url, code, reason.toString()));
+      if (this.life.connection === socket) this.life.drop(socketClosed(this.url, code, reason.toString()));
     });
-    this.scheduleTick();
-    this.lastError = undefined;
-    this.setStatus('open');
-    const queued = [...this.queue];
-    this.queue.clear();
-    for (const key of queued) {
-      const call = this.pending.get(key);
-      if (call !== undefined) this.write(key, call.context);
-    }
-  }
-
-  private scheduleTick(): void {
-    this.heartbeat = this.connectOptions.clock.setTimeout(() => {
-      this.tick();
-      if (this.socket) this.scheduleTick();
-    }, this.options.heartbeatIntervalMs);
-  }
-
-  /** Heartbeat: ping when idle; terminate a peer that left a ping unanswered past the timeout. */
-  private tick(): void {
-    const socket = this.socket;
-    if (!socket) return;
-    const { heartbeatIntervalMs: interval, heartbeatTimeoutMs: timeout } = this.options;
-    const now = this.connectOptions.clock.now();
-    const lag = now - this.lastTickAt - interval;
-    this.lastTickAt = now;
-    if (this.heardFrom) {
-      // Heard from since the last tick: on the tick's scale, that is now.
-      this.heardFrom = false;
-      this.lastInboundAt = now;
-      this.unansweredPingAt = undefined;
-    }
-    // Our own event loop stalled: the silence may be ours, not the peer's. Judge on the next tick.
-    if (lag > interval) this.unansweredPingAt = undefined;
-    else if (this.unansweredPingAt !== undefined && now - this.unansweredPingAt >= timeout)
-      this.drop(peerSilent(this.url, now - this.lastInboundAt, timeout));
-    else if (this.unansweredPingAt === undefined && now - this.lastInboundAt >= interval) {
-      this.unansweredPingAt = now;
-      try {
-        socket.ping();
-      } catch {
-        // The socket is closing; 'close' follows.
-      }
-    }
+    this.silence.start();
   }
 
   /** A frame that answers no call arrived: the peer is alive. */
   private heard(): void {
-    this.heardFrom = true;
-    this.events.emit(ACTIVITY);
+    this.silence.heard = true;
+    this.life.events.emit(ACTIVITY);
   }
 
   private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
-    this.heardFrom = true;
+    this.silence.heard = true;
     let value: unknown;
     try {
       if (!isBinary) value = JSON.parse(data.toString());
@@ -498,50 +405,6 @@ export class WsConnection implements ClientConnection {
     batch.responses.push({ ...response, id: callerId });
     if (batch.members.size === 0) this.pending.resolve(key, batch.responses);
   }
-
-  /** The socket is gone: settle everything at once, then reconnect in the background. */
-  private drop(error: RpcError): void {
-    const socket = this.socket;
-    if (!socket) return;
-    this.detach(error);
-    socket.terminate();
-    this.reconnector.disconnected();
-    if (this.closed) return;
-    this.lastError = error;
-    this.setStatus('reconnecting', error);
-    // Spread the first attempt too: every client of a restarting server sees the drop at once.
-    this.dropJitter?.cancel();
-    this.dropJitter = this.connectOptions.clock.setTimeout(() => {
-      this.dropJitter = undefined;
-      this.ensureConnecting();
-    }, this.connectOptions.random() * this.options.reconnectBaseMs);
-  }
-
-  /** Forgets the socket and fails every written call with `error`. */
-  private detach(error: RpcError): void {
-    const socket = this.socket;
-    this.socket = undefined;
-    this.heartbeat?.cancel();
-    this.heartbeat = undefined;
-    for (const event of ['message', 'pong', 'ping'] as const) socket?.removeAllListeners(event);
-    // Queued calls stay queued for the next socket; written ones may have been processed.
-    this.fail(true, error);
-  }
-
-  /** Fails the written calls, or the queued ones (every call not written is queued). */
-  private fail(written: boolean, error: RpcError): void {
-    if (!written) this.queue.clear();
-    this.pending.rejectAll(
-      () => error,
-      (call) => call.context.written === written,
-    );
-  }
-
-  private setStatus(status: ConnectionStatus, error?: RpcError): void {
-    if (this.currentStatus === status && error === undefined) return;
-    this.currentStatus = status;
-    this.events.status(status, error);
-  }
 }
 
 const ACTIVITY: ConnectionEvent = Object.freeze({ type: 'activity' });
@@ -558,83 +421,3 @@ function capture(resolve: (answer: never) => void, reject: (error: RpcError) => 
 }
 
 const HANDSHAKE_EVENTS = ['open', 'error', 'close', 'unexpected-response'] as const;
-
-/**
- * The request as JSON: `"id": wireId` first (none for a notification), then its members as given
- * (a malformed request too: the server judges it) and the metadata merged into `meta`. Members
- * that are undefined are left out by JSON itself. Throws if params cannot be serialised.
- * A well-formed request with the core's plain metadata (no trace fields, no `meta` of its own)
- * is written by hand around its params' JSON: the same text, at about two thirds of the cost of
- * serialising the whole object.
- */
-function encodeRequest(
-  request: JsonRpcRequest,
-  metadata: WireMetadata,
-  sendMeta: boolean,
-  wireId: number | undefined,
-): string {
-  const plain = typeof request.method === 'string' && request.jsonrpc === '2.0' && request.meta === undefined;
-  const metaText = plain && sendMeta ? plainMetaText(metadata) : plain ? '' : undefined;
-  if (metaText !== undefined) {
-    const params = request.params === undefined ? undefined : JSON.stringify(request.params);
-    return `{${wireId === undefined ? '' : `"id":${wireId},`}"jsonrpc":"2.0","method":${methodText(request.method)}${params === undefined ? '' : `,"params":${params}`}${metaText}}`;
-  }
-  let meta: WireMetadata | undefined;
-  if (sendMeta) {
-    meta = request.meta === undefined ? metadata : { ...request.meta, ...metadata };
-    if (
-      meta.deadlineMs === undefined &&
-      meta.idempotent === undefined &&
-      meta.attempt === undefined &&
-      meta.traceId === undefined
-    )
-      meta = undefined;
-  }
-  return JSON.stringify({
-    id: wireId,
-    jsonrpc: request.jsonrpc,
-    method: request.method,
-    params: request.params,
-    meta,
-  });
-}
-
-/**
- * The `,"meta":{…}` member of plain metadata (a finite deadline, an attempt number, idempotency;
- * '' when none is set), as `JSON.stringify` writes it; undefined for anything else.
- */
-function plainMetaText(metadata: WireMetadata): string | undefined {
-  if (
-    metadata.traceId !== undefined ||
-    metadata.traceparent !== undefined ||
-    metadata.tracestate !== undefined
-  )
-    return undefined;
-  const { deadlineMs, attempt, idempotent } = metadata;
-  let text = '';
-  if (deadlineMs !== undefined) {
-    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs)) return undefined;
-    text = `"deadlineMs":${deadlineMs}`;
-  }
-  if (attempt !== undefined) {
-    if (typeof attempt !== 'number' || !Number.isFinite(attempt)) return undefined;
-    text += `${text === '' ? '' : ','}"attempt":${attempt}`;
-  }
-  if (idempotent !== undefined) {
-    if (typeof idempotent !== 'boolean') return undefined;
-    text += `${text === '' ? '' : ','}"idempotent":${idempotent}`;
-  }
-  return text === '' ? '' : `,"meta":{${text}}`;
-}
-
-/** The method name last written, and its JSON (calls mostly repeat the method before). */
-let lastMethod = '';
-let lastMethodText = '""';
-
-function methodText(method: string): string {
-  if (method !== lastMethod) {
-    lastMethodText = JSON.stringify(method);
-    lastMethod = method;
-  }
-  return lastMethodText;
-}

@@ -6,6 +6,16 @@
  */
 
 export { Answering } from '../transport-support/answering.js';
+export {
+  aborted,
+  closedByClient,
+  connectFailed,
+  gaveUp,
+  notOpen,
+  peerSilent,
+  queueFull,
+  timedOut,
+} from '../transport-support/connection-errors.js';
 export { ConnectionEvents } from '../transport-support/connection-events.js';
 export {
   type ConnectionEntry,
@@ -13,6 +23,13 @@ export {
   ConnectionTable,
   type ConnectionTableOptions,
 } from '../transport-support/connection-table.js';
+export {
+  DiscoveryRounds,
+  type DiscoveryRoundsOptions,
+  type DiscoverySource,
+  type ProbeResult,
+} from '../transport-support/discovery-rounds.js';
+export { HeaderIncoming, headerRecord } from '../transport-support/header-incoming.js';
 export { flattenHeaders } from '../transport-support/headers.js';
 export { certificateUser, LazyIncoming } from '../transport-support/incoming.js';
 export {
@@ -21,6 +38,7 @@ export {
   type ListenUrlForm,
   parseListenUrl,
 } from '../transport-support/listen-url.js';
+export { type CallBounds, OpenWait, type OpenWaitErrors } from '../transport-support/open-wait.js';
 export {
   checkPositive,
   positiveNumber,
@@ -34,8 +52,22 @@ export {
   PendingCalls,
   type PendingCallsOptions,
 } from '../transport-support/pending-calls.js';
+export {
+  PersistentConnection,
+  type PersistentConnectionOptions,
+} from '../transport-support/persistent-connection.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
 export { Reachability, type ReachabilityOptions } from '../transport-support/reachability.js';
+export {
+  abandonedReply,
+  CLOSED_WHILE_HANDLING,
+  ReplyOutbox,
+  type ReplySink,
+} from '../transport-support/reply-outbox.js';
+export { ReplyTokens } from '../transport-support/reply-tokens.js';
 export { requestMeta } from '../transport-support/request-meta.js';
+export { requestText } from '../transport-support/request-text.js';
+export { SharedPool } from '../transport-support/shared-pool.js';
+export { SilenceWatch, type SilenceWatchOptions } from '../transport-support/silence-watch.js';
 export { TickClock } from '../transport-support/tick-clock.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
