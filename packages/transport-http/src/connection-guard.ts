@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { type Clock, type ConnectionEntry, ConnectionTable, systemClock } from '@resilient-rpc/core';
+import { type ConnectionEntry, ConnectionTable } from '@resilient-rpc/core';
+import { TickClock } from '@resilient-rpc/core/transport';
 
 /** Options of {@link ConnectionGuard}; see {@link HttpServerDefaults} for their defaults. */
 export interface ConnectionGuardOptions {
@@ -15,23 +16,6 @@ export interface ConnectionGuardOptions {
 
 /** How many fresh connections eviction looks at for one that sent nothing at all (bounds its cost). */
 const EVICTION_SCAN = 64;
-
-/**
- * The guard's clock: read at each admission and sweep, not at each request. Eviction needs the
- * order of the idle list, not its times, so a request's end reads no clock.
- */
-class AdmissionClock implements Clock {
-  at = performance.now();
-  readonly setTimeout = systemClock.setTimeout;
-
-  now(): number {
-    return this.at;
-  }
-
-  tick(): void {
-    this.at = performance.now();
-  }
-}
 
 /** One connection; its `data` is its `bytesRead` when admitted (a TLS socket has read its handshake by then). */
 type Admitted = ConnectionEntry<Socket, number>;
@@ -59,10 +43,23 @@ const silent = (entry: Admitted) => entry.key.bytesRead === entry.data;
 export class ConnectionGuard extends ConnectionTable<Socket, number> {
   /** Stops the idle sweep (the listener closes). */
   readonly stop: () => void;
+  /**
+   * Who makes room past `maxConnections`, in this order: a fresh connection that never sent a
+   * byte, then the one idle longest between requests, then one still sending its first headers.
+   */
+  private readonly victims: readonly ((entry: Admitted) => Admitted | undefined)[] = [
+    (entry) => this.first('fresh', 0, (other) => other !== entry && silent(other), EVICTION_SCAN),
+    () => this.first('idle'),
+    (entry) => this.first('fresh', 0, (other) => other !== entry),
+  ];
 
+  /**
+   * The guard's clock is read at each admission and sweep, not at each request: eviction needs
+   * the order of the idle list, not its times, so a request's end reads no clock.
+   */
   constructor(
     private readonly limits: ConnectionGuardOptions,
-    private readonly ticks = new AdmissionClock(),
+    private readonly ticks = new TickClock(),
   ) {
     super({ ...limits, clock: ticks });
     // A connection that sent bytes of a first request is left to node:http's header timeout.
@@ -75,17 +72,7 @@ export class ConnectionGuard extends ConnectionTable<Socket, number> {
     const entry = this.add(socket, socket.remoteAddress ?? '', socket.bytesRead);
     socket.once('close', () => this.delete(entry));
     // Past the per-address limit it may not push out other addresses' connections.
-    if (entry.refusal === undefined && this.over) {
-      const victim =
-        this.first('fresh', 0, (other) => other !== entry && silent(other), EVICTION_SCAN) ??
-        this.first('idle') ??
-        this.first('fresh', 0, (other) => other !== entry);
-      if (victim === undefined) entry.refusal = 'too many connections';
-      else {
-        this.delete(victim);
-        victim.key.destroy();
-      }
-    }
+    this.makeRoom(entry, this.victims)?.key.destroy();
     if (entry.refusal !== undefined) setTimeout(() => socket.destroy(), this.limits.refusedGraceMs).unref();
   }
 }

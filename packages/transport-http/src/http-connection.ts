@@ -4,7 +4,6 @@ import {
   type ClientConnection,
   type Clock,
   type ConnectionEvent,
-  ConnectionEvents,
   ConnectionLostError,
   type ConnectionStatus,
   type JsonRpcRequest,
@@ -16,10 +15,9 @@ import {
   type PingOptions,
   type RpcError,
   type SendOptions,
-  type TimerHandle,
   type TransportCapabilities,
 } from '@resilient-rpc/core';
-import { unserialisable } from '@resilient-rpc/core/transport';
+import { Reachability, unserialisable } from '@resilient-rpc/core/transport';
 import { type AxiosInstance, CanceledError } from 'axios';
 import {
   axiosRequest,
@@ -61,7 +59,11 @@ interface ConnectionConfig {
   readonly lean?: { readonly skip: () => boolean; readonly http: HttpAgent; readonly https: HttpsAgent };
 }
 
-/** One endpoint of the HTTP transport. HTTP has no standing connection: it is `open` until closed. */
+/**
+ * One endpoint of the HTTP transport. HTTP has no connection to re-open: it is `open` until
+ * closed, except that after a connect failure it is reported `reconnecting` and probed in the
+ * background until it answers again (the core's {@link Reachability}).
+ */
 export class HttpConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
   private readonly target: URL;
@@ -70,7 +72,7 @@ export class HttpConnection implements ClientConnection {
   /** {@link baseHeaders} as a flat list with `Host`, for the lean path; undefined: see {@link headerList}. */
   private readonly baseList: readonly string[] | undefined;
   private readonly options: LeanOptions;
-  private readonly events = new ConnectionEvents();
+  private readonly reachability: Reachability;
   /** Requests through axios (`axios.request`): their rejections, for `close()`. */
   private readonly pending = new Set<(error: RpcError) => void>();
   /**
@@ -79,9 +81,6 @@ export class HttpConnection implements ClientConnection {
    */
   private readonly inFlight: PendingCalls<number, HttpAnswer, LeanExchange>;
   private nextNumber = 0;
-  private current: ConnectionStatus = 'open';
-  private probe: TimerHandle | undefined;
-  private probeDelayMs = PROBE_MIN_MS;
 
   constructor(
     readonly url: string,
@@ -98,6 +97,12 @@ export class HttpConnection implements ClientConnection {
     this.baseList = headerList(this.baseHeaders, target.host);
     const agent = target.protocol === 'https:' ? config.lean?.https : config.lean?.http;
     this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
+    this.reachability = new Reachability({
+      clock: config.clock,
+      probe: () => this.fetch(this.health(undefined, PROBE_MAX_MS)),
+      probeMinMs: PROBE_MIN_MS,
+      probeMaxMs: PROBE_MAX_MS,
+    });
     this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
       config.clock,
       {
@@ -118,7 +123,7 @@ export class HttpConnection implements ClientConnection {
   }
 
   get status(): ConnectionStatus {
-    return this.current;
+    return this.reachability.status;
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
@@ -141,14 +146,11 @@ export class HttpConnection implements ClientConnection {
   }
 
   onEvent(listener: (event: ConnectionEvent) => void): () => void {
-    return this.events.add(listener);
+    return this.reachability.onEvent(listener);
   }
 
   async close(): Promise<void> {
-    if (this.current === 'closed') return;
-    this.setStatus('closed');
-    this.probe?.cancel();
-    this.probe = undefined;
+    if (!this.reachability.close()) return;
     const error = new ConnectionLostError(`the connection to ${this.url} was closed`, { endpoint: this.url });
     for (const reject of this.pending) reject(error);
     this.pending.clear();
@@ -173,7 +175,7 @@ export class HttpConnection implements ClientConnection {
       return Promise.reject(unserialisable(this.url, error));
     }
     const timeoutMs = timeoutOf(options.timeoutMs);
-    if (this.current !== 'closed' && this.config.lean?.skip()) {
+    if (this.reachability.status !== 'closed' && this.config.lean?.skip()) {
       const base = this.baseList;
       if (base !== undefined && (options.headers === undefined || isEmpty(options.headers))) {
         // The fixed headers' list, copied, and the call's metadata (see LeanHeaders).
@@ -245,7 +247,7 @@ export class HttpConnection implements ClientConnection {
         timeoutMs > 0 ? timeoutMs : Number.POSITIVE_INFINITY,
         options,
         (answer) => {
-          this.answered();
+          this.reachability.answered();
           try {
             resolve(read(answer));
           } catch (error) {
@@ -282,7 +284,7 @@ export class HttpConnection implements ClientConnection {
   }
 
   private exchange(request: LeanRequest): Promise<HttpAnswer> {
-    if (this.current === 'closed') {
+    if (this.reachability.status === 'closed') {
       return Promise.reject(
         new NotSentError(`the connection to ${this.url} is closed`, { endpoint: this.url }),
       );
@@ -292,7 +294,7 @@ export class HttpConnection implements ClientConnection {
       this.fetch(request).then(
         (answer) => {
           this.pending.delete(reject);
-          this.answered();
+          this.reachability.answered();
           resolve(answer);
         },
         (error: unknown) => {
@@ -301,12 +303,6 @@ export class HttpConnection implements ClientConnection {
         },
       );
     });
-  }
-
-  /** An answer came: the endpoint is reachable. */
-  private answered(): void {
-    if (this.current === 'reconnecting') this.setStatus('open');
-    this.probeDelayMs = PROBE_MIN_MS;
   }
 
   /** A failed lean request: mapped with its signal (read now, if it was not yet). */
@@ -320,38 +316,8 @@ export class HttpConnection implements ClientConnection {
    */
   private failure(error: unknown, signal: AbortSignal | undefined): RpcError {
     const mapped = mapHttpError(error, this.url, signal, this.config.maxResponseBytes);
-    if (mapped.kind === 'not-sent' && this.current === 'open' && !signal?.aborted) {
-      this.setStatus('reconnecting', mapped);
-      this.scheduleProbe();
-    }
+    if (mapped.kind === 'not-sent' && !signal?.aborted) this.reachability.unreachable(mapped);
     return mapped;
-  }
-
-  /**
-   * HTTP has no connection to re-open: after a connect failure the endpoint is reported
-   * `reconnecting` and probed in the background until it answers again (then `open`).
-   */
-  private scheduleProbe(): void {
-    if (this.probe !== undefined || this.current !== 'reconnecting') return;
-    const delay = this.probeDelayMs;
-    this.probeDelayMs = Math.min(PROBE_MAX_MS, delay * 2);
-    this.probe = this.config.clock.setTimeout(() => {
-      this.fetch(this.health(undefined, PROBE_MAX_MS)).then(
-        () => {
-          this.probe = undefined;
-          if (this.current === 'reconnecting') this.setStatus('open');
-        },
-        () => {
-          this.probe = undefined;
-          this.scheduleProbe();
-        },
-      );
-    }, delay);
-  }
-
-  private setStatus(status: ConnectionStatus, error?: RpcError): void {
-    this.current = status;
-    this.events.status(status, error);
   }
 }
 

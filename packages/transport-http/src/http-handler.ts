@@ -3,13 +3,12 @@ import type { TLSSocket } from 'node:tls';
 import {
   type Dispatcher,
   ErrorCodes,
-  type IncomingContext,
   type IncomingCredentials,
   metadataFromHeaders,
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { flattenHeaders } from '@resilient-rpc/core/transport';
+import { certificateUser, flattenHeaders, LazyIncoming } from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
 import { readBody } from './read-body.js';
 import { responder } from './respond.js';
@@ -56,38 +55,29 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 /**
- * The subject (CN, else the whole subject) of a client certificate the TLS layer verified
- * (https with `requestCert: true`), for the `authenticate` hook as `credentials.user`.
+ * The subject of a client certificate the TLS layer verified (https with `requestCert: true`),
+ * for the `authenticate` hook as `credentials.user`.
  */
 function clientCertificateSubject(req: IncomingMessage): string | undefined {
   const socket = req.socket as TLSSocket;
   if (socket.encrypted !== true || socket.authorized !== true) return undefined;
-  const subject = socket.getPeerCertificate?.()?.subject as Record<string, string | string[]> | undefined;
-  if (subject === undefined || Object.keys(subject).length === 0) return undefined;
-  const cn = subject.CN;
-  if (typeof cn === 'string') return cn;
-  return Object.entries(subject)
-    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : value}`)
-    .join(',');
+  return certificateUser(socket.getPeerCertificate?.()?.subject as Record<string, string | string[]>);
 }
 
 /**
- * One request's context for the dispatcher. Its signal is built only when a handler reads
- * `context.signal`, and its headers only when a hook reads them: an AbortController and a close
- * listener per request are a measurable share of a small call's cost.
+ * One request's context for the dispatcher (the core's {@link LazyIncoming}): its signal is built
+ * only when a handler reads `context.signal`, and its headers only when a hook reads them.
  */
-class HttpIncoming implements IncomingContext {
+class HttpIncoming extends LazyIncoming {
   readonly transport = 'http';
-  readonly remoteAddress: string | undefined;
   private cachedCredentials: IncomingCredentials | undefined;
-  private controller: AbortController | undefined;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    readonly metadata: WireMetadata,
+    metadata: WireMetadata,
   ) {
-    this.remoteAddress = req.socket.remoteAddress;
+    super(metadata, req.socket.remoteAddress);
   }
 
   get credentials(): IncomingCredentials {
@@ -107,19 +97,14 @@ class HttpIncoming implements IncomingContext {
     return this.cachedCredentials;
   }
 
-  /** Aborts when the client closes the connection before its answer is written. */
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      const controller = new AbortController();
-      this.controller = controller;
-      const res = this.res;
-      const gone = () => {
-        if (!res.writableFinished) controller.abort(new Error('the client closed the connection'));
-      };
-      if (res.closed) gone();
-      else res.once('close', gone);
-    }
-    return this.controller.signal;
+  /** The client closed the connection before its answer was written. */
+  protected watch(gone: () => void): void {
+    const res = this.res;
+    const closed = () => {
+      if (!res.writableFinished) gone();
+    };
+    if (res.closed) closed();
+    else res.once('close', closed);
   }
 }
 

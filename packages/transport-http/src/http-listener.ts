@@ -2,14 +2,8 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
-import {
-  type Dispatcher,
-  ErrorCodes,
-  parseListenUrl,
-  QuietWait,
-  type ServerListener,
-} from '@resilient-rpc/core';
-import { boundUrl, withDefaults } from '@resilient-rpc/core/transport';
+import { type Dispatcher, ErrorCodes, parseListenUrl, type ServerListener } from '@resilient-rpc/core';
+import { Answering, boundUrl, withDefaults } from '@resilient-rpc/core/transport';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
@@ -91,9 +85,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let draining = false;
   let closed: Promise<void> | undefined;
   // Requests whose answer is not written yet: close() lets them finish before cutting connections.
-  let answering = 0;
-  const allAnswered = new QuietWait();
-  let stoppedAt: number | undefined;
+  const answering = new Answering();
   let guard: ConnectionGuard | undefined;
 
   return {
@@ -122,13 +114,13 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       guard = connections;
       const { Overloaded } = ErrorCodes;
       const handler: typeof inner = (req, res) => {
-        answering++;
+        answering.begin();
         const socket = req.socket;
         const entry = connections.get(socket);
         if (entry !== undefined) connections.busy(entry);
         res.once('close', () => {
           if (entry !== undefined && !socket.destroyed) connections.idle(entry);
-          if (--answering === 0) allAnswered.quiet();
+          answering.end();
         });
         const refusal = entry?.refusal;
         if (refusal !== undefined) {
@@ -216,7 +208,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     },
     async stopAccepting() {
       draining = true;
-      stoppedAt ??= performance.now();
+      answering.stopped();
       // The port stays open until close(): closing a listening socket resets every connection
       // still waiting in the kernel's accept queue, so a busy server would turn requests clients
       // already sent into ECONNRESET ("may have been processed"). Until close(), every new
@@ -241,8 +233,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       // their own are still being written (the dispatcher resolves a few microtasks after it
       // reports idle): let them out. A close() right on the heels of stopAccepting() is a forced
       // close (`server.close()`, drain timeout 0) whose aborted handlers get no answer.
-      const forced = stoppedAt === undefined || performance.now() - stoppedAt < FORCED_CLOSE_WINDOW_MS;
-      if (answering > 0 && !forced) await allAnswered.wait(CLOSE_GRACE_MS);
+      await answering.letOut(CLOSE_GRACE_MS, FORCED_CLOSE_WINDOW_MS);
       server.closeAllConnections();
       await closed;
     },

@@ -125,6 +125,28 @@ export class ConnectionTable<K, D = undefined> {
     return entry;
   }
 
+  /**
+   * Makes room for `entry`, just {@link add}ed, when the table is {@link over}: the first
+   * connection one of `victims` finds (asked in order, with `entry`, which they must not return)
+   * is deleted and returned for the caller to close; when none finds one, `entry` is refused
+   * (`too many connections`). A connection refused per address pushes out no one.
+   */
+  makeRoom(
+    entry: Entry<K, D>,
+    victims: readonly ((entry: Entry<K, D>) => Entry<K, D> | undefined)[],
+  ): Entry<K, D> | undefined {
+    if (entry.refusal !== undefined || !this.over) return undefined;
+    for (const find of victims) {
+      const victim = find(entry);
+      if (victim !== undefined) {
+        this.delete(victim);
+        return victim;
+      }
+    }
+    entry.refusal = 'too many connections';
+    return undefined;
+  }
+
   /** A request started on the connection: it is busy until as many {@link idle} reports. */
   busy(entry: Entry<K, D>): void {
     if (entry.gone) return;

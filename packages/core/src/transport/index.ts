@@ -5,6 +5,7 @@
  * core's root before this entry existed stay there too.
  */
 
+export { Answering } from '../transport-support/answering.js';
 export { boundedVerdict, type VerdictOutcome } from '../transport-support/bounded-verdict.js';
 export {
   aborted,
@@ -31,6 +32,7 @@ export {
 } from '../transport-support/discovery-rounds.js';
 export { HeaderIncoming, headerRecord } from '../transport-support/header-incoming.js';
 export { flattenHeaders } from '../transport-support/headers.js';
+export { certificateUser, LazyIncoming } from '../transport-support/incoming.js';
 export {
   boundUrl,
   type ListenAddress,
@@ -62,6 +64,7 @@ export {
   type PingRoundsOptions,
 } from '../transport-support/ping-rounds.js';
 export { QuietWait } from '../transport-support/quiet-wait.js';
+export { Reachability, type ReachabilityOptions } from '../transport-support/reachability.js';
 export {
   abandonedReply,
   CLOSED_WHILE_HANDLING,
@@ -73,6 +76,7 @@ export { requestMeta } from '../transport-support/request-meta.js';
 export { requestText } from '../transport-support/request-text.js';
 export { SharedPool } from '../transport-support/shared-pool.js';
 export { SilenceWatch, type SilenceWatchOptions } from '../transport-support/silence-watch.js';
+export { TickClock } from '../transport-support/tick-clock.js';
 export { unserialisable } from '../transport-support/unserialisable.js';
 export {
   type BackpressuredStream,
