@@ -9,12 +9,28 @@
  * c = 1 and 64, p99 ≤ 1.2× at c = 64).
  */
 import { setMaxListeners } from 'node:events';
+import { createRequire } from 'node:module';
 import { createClient, createServer, defaultRandom, systemClock } from '@resilient-rpc/core';
 import { wsListener, wsTransport } from '@resilient-rpc/transport-ws';
 import WebSocket, { WebSocketServer } from 'ws';
 import { runIfMain } from './fixtures/main.js';
 import { callersFor, median, percentile } from './fixtures/stats.js';
 import type { BenchResult } from './markdown.js';
+
+/**
+ * Whether the `ws` module every target uses masks and unmasks frames with `bufferutil` (the
+ * WebSocket transport's optional native dependency) or in JavaScript: ws loads it unless
+ * `WS_NO_BUFFER_UTIL` is set, and the three targets share the one module, so all get the same.
+ */
+function frameMasking(): string {
+  if (process.env.WS_NO_BUFFER_UTIL) return 'frame masking in JavaScript (WS_NO_BUFFER_UTIL set)';
+  try {
+    createRequire(createRequire(import.meta.url).resolve('ws'))('bufferutil');
+    return 'frame masking by bufferutil for every target';
+  } catch {
+    return 'frame masking in JavaScript (bufferutil not installed)';
+  }
+}
 
 export type { BenchResult } from './markdown.js';
 
@@ -311,7 +327,7 @@ export async function run(options: { quick: boolean }): Promise<BenchResult[]> {
     }
     results.push({
       group: 'ws',
-      name: `method: per concurrency ${rounds} rounds × ${slicesPerRound} interleaved slices of ${sliceMs} ms per target; medians of the per-round figures and ratios`,
+      name: `method: per concurrency ${rounds} rounds × ${slicesPerRound} interleaved slices of ${sliceMs} ms per target; medians of the per-round figures and ratios; ${frameMasking()}`,
       values: {},
     });
   } finally {
