@@ -1,6 +1,6 @@
 import * as core from '@resilient-rpc/core';
 import * as transport from '@resilient-rpc/core/transport';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 
 const { boundUrl, checkPositive, flattenHeaders, positiveNumber, unserialisable, withDefaults } = transport;
 
@@ -43,6 +43,18 @@ describe('@resilient-rpc/core/transport', () => {
       { limit: 3, path: undefined, host: null as unknown as string, extra: true },
     );
     expect(settings).toEqual({ host: '127.0.0.1', limit: 3, path: '/rpc', extra: true });
+  });
+
+  it('OptionsOf makes each default an optional option as wide as its type', () => {
+    const defaults = { host: '127.0.0.1', limit: 10, strict: false } as const;
+    expectTypeOf<transport.OptionsOf<typeof defaults>>().toEqualTypeOf<{
+      host?: string;
+      limit?: number;
+      strict?: boolean;
+    }>();
+    const options: transport.OptionsOf<typeof defaults> = { limit: 3 };
+    options.limit = 4; // writable, unlike the defaults
+    expect(withDefaults(defaults, options)).toEqual({ host: '127.0.0.1', limit: 4, strict: false });
   });
 
   it('flattenHeaders joins repeated headers and leaves out absent ones', () => {

@@ -1,52 +1,71 @@
-/** Client defaults of {@link wsTransport}, resolved once. */
+/**
+ * Client defaults of {@link wsTransport}, resolved once. Each is also the documentation of its
+ * option in {@link WsTransportOptions} (derived from this object, so written once).
+ */
 export const WsClientDefaults = {
-  /** How often the client checks liveness and sends a ws ping when nothing arrived: 1 s (docs/policies.md, "Defaults"). */
+  /** Ping cadence and liveness check interval: a ws ping when nothing arrived for this long, ms. Default 1 s (docs/policies.md, "Defaults"). */
   heartbeatIntervalMs: 1_000,
-  /** A ping unanswered (and nothing else received) for this long marks the peer dead: 2.5 s. */
+  /** A ping left unanswered (with nothing else received) this long marks the peer dead and terminates the socket, ms. Default 2.5 s. */
   heartbeatTimeoutMs: 2_500,
-  /** Most calls waiting for the socket to open; more fail fast with `not-sent`. */
+  /** Most calls waiting for the socket to open per endpoint; more fail fast with `not-sent`. Default 1 000. */
   maxQueued: 1_000,
-  /** Bytes the socket may have buffered unsent; past it calls fail fast with an overloaded error: 8 MiB. */
+  /** Bound on `socket.bufferedAmount`, bytes; beyond it calls fail fast with an OverloadedError. Default 8 MiB. */
   maxBufferedBytes: 8 * 1024 * 1024,
-  /** Time allowed for the opening handshake: 5 s. */
+  /** Time allowed for the opening handshake, ms. Default 5 s. */
   handshakeTimeoutMs: 5_000,
-  /** Largest message accepted from the server: 64 MiB. */
+  /** Largest message accepted from the server, bytes. Default 64 MiB. */
   maxPayload: 64 * 1024 * 1024,
-  /** First reconnect delay before jitter: 100 ms. */
+  /** First reconnect delay before jitter, ms. Default 100. */
   reconnectBaseMs: 100,
-  /** Longest reconnect delay: 5 s. */
+  /** Longest reconnect delay, ms. Default 5 s. */
   reconnectCapMs: 5_000,
-  /** Connect attempts in a row before the endpoint is given up (`Infinity`: never). */
+  /** Failed connect attempts in a row before the endpoint is given up. Default `Infinity` (never). */
   reconnectMaxAttempts: Number.POSITIVE_INFINITY,
-  /** A connection that stays open this long resets the backoff: 5 s. */
+  /** A connection open this long resets the reconnect backoff, ms. Default 5 s. */
   stableAfterMs: 5_000,
 } as const;
 
-/** Server defaults of {@link wsListener}, resolved once. */
+/**
+ * Server defaults of {@link wsListener}, resolved once. Each is also the documentation of its
+ * option in {@link WsListenerOptions} (derived from this object, so written once).
+ */
 export const WsServerDefaults = {
+  /** Interface to bind. Default `127.0.0.1`. */
   host: '127.0.0.1',
+  /** The URL path that accepts upgrades; others are refused with 404 (or left to other handlers with `server`). Default `/rpc`. */
   path: '/rpc',
-  /** Requests (batch entries count one each) handled at once per connection; more get -32002. */
+  /** Requests handled at once per connection (batch entries count one each); more get -32002. Default 1 000. */
   maxInFlightPerConnection: 1_000,
-  /** Open connections per listener; when full, an idle one is evicted or the upgrade is refused with HTTP 503. */
+  /**
+   * Open connections (upgrades waiting for `verifyUpgrade` included). When full, an upgrade
+   * evicts the connection idle the longest (idle at least `evictIdleAfterMs`, nothing in flight);
+   * with none to evict it gets HTTP 503. Default 10 000.
+   */
   maxConnections: 10_000,
-  /** Open connections per remote address (unlimited: proxies and NAT share one address). */
+  /**
+   * Open connections from one remote address; more upgrades from it get HTTP 503. Behind a
+   * proxy or NAT every client shares its address: leave it unlimited there. Default `Infinity`.
+   */
   maxConnectionsPerAddress: Number.POSITIVE_INFINITY,
-  /** A connection without a request or reply for this long (pongs do not count) and nothing in flight is closed: 5 min. */
+  /** A connection with nothing in flight and no request or reply for this long is closed with 1001, ms. Pongs do not count. Default 5 min. */
   idleTimeoutMs: 300_000,
-  /** When the listener is full, a connection idle this long may be evicted for a new one: 1 s. */
+  /** When the listener is full, a connection idle this long may be evicted for a new one, ms. Default 1 s. */
   evictIdleAfterMs: 1_000,
-  /** Unsent reply bytes per connection past which it is not read (until half are sent): 1 MiB. */
+  /** Unsent reply bytes per connection past which the connection is not read until half of them are sent. Default 1 MiB. */
   maxBufferedBytes: 1024 * 1024,
-  /** A connection not read this long because its client reads none of its replies is terminated: 30 s. */
+  /** A connection not read for this long because its client does not read the replies is terminated, ms. Default 30 s. */
   stalledReadTimeoutMs: 30_000,
-  /** Time to receive the upgrade request's headers on the listener's own server (slow-loris bound) → 408: 10 s. */
+  /**
+   * Time to receive the upgrade request's headers, ms (a slow-loris bound); a slower client gets
+   * HTTP 408 and is closed. Only on the listener's own server (configure a `server` you pass
+   * yourself). Default 10 s.
+   */
   headersTimeoutMs: 10_000,
-  /** Server ping interval; a client that has not answered the previous ping by the next tick is terminated. */
+  /** Server ping interval, ms; a client silent for a whole interval after a ping is terminated. Default 15 s. */
   heartbeatIntervalMs: 15_000,
-  /** How long `close()` waits for clients to answer the 1001 close frame before terminating: 2 s. */
+  /** How long `close()` waits for clients to acknowledge the 1001 close frame before terminating them, ms. Default 2 s. */
   closeTimeoutMs: 2_000,
-  /** Longest wait for an async `verifyUpgrade`; then HTTP 503: 10 s. */
+  /** Longest wait for `verifyUpgrade` to settle, ms; then the upgrade is refused with HTTP 503. Default 10 s. */
   verifyUpgradeTimeoutMs: 10_000,
 } as const;
 

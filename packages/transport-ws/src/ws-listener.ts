@@ -17,6 +17,7 @@ import {
   boundUrl,
   checkPositive,
   flattenHeaders,
+  type OptionsOf,
   PingRounds,
   withDefaults,
 } from '@resilient-rpc/core/transport';
@@ -24,50 +25,19 @@ import { WebSocketServer } from 'ws';
 import { CloseCodes, WsServerDefaults } from './defaults.js';
 import { ServerConnection } from './server-connection.js';
 
-/** Options of {@link wsListener}. */
-export interface WsListenerOptions {
+/**
+ * Options of {@link wsListener}. The limits, times, `host` and `path` are documented with their
+ * defaults in {@link WsServerDefaults}.
+ */
+export interface WsListenerOptions extends OptionsOf<typeof WsServerDefaults> {
   /** Port to listen on (0: any free port). Ignored with `server`. Default 0. */
   port?: number;
-  /** Interface to bind. Default `127.0.0.1`. */
-  host?: string;
-  /** The URL path that accepts upgrades; others are refused with 404 (or left to other handlers with `server`). Default `/rpc`. */
-  path?: string;
   /** Attach to this existing node:http(s) server instead of listening on a port of our own. */
   server?: Server;
   /** Serve `wss://` with these Node TLS options (`key`, `cert`, …). Ignored with `server` (pass an https server). */
   tls?: HttpsServerOptions;
   /** Largest message, bytes; a bigger frame closes the connection with 1009. Default: the server's `maxMessageBytes`. */
   maxPayload?: number;
-  /** Requests handled at once per connection (batch entries count one each); more get -32002. Default 1 000. */
-  maxInFlightPerConnection?: number;
-  /**
-   * Open connections (upgrades waiting for `verifyUpgrade` included). When full, an upgrade
-   * evicts the connection idle the longest (idle at least `evictIdleAfterMs`, nothing in flight);
-   * with none to evict it gets HTTP 503. Default 10 000.
-   */
-  maxConnections?: number;
-  /**
-   * Open connections from one remote address; more upgrades from it get HTTP 503. Behind a
-   * proxy or NAT every client shares its address: leave it unlimited there. Default `Infinity`.
-   */
-  maxConnectionsPerAddress?: number;
-  /** A connection with nothing in flight and no request or reply for this long is closed with 1001, ms. Pongs do not count. Default 300 000. */
-  idleTimeoutMs?: number;
-  /** When the listener is full, a connection idle this long may be evicted for a new one, ms. Default 1 000. */
-  evictIdleAfterMs?: number;
-  /** Unsent reply bytes per connection past which the connection is not read until half of them are sent. Default 1 MiB. */
-  maxBufferedBytes?: number;
-  /** A connection not read for this long because its client does not read the replies is terminated, ms. Default 30 000. */
-  stalledReadTimeoutMs?: number;
-  /**
-   * Time to receive the upgrade request's headers, ms; a slower client gets HTTP 408 and is closed.
-   * Only on the listener's own server (configure a `server` you pass yourself). Default 10 000.
-   */
-  headersTimeoutMs?: number;
-  /** Server ping interval, ms; a client silent for a whole interval after a ping is terminated. Default 15 000. */
-  heartbeatIntervalMs?: number;
-  /** How long `close()` waits for clients to acknowledge the 1001 close frame, ms. Default 2 000. */
-  closeTimeoutMs?: number;
   /**
    * Checks the handshake before the upgrade. Return `true` to accept, or an HTTP status (401, 403)
    * to refuse: the socket never opens. Requests are also checked one by one by the server's
@@ -77,8 +47,6 @@ export interface WsListenerOptions {
     credentials: IncomingCredentials,
     request: IncomingMessage,
   ) => boolean | number | Promise<boolean | number>;
-  /** Longest wait for `verifyUpgrade` to settle, ms; then the upgrade is refused with HTTP 503. Default 10 000. */
-  verifyUpgradeTimeoutMs?: number;
 }
 
 /** A running WebSocket listener. */

@@ -1,5 +1,5 @@
 import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
-import { checkPositive, withDefaults } from '@resilient-rpc/core/transport';
+import { checkPositive, type OptionsOf, withDefaults } from '@resilient-rpc/core/transport';
 import type { ClientOptions } from 'ws';
 import { WsClientDefaults } from './defaults.js';
 import { WsConnection } from './ws-connection.js';
@@ -17,25 +17,11 @@ export interface WsTransport extends ClientTransport {
   listen(url: string): WsListener;
 }
 
-/** Options of {@link wsTransport}. Every field has a default in {@link WsClientDefaults}. */
-export interface WsTransportOptions extends WsTransportServerOptions {
-  /** Ping cadence and liveness check interval, ms. */
-  heartbeatIntervalMs?: number;
-  /** A ping left unanswered this long (with nothing else received) terminates the socket, ms. */
-  heartbeatTimeoutMs?: number;
-  /** Most calls waiting for the socket to open per endpoint. */
-  maxQueued?: number;
-  /** Bound on `socket.bufferedAmount`; beyond it calls fail fast with an OverloadedError. */
-  maxBufferedBytes?: number;
-  handshakeTimeoutMs?: number;
-  /** Largest message accepted from the server, bytes. */
-  maxPayload?: number;
-  reconnectBaseMs?: number;
-  reconnectCapMs?: number;
-  /** Failed connect attempts in a row before the endpoint is given up. */
-  reconnectMaxAttempts?: number;
-  /** A connection open this long resets the reconnect backoff, ms. */
-  stableAfterMs?: number;
+/**
+ * Options of {@link wsTransport}. The limits and times are documented with their defaults in
+ * {@link WsClientDefaults}.
+ */
+export interface WsTransportOptions extends WsTransportServerOptions, OptionsOf<typeof WsClientDefaults> {
   /** Handshake headers sent to every endpoint (the core's per-endpoint headers are added on top). */
   headers?: Readonly<Record<string, string>>;
   /** TLS options for `wss://`. */

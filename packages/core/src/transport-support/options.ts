@@ -22,6 +22,13 @@ export type WithDefaults<D, O> = Omit<O, keyof D> & {
 };
 
 /**
+ * The options of an adapter whose defaults are `D` (its `…Defaults` object): each optional and as
+ * wide as its default's type. Homomorphic, so each option shows the JSDoc of its default: an
+ * option is documented once, on its default (`interface …Options extends OptionsOf<typeof …Defaults>`).
+ */
+export type OptionsOf<D> = { -readonly [K in keyof D]?: Widen<D[K]> };
+
+/**
  * An adapter's settings, resolved once: `defaults` with every option given (not `undefined` or
  * `null`) over it.
  */
