@@ -94,6 +94,16 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   };
   /** Upgrades whose `verifyUpgrade` has not settled yet. */
   let upgrading = 0;
+  /**
+   * Who makes room when the listener is full ({@link ConnectionTable.makeRoom}), so that idle
+   * connections cannot lock callers out: the connection idle the longest, if one has been idle
+   * `evictIdleAfterMs` with nothing in flight.
+   */
+  const idlest = () => table.first('idle', o.evictIdleAfterMs);
+  const victims = [idlest];
+  /** Closes a connection with 1001 (its socket goes once the close handshake ends, or times out). */
+  const goAway = (connection: ServerConnection | undefined, reason: string) =>
+    connection?.close(CloseCodes.GoingAway, reason, o.closeTimeoutMs);
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((request.url ?? '/').split('?', 1)[0] !== o.path) {
@@ -108,22 +118,22 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
     const remoteAddress = (request.socket as Socket).remoteAddress;
     const entry = table.add(socket, remoteAddress ?? '', undefined);
-    let refusal = entry.refusal;
-    // Full: only an upgrade that will evict an idle connection may go on. With verifyUpgrade the
-    // eviction waits for the verdict, so that an unauthenticated client evicts nobody; the
-    // upgrades waiting for it are bounded by maxConnections.
-    const waitingTooMany = options.verifyUpgrade !== undefined && upgrading >= o.maxConnections;
-    if (refusal === undefined && table.over && (waitingTooMany || findIdlest() === undefined))
-      refusal = 'too many connections';
-    if (refusal !== undefined) {
-      table.delete(entry);
-      return refuse(socket, 503, refusal);
-    }
     socket.once('close', () => table.delete(entry));
+    const { verifyUpgrade } = options;
+    // Full: only an upgrade that evicts an idle connection may go on. With verifyUpgrade the
+    // eviction waits for the verdict, so that an unauthenticated client evicts nobody: the check
+    // waits only while there is one to evict, and the upgrades waiting are bounded by maxConnections.
+    if (verifyUpgrade && table.over && (upgrading >= o.maxConnections || idlest() === undefined))
+      entry.refusal ??= 'too many connections';
     const credentials: IncomingCredentials = { headers: flattenHeaders(request.headers) };
     const upgrade = () => {
       if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
-      if (table.over && !evictIdlest()) return refuse(socket, 503, 'too many connections');
+      // The evicted connection's slot is free now; its socket goes once the close handshake ends.
+      goAway(table.makeRoom(entry, victims)?.data, 'evicted: the server is full and this connection is idle');
+      if (entry.refusal !== undefined) {
+        table.delete(entry);
+        return refuse(socket, 503, entry.refusal);
+      }
       wss.handleUpgrade(request, socket, head, (ws) => {
         if (!accepting || dispatcher === undefined) {
           ws.close(CloseCodes.GoingAway, 'server is shutting down');
@@ -134,11 +144,11 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         table.idle(entry);
       });
     };
-    if (options.verifyUpgrade === undefined) return upgrade();
+    if (verifyUpgrade === undefined || entry.refusal !== undefined) return upgrade();
     // A pending check holds a socket too: it counts against maxConnections, and a check that
     // never settles is answered 503 after verifyUpgradeTimeoutMs.
     upgrading++;
-    const verify = () => options.verifyUpgrade!(credentials, request);
+    const verify = () => verifyUpgrade(credentials, request);
     boundedVerdict(verify, o.verifyUpgradeTimeoutMs, (outcome) => {
       upgrading--;
       if (socket.destroyed) return;
@@ -148,26 +158,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       refuse(socket, typeof verdict === 'number' ? verdict : 401);
     });
   };
-
-  /**
-   * Makes room for one connection by closing the one idle the longest (nothing in flight, no
-   * request for `evictIdleAfterMs`), so that idle connections cannot lock callers out.
-   */
-  const evictIdlest = (): boolean => {
-    const idlest = findIdlest();
-    if (idlest === undefined) return false;
-    // Its slot is free now; the socket itself goes once the close handshake ends (or times out).
-    table.delete(idlest);
-    idlest.data!.close(
-      CloseCodes.GoingAway,
-      'evicted: the server is full and this connection is idle',
-      o.closeTimeoutMs,
-    );
-    return true;
-  };
-
-  /** The connection idle the longest, if one has been idle `evictIdleAfterMs` with nothing in flight. */
-  const findIdlest = () => table.first('idle', o.evictIdleAfterMs);
 
   /**
    * The heartbeat judges one turn of the event loop after its timer: setImmediate runs after the
@@ -208,9 +198,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       }
       httpServer.on('upgrade', onUpgrade);
       heartbeat.start();
-      stopSweep = table.sweep('idle', o.idleTimeoutMs, ({ data }) =>
-        data!.close(CloseCodes.GoingAway, 'idle timeout', o.closeTimeoutMs),
-      );
+      stopSweep = table.sweep('idle', o.idleTimeoutMs, ({ data }) => goAway(data, 'idle timeout'));
       accepting = true;
     },
     get urls() {
@@ -232,8 +220,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       // The server calls close() once its handlers finished, or once the drain timed out and
       // aborted them: nothing more is sent; clients see 1001 and fail what is pending.
       const open = [...connections()];
-      for (const connection of open)
-        connection.close(CloseCodes.GoingAway, 'server shutting down', o.closeTimeoutMs);
+      for (const connection of open) goAway(connection, 'server shutting down');
       await Promise.all(open.map((connection) => connection.closed));
       wss?.close();
       if (ownsServer && httpServer) {

@@ -133,6 +133,49 @@ describe('connection limits', () => {
     expect(await evicted).toMatchObject({ code: 1001 });
   });
 
+  it('with verifyUpgrade, a full listener with nobody idle long enough answers 503 without asking the check', async () => {
+    let checks = 0;
+    const { url } = await start({
+      maxConnections: 1,
+      evictIdleAfterMs: 60_000,
+      verifyUpgrade: () => ++checks > 0,
+    });
+    const resident = await open(url);
+    await expect(open(url)).rejects.toThrow(/503/);
+    expect(checks).toBe(1);
+    expect(resident.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('a verified upgrade whose idle victim got a request meanwhile gets 503; the victim stays', async () => {
+    let resident: WebSocket | undefined;
+    const { url, listener } = await start({
+      maxConnections: 1,
+      evictIdleAfterMs: 100,
+      verifyUpgrade: async () => {
+        if (resident === undefined) return true;
+        resident.send('{"jsonrpc":"2.0","method":"sleep","params":[600],"id":1}');
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return true;
+      },
+    });
+    resident = await open(url);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(open(url)).rejects.toThrow(/503/);
+    expect(resident.readyState).toBe(WebSocket.OPEN);
+    expect(listener.connections).toBe(1);
+  });
+
+  it('an upgrade refused per address evicts nobody; one from another address does', async () => {
+    const { url } = await start({ maxConnections: 1, maxConnectionsPerAddress: 1, evictIdleAfterMs: 100 });
+    const resident = await open(url);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await expect(open(url)).rejects.toThrow(/503/);
+    expect(resident.readyState).toBe(WebSocket.OPEN);
+    const evicted = closeOf(resident);
+    await open(url, { localAddress: '127.0.0.2' });
+    expect(await evicted).toMatchObject({ code: 1001 });
+  });
+
   it('rejects limits that are not positive numbers; Infinity turns a timeout or limit off', () => {
     expect(() => wsListener({ idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs must be a positive number/);
     expect(() => wsListener({ maxBufferedBytes: -1 })).toThrow(RangeError);
