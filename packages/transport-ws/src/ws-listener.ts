@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ST
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
 import {
   type Clock,
   ConnectionTable,
@@ -72,7 +73,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     'verifyUpgradeTimeoutMs',
   ]);
   const ownsServer = options.server === undefined;
-  const secure = ownsServer ? options.tls !== undefined : isTlsServer(options.server);
+  const secure = ownsServer ? options.tls !== undefined : options.server instanceof TlsServer;
 
   let httpServer: Server | undefined = options.server;
   let wss: WebSocketServer | undefined;
@@ -223,19 +224,14 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       for (const connection of open) goAway(connection, 'server shutting down');
       await Promise.all(open.map((connection) => connection.closed));
       wss?.close();
-      if (ownsServer && httpServer) {
-        const server = httpServer;
-        server.closeAllConnections?.();
-        await new Promise<void>((resolve) => {
-          if (!server.listening) return resolve();
-          server.close(() => resolve());
-        });
+      const server = ownsServer ? httpServer : undefined;
+      if (server?.listening) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
       }
     },
     get connections() {
-      let count = 0;
-      for (const _ of connections()) count++;
-      return count;
+      return [...connections()].length;
     },
     get httpServer() {
       return httpServer;
@@ -268,10 +264,6 @@ function refuse(socket: Duplex, status: number, message?: string): void {
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-}
-
-function isTlsServer(server: Server | undefined): boolean {
-  return typeof (server as { addContext?: unknown } | undefined)?.addContext === 'function';
 }
 
 /**
