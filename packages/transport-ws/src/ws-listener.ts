@@ -85,8 +85,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   // Each socket counts from its upgrade request (a pending `verifyUpgrade` included) until it
   // closes; its `data` is its connection once upgraded.
   const table = new ConnectionTable<Duplex, ServerConnection | undefined>({
-    maxConnections: o.maxConnections,
-    maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+    ...o, // maxConnections, maxConnectionsPerAddress
     clock: wallClock,
     idleSince: ({ data }) => (data!.pending > 0 ? undefined : data!.lastActiveAt),
   });

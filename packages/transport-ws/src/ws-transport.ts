@@ -72,10 +72,9 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
 }
 
 function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
-  const resolved = withDefaults({ ...WsClientDefaults, headers: {} }, options);
+  const resolved = withDefaults({ ...WsClientDefaults, headers: {}, meta: true }, options);
   checkPositive('wsTransport', resolved, Object.keys(WsClientDefaults));
-  const meta = options.meta ?? true;
-  if (typeof meta !== 'boolean')
-    throw new TypeError(`wsTransport: meta must be a boolean (got ${String(meta)})`);
-  return { ...resolved, tls: options.tls, meta } as ResolvedWsClientOptions;
+  if (typeof resolved.meta !== 'boolean')
+    throw new TypeError(`wsTransport: meta must be a boolean (got ${String(resolved.meta)})`);
+  return { ...resolved, tls: options.tls };
 }
