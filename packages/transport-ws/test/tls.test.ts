@@ -18,17 +18,22 @@ beforeAll(() => {
 
 afterAll(() => certificate?.remove());
 
+/** A wss:// URL a client trusting the test certificate calls through. */
+async function roundTrips(url: string): Promise<void> {
+  expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/rpc$/);
+  const connection = connect(url, { tls: { ca: cert } });
+  try {
+    expect(resultOf(await call(connection, 'add', [40, 2]))).toBe(42);
+  } finally {
+    await connection.close();
+  }
+}
+
 describe('wss', () => {
   it('round-trips over TLS with the certificate trusted through the tls option', async () => {
     const { server, url } = await startServer({ tls: { key, cert } });
     try {
-      expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/rpc$/);
-      const connection = connect(url, { tls: { ca: cert } });
-      try {
-        expect(resultOf(await call(connection, 'add', [40, 2]))).toBe(42);
-      } finally {
-        await connection.close();
-      }
+      await roundTrips(url);
     } finally {
       await server.close();
     }
@@ -55,14 +60,7 @@ describe('wss', () => {
     const server = createServer({ methods: { add: ([a, b]: [number, number]) => a + b } });
     try {
       const listener = await server.listen(wsListener({ server: https }));
-      const url = listener.urls[0]!;
-      expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/rpc$/);
-      const connection = connect(url, { tls: { ca: cert } });
-      try {
-        expect(resultOf(await call(connection, 'add', [40, 2]))).toBe(42);
-      } finally {
-        await connection.close();
-      }
+      await roundTrips(listener.urls[0]!);
     } finally {
       await server.close();
       https.closeAllConnections();
