@@ -1,6 +1,6 @@
 import * as core from '@resilient-rpc/core';
 import * as transport from '@resilient-rpc/core/transport';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 
 const { boundUrl, checkPositive, flattenHeaders, positiveNumber, unserialisable, withDefaults } = transport;
 
@@ -43,6 +43,17 @@ describe('@resilient-rpc/core/transport', () => {
       { limit: 3, path: undefined, host: null as unknown as string, extra: true },
     );
     expect(settings).toEqual({ host: '127.0.0.1', limit: 3, path: '/rpc', extra: true });
+  });
+
+  it('OptionsOf makes each default an optional option as wide as its type', () => {
+    const Defaults = { limit: 10, path: '/rpc', strict: true } as const;
+    expectTypeOf<transport.OptionsOf<typeof Defaults>>().toEqualTypeOf<{
+      limit?: number;
+      path?: string;
+      strict?: boolean;
+    }>();
+    const options: transport.OptionsOf<typeof Defaults> = { limit: 3 };
+    expect(withDefaults(Defaults, options)).toEqual({ limit: 3, path: '/rpc', strict: true });
   });
 
   it('flattenHeaders joins repeated headers and leaves out absent ones', () => {

@@ -16,6 +16,13 @@ export function checkPositive(who: string, values: object, names: Iterable<strin
 
 type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T;
 
+/**
+ * The options a documented defaults object stands for: each one optional and as wide as its
+ * default's type (`2_000` → `number`). A homomorphic mapped type, so each option shows the JSDoc
+ * of its default in editors: an adapter documents an option once, on its default.
+ */
+export type OptionsOf<D> = { -readonly [K in keyof D]?: Widen<D[K]> };
+
 /** What {@link withDefaults} returns: every option of `D` set, wider than its default's literal type. */
 export type WithDefaults<D, O> = Omit<O, keyof D> & {
   -readonly [K in keyof D]: Widen<D[K]> | (K extends keyof O ? Exclude<O[K], undefined> : never);
