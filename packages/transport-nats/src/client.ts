@@ -15,10 +15,10 @@ import {
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { type OptionsOf, requestText, SharedPool } from '@resilient-rpc/core/transport';
+import { type OptionsOf, requestText, SharedPool, unserialisable } from '@resilient-rpc/core/transport';
 import { discoverInstances, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
-import { connectionClosed, unserialisable } from './map-error.js';
+import { connectionClosed } from './map-error.js';
 import {
   BATCH,
   PING_REQUEST,
@@ -142,7 +142,7 @@ function encodeRequest(
     if (!isBatch(message)) return requestText(message, metadata);
     return `[${message.map((request) => requestText(request, metadata)).join(',')}]`;
   } catch (cause) {
-    throw unserialisable(cause, url);
+    throw unserialisable(url, cause);
   }
 }
 

@@ -182,13 +182,12 @@ class NatsListener implements NatsServerListener {
       ...connectOptions
     } = this.options;
     const serverList = Array.isArray(servers) ? servers : [servers];
-    const { tls } = connectOptions;
     const nc = (this.connection =
       existing ??
       (await connect({
         ...NatsListenerDefaults,
         ...connectOptions,
-        ...(tls !== undefined && { tls: withIpIdentity(tls, serverList) }),
+        tls: withIpIdentity(connectOptions.tls, serverList),
         servers: serverList,
       })));
     const id = nuid.next();
