@@ -81,7 +81,9 @@ describe('NATS client connection', () => {
     const pending = connection.send(request('slow', [2_000]), options(10_000, controller.signal));
     setTimeout(() => controller.abort(), 50);
     const started = Date.now();
-    await failure(pending);
+    // Aborted after it was sent: it may have been processed.
+    const aborted = await failure(pending);
+    expect([aborted.kind, aborted.endpoint]).toEqual(['timeout', listener.urls[0]]);
     expect(Date.now() - started).toBeLessThan(1_500);
     await transport.close?.();
     await server.close();
