@@ -101,7 +101,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
       perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
       // The first user's clock and random source serve the connection (one client's, in practice).
       const settings = { clock, random, connectWaitMs };
-      return new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', settings);
+      return new SharedConnection(perServerSet, existing, settings);
     });
     return { subject: endpoint.subject, connection, release };
   };

@@ -107,7 +107,6 @@ export class SharedConnection {
   constructor(
     private readonly options: ConnectionOptions,
     private readonly existing: NatsConnection | undefined,
-    private readonly inboxPrefix: string,
     /** `connectWaitMs`: longest wait of a call for a connection that is not open, ms. */
     private readonly settings: {
       readonly clock: Clock;
@@ -183,7 +182,7 @@ export class SharedConnection {
   private opened(nc: NatsConnection): void {
     this.nc = nc;
     this.lastConnectError = undefined;
-    this.replyPrefix = `${this.inboxPrefix}.${nuid.next()}.`;
+    this.replyPrefix = `${this.options.inboxPrefix ?? '_INBOX'}.${nuid.next()}.`;
     this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
     void this.watchStatus(nc);
     void nc.closed().then((error) => {

@@ -1,4 +1,5 @@
 import { createServer as createTcpServer, type Socket } from 'node:net';
+import { connect } from '@nats-io/transport-node';
 import {
   type ClientConnection,
   type ConnectionEvent,
@@ -68,6 +69,29 @@ describe('NATS client connection', () => {
     // machine), against the 10 s timeout a call without that answer would wait.
     expect(Date.now() - started).toBeLessThan(1_000);
     await transport.close?.();
+  });
+
+  it('replies come back on the inbox prefix of the options (default _INBOX)', async () => {
+    const raw = await connect({ servers: broker.url });
+    const replies: string[] = [];
+    raw.subscribe('conn.inbox', {
+      callback: (_error, msg) => {
+        replies.push(msg.reply ?? '');
+        msg.respond(JSON.stringify({ jsonrpc: '2.0', id: JSON.parse(msg.string()).id, result: 1 }));
+      },
+    });
+    await raw.flush();
+    for (const inboxPrefix of [undefined, 'custom.replies']) {
+      const transport = natsTransport(inboxPrefix === undefined ? {} : { inboxPrefix });
+      const connection = transport.connect(`${broker.url}/conn.inbox`, connectOptions);
+      expect(await connection.send(request('x'), options())).toMatchObject({ result: 1 });
+      await transport.close?.();
+    }
+    expect(replies.map((reply) => reply.split('.').slice(0, -2).join('.'))).toEqual([
+      '_INBOX',
+      'custom.replies',
+    ]);
+    await raw.close();
   });
 
   it('times out (`timeout`) when the service does not answer in time, and honours abort', async () => {
