@@ -15,10 +15,10 @@ import {
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { requestText, SharedPool } from '@resilient-rpc/core/transport';
-import { InstanceDiscovery, type NatsDiscoveryOptions } from './instance-discovery.js';
+import { type OptionsOf, requestText, SharedPool, unserialisable } from '@resilient-rpc/core/transport';
+import { discoverInstances, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
-import { connectionClosed, unserialisable } from './map-error.js';
+import { connectionClosed } from './map-error.js';
 import {
   BATCH,
   PING_REQUEST,
@@ -30,7 +30,10 @@ import { parseNatsUrl, withIpIdentity } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
 /** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
-export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'>, NatsTransportServerOptions {
+export interface NatsTransportOptions
+  extends Omit<ConnectionOptions, 'servers'>,
+    NatsTransportServerOptions,
+    OptionsOf<Pick<typeof NatsTransportDefaults, 'connectWaitMs'>> {
   /**
    * Use this connection for every endpoint instead of opening one per server set (the servers in
    * endpoint URLs are then ignored). The transport never closes a connection it did not open.
@@ -38,12 +41,6 @@ export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'>
   connection?: NatsConnection;
   /** `ping()` also calls `rpc.ping` on the service (not only a broker round trip). Default true. */
   servicePing?: boolean;
-  /**
-   * Longest wait of a call for a connection that is not open (first connect, reconnect) before it
-   * fails `not-sent`, ms; a failed first-connect attempt fails waiting calls at once with its
-   * reason. Default {@link NatsTransportDefaults.connectWaitMs}.
-   */
-  connectWaitMs?: number;
   /**
    * Find the instances behind a service subject and use each as an endpoint of its own (see
    * {@link NatsDiscoveryOptions}). `false`: the subject (its queue group) is one endpoint.
@@ -62,9 +59,11 @@ export interface NatsTransportOptions extends Omit<ConnectionOptions, 'servers'>
 
 /** Transport defaults that are not nats.js options (those are in `NatsClientDefaults`). */
 export const NatsTransportDefaults = {
-  /** A call waits at most 2 s for a connection that is not open, then fails `not-sent`. */
+  /**
+   * Longest wait of a call for a connection that is not open (first connect, reconnect) before it
+   * fails `not-sent`, ms; a failed first-connect attempt fails waiting calls at once with its reason.
+   */
   connectWaitMs: 2_000,
-  /** Call metadata in the request's `meta` member. */
   metadataIn: 'body',
 } as const;
 
@@ -102,7 +101,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
       perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
       // The first user's clock and random source serve the connection (one client's, in practice).
       const settings = { clock, random, connectWaitMs };
-      return new SharedConnection(perServerSet, existing, connectOptions.inboxPrefix ?? '_INBOX', settings);
+      return new SharedConnection(perServerSet, existing, settings);
     });
     return { subject: endpoint.subject, connection, release };
   };
@@ -120,8 +119,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     discover(url: string, discoverOpts: DiscoverOptions): () => void {
       if (closed || discovery === false) return () => {};
       const { subject, connection, release } = acquire(url, discoverOpts);
-      const finder = new InstanceDiscovery(url, subject, connection, discoverOpts, discovery, release);
-      return () => finder.stop();
+      return discoverInstances(url, subject, connection, discoverOpts, discovery, release);
     },
     async close() {
       closed = true;
@@ -144,7 +142,7 @@ function encodeRequest(
     if (!isBatch(message)) return requestText(message, metadata);
     return `[${message.map((request) => requestText(request, metadata)).join(',')}]`;
   } catch (cause) {
-    throw unserialisable(cause, url);
+    throw unserialisable(url, cause);
   }
 }
 

@@ -1,6 +1,12 @@
 import type { Msg } from '@nats-io/transport-node';
-import type { ConnectionStatus, DiscoverOptions } from '@resilient-rpc/core';
-import { DiscoveryRounds, type DiscoverySource, positiveNumber } from '@resilient-rpc/core/transport';
+import type { DiscoverOptions } from '@resilient-rpc/core';
+import {
+  DiscoveryRounds,
+  type DiscoverySource,
+  type OptionsOf,
+  positiveNumber,
+  withDefaults,
+} from '@resilient-rpc/core/transport';
 import {
   SERVICE_API_PREFIX,
   ServiceMetadataKeys,
@@ -12,41 +18,38 @@ import { PING_REQUEST, type SharedConnection, type SharedConnectionOwner } from 
 import { validateSubject, withSubject } from './url.js';
 
 /** Options of the client's instance discovery (`natsTransport({ discovery })`). */
-export interface NatsDiscoveryOptions {
-  /**
-   * How often the client asks the broker which instances serve a subject, ms. An instance that
-   * starts is used within one interval; one that leaves is dropped about half a second after a
-   * call to it found it gone, and within two to three intervals without calls. Each round
-   * costs one small message from the client and one answer (~300 bytes) from every instance.
-   * Default 1 000.
-   */
-  intervalMs?: number;
-  /**
-   * How long an instance that still holds its subscription but answers neither discovery nor a
-   * probe (a hung or overloaded process) is kept, ms. Meanwhile the client's own health (stall
-   * suspicion, ejection, breaker) keeps calls away from it and lets it back once it answers, so a
-   * pause never makes the instance set flap. Default 30 000.
-   */
-  forgetAfterMs?: number;
+export interface NatsDiscoveryOptions
+  extends OptionsOf<Pick<typeof NatsDiscoveryDefaults, 'intervalMs' | 'forgetAfterMs' | 'maxInstances'>> {
   /**
    * The `$SRV` service name the instances of a subject answer to. Default: the listener's default
    * name for the subject ({@link serviceNameFor}); set it when listeners use `service: { name }`.
    */
   serviceName?: (subject: string) => string;
-  /**
-   * Most instances used behind one subject; answers announcing more are ignored (a bound on what
-   * a misbehaving responder on the broker can make the client open). Default 256.
-   */
-  maxInstances?: number;
 }
 
 const decoder = new TextDecoder();
 
 export const NatsDiscoveryDefaults = {
+  /**
+   * How often the client asks the broker which instances serve a subject, ms. An instance that
+   * starts is used within one interval; one that leaves is dropped about half a second after a
+   * call to it found it gone, and within two to three intervals without calls. Each round
+   * costs one small message from the client and one answer (~300 bytes) from every instance.
+   */
   intervalMs: 1_000,
   /** Each interval is drawn from ±10 % around `intervalMs`, so that many clients do not ask at once. */
   jitterRatio: 0.2,
+  /**
+   * How long an instance that still holds its subscription but answers neither discovery nor a
+   * probe (a hung or overloaded process) is kept, ms. Meanwhile the client's own health (stall
+   * suspicion, ejection, breaker) keeps calls away from it and lets it back once it answers, so a
+   * pause never makes the instance set flap.
+   */
   forgetAfterMs: 30_000,
+  /**
+   * Most instances used behind one subject; answers announcing more are ignored (a bound on what
+   * a misbehaving responder on the broker can make the client open).
+   */
   maxInstances: 256,
   /**
    * A call to an instance answered "no responders" is confirmed by a probe this much later, ms;
@@ -63,95 +66,84 @@ export const NatsDiscoveryDefaults = {
  * in the service metadata). An instance that missed a round, or whose subject answered a call with
  * "no responders", is probed on its instance subject (`rpc.ping`): "no responders" means it is gone
  * (its subscription is gone: exited, crashed, drained, or its broker node died and it is
- * reconnecting); silence means it hangs.
+ * reconnecting); silence means it hangs. Returns its `stop`: it stops asking, forgets the
+ * instances and releases the connection.
  */
-export class InstanceDiscovery implements SharedConnectionOwner {
-  private readonly rounds: DiscoveryRounds;
-  private readonly reply: { send(subject: string, payload: string): boolean; stop(): void };
-  private stopped = false;
+export function discoverInstances(
+  url: string,
+  subject: string,
+  shared: SharedConnection,
+  { clock, random, update }: DiscoverOptions,
+  settings: NatsDiscoveryOptions,
+  release: () => Promise<void>,
+): () => void {
+  const { intervalMs, forgetAfterMs, maxInstances } = withDefaults(NatsDiscoveryDefaults, settings);
+  positiveNumber('discovery.intervalMs', intervalMs);
+  const pingSubject = `${SERVICE_API_PREFIX}.PING.${(settings.serviceName ?? serviceNameFor)(subject)}`;
+  const owner: SharedConnectionOwner = {
+    url,
+    // A connection that (re)opens starts a round at once rather than at the next tick.
+    statusChanged: (status) => {
+      if (status === 'open') rounds.ask();
+    },
+    // A call to `subject` got "no responders": if it is an instance, confirm a little later.
+    noResponders: (instanceSubject) => rounds.suspectGone(instanceSubject),
+  };
+  const source: DiscoverySource = {
+    ask: () => reply.send(pingSubject, ''),
+    probe: (instanceSubject, bounds) =>
+      shared.request(owner, instanceSubject, PING_REQUEST, undefined, bounds, 0).then(
+        () => 'alive' as const,
+        (error: unknown) => (isNoResponders(error) ? 'gone' : 'silent'),
+      ),
+    update: (subjects) => update(subjects.map((instanceSubject) => withSubject(url, instanceSubject))),
+  };
+  const rounds = new DiscoveryRounds(source, {
+    clock,
+    random,
+    intervalMs,
+    jitterRatio: NatsDiscoveryDefaults.jitterRatio,
+    forgetAfterMs,
+    maxMembers: maxInstances,
+    confirmGoneAfterMs: NatsDiscoveryDefaults.confirmGoneAfterMs,
+  });
+  shared.addOwner(owner);
+  const reply = shared.replySubject((msg) => {
+    const instanceSubject = instanceSubjectOf(subject, msg);
+    if (instanceSubject !== undefined) rounds.seen(instanceSubject);
+  });
+  rounds.start();
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    rounds.stop();
+    reply.stop();
+    shared.removeOwner(owner);
+    void release().catch(() => {});
+  };
+}
 
-  constructor(
-    readonly url: string,
-    private readonly subject: string,
-    private readonly shared: SharedConnection,
-    { clock, random, update }: DiscoverOptions,
-    settings: NatsDiscoveryOptions,
-    private readonly release: () => Promise<void>,
-  ) {
-    const intervalMs = positiveNumber(
-      'discovery.intervalMs',
-      settings.intervalMs ?? NatsDiscoveryDefaults.intervalMs,
-    );
-    const pingSubject = `${SERVICE_API_PREFIX}.PING.${(settings.serviceName ?? serviceNameFor)(subject)}`;
-    const source: DiscoverySource = {
-      ask: () => this.reply.send(pingSubject, ''),
-      probe: (instanceSubject, bounds) =>
-        shared.request(this, instanceSubject, PING_REQUEST, undefined, bounds, 0).then(
-          () => 'alive' as const,
-          (error: unknown) => (isNoResponders(error) ? 'gone' : 'silent'),
-        ),
-      update: (subjects) => update(subjects.map((instanceSubject) => withSubject(url, instanceSubject))),
-    };
-    this.rounds = new DiscoveryRounds(source, {
-      clock,
-      random,
-      intervalMs,
-      jitterRatio: NatsDiscoveryDefaults.jitterRatio,
-      forgetAfterMs: settings.forgetAfterMs ?? NatsDiscoveryDefaults.forgetAfterMs,
-      maxMembers: settings.maxInstances ?? NatsDiscoveryDefaults.maxInstances,
-      confirmGoneAfterMs: NatsDiscoveryDefaults.confirmGoneAfterMs,
-    });
-    shared.addOwner(this);
-    this.reply = shared.replySubject((msg) => this.onAnswer(msg));
-    this.rounds.start();
-  }
-
-  /** A connection that (re)opens starts a round at once rather than at the next tick. */
-  statusChanged(status: ConnectionStatus): void {
-    if (status === 'open') this.rounds.ask();
-  }
-
-  /** Stops asking, forgets the instances and releases the connection. */
-  stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.rounds.stop();
-    this.reply.stop();
-    this.shared.removeOwner(this);
-    void this.release().catch(() => {});
-  }
-
-  private onAnswer(msg: Msg): void {
-    const instanceSubject = this.instanceSubjectOf(msg);
-    if (instanceSubject !== undefined) this.rounds.seen(instanceSubject);
-  }
-
-  /**
-   * The instance subject a discovery answer announces, if it is a resilient-rpc listener of this
-   * very subject. Only a subject one token below the service subject is accepted, so that an
-   * answer cannot send calls outside the subject space (and permissions) of the service.
-   */
-  private instanceSubjectOf(msg: Msg): string | undefined {
-    try {
-      const { type, metadata } = JSON.parse(decoder.decode(msg.data));
-      const instanceSubject = metadata[ServiceMetadataKeys.instanceSubject];
-      const token = instanceSubject.slice(this.subject.length + 1);
-      if (
-        type !== ServiceResponseTypes.ping ||
-        metadata[ServiceMetadataKeys.subject] !== this.subject ||
-        instanceSubject !== `${this.subject}.${token}` ||
-        token.includes('.')
-      )
-        return undefined;
-      validateSubject(instanceSubject);
-      return instanceSubject;
-    } catch {
-      return undefined; // a foreign or broken responder
-    }
-  }
-
-  /** A call to `subject` got "no responders": if it is an instance, confirm a little later. */
-  noResponders(subject: string): void {
-    this.rounds.suspectGone(subject);
+/**
+ * The instance subject a discovery answer announces, if it is a resilient-rpc listener of this
+ * very subject. Only a subject one token below the service subject is accepted, so that an
+ * answer cannot send calls outside the subject space (and permissions) of the service.
+ */
+function instanceSubjectOf(subject: string, msg: Msg): string | undefined {
+  try {
+    const { type, metadata } = JSON.parse(decoder.decode(msg.data));
+    const instanceSubject = metadata[ServiceMetadataKeys.instanceSubject];
+    const token = instanceSubject.slice(subject.length + 1);
+    if (
+      type !== ServiceResponseTypes.ping ||
+      metadata[ServiceMetadataKeys.subject] !== subject ||
+      instanceSubject !== `${subject}.${token}` ||
+      token.includes('.')
+    )
+      return undefined;
+    validateSubject(instanceSubject);
+    return instanceSubject;
+  } catch {
+    return undefined; // a foreign or broken responder
   }
 }

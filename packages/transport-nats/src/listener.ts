@@ -13,7 +13,7 @@ import {
   InFlightLimit,
   type ServerListener,
 } from '@resilient-rpc/core';
-import { HeaderIncoming, headerRecord, ReplyOutbox } from '@resilient-rpc/core/transport';
+import { HeaderIncoming, headerRecord, type OptionsOf, ReplyOutbox } from '@resilient-rpc/core/transport';
 import {
   type DiscoveryResponder,
   ServiceEndpointCounters,
@@ -23,7 +23,9 @@ import {
 import { parseNatsUrl, validateSubject, withIpIdentity, withSubject } from './url.js';
 
 /** Options of {@link natsListener}: the subject, the queue group, and nats.js connection options. */
-export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> {
+export interface NatsListenerOptions
+  extends Omit<ConnectionOptions, 'servers'>,
+    OptionsOf<Pick<typeof NatsListenerDefaults, 'closeTimeoutMs'>> {
   /** Broker URL(s). Default `nats://127.0.0.1:4222`. Ignored when `connection` is given. */
   servers?: string | string[];
   /** The service subject (a literal subject, no wildcards). */
@@ -39,8 +41,6 @@ export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> 
    * clients then use the queue group only.
    */
   service?: ServiceIdentityOptions | false;
-  /** How long `close()` waits for replies still being written, ms. Default 5 000. */
-  closeTimeoutMs?: number;
   /**
    * Requests this listener handles at once (batch entries count one each): its one broker
    * connection carries every caller, so this is its in-flight-per-connection bound. More are
@@ -53,6 +53,7 @@ export interface NatsListenerOptions extends Omit<ConnectionOptions, 'servers'> 
 
 export const NatsListenerDefaults = {
   servers: 'nats://127.0.0.1:4222',
+  /** How long `close()` waits for replies still being written, ms. */
   closeTimeoutMs: 5_000,
   /** Reconnect forever: a broker restart must not end the service. */
   maxReconnectAttempts: -1,
@@ -181,13 +182,12 @@ class NatsListener implements NatsServerListener {
       ...connectOptions
     } = this.options;
     const serverList = Array.isArray(servers) ? servers : [servers];
-    const { tls } = connectOptions;
     const nc = (this.connection =
       existing ??
       (await connect({
         ...NatsListenerDefaults,
         ...connectOptions,
-        ...(tls !== undefined && { tls: withIpIdentity(tls, serverList) }),
+        tls: withIpIdentity(connectOptions.tls, serverList),
         servers: serverList,
       })));
     const id = nuid.next();

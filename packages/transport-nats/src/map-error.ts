@@ -1,5 +1,6 @@
 /**
- * Every failure of the NATS client side, as the core's failure kinds, in one place:
+ * Every failure of the NATS client side, as the core's failure kinds, in one place (an abort, and
+ * params that are not JSON, are the core's `aborted` and `unserialisable`):
  *
  * | what happened | kind | may have been processed |
  * | --- | --- | --- |
@@ -17,7 +18,6 @@ import {
   RpcError,
   TimeoutError,
 } from '@resilient-rpc/core';
-import { unserialisable as unserialisableRequest } from '@resilient-rpc/core/transport';
 
 const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -34,14 +34,8 @@ export const notOpenInTime = (endpoint: string, waitMs: number, status: string, 
     { endpoint, cause: last },
   );
 
-export const abortedBeforeSending = (endpoint: string) =>
-  new NotSentError('aborted before sending', { endpoint });
-
 export const publishFailed = (error: unknown, endpoint: string) =>
   new NotSentError(`NATS publish failed: ${reason(error)}`, { endpoint, cause: error });
-
-/** The request's params cannot be written as JSON (a BigInt, a cycle): no retry can send them. */
-export const unserialisable = (cause: unknown, endpoint: string) => unserialisableRequest(endpoint, cause);
 
 /** A waiting-for-open error of the shared connection, re-addressed to one endpoint. */
 export const forEndpoint = (error: RpcError, endpoint: string): RpcError =>
@@ -54,9 +48,6 @@ export const noResponders = (endpoint: string) =>
 
 export const replyTimedOut = (subject: string, timeoutMs: number, endpoint: string) =>
   new TimeoutError(`no reply on ${subject} within ${timeoutMs} ms`, { endpoint });
-
-/** The attempt's signal aborted after the request was handed to nats.js. */
-export const attemptAborted = (endpoint: string) => new TimeoutError('the attempt was aborted', { endpoint });
 
 export const disconnected = (server: string, endpoint?: string) =>
   new ConnectionLostError(`disconnected from NATS server ${server}`, { endpoint });

@@ -18,7 +18,7 @@ import {
   type RpcError,
   type TimerHandle,
 } from '@resilient-rpc/core';
-import { type CallBounds, OpenWait, ReplyTokens } from '@resilient-rpc/core/transport';
+import { aborted, type CallBounds, OpenWait, ReplyTokens, withDefaults } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
@@ -107,7 +107,6 @@ export class SharedConnection {
   constructor(
     private readonly options: ConnectionOptions,
     private readonly existing: NatsConnection | undefined,
-    private readonly inboxPrefix: string,
     /** `connectWaitMs`: longest wait of a call for a connection that is not open, ms. */
     private readonly settings: {
       readonly clock: Clock;
@@ -123,7 +122,7 @@ export class SharedConnection {
             ? errors.pingTimedOut(owner.url, timeoutMs)
             : errors.replyTimedOut(subject, timeoutMs, owner.url),
         aborted: ({ context: { owner, expect } }) =>
-          expect === FLUSH ? errors.pingTimedOut(owner.url) : errors.attemptAborted(owner.url),
+          expect === FLUSH ? errors.pingTimedOut(owner.url) : aborted(owner.url, true),
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
     );
@@ -142,11 +141,10 @@ export class SharedConnection {
     this.retryTimer = undefined;
     if (this.closing) return;
     const { options } = this;
-    const waitTimeMs = options.reconnectTimeWait ?? NatsClientDefaults.reconnectTimeWait;
-    const jitterMs = options.tls
-      ? (options.reconnectJitterTLS ?? NatsClientDefaults.reconnectJitterTLS)
-      : (options.reconnectJitter ?? NatsClientDefaults.reconnectJitter);
-    const delayMs = () => waitTimeMs + Math.floor(this.settings.random() * (jitterMs + 1));
+    const timing = withDefaults(NatsClientDefaults, options);
+    const jitterMs = options.tls ? timing.reconnectJitterTLS : timing.reconnectJitter;
+    const delayMs = () => timing.reconnectTimeWait + Math.floor(this.settings.random() * (jitterMs + 1));
+    // (Spread, not `timing`: `tls: null` is an option of its own, no TLS even if offered.)
     this.attempt = connect({
       ...NatsClientDefaults,
       reconnectDelayHandler: delayMs,
@@ -158,8 +156,7 @@ export class SharedConnection {
         const reason = (this.lastConnectError = errors.connectFailed(error));
         this.openWait.wake(reason);
         if (this.closing) return;
-        if ((options.waitOnFirstConnect ?? NatsClientDefaults.waitOnFirstConnect) === false)
-          this.setStatus('closed', reason);
+        if (timing.waitOnFirstConnect === false) this.setStatus('closed', reason);
         else this.retryTimer = this.settings.clock.setTimeout(() => this.connectOnce(), delayMs());
       },
     );
@@ -185,7 +182,7 @@ export class SharedConnection {
   private opened(nc: NatsConnection): void {
     this.nc = nc;
     this.lastConnectError = undefined;
-    this.replyPrefix = `${this.inboxPrefix}.${nuid.next()}.`;
+    this.replyPrefix = `${this.options.inboxPrefix ?? '_INBOX'}.${nuid.next()}.`;
     this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
     void this.watchStatus(nc);
     void nc.closed().then((error) => {
@@ -231,7 +228,7 @@ export class SharedConnection {
   ): Promise<T> {
     if (this.status === 'closed' || this.closing) throw errors.connectionClosed(url, this.lastConnectError);
     const left = await this.openWait.wait(bounds, this.settings.connectWaitMs, {
-      aborted: () => errors.abortedBeforeSending(url),
+      aborted: () => aborted(url, false),
       notOpenInTime: (waitMs) => errors.notOpenInTime(url, waitMs, this.status, this.lastConnectError),
       failed: (error) => errors.forEndpoint(error, url),
     });

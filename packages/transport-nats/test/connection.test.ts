@@ -1,4 +1,5 @@
 import { createServer as createTcpServer, type Socket } from 'node:net';
+import { connect } from '@nats-io/transport-node';
 import {
   type ClientConnection,
   type ConnectionEvent,
@@ -70,6 +71,29 @@ describe('NATS client connection', () => {
     await transport.close?.();
   });
 
+  it('replies come back on the inbox prefix of the options (default _INBOX)', async () => {
+    const raw = await connect({ servers: broker.url });
+    const replies: string[] = [];
+    raw.subscribe('conn.inbox', {
+      callback: (_error, msg) => {
+        replies.push(msg.reply ?? '');
+        msg.respond(JSON.stringify({ jsonrpc: '2.0', id: JSON.parse(msg.string()).id, result: 1 }));
+      },
+    });
+    await raw.flush();
+    for (const inboxPrefix of [undefined, 'custom.replies']) {
+      const transport = natsTransport(inboxPrefix === undefined ? {} : { inboxPrefix });
+      const connection = transport.connect(`${broker.url}/conn.inbox`, connectOptions);
+      expect(await connection.send(request('x'), options())).toMatchObject({ result: 1 });
+      await transport.close?.();
+    }
+    expect(replies.map((reply) => reply.split('.').slice(0, -2).join('.'))).toEqual([
+      '_INBOX',
+      'custom.replies',
+    ]);
+    await raw.close();
+  });
+
   it('times out (`timeout`) when the service does not answer in time, and honours abort', async () => {
     const server = createServer({ methods: { slow: ([ms]: [number], c) => sleepFor(ms, c.signal) } });
     const listener = await server.listen(natsListener({ servers: broker.url, subject: 'conn.slow' }));
@@ -81,7 +105,9 @@ describe('NATS client connection', () => {
     const pending = connection.send(request('slow', [2_000]), options(10_000, controller.signal));
     setTimeout(() => controller.abort(), 50);
     const started = Date.now();
-    await failure(pending);
+    // Aborted after it was sent: it may have been processed.
+    const aborted = await failure(pending);
+    expect([aborted.kind, aborted.endpoint]).toEqual(['timeout', listener.urls[0]]);
     expect(Date.now() - started).toBeLessThan(1_500);
     await transport.close?.();
     await server.close();

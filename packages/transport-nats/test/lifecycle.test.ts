@@ -107,6 +107,23 @@ describe('NATS lifecycle (issue 16)', () => {
     expect(performance.now() - started).toBeLessThan(300 + 500);
   });
 
+  it('a call aborted while it waits for the connection fails not-sent at once', async () => {
+    const broker = await fakeBroker('silent');
+    const transport = natsTransport({ connectWaitMs: 5_000 });
+    cleanup.push(async () => transport.close?.());
+    const url = `${broker.url}/aborted`;
+    const connection = transport.connect(url, { clock: systemClock, random: defaultRandom });
+    const controller = new AbortController();
+    const pending = failureOf(
+      connection.send(request, { ...sendOptions(10_000), signal: controller.signal }),
+    );
+    setTimeout(() => controller.abort(), 50);
+    const started = performance.now();
+    const error = await pending;
+    expect([error.kind, error.endpoint]).toEqual(['not-sent', url]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it('through the client, with its retries, an unreachable broker fails the call not-sent in about a second, not after 10 s', async () => {
     const broker = await fakeBroker('silent');
     const client: RpcClient = createClient({
