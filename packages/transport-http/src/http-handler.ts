@@ -8,22 +8,21 @@ import {
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { certificateUser, flattenHeaders, LazyIncoming } from '@resilient-rpc/core/transport';
+import { certificateUser, flattenHeaders, LazyIncoming, type OptionsOf } from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
 import { readBody } from './read-body.js';
 import { responder } from './respond.js';
 import { HttpStatusOf } from './status.js';
 
-/** Options of {@link createHttpHandler}. */
-export interface HttpHandlerOptions {
-  /** Path that takes JSON-RPC `POST`s. Default `/rpc`. Use `/` when mounting under a prefix in express. */
-  readonly path?: string;
+/** The server options documented with their defaults in {@link HttpServerDefaults}. */
+export type ServerOptionsOf = OptionsOf<typeof HttpServerDefaults>;
+
+/** Options of {@link createHttpHandler}; `path` and `retryAfterSeconds`: see {@link HttpServerDefaults}. */
+export interface HttpHandlerOptions extends Pick<ServerOptionsOf, 'path' | 'retryAfterSeconds'> {
   /** Path of the health endpoint (`GET`/`HEAD`); `false` turns it off. Default `/health`. */
   readonly healthPath?: string | false;
   /** Largest request body in bytes; larger ones get 413. Default: the server's `maxMessageBytes` (1 MiB). */
   readonly maxBodyBytes?: number;
-  /** `Retry-After` (seconds) sent with 503 answers. Default 1. */
-  readonly retryAfterSeconds?: number;
 }
 
 /** A node:http request handler; `next` (express style) is called for paths it does not serve. */

@@ -22,6 +22,14 @@ export type WithDefaults<D, O> = Omit<O, keyof D> & {
 };
 
 /**
+ * The options an adapter's documented defaults object `D` stands for: each of its keys optional,
+ * of its default's type widened (`'127.0.0.1'` → `string`). A homomorphic mapped type, so each
+ * option shows its default's JSDoc in the editor and in the `.d.ts`: an option is documented once,
+ * on its default (`Pick` or `Omit` it to take some of them).
+ */
+export type OptionsOf<D> = { readonly [K in keyof D]?: Widen<D[K]> };
+
+/**
  * An adapter's settings, resolved once: `defaults` with every option given (not `undefined` or
  * `null`) over it.
  */

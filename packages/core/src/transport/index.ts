@@ -42,6 +42,7 @@ export {
 export { type CallBounds, OpenWait, type OpenWaitErrors } from '../transport-support/open-wait.js';
 export {
   checkPositive,
+  type OptionsOf,
   positiveNumber,
   type WithDefaults,
   withDefaults,
