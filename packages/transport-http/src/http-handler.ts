@@ -8,10 +8,16 @@ import {
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { certificateUser, flattenHeaders, LazyIncoming, type OptionsOf } from '@resilient-rpc/core/transport';
+import {
+  certificateUser,
+  flattenHeaders,
+  LazyIncoming,
+  type OptionsOf,
+  withDefaults,
+} from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
 import { readBody } from './read-body.js';
-import { responder } from './respond.js';
+import { Responder } from './respond.js';
 import { HttpStatusOf } from './status.js';
 
 /** The server options documented with their defaults in {@link HttpServerDefaults}. */
@@ -130,12 +136,9 @@ export function buildHandler(
   options: HttpHandlerOptions,
   hooks: HandlerHooks,
 ): HttpHandler {
-  const rpcPath = options.path ?? HttpServerDefaults.path;
-  const healthPath = options.healthPath === undefined ? HttpServerDefaults.healthPath : options.healthPath;
+  const { path: rpcPath, healthPath, retryAfterSeconds } = withDefaults(HttpServerDefaults, options);
   const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
-  const { send, refuse } = responder(
-    String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds),
-  );
+  const { send, refuse } = new Responder(String(retryAfterSeconds));
   const closing = hooks.closing ?? (() => false);
   const { InvalidRequest } = ErrorCodes;
   const tooLarge = (res: ServerResponse) =>

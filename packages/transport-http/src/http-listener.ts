@@ -7,7 +7,7 @@ import { Answering, boundUrl, withDefaults } from '@resilient-rpc/core/transport
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions, type ServerOptionsOf } from './http-handler.js';
-import { responder } from './respond.js';
+import { Responder } from './respond.js';
 
 /**
  * Options of {@link httpListener}: those of {@link createHttpHandler}, and the server's limits and
@@ -69,7 +69,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       const inner = buildHandler(dispatcher, options, { closing: () => draining });
       const { maxInFlightPerConnection: maxPerConnection, maxConnections, maxConnectionsPerAddress } = o;
       const { headersTimeoutMs: headersTimeout, idleTimeoutMs: idleTimeout } = o;
-      const { refuse } = responder(String(o.retryAfterSeconds));
+      const { refuse } = new Responder(String(o.retryAfterSeconds));
       const connections = new ConnectionGuard({
         maxConnections,
         maxConnectionsPerAddress,
