@@ -38,11 +38,6 @@ export type HttpHandler = (
   next?: (error?: unknown) => void,
 ) => void;
 
-/** Internal: how a listener tells the handler to close connections after answering (while draining). */
-export interface HandlerHooks {
-  readonly closing?: () => boolean;
-}
-
 const JSON_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 function isDispatcher(target: Dispatcher | RpcServer): target is Dispatcher {
   return typeof (target as Dispatcher).handleMessage === 'function';
@@ -123,23 +118,23 @@ export function createHttpHandler(
   target: Dispatcher | RpcServer,
   options: HttpHandlerOptions = {},
 ): HttpHandler {
-  return buildHandler(isDispatcher(target) ? target : target.dispatcher, options, {});
+  return buildHandler(isDispatcher(target) ? target : target.dispatcher, options);
 }
 
 /**
- * Internal: {@link createHttpHandler} with listener hooks. The HTTP layer refuses what it can
- * before reading a body (method, media type, declared length, draining) and hands the body's bytes
- * to `dispatcher.dispatch`, which owns the rest; its status becomes the HTTP status.
+ * Internal: {@link createHttpHandler}, with `closing`, how a listener tells the handler to close
+ * connections after answering (while draining). The HTTP layer refuses what it can before reading
+ * a body (method, media type, declared length, draining) and hands the body's bytes to
+ * `dispatcher.dispatch`, which owns the rest; its status becomes the HTTP status.
  */
 export function buildHandler(
   dispatcher: Dispatcher,
   options: HttpHandlerOptions,
-  hooks: HandlerHooks,
+  closing: () => boolean = () => false,
 ): HttpHandler {
   const { path: rpcPath, healthPath, retryAfterSeconds } = withDefaults(HttpServerDefaults, options);
   const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
   const { send, refuse } = new Responder(String(retryAfterSeconds));
-  const closing = hooks.closing ?? (() => false);
   const { InvalidRequest } = ErrorCodes;
   const tooLarge = (res: ServerResponse) =>
     refuse(res, 413, ErrorCodes.MessageTooLarge, 'message too large', { maxMessageBytes: maxBodyBytes });

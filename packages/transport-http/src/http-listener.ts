@@ -66,7 +66,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     },
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
-      const inner = buildHandler(dispatcher, options, { closing: () => draining });
+      const inner = buildHandler(dispatcher, options, () => draining);
       const { maxInFlightPerConnection: maxPerConnection, maxConnections, maxConnectionsPerAddress } = o;
       const { headersTimeoutMs: headersTimeout, idleTimeoutMs: idleTimeout } = o;
       const { refuse } = new Responder(String(o.retryAfterSeconds));
