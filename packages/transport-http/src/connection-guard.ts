@@ -1,15 +1,11 @@
 import type { Socket } from 'node:net';
 import { type ConnectionEntry, ConnectionTable } from '@resilient-rpc/core';
 import { TickClock } from '@resilient-rpc/core/transport';
+import type { ServerOptionsOf } from './http-handler.js';
 
-/** Options of {@link ConnectionGuard}; see {@link HttpServerDefaults} for their defaults. */
-export interface ConnectionGuardOptions {
-  /** Most open connections before idle ones are given up and new ones refused. */
-  readonly maxConnections: number;
-  /** Most open connections from one remote address (0: no limit). */
-  readonly maxConnectionsPerAddress: number;
-  /** A connection that has sent no byte within this long after connecting is closed, ms (0: never). */
-  readonly idleTimeoutMs: number;
+/** Options of {@link ConnectionGuard}: the listener's settings (see {@link HttpServerDefaults}), and: */
+export interface ConnectionGuardOptions
+  extends Required<Pick<ServerOptionsOf, 'maxConnections' | 'maxConnectionsPerAddress' | 'idleTimeoutMs'>> {
   /** A refused connection that sends no request within this long is closed, ms. */
   readonly refusedGraceMs: number;
 }

@@ -32,9 +32,11 @@ import { mapHttpError } from './map-error.js';
 import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
-/** Health probes of an endpoint that refused connections: first after 250 ms, backing off to 5 s. */
-const PROBE_MIN_MS = 250;
-const PROBE_MAX_MS = 5_000;
+/**
+ * A health probe's timeout, ms: the longest delay between the probes of an endpoint that refused
+ * connections (they back off from 250 ms to 5 s, {@link Reachability}'s defaults).
+ */
+const PROBE_TIMEOUT_MS = 5_000;
 /**
  * A request's abort signal is read only once it has waited this long, ms (as the WebSocket and
  * NATS transports do): most requests are answered sooner and never make the core create their
@@ -99,9 +101,7 @@ export class HttpConnection implements ClientConnection {
     this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
     this.reachability = new Reachability({
       clock: config.clock,
-      probe: () => this.fetch(this.health(undefined, PROBE_MAX_MS)),
-      probeMinMs: PROBE_MIN_MS,
-      probeMaxMs: PROBE_MAX_MS,
+      probe: () => this.exchange(this.health(undefined, PROBE_TIMEOUT_MS)),
     });
     this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
       config.clock,
@@ -233,12 +233,13 @@ export class HttpConnection implements ClientConnection {
           (error, answer) => {
             if (error === undefined) inFlight.resolve(number, answer!);
             // Not after a timeout or an abort (the request was destroyed, the call settled).
-            else if (inFlight.get(number) !== undefined) inFlight.reject(number, this.failed(error, options));
+            else if (inFlight.get(number) !== undefined)
+              inFlight.reject(number, this.failure(error, options.signal));
           },
         );
       } catch (error) {
         // node:http refused the request (e.g. an invalid header value): nothing was sent.
-        reject(this.failed(error, options));
+        reject(this.failure(error, options.signal));
         return;
       }
       inFlight.add(
@@ -276,13 +277,6 @@ export class HttpConnection implements ClientConnection {
    * transport's own instance it skips axios's pipeline while nothing was installed on it (see
    * `pipelineSkipper`); otherwise it goes through `axios.request`.
    */
-  private fetch(request: LeanRequest): Promise<HttpAnswer> {
-    const { options } = this;
-    return this.config.lean?.skip()
-      ? leanRequest(request, options)
-      : axiosRequest(this.client, request, options);
-  }
-
   private exchange(request: LeanRequest): Promise<HttpAnswer> {
     if (this.reachability.status === 'closed') {
       return Promise.reject(
@@ -291,7 +285,11 @@ export class HttpConnection implements ClientConnection {
     }
     return new Promise<HttpAnswer>((resolve, reject) => {
       this.pending.add(reject);
-      this.fetch(request).then(
+      const { options } = this;
+      (this.config.lean?.skip()
+        ? leanRequest(request, options)
+        : axiosRequest(this.client, request, options)
+      ).then(
         (answer) => {
           this.pending.delete(reject);
           this.reachability.answered();
@@ -303,11 +301,6 @@ export class HttpConnection implements ClientConnection {
         },
       );
     });
-  }
-
-  /** A failed lean request: mapped with its signal (read now, if it was not yet). */
-  private failed(error: unknown, options: SendOptions): RpcError {
-    return this.failure(error, options.signal);
   }
 
   /**

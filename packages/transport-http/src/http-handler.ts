@@ -8,22 +8,27 @@ import {
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { certificateUser, flattenHeaders, LazyIncoming } from '@resilient-rpc/core/transport';
+import {
+  certificateUser,
+  flattenHeaders,
+  LazyIncoming,
+  type OptionsOf,
+  withDefaults,
+} from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
 import { readBody } from './read-body.js';
-import { responder } from './respond.js';
+import { Responder } from './respond.js';
 import { HttpStatusOf } from './status.js';
 
-/** Options of {@link createHttpHandler}. */
-export interface HttpHandlerOptions {
-  /** Path that takes JSON-RPC `POST`s. Default `/rpc`. Use `/` when mounting under a prefix in express. */
-  readonly path?: string;
+/** The server options documented with their defaults in {@link HttpServerDefaults}. */
+export type ServerOptionsOf = OptionsOf<typeof HttpServerDefaults>;
+
+/** Options of {@link createHttpHandler}; `path` and `retryAfterSeconds`: see {@link HttpServerDefaults}. */
+export interface HttpHandlerOptions extends Pick<ServerOptionsOf, 'path' | 'retryAfterSeconds'> {
   /** Path of the health endpoint (`GET`/`HEAD`); `false` turns it off. Default `/health`. */
   readonly healthPath?: string | false;
   /** Largest request body in bytes; larger ones get 413. Default: the server's `maxMessageBytes` (1 MiB). */
   readonly maxBodyBytes?: number;
-  /** `Retry-After` (seconds) sent with 503 answers. Default 1. */
-  readonly retryAfterSeconds?: number;
 }
 
 /** A node:http request handler; `next` (express style) is called for paths it does not serve. */
@@ -32,11 +37,6 @@ export type HttpHandler = (
   res: ServerResponse,
   next?: (error?: unknown) => void,
 ) => void;
-
-/** Internal: how a listener tells the handler to close connections after answering (while draining). */
-export interface HandlerHooks {
-  readonly closing?: () => boolean;
-}
 
 const JSON_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 function isDispatcher(target: Dispatcher | RpcServer): target is Dispatcher {
@@ -118,26 +118,23 @@ export function createHttpHandler(
   target: Dispatcher | RpcServer,
   options: HttpHandlerOptions = {},
 ): HttpHandler {
-  return buildHandler(isDispatcher(target) ? target : target.dispatcher, options, {});
+  return buildHandler(isDispatcher(target) ? target : target.dispatcher, options);
 }
 
 /**
- * Internal: {@link createHttpHandler} with listener hooks. The HTTP layer refuses what it can
- * before reading a body (method, media type, declared length, draining) and hands the body's bytes
- * to `dispatcher.dispatch`, which owns the rest; its status becomes the HTTP status.
+ * Internal: {@link createHttpHandler}, with `closing`, how a listener tells the handler to close
+ * connections after answering (while draining). The HTTP layer refuses what it can before reading
+ * a body (method, media type, declared length, draining) and hands the body's bytes to
+ * `dispatcher.dispatch`, which owns the rest; its status becomes the HTTP status.
  */
 export function buildHandler(
   dispatcher: Dispatcher,
   options: HttpHandlerOptions,
-  hooks: HandlerHooks,
+  closing: () => boolean = () => false,
 ): HttpHandler {
-  const rpcPath = options.path ?? HttpServerDefaults.path;
-  const healthPath = options.healthPath === undefined ? HttpServerDefaults.healthPath : options.healthPath;
+  const { path: rpcPath, healthPath, retryAfterSeconds } = withDefaults(HttpServerDefaults, options);
   const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
-  const { send, refuse } = responder(
-    String(options.retryAfterSeconds ?? HttpServerDefaults.retryAfterSeconds),
-  );
-  const closing = hooks.closing ?? (() => false);
+  const { send, refuse } = new Responder(String(retryAfterSeconds));
   const { InvalidRequest } = ErrorCodes;
   const tooLarge = (res: ServerResponse) =>
     refuse(res, 413, ErrorCodes.MessageTooLarge, 'message too large', { maxMessageBytes: maxBodyBytes });

@@ -6,55 +6,20 @@ import { type Dispatcher, ErrorCodes, parseListenUrl, type ServerListener } from
 import { Answering, boundUrl, withDefaults } from '@resilient-rpc/core/transport';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
-import { buildHandler, type HttpHandlerOptions } from './http-handler.js';
-import { responder } from './respond.js';
+import { buildHandler, type HttpHandlerOptions, type ServerOptionsOf } from './http-handler.js';
+import { Responder } from './respond.js';
 
-/** Options of {@link httpListener}. Every limit has a default in {@link HttpServerDefaults}. */
-export interface HttpListenerOptions extends HttpHandlerOptions {
+/**
+ * Options of {@link httpListener}: those of {@link createHttpHandler}, and the server's limits and
+ * timeouts, documented with their defaults in {@link HttpServerDefaults}.
+ */
+export interface HttpListenerOptions
+  extends HttpHandlerOptions,
+    Omit<ServerOptionsOf, keyof HttpHandlerOptions | 'connectionsCheckingIntervalMs'> {
   /** TCP port; 0 picks a free one (read it from `urls` after start). Default 0. */
   readonly port?: number;
-  /** Interface to bind. Default `127.0.0.1`. */
-  readonly host?: string;
   /** Serve https with these Node TLS options (`key`, `cert`, `ca`, `requestCert`…). */
   readonly tls?: HttpsServerOptions;
-  /** Time to receive the request headers, ms (slow-loris bound). Default 10 000. */
-  readonly headersTimeoutMs?: number;
-  /** Time to receive the whole request, ms; 0 turns it off. Default 30 000. */
-  readonly requestTimeoutMs?: number;
-  /**
-   * A new connection that sends nothing for this long is closed, ms; 0 turns it off (one that
-   * sends nothing is still closed after `headersTimeoutMs`: node counts a request's header time
-   * from the connection's start). Also the default of `keepAliveTimeoutMs`. (On https, also the TLS handshake timeout unless
-   * `tls.handshakeTimeout` is set.) Default 5 000.
-   */
-  readonly idleTimeoutMs?: number;
-  /**
-   * A keep-alive connection idle between requests for this long is closed, ms. Default
-   * `idleTimeoutMs` (5 000 when that is 0).
-   */
-  readonly keepAliveTimeoutMs?: number;
-  /**
-   * Most open connections. Past it, a new connection makes room by closing the connection idle
-   * longest (no request in progress); only when none is idle is its request answered 503 with
-   * JSON-RPC -32002 (never run) and the connection closed. Past twice this, connections are
-   * dropped at once. Default 10 000.
-   */
-  readonly maxConnections?: number;
-  /**
-   * Most open connections from one remote address; the request of a connection past it is
-   * answered 503 with JSON-RPC -32002 (never run) and the connection closed. 0: no limit (the
-   * default, since behind a proxy or NAT every caller shares one address).
-   */
-  readonly maxConnectionsPerAddress?: number;
-  /** Largest request header block, bytes. Default 16 KiB. */
-  readonly maxHeaderSize?: number;
-  /**
-   * Requests handled at once on one connection (pipelined HTTP/1.1 requests); more are answered
-   * 503 with JSON-RPC -32002 Overloaded and never run. Default 16.
-   */
-  readonly maxInFlightPerConnection?: number;
-  /** Requests served per keep-alive connection before it is closed; 0 is unlimited. Default 0. */
-  readonly maxRequestsPerSocket?: number;
 }
 
 /** The listener, with the node:http server once started. */
@@ -101,10 +66,10 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     },
     async start(dispatcher: Dispatcher) {
       if (server !== undefined) throw new Error('this HTTP listener was already started');
-      const inner = buildHandler(dispatcher, options, { closing: () => draining });
+      const inner = buildHandler(dispatcher, options, () => draining);
       const { maxInFlightPerConnection: maxPerConnection, maxConnections, maxConnectionsPerAddress } = o;
       const { headersTimeoutMs: headersTimeout, idleTimeoutMs: idleTimeout } = o;
-      const { refuse } = responder(String(o.retryAfterSeconds));
+      const { refuse } = new Responder(String(o.retryAfterSeconds));
       const connections = new ConnectionGuard({
         maxConnections,
         maxConnectionsPerAddress,
@@ -166,7 +131,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         connections.admit(socket),
       );
       created.maxConnections = maxConnections * 2;
-      created.maxRequestsPerSocket = options.maxRequestsPerSocket ?? 0;
+      created.maxRequestsPerSocket = o.maxRequestsPerSocket;
       // Expect: 100-continue: refuse an oversized body before the client sends it.
       const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
       created.on('checkContinue', (req, res) => {

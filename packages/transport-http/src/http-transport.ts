@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
-import { positiveNumber } from '@resilient-rpc/core/transport';
+import { type OptionsOf, positiveNumber, withDefaults } from '@resilient-rpc/core/transport';
 import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
@@ -14,8 +14,14 @@ export type HeadersOption =
   | Readonly<Record<string, string>>
   | ((url: string) => Readonly<Record<string, string>> | undefined);
 
-/** Options of {@link httpTransport}. */
-export interface HttpTransportOptions extends HttpTransportServerOptions {
+/**
+ * Options of {@link httpTransport}; `healthPath`, `maxSockets`, `maxFreeSockets`,
+ * `idleSocketTimeoutMs` and `maxResponseBytes` are documented with their defaults in
+ * {@link HttpClientDefaults}.
+ */
+export interface HttpTransportOptions
+  extends HttpTransportServerOptions,
+    Omit<OptionsOf<typeof HttpClientDefaults>, 'keepAliveMsecs'> {
   /**
    * Your own axios instance (with its interceptors, agents, proxy…). Each request still sets
    * `maxRedirects: 0`, `responseType: 'text'`, identity transforms and `validateStatus` for all
@@ -24,25 +30,8 @@ export interface HttpTransportOptions extends HttpTransportServerOptions {
   readonly axios?: AxiosInstance;
   /** Headers sent with every request (e.g. `{ authorization: 'Bearer …' }`), or a function of the endpoint URL. */
   readonly headers?: HeadersOption;
-  /** Health path for `ping()`, resolved against the endpoint's origin. Default `/health`. */
-  readonly healthPath?: string;
   /** TLS options for https endpoints (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`…). */
   readonly tls?: HttpsAgentOptions;
-  /** Most sockets per origin. Default unlimited. */
-  readonly maxSockets?: number;
-  /**
-   * Idle keep-alive sockets are closed after this long, ms; shortened further by a server's
-   * `Keep-Alive: timeout=…` hint, so the client, not the server, closes an idle socket (a request
-   * sent on a socket the server is closing is lost). Default 4 000.
-   */
-  readonly idleSocketTimeoutMs?: number;
-  /**
-   * Largest response body, bytes (after decompression). A bigger response fails as a `protocol`
-   * error (not retried) as soon as this much arrived; the rest is never read. Default 64 MiB.
-   */
-  readonly maxResponseBytes?: number;
-  /** Idle keep-alive sockets kept per origin. Default 256. */
-  readonly maxFreeSockets?: number;
   /** Your own agents (ignored when `axios` is given: configure them on your instance). */
   readonly httpAgent?: HttpAgent;
   readonly httpsAgent?: HttpsAgent;
@@ -60,6 +49,7 @@ export interface HttpTransport extends ClientTransport {
  * `http://` and `https://` endpoints.
  */
 export function httpTransport(options: HttpTransportOptions = {}): HttpTransport {
+  const o = withDefaults(HttpClientDefaults, options);
   const ownAgents: Array<HttpAgent | HttpsAgent> = [];
   let instance = options.axios;
   let lean: { skip: () => boolean; http: HttpAgent; https: HttpsAgent } | undefined;
@@ -67,13 +57,13 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     const agentOptions = {
       keepAlive: true,
       keepAliveMsecs: HttpClientDefaults.keepAliveMsecs,
-      maxSockets: options.maxSockets ?? HttpClientDefaults.maxSockets,
-      maxFreeSockets: options.maxFreeSockets ?? HttpClientDefaults.maxFreeSockets,
+      maxSockets: o.maxSockets,
+      maxFreeSockets: o.maxFreeSockets,
       scheduling: 'lifo' as const,
     };
     // Idle sockets closed by a timer armed only while they are free (see closeWhenIdle); 0 keeps
     // node:http's behaviour without an agent timeout.
-    const idleMs = options.idleSocketTimeoutMs ?? HttpClientDefaults.idleSocketTimeoutMs;
+    const idleMs = o.idleSocketTimeoutMs;
     const idle = <A extends HttpAgent | HttpsAgent>(agent: A) =>
       idleMs > 0 ? closeWhenIdle(agent, idleMs) : agent;
     const httpAgent = options.httpAgent ?? idle(new HttpAgent(agentOptions));
@@ -86,11 +76,8 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
     lean = { skip: pipelineSkipper(instance), http: httpAgent, https: httpsAgent };
   }
   const client = instance;
-  const healthPath = options.healthPath ?? HttpClientDefaults.healthPath;
-  const maxResponseBytes = positiveNumber(
-    'maxResponseBytes',
-    options.maxResponseBytes ?? HttpClientDefaults.maxResponseBytes,
-  );
+  const { healthPath } = o;
+  const maxResponseBytes = positiveNumber('maxResponseBytes', o.maxResponseBytes);
   const headersOption = options.headers;
   const connections = new Set<HttpConnection>();
   return {

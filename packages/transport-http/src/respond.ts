@@ -2,34 +2,19 @@ import type { ServerResponse } from 'node:http';
 import { errorResponse } from '@resilient-rpc/core';
 
 /** How one server side answers, with its `Retry-After` (seconds) for 503s. */
-export interface Responder {
+export class Responder {
+  constructor(private readonly retryAfter: string) {}
+
   /**
    * Writes one answer: `body` is JSON text (`undefined`: no body). The HTTP layer's headers follow
    * the status (`Retry-After` with 503, `WWW-Authenticate: Bearer` with 401); `close` asks the
    * client to close the connection after it. Nothing is written on a response already answered
    * or destroyed.
    */
-  send(res: ServerResponse, status: number, body: string | undefined, close: boolean): void;
-  /**
-   * What the HTTP layer refuses itself, before a message reaches the dispatcher (wrong method or
-   * media type, a declared body over the limit, draining, connection limits): an id-less JSON-RPC
-   * error with the status that says it, and `Connection: close` unless `close` is false.
-   */
-  refuse(
-    res: ServerResponse,
-    status: number,
-    code: number,
-    message: string,
-    data?: unknown,
-    close?: boolean,
-  ): void;
-}
-
-export function responder(retryAfter: string): Responder {
-  const send: Responder['send'] = (res, status, body, close) => {
+  readonly send = (res: ServerResponse, status: number, body: string | undefined, close: boolean): void => {
     if (res.headersSent || res.destroyed) return;
     const headers: Record<string, string | number> = {};
-    if (status === 503) headers['retry-after'] = retryAfter;
+    if (status === 503) headers['retry-after'] = this.retryAfter;
     if (status === 401) headers['www-authenticate'] = 'Bearer';
     if (close) headers.connection = 'close';
     if (body !== undefined) {
@@ -39,9 +24,18 @@ export function responder(retryAfter: string): Responder {
     res.writeHead(status, headers);
     res.end(body);
   };
-  return {
-    send,
-    refuse: (res, status, code, message, data, close = true) =>
-      send(res, status, JSON.stringify(errorResponse(null, code, message, data)), close),
-  };
+
+  /**
+   * What the HTTP layer refuses itself, before a message reaches the dispatcher (wrong method or
+   * media type, a declared body over the limit, draining, connection limits): an id-less JSON-RPC
+   * error with the status that says it, and `Connection: close` unless `close` is false.
+   */
+  readonly refuse = (
+    res: ServerResponse,
+    status: number,
+    code: number,
+    message: string,
+    data?: unknown,
+    close = true,
+  ): void => this.send(res, status, JSON.stringify(errorResponse(null, code, message, data)), close);
 }

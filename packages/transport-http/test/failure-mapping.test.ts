@@ -59,6 +59,37 @@ describe('failure mapping', () => {
     expect(seen).toEqual(['reconnecting']);
   });
 
+  it('a probe that gets an answer resets the probe backoff: after the next refusal it probes in 250 ms again', async () => {
+    const port = await freePort();
+    const { connection, transport } = connect(`http://127.0.0.1:${port}/rpc`);
+    cleanups.push(async () => transport.close?.());
+    const health = () =>
+      new Promise<Server>((resolve) => {
+        // Connection: close, so that the next request opens a socket (and is refused) again.
+        const server = createNodeServer((_req, res) => res.writeHead(200, { connection: 'close' }).end('{}'));
+        server.listen(port, '127.0.0.1', () => resolve(server));
+      });
+    const reopened = () =>
+      new Promise<void>((resolve) => {
+        const off = connection.onEvent((event) => {
+          if (event.type === 'status' && event.status === 'open') resolve(off());
+        });
+      });
+    // Refused: probes after 250 and 500 ms fail, the third (1 s later) finds the endpoint back.
+    expect((await failure(connection.send(request('echo', []), sendOptions(30_000)))).kind).toBe('not-sent');
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    const first = await health();
+    await reopened();
+    await closeRaw(first);
+    // Refused again: the first probe comes 250 ms later, not 2 s (the backoff where it stood).
+    expect((await failure(connection.send(request('echo', []), sendOptions(30_000)))).kind).toBe('not-sent');
+    const started = Date.now();
+    const second = await health();
+    cleanups.push(() => closeRaw(second));
+    await reopened();
+    expect(Date.now() - started).toBeLessThan(1_200);
+  });
+
   it('maps an unknown host to not-sent', async () => {
     const { connection, transport } = connect('http://no-such-host.invalid/rpc');
     cleanups.push(async () => transport.close?.());
