@@ -1,4 +1,5 @@
-import { type DispatchStatus, ErrorCodes, type JsonRpcResponse } from '@resilient-rpc/core';
+import type { DispatchStatus, JsonRpcResponse } from '@resilient-rpc/core';
+import { dispatchStatusOf } from '@resilient-rpc/core/transport';
 
 /**
  * The HTTP status of each {@link DispatchStatus}: what tells HTTP clients and proxies what
@@ -16,23 +17,11 @@ export const HttpStatusOf: Readonly<Record<DispatchStatus, number>> = Object.fre
   draining: 503,
 });
 
-const STATUS_OF_CODE: ReadonlyMap<number, number> = new Map([
-  [ErrorCodes.ParseError, 400],
-  [ErrorCodes.InvalidRequest, 400],
-  [ErrorCodes.Unauthenticated, 401],
-  [ErrorCodes.Forbidden, 403],
-  [ErrorCodes.MessageTooLarge, 413],
-  [ErrorCodes.BatchTooLarge, 413],
-  [ErrorCodes.Overloaded, 503],
-  [ErrorCodes.Draining, 503],
-]);
-
 /**
  * The HTTP status for a JSON-RPC answer, as {@link HttpStatusOf} maps the dispatcher's status:
  * batches are 200; a single error response gets 400 (-32700, -32600), 401 (-32004), 403 (-32005),
  * 413 (-32006, -32007) or 503 (-32002, -32003); anything else (method errors, deadline) is 200.
  */
 export function statusFor(response: JsonRpcResponse | JsonRpcResponse[]): number {
-  if (Array.isArray(response) || !('error' in response)) return 200;
-  return STATUS_OF_CODE.get(response.error.code) ?? 200;
+  return HttpStatusOf[dispatchStatusOf(response)];
 }

@@ -196,7 +196,7 @@ export class MessageDispatcher implements Dispatcher {
 }
 
 /** The status of an answer; only a single error response (or a whole-message error) is not `ok`. */
-function statusOf(answer: JsonRpcResponse | JsonRpcResponse[]): DispatchStatus {
+export function statusOf(answer: JsonRpcResponse | JsonRpcResponse[]): DispatchStatus {
   if (Array.isArray(answer) || !('error' in answer)) return 'ok';
   switch (answer.error.code) {
     case ErrorCodes.ParseError:

@@ -5,6 +5,8 @@
  * core's root before this entry existed stay there too.
  */
 
+/** The dispatcher's status of a JSON-RPC answer (what a listener maps to its protocol's status). */
+export { statusOf as dispatchStatusOf } from '../server/dispatcher.js';
 export { Answering } from '../transport-support/answering.js';
 export { boundedVerdict, type VerdictOutcome } from '../transport-support/bounded-verdict.js';
 export {
