@@ -127,22 +127,6 @@ describe('requestText', () => {
     );
   });
 
-  it('reuses the meta text of the frozen metadata it read last, and only of a frozen one', () => {
-    const request: JsonRpcRequest = { jsonrpc: '2.0', method: 'echo', id: 1 };
-    const first = Object.freeze({ deadlineMs: 900, attempt: 1 });
-    expect(requestText(request, first)).toBe(reference(request, first));
-    expect(requestText(request, first, 7)).toBe(reference(request, first, 7));
-    const second = Object.freeze({ deadlineMs: 800, attempt: 2, idempotent: true });
-    expect(requestText(request, second)).toBe(reference(request, second));
-    expect(requestText(request, first)).toBe(reference(request, first));
-    // An object that may change between sends is written from its values each time.
-    const mutable: { deadlineMs: number; attempt: number } = { deadlineMs: 900, attempt: 1 };
-    expect(requestText(request, mutable)).toBe(reference(request, mutable));
-    mutable.attempt = 3;
-    expect(requestText(request, mutable)).toBe(reference(request, mutable));
-    expect(requestText(request, mutable)).toContain('"attempt":3');
-  });
-
   it('throws for params JSON cannot express, on either path', () => {
     expect(() => requestText({ jsonrpc: '2.0', method: 'echo', params: [1n] as never, id: 1 }, {})).toThrow(
       TypeError,

@@ -51,14 +51,6 @@ export class CallProfile {
     /** W3C `traceparent` and `tracestate` sent with every attempt (validated by the client). */
     readonly traceContext: TraceContext | undefined = undefined,
   ) {}
-
-  /**
-   * The metadata an attempt of this profile sent last, frozen, when it had no trace fields: the
-   * next attempt with the same time left and number sends the same object (most calls: a first
-   * attempt sends the whole deadline), so that a transport that writes it as text can reuse the
-   * text it wrote for it (see `requestText`).
-   */
-  plainMetadata: WireMetadata | undefined = undefined;
 }
 
 /** The W3C Trace Context a call sends with each attempt. */
@@ -626,24 +618,23 @@ export class Attempt implements SendOptions, PendingAttempt {
   /**
    * The metadata sent with this attempt, built on each read from the attempt's fixed state (so
    * every read gives the same values): the attempt keeps no object for it while it waits. A
-   * transport reads it once, when it writes the request. Without trace fields it is the frozen
-   * object of the profile's last attempt with the same values ({@link CallProfile.plainMetadata}).
+   * transport reads it once, when it writes the request.
    */
   get metadata(): WireMetadata {
     const call = this.call;
     const profile = call.profile;
     const remaining = call.deadlineAt - this.startedAt;
-    // Every attempt carries the time left, so that the server stops when the caller has.
-    const deadlineMs = Number.isFinite(remaining) ? Math.max(0, Math.floor(remaining)) : undefined;
-    const attempt = this.number;
     const traceContext = profile.traceContext;
-    if (traceContext === undefined && profile.traceId === undefined) {
-      const kept = profile.plainMetadata;
-      if (kept !== undefined && kept.deadlineMs === deadlineMs && kept.attempt === attempt) return kept;
-      profile.plainMetadata = Object.freeze(metadataOf(deadlineMs, attempt, profile, undefined));
-      return profile.plainMetadata;
-    }
-    return metadataOf(deadlineMs, attempt, profile, traceContext);
+    // One literal with every member (adding members later would allocate a property store).
+    return {
+      // Every attempt carries the time left, so that the server stops when the caller has.
+      deadlineMs: Number.isFinite(remaining) ? Math.max(0, Math.floor(remaining)) : undefined,
+      attempt: this.number,
+      idempotent: profile.idempotent ? true : undefined,
+      traceId: profile.traceId,
+      traceparent: traceContext?.traceparent,
+      tracestate: traceContext?.tracestate,
+    };
   }
 
   /** Milliseconds this attempt may take at most: the time left, or the attempt timeout if shorter. */
@@ -966,23 +957,6 @@ export function remoteFailure(
     endpoint,
     retryable: record?.retryable === true,
   });
-}
-
-/** An attempt's metadata: one literal with every member (adding members later would allocate a property store). */
-function metadataOf(
-  deadlineMs: number | undefined,
-  attempt: number,
-  profile: CallProfile,
-  traceContext: TraceContext | undefined,
-): WireMetadata {
-  return {
-    deadlineMs,
-    attempt,
-    idempotent: profile.idempotent ? true : undefined,
-    traceId: profile.traceId,
-    traceparent: traceContext?.traceparent,
-    tracestate: traceContext?.tracestate,
-  };
 }
 
 // One instance of each per-call class, kept for good (see `util/shape-keepers.ts`): between calls

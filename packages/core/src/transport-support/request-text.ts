@@ -23,7 +23,7 @@ export function requestText(
   metadata: WireMetadata | null | undefined,
   wireId?: number,
 ): string {
-  const meta = metadata == null ? '' : metaText(metadata);
+  const meta = metadata == null ? '' : plainMetaText(metadata);
   if (meta !== undefined && request.jsonrpc === '2.0' && typeof request.method === 'string') {
     const shape = coreShape(request);
     if (shape !== undefined) {
@@ -81,24 +81,6 @@ function coreShape(request: JsonRpcRequest): number | undefined {
     at++;
   }
   return at >= 2 ? shape : undefined;
-}
-
-/** The metadata {@link metaText} read last, if frozen, and its text. */
-let lastMetadata: WireMetadata | undefined;
-let lastMetaText: string | undefined;
-
-/**
- * {@link plainMetaText}, from memory when `metadata` is the frozen object read last (the core
- * sends one frozen object for every attempt of a call profile with the same time left and number).
- */
-function metaText(metadata: WireMetadata): string | undefined {
-  if (metadata === lastMetadata) return lastMetaText;
-  const text = plainMetaText(metadata);
-  if (Object.isFrozen(metadata)) {
-    lastMetadata = metadata;
-    lastMetaText = text;
-  }
-  return text;
 }
 
 /**
