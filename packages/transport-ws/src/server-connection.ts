@@ -18,9 +18,6 @@ const BINARY_FRAME_REFUSED = JSON.stringify(
   }),
 );
 
-/** Send options of a text frame. */
-const TEXT = { binary: false } as const;
-
 const EMPTY = Buffer.alloc(0);
 
 /** The listener's limits a connection applies (see {@link WsListenerOptions}). */
@@ -156,6 +153,7 @@ export class ServerConnection extends PeerActivity {
       this.written(held);
       return;
     }
+    // A string is sent as a text frame without send options (ws would copy them into its own).
     if (this.flushing || this.backpressure.inFlight > held) {
       if (!this.flushing) {
         this.flushing = true;
@@ -163,9 +161,9 @@ export class ServerConnection extends PeerActivity {
         process.nextTick(this.flushTick);
       }
       this.heldUnflushed += held;
-      socket.send(body, TEXT);
+      socket.send(body);
     } else {
-      socket.send(body, TEXT);
+      socket.send(body);
       this.handedOver(held);
     }
     this.backpressure.sent();
