@@ -52,7 +52,7 @@ describe('HTTP option checks', () => {
   });
 
   it('takes 0 where the defaults give it a meaning, and Infinity for limits', () => {
-    expect(() => httpTransport({ idleSocketTimeoutMs: 0, maxSockets: inf }).close()).not.toThrow();
+    expect(() => httpTransport({ idleSocketTimeoutMs: 0, maxSockets: inf }).close?.()).not.toThrow();
     const off = { requestTimeoutMs: 0, idleTimeoutMs: 0, keepAliveTimeoutMs: 0, retryAfterSeconds: 0 };
     const unbounded = { maxConnections: inf, maxConnectionsPerAddress: 0, maxRequestsPerSocket: 0 };
     expect(() => httpListener({ ...off, ...unbounded, maxInFlightPerConnection: inf })).not.toThrow();
