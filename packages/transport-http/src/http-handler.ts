@@ -134,15 +134,10 @@ export function buildHandler(
   closing: () => boolean = () => false,
 ): HttpHandler {
   const { path: rpcPath, healthPath, retryAfterSeconds } = withDefaults(HttpServerDefaults, options);
-  positiveNumber('createHttpHandler: retryAfterSeconds', retryAfterSeconds, {
-    zero: true,
-    whole: true,
-    finite: true,
-  });
-  const maxBodyBytes = positiveNumber(
-    'createHttpHandler: maxBodyBytes',
-    options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes,
-  );
+  const seconds = { zero: true, whole: true, finite: true };
+  positiveNumber('createHttpHandler: retryAfterSeconds', retryAfterSeconds, seconds);
+  const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
+  positiveNumber('createHttpHandler: maxBodyBytes', maxBodyBytes);
   const { send, refuse } = new Responder(String(retryAfterSeconds));
   const { InvalidRequest } = ErrorCodes;
   const tooLarge = (res: ServerResponse) =>

@@ -41,9 +41,9 @@ export const NatsDiscoveryDefaults = {
   jitterRatio: 0.2,
   /**
    * How long an instance that still holds its subscription but answers neither discovery nor a
-   * probe (a hung or overloaded process) is kept, ms (at least two intervals, whatever is set). Meanwhile the client's own health (stall
-   * suspicion, ejection, breaker) keeps calls away from it and lets it back once it answers, so a
-   * pause never makes the instance set flap.
+   * probe (a hung or overloaded process) is kept, ms; at least two intervals, whatever is set.
+   * Meanwhile the client's own health (stall suspicion, ejection, breaker) keeps calls away from
+   * it and lets it back once it answers, so a pause never makes the instance set flap.
    */
   forgetAfterMs: 30_000,
   /**

@@ -72,7 +72,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     'stalledReadTimeoutMs',
     'verifyUpgradeTimeoutMs',
   ]);
-  // Timers whose `Infinity` the clock would fire at once, and node:http's whole ms
+  // Counts are whole, a timer's `Infinity` would fire at once, node:http takes whole ms.
   checkPositive('wsListener', o, ['maxInFlightPerConnection', 'maxConnections'], { whole: true });
   checkPositive('wsListener', o, ['heartbeatIntervalMs'], { finite: true });
   checkPositive('wsListener', o, ['headersTimeoutMs'], { whole: true, finite: true });
