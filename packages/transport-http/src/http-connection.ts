@@ -25,8 +25,6 @@ import {
   type LeanOptions,
   type LeanRequest,
   leanRequest,
-  type RequestTarget,
-  requestTarget,
   startLeanRequest,
   timeoutError,
 } from './lean-adapter.js';
@@ -66,8 +64,6 @@ interface ConnectionConfig {
 export class HttpConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
   private readonly target: URL;
-  /** {@link target} as node:http's request options take it (the lean path). */
-  private readonly requestTarget: RequestTarget;
   private readonly healthTarget: URL;
   private readonly baseHeaders: Readonly<Record<string, string>>;
   /** {@link baseHeaders} as a flat list with `Host`, for the lean path; undefined: see {@link headerList}. */
@@ -93,7 +89,6 @@ export class HttpConnection implements ClientConnection {
       throw new TypeError(`the HTTP transport serves http:// and https:// URLs (got ${url})`);
     }
     this.target = target;
-    this.requestTarget = requestTarget(target);
     this.healthTarget = new URL(config.healthPath, target.origin);
     this.baseHeaders = { 'content-type': 'application/json', accept: 'application/json', ...config.headers };
     this.baseList = headerList(this.baseHeaders, target.host);
@@ -228,8 +223,7 @@ export class HttpConnection implements ClientConnection {
       let request: ClientRequest;
       try {
         request = startLeanRequest(
-          this.requestTarget,
-          { method: 'POST', headers, body },
+          { url: this.target, method: 'POST', headers, body },
           this.options,
           (error, answer) => {
             if (error === undefined) inFlight.resolve(number, answer!);

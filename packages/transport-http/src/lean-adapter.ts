@@ -61,42 +61,20 @@ const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, 
   AxiosError.from(error, (error as { code?: string }).code, config, request);
 
 /**
- * What `node:http(s).request` is given of a URL: read once per endpoint (by the connection) rather
- * than through the URL's getters, a string concatenation and a protocol test on every request.
- */
-export interface RequestTarget {
-  readonly request: typeof httpRequest;
-  readonly protocol: string;
-  readonly hostname: string;
-  readonly port: string;
-  readonly path: string;
-}
-
-/** The {@link RequestTarget} of `url` (an IPv6 host without its brackets). */
-export function requestTarget(url: URL): RequestTarget {
-  const { hostname } = url;
-  return {
-    request: url.protocol === 'https:' ? (httpsRequest as typeof httpRequest) : httpRequest,
-    protocol: url.protocol,
-    hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
-    port: url.port,
-    path: url.pathname + url.search,
-  };
-}
-
-/**
  * Starts one `node:http(s).request` on the keep-alive agent and calls `done` once: with the answer
  * (any status, the body as UTF-8 text) or with a failure in the stock adapter's shape. The
  * returned request is not ended yet (the caller writes `body` with `request.end(body)` once it has
  * registered it). No timer and no signal: the caller bounds the exchange (destroy the request).
  */
 export function startLeanRequest(
-  target: RequestTarget,
   {
+    url,
     method,
     headers,
     body,
-  }: { readonly method: string; readonly headers: LeanHeaders; readonly body: string | undefined },
+  }: Omit<LeanRequest, 'timeoutMs' | 'signal' | 'headers'> & {
+    readonly headers: LeanHeaders;
+  },
   { maxBytes, agent }: Omit<LeanOptions, 'clock'>,
   done: (error: Error | undefined, response?: LeanResponse) => void,
   config?: InternalAxiosRequestConfig,
@@ -106,12 +84,13 @@ export function startLeanRequest(
     if (Array.isArray(headers)) headers.push('Content-Length', length);
     else headers['Content-Length'] = length;
   }
-  const request = target.request(
+  const hostname = url.hostname;
+  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
     {
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      path: target.path,
+      protocol: url.protocol,
+      hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+      port: url.port,
+      path: url.pathname + url.search,
       method,
       headers,
       agent,
@@ -176,7 +155,7 @@ export function leanRequest(
       request.destroy();
     };
     const onAbort = () => finish(new CanceledError(undefined, config, request));
-    const request = startLeanRequest(requestTarget(lean.url), lean, { maxBytes, agent }, finish, config);
+    const request = startLeanRequest(lean, { maxBytes, agent }, finish, config);
     signal?.addEventListener('abort', onAbort);
     if (timeoutMs > 0) {
       timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
