@@ -131,6 +131,30 @@ describe('the transport closes idle keep-alive sockets (idleSocketTimeoutMs)', (
     }
   });
 
+  it('keeps a socket reused now and then past its first idle time, and closes it once free for idleSocketTimeoutMs after its last release', async () => {
+    // Releases every ~60 ms for ~700 ms: the timer armed at the first release (300 ms) fires while
+    // the socket is free but was freed again since, so it waits out the rest instead of closing it.
+    const served = await serve();
+    const client = clientOf(served.url, 300);
+    try {
+      const start = performance.now();
+      let freed = start;
+      for (let i = 0; performance.now() - start < 700; i++) {
+        expect(await client.call([i])).toEqual([i]);
+        freed = performance.now();
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      expect(served.connections).toHaveLength(1);
+      expect(served.connections[0]!.closed).toBeUndefined();
+      await until(() => served.connections[0]!.closed !== undefined, 3_000);
+      const closed = served.connections[0]!.closed;
+      expect(closed).toBeDefined();
+      expect(closed! - freed).toBeGreaterThanOrEqual(290);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("closes it sooner when the server's Keep-Alive hint (less 1 s) is shorter", async () => {
     // keepAliveTimeout 2.5 s: node:http sends `Keep-Alive: timeout=2`, so the client closes after 1 s.
     const served = await serve(0, 2_500);
