@@ -7,11 +7,14 @@ const HINT_MARGIN_MS = 1_000;
 
 type KeepSocketAlive = (socket: Socket) => boolean;
 
-/** A socket's idle timer (made when the socket is first freed), under this key on the socket. */
+/** A socket's idle state (made when the socket is first freed), under this key on the socket. */
 const IDLE = Symbol('idleTimer');
 interface IdleTimer {
-  readonly timer: NodeJS.Timeout;
-  readonly ms: number;
+  /** Armed while the socket may be free; undefined once it fired while the socket was in use. */
+  timer: NodeJS.Timeout | undefined;
+  ms: number;
+  /** When the socket was last freed (`performance.now()`). */
+  freedAt: number;
 }
 type Tracked = Socket & { [IDLE]?: IdleTimer };
 
@@ -20,29 +23,41 @@ type Tracked = Socket & { [IDLE]?: IdleTimer };
  * `Keep-Alive: timeout=…` hint less 1 s, when shorter), like node:http's `timeout` agent option,
  * but only while the socket is free. The agent option keeps the timer on a socket in use as well:
  * every read and write re-arms it, and every request adds and removes a `timeout` listener, a
- * measurable share of a small call's client CPU (issue 16). Here each socket has one timer,
- * made when it is first freed and re-armed (`refresh()`, no allocation) each time it is freed
- * again; nothing runs when the socket is taken for a request. When the timer fires it closes the
- * socket only if it is still in the agent's free list (a socket taken since then is in use: its
- * next release re-arms the timer), so a slow answer is bounded by the transport's attempt timer
- * alone, as before. (Before: `socket.setTimeout` on every release and `setTimeout(0)` on every
- * reuse, a new timer and a bound function per call.)
+ * measurable share of a small call's client CPU (issue 16). Here each socket has one timer, and
+ * a release only notes when the socket was freed (re-arming a timer on every release, even with
+ * `refresh()`, moved it in node's timer lists on every call): the timer, when it fires, closes
+ * the socket if it is still in the agent's free list and has been free for the whole time, waits
+ * out the rest if it was freed again since, and ends if the socket is in use (its next release
+ * arms it again). So a socket is closed once free for the idle time, and a slow answer is bounded
+ * by the transport's attempt timer alone, as before. Nothing runs when a socket is taken.
  */
 export function closeWhenIdle<A extends HttpAgent | HttpsAgent>(agent: A, idleMs: number): A {
   const keep = (agent.keepSocketAlive as unknown as KeepSocketAlive).bind(agent);
   const patched = agent as unknown as { keepSocketAlive: KeepSocketAlive };
-  const closeIfFree = (socket: Socket) => {
-    if (!socket.destroyed && isFree(agent, socket)) socket.destroy();
+  const fire = (socket: Tracked) => {
+    const idle = socket[IDLE]!;
+    idle.timer = undefined;
+    if (socket.destroyed || !isFree(agent, socket)) return;
+    const left = idle.freedAt + idle.ms - performance.now();
+    if (left > 0) idle.timer = setTimeout(fire, Math.ceil(left), socket).unref();
+    else socket.destroy();
   };
   patched.keepSocketAlive = (socket: Tracked) => {
     if (!keep(socket)) return false;
     const ms = Math.min(idleMs, hintedIdleMs(socket));
+    const freedAt = performance.now();
     const idle = socket[IDLE];
-    if (idle?.ms === ms) idle.timer.refresh();
-    else {
-      if (idle === undefined) socket.once('close', () => clearTimeout(socket[IDLE]?.timer));
-      else clearTimeout(idle.timer);
-      socket[IDLE] = { timer: setTimeout(closeIfFree, ms, socket).unref(), ms };
+    if (idle === undefined) {
+      socket.once('close', () => clearTimeout(socket[IDLE]?.timer));
+      socket[IDLE] = { timer: setTimeout(fire, ms, socket).unref(), ms, freedAt };
+    } else if (idle.ms !== ms) {
+      clearTimeout(idle.timer);
+      idle.ms = ms;
+      idle.freedAt = freedAt;
+      idle.timer = setTimeout(fire, ms, socket).unref();
+    } else {
+      idle.freedAt = freedAt;
+      idle.timer ??= setTimeout(fire, ms, socket).unref();
     }
     return true;
   };

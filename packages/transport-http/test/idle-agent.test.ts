@@ -59,6 +59,14 @@ const until = async (condition: () => boolean, timeoutMs: number) => {
   while (!condition() && performance.now() < stop) await new Promise((resolve) => setTimeout(resolve, 10));
 };
 
+/** When the server saw the first connection close (waits up to 3 s for it; fails if it did not). */
+async function closedAt(served: Served): Promise<number> {
+  await until(() => served.connections[0]!.closed !== undefined, 3_000);
+  const closed = served.connections[0]!.closed;
+  expect(closed).toBeDefined();
+  return closed!;
+}
+
 /** The transport's connection alone (no core policies: no health probes, no hedges). */
 function clientOf(url: string, idleSocketTimeoutMs: number) {
   const transport = httpTransport({ idleSocketTimeoutMs });
@@ -88,11 +96,9 @@ describe('the transport closes idle keep-alive sockets (idleSocketTimeoutMs)', (
       const freed = performance.now();
       expect(await client.call([2])).toEqual([2]);
       expect(served.connections).toHaveLength(1);
-      await until(() => served.connections[0]!.closed !== undefined, 3_000);
-      const closed = served.connections[0]!.closed;
-      expect(closed).toBeDefined();
+      const closed = await closedAt(served);
       // Not before it was free for 300 ms (the second call freed it after `freed`).
-      expect(closed! - freed).toBeGreaterThanOrEqual(290);
+      expect(closed - freed).toBeGreaterThanOrEqual(290);
     } finally {
       await client.close();
     }
@@ -122,10 +128,30 @@ describe('the transport closes idle keep-alive sockets (idleSocketTimeoutMs)', (
       const freed = performance.now();
       expect(served.connections).toHaveLength(1);
       expect(served.connections[0]!.closed).toBeUndefined();
-      await until(() => served.connections[0]!.closed !== undefined, 3_000);
-      const closed = served.connections[0]!.closed;
-      expect(closed).toBeDefined();
-      expect(closed! - freed).toBeGreaterThanOrEqual(140);
+      const closed = await closedAt(served);
+      expect(closed - freed).toBeGreaterThanOrEqual(140);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('keeps a socket reused now and then past its first idle time, and closes it once free for idleSocketTimeoutMs after its last release', async () => {
+    // Releases every ~60 ms for ~700 ms: the timer armed at the first release (300 ms) fires while
+    // the socket is free but was freed again since, so it waits out the rest instead of closing it.
+    const served = await serve();
+    const client = clientOf(served.url, 300);
+    try {
+      const start = performance.now();
+      let freed = start;
+      for (let i = 0; performance.now() - start < 700; i++) {
+        expect(await client.call([i])).toEqual([i]);
+        freed = performance.now();
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      expect(served.connections).toHaveLength(1);
+      expect(served.connections[0]!.closed).toBeUndefined();
+      const closed = await closedAt(served);
+      expect(closed - freed).toBeGreaterThanOrEqual(290);
     } finally {
       await client.close();
     }
@@ -138,12 +164,10 @@ describe('the transport closes idle keep-alive sockets (idleSocketTimeoutMs)', (
     try {
       expect(await client.call([1])).toEqual([1]);
       const freed = performance.now();
-      await until(() => served.connections[0]!.closed !== undefined, 3_000);
-      const closed = served.connections[0]!.closed;
-      expect(closed).toBeDefined();
-      expect(closed! - freed).toBeGreaterThanOrEqual(950);
+      const closed = await closedAt(served);
+      expect(closed - freed).toBeGreaterThanOrEqual(950);
       // The client's close, not the server's (at 2.5 s).
-      expect(closed! - freed).toBeLessThan(2_400);
+      expect(closed - freed).toBeLessThan(2_400);
     } finally {
       await client.close();
     }
