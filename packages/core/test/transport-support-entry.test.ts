@@ -37,6 +37,25 @@ describe('@resilient-rpc/core/transport', () => {
     );
   });
 
+  it.each([
+    [{ zero: true }, [0, 2.5, Number.POSITIVE_INFINITY], [-1, Number.NaN], 'non-negative number'],
+    [{ whole: true }, [1, Number.POSITIVE_INFINITY], [0, 2.5, Number.NaN], 'positive whole number'],
+    [{ finite: true }, [0.5], [0, Number.POSITIVE_INFINITY, Number.NaN], 'finite positive number'],
+    [
+      { zero: true, whole: true, finite: true },
+      [0, 3],
+      [-1, 0.5, Number.POSITIVE_INFINITY],
+      'finite non-negative whole number',
+    ],
+  ])('positiveNumber with rule %o passes %o, names %o as not a %s', (rule, good, bad, kind) => {
+    for (const value of good) expect(positiveNumber('opt', value, rule)).toBe(value);
+    for (const value of bad)
+      expect(() => positiveNumber('opt', value, rule)).toThrow(
+        new RangeError(`opt must be a ${kind} (got ${String(value)})`),
+      );
+    expect(() => checkPositive('who', { a: 1, b: -1 }, ['a', 'b'], rule)).toThrow(/^who: b must be a /);
+  });
+
   it('withDefaults lays the options that are set over the defaults', () => {
     const settings = withDefaults(
       { host: '127.0.0.1', limit: 10, path: '/rpc' },

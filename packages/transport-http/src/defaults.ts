@@ -52,8 +52,8 @@ export const HttpServerDefaults = {
    */
   idleTimeoutMs: 5_000,
   /**
-   * A keep-alive connection idle between requests for this long is closed, ms. Default
-   * `idleTimeoutMs` (5 000 when that is 0).
+   * A keep-alive connection idle between requests for this long is closed, ms; 0: never (node:http's
+   * meaning). Default `idleTimeoutMs` (5 000 when that is 0).
    */
   keepAliveTimeoutMs: 5_000,
   /** How often the server checks the header and request timeouts, ms (Node's default is 30 s). */

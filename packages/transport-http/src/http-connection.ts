@@ -33,11 +33,6 @@ import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-re
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
 /**
- * A health probe's timeout, ms: the longest delay between the probes of an endpoint that refused
- * connections (they back off from 250 ms to 5 s, {@link Reachability}'s defaults).
- */
-const PROBE_TIMEOUT_MS = 5_000;
-/**
  * A request's abort signal is read only once it has waited this long, ms (as the WebSocket and
  * NATS transports do): most requests are answered sooner and never make the core create their
  * signal, an `AbortController` per attempt. The attempt timer is not delayed.
@@ -101,7 +96,7 @@ export class HttpConnection implements ClientConnection {
     this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
     this.reachability = new Reachability({
       clock: config.clock,
-      probe: () => this.exchange(this.health(undefined, PROBE_TIMEOUT_MS)),
+      probe: (timeoutMs) => this.exchange(this.health(undefined, timeoutMs)),
     });
     this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
       config.clock,

@@ -13,6 +13,7 @@ import {
   flattenHeaders,
   LazyIncoming,
   type OptionsOf,
+  positiveNumber,
   withDefaults,
 } from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
@@ -133,7 +134,10 @@ export function buildHandler(
   closing: () => boolean = () => false,
 ): HttpHandler {
   const { path: rpcPath, healthPath, retryAfterSeconds } = withDefaults(HttpServerDefaults, options);
+  const seconds = { zero: true, whole: true, finite: true };
+  positiveNumber('createHttpHandler: retryAfterSeconds', retryAfterSeconds, seconds);
   const maxBodyBytes = options.maxBodyBytes ?? dispatcher.limits.maxMessageBytes;
+  positiveNumber('createHttpHandler: maxBodyBytes', maxBodyBytes);
   const { send, refuse } = new Responder(String(retryAfterSeconds));
   const { InvalidRequest } = ErrorCodes;
   const tooLarge = (res: ServerResponse) =>

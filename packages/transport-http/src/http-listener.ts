@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server, type ServerResponse, STA
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { type Dispatcher, ErrorCodes, parseListenUrl, type ServerListener } from '@resilient-rpc/core';
-import { Answering, boundUrl, QuietWait, withDefaults } from '@resilient-rpc/core/transport';
+import { Answering, boundUrl, checkPositive, QuietWait, withDefaults } from '@resilient-rpc/core/transport';
 import { AcceptQueue } from './accept-queue.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
@@ -48,6 +48,16 @@ const FORCED_CLOSE_WINDOW_MS = 100;
  */
 export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   const o = withDefaults(HttpServerDefaults, options);
+  // Limits (`Infinity`: none), then node:http's timeouts and sizes and the Retry-After seconds
+  // (whole, finite); 0 where the defaults say what it means.
+  checkPositive('httpListener', o, ['maxConnections', 'maxInFlightPerConnection'], { whole: true });
+  checkPositive('httpListener', o, ['maxConnectionsPerAddress', 'maxRequestsPerSocket'], {
+    zero: true,
+    whole: true,
+  });
+  checkPositive('httpListener', o, ['headersTimeoutMs', 'maxHeaderSize'], { whole: true, finite: true });
+  const zeroMeans = ['requestTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'retryAfterSeconds'];
+  checkPositive('httpListener', o, zeroMeans, { zero: true, whole: true, finite: true });
   const { host, path } = o;
   let server: Server | undefined;
   let port: number | undefined;

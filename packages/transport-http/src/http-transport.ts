@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
-import { type OptionsOf, positiveNumber, withDefaults } from '@resilient-rpc/core/transport';
+import { checkPositive, type OptionsOf, positiveNumber, withDefaults } from '@resilient-rpc/core/transport';
 import axios, { type AxiosInstance } from 'axios';
 import { HttpClientDefaults } from './defaults.js';
 import { HttpConnection } from './http-connection.js';
@@ -50,6 +50,9 @@ export interface HttpTransport extends ClientTransport {
  */
 export function httpTransport(options: HttpTransportOptions = {}): HttpTransport {
   const o = withDefaults(HttpClientDefaults, options);
+  checkPositive('httpTransport', o, ['maxSockets', 'maxFreeSockets'], { whole: true });
+  // (0 turns the idle timer off; `Infinity` would fire it at once)
+  positiveNumber('httpTransport: idleSocketTimeoutMs', o.idleSocketTimeoutMs, { zero: true, finite: true });
   const ownAgents: Array<HttpAgent | HttpsAgent> = [];
   let instance = options.axios;
   let lean: { skip: () => boolean; http: HttpAgent; https: HttpsAgent } | undefined;

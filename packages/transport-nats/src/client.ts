@@ -15,8 +15,14 @@ import {
   type TransportCapabilities,
   type WireMetadata,
 } from '@resilient-rpc/core';
-import { type OptionsOf, requestText, SharedPool, unserialisable } from '@resilient-rpc/core/transport';
-import { discoverInstances, type NatsDiscoveryOptions } from './instance-discovery.js';
+import {
+  type OptionsOf,
+  positiveNumber,
+  requestText,
+  SharedPool,
+  unserialisable,
+} from '@resilient-rpc/core/transport';
+import { discoverInstances, discoverySettings, type NatsDiscoveryOptions } from './instance-discovery.js';
 import { listenNatsUrl, type NatsTransport, type NatsTransportServerOptions } from './listener.js';
 import { connectionClosed } from './map-error.js';
 import {
@@ -88,6 +94,8 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     server,
     ...connectOptions
   } = options;
+  positiveNumber('natsTransport: connectWaitMs', connectWaitMs);
+  const discoveryOptions = discovery === false ? false : discoverySettings(discovery);
   const shared = new SharedPool<SharedConnection>();
   let closed = false;
 
@@ -117,9 +125,9 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
       return new NatsClientConnection(url, subject, connection, connectOpts.headers, settings, release);
     },
     discover(url: string, discoverOpts: DiscoverOptions): () => void {
-      if (closed || discovery === false) return () => {};
+      if (closed || discoveryOptions === false) return () => {};
       const { subject, connection, release } = acquire(url, discoverOpts);
-      return discoverInstances(url, subject, connection, discoverOpts, discovery, release);
+      return discoverInstances(url, subject, connection, discoverOpts, discoveryOptions, release);
     },
     async close() {
       closed = true;

@@ -41,9 +41,9 @@ export const NatsDiscoveryDefaults = {
   jitterRatio: 0.2,
   /**
    * How long an instance that still holds its subscription but answers neither discovery nor a
-   * probe (a hung or overloaded process) is kept, ms. Meanwhile the client's own health (stall
-   * suspicion, ejection, breaker) keeps calls away from it and lets it back once it answers, so a
-   * pause never makes the instance set flap.
+   * probe (a hung or overloaded process) is kept, ms; at least two intervals, whatever is set.
+   * Meanwhile the client's own health (stall suspicion, ejection, breaker) keeps calls away from
+   * it and lets it back once it answers, so a pause never makes the instance set flap.
    */
   forgetAfterMs: 30_000,
   /**
@@ -58,6 +58,24 @@ export const NatsDiscoveryDefaults = {
    */
   confirmGoneAfterMs: 500,
 } as const;
+
+/** The discovery options, resolved over {@link NatsDiscoveryDefaults} and checked. */
+export type DiscoverySettings = ReturnType<typeof discoverySettings>;
+
+/**
+ * Resolves `natsTransport({ discovery })` once, when the transport is made: a value that would
+ * make the rounds misbehave is a `RangeError` naming it. An interval is also a timer's delay
+ * (finite); `forgetAfterMs` may be `Infinity` (a silent instance is never forgotten) and
+ * `maxInstances` too (no bound). A `forgetAfterMs` below two intervals needs no check: an
+ * instance is kept through two missed rounds whatever it says.
+ */
+export function discoverySettings(options: NatsDiscoveryOptions) {
+  const settings = withDefaults(NatsDiscoveryDefaults, options);
+  positiveNumber('natsTransport: discovery.intervalMs', settings.intervalMs, { finite: true });
+  positiveNumber('natsTransport: discovery.forgetAfterMs', settings.forgetAfterMs);
+  positiveNumber('natsTransport: discovery.maxInstances', settings.maxInstances, { whole: true });
+  return settings;
+}
 
 /**
  * Finds the instances behind one service subject and keeps the set current ({@link DiscoveryRounds}):
@@ -74,11 +92,10 @@ export function discoverInstances(
   subject: string,
   shared: SharedConnection,
   { clock, random, update }: DiscoverOptions,
-  settings: NatsDiscoveryOptions,
+  settings: DiscoverySettings,
   release: () => Promise<void>,
 ): () => void {
-  const { intervalMs, forgetAfterMs, maxInstances } = withDefaults(NatsDiscoveryDefaults, settings);
-  positiveNumber('discovery.intervalMs', intervalMs);
+  const { intervalMs, forgetAfterMs, maxInstances } = settings;
   const pingSubject = `${SERVICE_API_PREFIX}.PING.${(settings.serviceName ?? serviceNameFor)(subject)}`;
   const owner: SharedConnectionOwner = {
     url,

@@ -13,7 +13,13 @@ import {
   InFlightLimit,
   type ServerListener,
 } from '@resilient-rpc/core';
-import { HeaderIncoming, headerRecord, type OptionsOf, ReplyOutbox } from '@resilient-rpc/core/transport';
+import {
+  HeaderIncoming,
+  headerRecord,
+  type OptionsOf,
+  positiveNumber,
+  ReplyOutbox,
+} from '@resilient-rpc/core/transport';
 import {
   type DiscoveryResponder,
   ServiceEndpointCounters,
@@ -154,10 +160,12 @@ class NatsListener implements NatsServerListener {
 
   constructor(private readonly options: NatsListenerOptions) {
     validateSubject(options.subject);
-    const { maxInFlight } = options;
+    // (a timer's delay: `Infinity` would fire at once)
+    const closeTimeoutMs = options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs;
+    positiveNumber('natsListener: closeTimeoutMs', closeTimeoutMs, { zero: true, finite: true });
+    const maxInFlight = positiveNumber('natsListener: maxInFlight', options.maxInFlight ?? Infinity);
     // The listener's one broker connection carries every caller: its bound is per connection.
-    if (maxInFlight !== undefined && Number.isFinite(maxInFlight))
-      this.dispatchOptions = { limit: new InFlightLimit(maxInFlight) };
+    if (Number.isFinite(maxInFlight)) this.dispatchOptions = { limit: new InFlightLimit(maxInFlight) };
   }
 
   get serviceId(): string | undefined {

@@ -72,6 +72,11 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     'stalledReadTimeoutMs',
     'verifyUpgradeTimeoutMs',
   ]);
+  // Counts are whole, a timer's `Infinity` would fire at once, node:http takes whole ms.
+  checkPositive('wsListener', o, ['maxInFlightPerConnection', 'maxConnections'], { whole: true });
+  checkPositive('wsListener', o, ['heartbeatIntervalMs'], { finite: true });
+  checkPositive('wsListener', o, ['headersTimeoutMs'], { whole: true, finite: true });
+  checkPositive('wsListener', o, ['closeTimeoutMs'], { zero: true, finite: true });
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : options.server instanceof TlsServer;
 

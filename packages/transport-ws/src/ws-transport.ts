@@ -74,6 +74,11 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
 function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
   const resolved = withDefaults({ ...WsClientDefaults, headers: {}, meta: true }, options);
   checkPositive('wsTransport', resolved, Object.keys(WsClientDefaults));
+  // The timers (every …Ms but heartbeatTimeoutMs, a bound): the clock would fire an `Infinity` at once.
+  const timers = Object.keys(WsClientDefaults).filter(
+    (name) => name.endsWith('Ms') && name !== 'heartbeatTimeoutMs',
+  );
+  checkPositive('wsTransport', resolved, timers, { finite: true });
   if (typeof resolved.meta !== 'boolean')
     throw new TypeError(`wsTransport: meta must be a boolean (got ${String(resolved.meta)})`);
   return { ...resolved, tls: options.tls };

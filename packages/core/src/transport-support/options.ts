@@ -1,17 +1,36 @@
+/** What a numeric option may be besides a positive number, for {@link positiveNumber}. */
+export interface NumberRule {
+  /** 0 too (an option that 0 turns off). */
+  readonly zero?: boolean;
+  /** Whole numbers only (a count, or a timeout node:http takes in whole ms); `Infinity` still passes. */
+  readonly whole?: boolean;
+  /** Not `Infinity` (a timer's delay, which the clock would fire at once). */
+  readonly finite?: boolean;
+}
+
 /**
  * Returns `value` when it is a positive number (`Infinity` included), else throws a `RangeError`
- * `<name> must be a positive number (got …)`. The one check behind the numeric limits and times
- * of the server and the adapters' options.
+ * `<name> must be a positive number (got …)`; `rule` lets 0 in, or keeps fractions or `Infinity`
+ * out. The one check behind the numeric limits and times of the server and the adapters' options.
  */
-export function positiveNumber(name: string, value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0)
-    throw new RangeError(`${name} must be a positive number (got ${String(value)})`);
+export function positiveNumber(name: string, value: unknown, rule: NumberRule = {}): number {
+  const { zero = false, whole = false, finite = false } = rule;
+  if (
+    typeof value !== 'number' ||
+    !(value > 0 || (zero && value === 0)) ||
+    (finite && value === Number.POSITIVE_INFINITY) ||
+    (whole && !Number.isInteger(value) && value !== Number.POSITIVE_INFINITY)
+  ) {
+    const kind = `${finite ? 'finite ' : ''}${zero ? 'non-negative' : 'positive'} ${whole ? 'whole ' : ''}number`;
+    throw new RangeError(`${name} must be a ${kind} (got ${String(value)})`);
+  }
   return value;
 }
 
 /** {@link positiveNumber} for each of `names` in `values`, named `<who>: <name>` in the error. */
-export function checkPositive(who: string, values: object, names: Iterable<string>): void {
-  for (const name of names) positiveNumber(`${who}: ${name}`, (values as Record<string, unknown>)[name]);
+export function checkPositive(who: string, values: object, names: Iterable<string>, rule?: NumberRule): void {
+  for (const name of names)
+    positiveNumber(`${who}: ${name}`, (values as Record<string, unknown>)[name], rule);
 }
 
 type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T;

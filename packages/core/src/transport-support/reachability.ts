@@ -8,9 +8,10 @@ export interface ReachabilityOptions {
   readonly clock: Clock;
   /**
    * One health probe of the endpoint: resolves if it answered (the endpoint is reachable again),
-   * rejects if not.
+   * rejects if not, within `timeoutMs`: `probeMaxMs`, so that a probe left unanswered holds the
+   * next one back no longer than the longest pause between probes.
    */
-  readonly probe: () => Promise<unknown>;
+  readonly probe: (timeoutMs: number) => Promise<unknown>;
   /** The first probe's delay after the endpoint became unreachable, ms. Default 250. */
   readonly probeMinMs?: number;
   /** The longest delay between probes (each failed one doubles it), ms. Default 5 000. */
@@ -79,7 +80,7 @@ export class Reachability {
     const delay = this.delayMs;
     this.delayMs = Math.min(this.maxMs, delay * 2);
     this.timer = this.options.clock.setTimeout(() => {
-      this.options.probe().then(
+      this.options.probe(this.maxMs).then(
         () => {
           this.timer = undefined;
           if (this.current === 'reconnecting') this.set('open');

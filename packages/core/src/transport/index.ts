@@ -44,6 +44,7 @@ export {
 export { type CallBounds, OpenWait, type OpenWaitErrors } from '../transport-support/open-wait.js';
 export {
   checkPositive,
+  type NumberRule,
   type OptionsOf,
   positiveNumber,
   type WithDefaults,
