@@ -228,8 +228,8 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   };
 
   /**
-   * close(). A forced close (`server.close()`, drain timeout 0: aborted handlers get no answer)
-   * cuts every connection at once. A graceful one (the server drained) loses no request a client
+   * close(). A forced close (`server.close()`, drain timeout 0, with handlers it aborted: they get
+   * no answer) cuts every connection at once. A graceful one (the server drained) loses no request a client
    * sent: every connection still in the kernel's accept queue is accepted before the port closes
    * (which would reset them), and until every connection has sent its request (answered 503
    * Draining with `Connection: close`: not processed, retry elsewhere) and every answer is
@@ -237,7 +237,8 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
    * are closed, and what is left is cut.
    */
   async function shut(target: Server): Promise<void> {
-    const graceful = !answering.forced(FORCED_CLOSE_WINDOW_MS);
+    // Right after stopAccepting() with nothing left to answer is a drain whose calls just ended.
+    const graceful = !answering.forced(FORCED_CLOSE_WINDOW_MS) || answering.size === 0;
     const deadline = Date.now() + CLOSE_GRACE_MS;
     if (graceful) await acceptQueue.flush(target, CLOSE_GRACE_MS);
     const closed = stopListening(target);
