@@ -3,7 +3,8 @@ import { createServer as createHttpServer, type Server, type ServerResponse, STA
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { type Dispatcher, ErrorCodes, parseListenUrl, type ServerListener } from '@resilient-rpc/core';
-import { Answering, boundUrl, checkPositive, withDefaults } from '@resilient-rpc/core/transport';
+import { Answering, boundUrl, checkPositive, QuietWait, withDefaults } from '@resilient-rpc/core/transport';
+import { AcceptQueue } from './accept-queue.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions, type ServerOptionsOf } from './http-handler.js';
@@ -30,7 +31,11 @@ export interface HttpListener extends ServerListener {
   readonly port: number | undefined;
 }
 
-/** How long close() waits for answers still being written before cutting connections, ms. */
+/**
+ * How long a graceful close() waits, ms, for the connections clients opened before the port closed
+ * (those still in the kernel's accept queue, those that have not sent their request yet) and for
+ * answers still being written, before cutting connections.
+ */
 const CLOSE_GRACE_MS = 1_000;
 /** A connection past maxConnections that sends no request within this long is closed, ms. */
 const OVER_LIMIT_GRACE_MS = 1_000;
@@ -58,10 +63,30 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let port: number | undefined;
   let urls: string[] = [];
   let draining = false;
-  let closed: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
   // Requests whose answer is not written yet: close() lets them finish before cutting connections.
   const answering = new Answering();
   let guard: ConnectionGuard | undefined;
+  const acceptQueue = new AcceptQueue();
+  // A graceful close() waits until no answer is under way and every connection has sent a request.
+  const settled = new QuietWait();
+  let settling = false;
+  const quiet = () => answering.size === 0 && guard?.first('fresh') === undefined;
+  const nudge = () => {
+    if (quiet()) settled.quiet();
+  };
+
+  /**
+   * Stops listening (without touching open connections); resolves once every connection has ended.
+   * node:http's own `close()` also closes idle keep-alive sockets, which races with a client that
+   * is just sending on one.
+   */
+  const stopListening = (target: Server) =>
+    new Promise<void>((resolve) => {
+      target.once('close', () => resolve());
+      if (target.listening) NetServer.prototype.close.call(target);
+      else resolve();
+    });
 
   return {
     transport: 'http',
@@ -96,6 +121,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         res.once('close', () => {
           if (entry !== undefined && !socket.destroyed) connections.idle(entry);
           answering.end();
+          if (settling) nudge();
         });
         const refusal = entry?.refusal;
         if (refusal !== undefined) {
@@ -137,9 +163,12 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       // Idle connections give way to new ones past maxConnections; refused connections get 503
       // -32002 on their first request and are closed; past twice maxConnections, node:net drops
       // them before reading anything. TLS connections count once their handshake is done.
-      created.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
-        connections.admit(socket),
-      );
+      // The listener's own connection of a graceful close (see AcceptQueue) is never served.
+      const plain = options.tls === undefined;
+      created.on('connection', (socket: Socket) => {
+        if (!acceptQueue.isMarker(socket) && plain) connections.admit(socket);
+      });
+      if (!plain) created.on('secureConnection', (socket: Socket) => connections.admit(socket));
       created.maxConnections = maxConnections * 2;
       created.maxRequestsPerSocket = o.maxRequestsPerSocket;
       // Expect: 100-continue: refuse an oversized body before the client sends it.
@@ -190,29 +219,41 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       // request gets 503 Draining with `Connection: close` (not processed: retry elsewhere), and
       // in-flight ones finish and close after answering.
     },
-    async close() {
+    close() {
       draining = true;
       guard?.stop();
-      if (server === undefined) return;
-      // Stops listening without touching open connections (node:http's own `close()` also closes
-      // idle keep-alive sockets, which races with a client that is just sending on one); resolves
-      // once every connection has ended.
-      const target = server;
-      closed ??= new Promise<void>((resolve) => {
-        target.once('close', () => resolve());
-        if (target.listening) NetServer.prototype.close.call(target);
-        else resolve();
-      });
-      server.close(); // node:http: stops the timeout checks and closes idle connections
-      // The server calls close() once its handlers are done. Answers of handlers that finished on
-      // their own are still being written (the dispatcher resolves a few microtasks after it
-      // reports idle): let them out. A close() right on the heels of stopAccepting() is a forced
-      // close (`server.close()`, drain timeout 0) whose aborted handlers get no answer.
-      await answering.letOut(CLOSE_GRACE_MS, FORCED_CLOSE_WINDOW_MS);
-      server.closeAllConnections();
-      await closed;
+      closing ??= server === undefined ? Promise.resolve() : shut(server);
+      return closing;
     },
   };
+
+  /**
+   * close(). A forced close (`server.close()`, drain timeout 0, with handlers it aborted: they get
+   * no answer) cuts every connection at once. A graceful one (the server drained) loses no request a client
+   * sent: every connection still in the kernel's accept queue is accepted before the port closes
+   * (which would reset them), and until every connection has sent its request (answered 503
+   * Draining with `Connection: close`: not processed, retry elsewhere) and every answer is
+   * written, for at most CLOSE_GRACE_MS, no connection is cut. Then idle keep-alive connections
+   * are closed, and what is left is cut.
+   */
+  async function shut(target: Server): Promise<void> {
+    // Right after stopAccepting() with nothing left to answer is a drain whose calls just ended.
+    const graceful = !answering.forced(FORCED_CLOSE_WINDOW_MS) || answering.size === 0;
+    const deadline = Date.now() + CLOSE_GRACE_MS;
+    if (graceful) await acceptQueue.flush(target, CLOSE_GRACE_MS);
+    const closed = stopListening(target);
+    if (graceful && !quiet()) {
+      settling = true;
+      // Connections are not admitted any more: those without a request yet are watched until
+      // they send one (answered, then closed) or close.
+      for (const entry of guard?.values() ?? []) if (!entry.served) entry.key.once('close', nudge);
+      await settled.wait(Math.max(0, deadline - Date.now()));
+      settling = false;
+    }
+    target.close(); // node:http: stops the timeout checks and closes idle connections
+    target.closeAllConnections();
+    await closed;
+  }
 }
 
 /**

@@ -222,6 +222,10 @@ describe('bad input never hurts the server', () => {
       { headersTimeoutMs: 20_000, requestTimeoutMs: 30_000, maxConnections: 5 },
     );
     const limitedPort = Number(new URL(limited.url).port);
+    const server = limited.listener.server!;
+    let requests = 0;
+    server.on('request', () => requests++);
+    const open = () => new Promise<number>((resolve) => server.getConnections((_, count) => resolve(count)));
     const own: Socket[] = [];
     try {
       const accepted = await Promise.all(
@@ -239,14 +243,15 @@ describe('bad input never hurts the server', () => {
             }),
         ),
       );
-      await sleep(50);
+      // Busy once the server has read their headers (bytes it has not read yet look like none).
+      await waitFor(() => requests === 5, 'the five requests read');
       const extra = netConnect(limitedPort, '127.0.0.1');
       extra.on('error', () => {});
       own.push(extra);
       await new Promise<void>((resolve) => extra.on('close', () => resolve()));
       expect(accepted.every((socket) => !socket.destroyed)).toBe(true);
       for (const socket of own.splice(0)) socket.destroy();
-      await sleep(50);
+      await waitFor(async () => (await open()) === 0, 'the server saw them close');
       const after = connect(limited.url);
       const answer = await after.connection.send(request('echo', ['after']), sendOptions());
       expect(answer).toMatchObject({ result: ['after'] });

@@ -45,7 +45,15 @@ export class Answering {
    * aborted its handlers: their answers will not come), which resolves at once.
    */
   async letOut(graceMs: number, forcedWithinMs: number): Promise<void> {
+    if (!this.forced(forcedWithinMs)) await this.wait(graceMs);
+  }
+
+  /**
+   * Whether a `close()` now is a forced one: it came without {@link stopped}, or within
+   * `forcedWithinMs` of it.
+   */
+  forced(forcedWithinMs: number): boolean {
     const at = this.stoppedAt;
-    if (at !== undefined && this.clock.now() - at >= forcedWithinMs) await this.wait(graceMs);
+    return at === undefined || this.clock.now() - at < forcedWithinMs;
   }
 }

@@ -1,0 +1,158 @@
+import { once } from 'node:events';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { ErrorCodes } from '@resilient-rpc/core';
+import { sleep, waitFor } from '@resilient-rpc/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Started, startServer } from './helpers.js';
+
+/** listener.close() this long after stopAccepting() is a graceful close (the forced window is 100 ms). */
+const AFTER_STOP_MS = 150;
+
+const started: Started[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map(({ server }) => server.close()));
+});
+
+/**
+ * A server that drains (new requests get 503 Draining) with one call in flight (`sleep` 400 ms on
+ * a connection of its own), past the forced-close window: the tests call `listener.close()`
+ * themselves, as the core does once its calls are done (it calls it again later, which is
+ * harmless).
+ */
+async function draining(): Promise<Started & { held: Promise<Outcome> }> {
+  const s = await startServer();
+  started.push(s);
+  const socket = connectTcp({ host: '127.0.0.1', port: s.listener.port! });
+  const held = outcome(socket);
+  socket.write(rawRequest(s.listener.port!, 'sleep', [400]));
+  await waitFor(() => s.server.inFlight === 1, 'the held call in flight');
+  void s.server.drain({ timeoutMs: 10_000 });
+  await sleep(AFTER_STOP_MS);
+  return { ...s, held };
+}
+
+function rawRequest(port: number, method = 'echo', params: unknown[] = ['x']): string {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params });
+  return (
+    `POST /rpc HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+interface Outcome {
+  readonly response: string;
+  readonly error?: string;
+}
+
+/** What came back on `socket` until it closed: the bytes, and the error code if it broke. */
+function outcome(socket: Socket): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let response = '';
+    let error: string | undefined;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      response += chunk;
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code;
+    });
+    socket.on('close', () => resolve({ response, ...(error !== undefined && { error }) }));
+  });
+}
+
+/**
+ * A client on its own thread: opens `count` connections to `port` and writes a whole request on
+ * each while this thread is blocked, so that they wait in the kernel's accept queue (the server's
+ * event loop accepts nothing meanwhile); then reports what came back on each.
+ */
+const QUEUED_CLIENT = `
+const { connect } = require('node:net');
+const { workerData, parentPort } = require('node:worker_threads');
+const { count, request, flags } = workerData;
+const state = new Int32Array(flags);
+parentPort.postMessage('ready');
+Atomics.wait(state, 0, 0);
+const port = state[2];
+let written = 0;
+const outcomes = [];
+for (let i = 0; i < count; i++) {
+  const socket = connect({ host: '127.0.0.1', port });
+  let response = '';
+  let error;
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk) => { response += chunk; });
+  socket.on('error', (e) => { error = e.code; });
+  socket.on('close', () => {
+    outcomes.push(error === undefined ? { response } : { response, error });
+    if (outcomes.length === count) parentPort.postMessage(outcomes);
+  });
+  socket.write(request, () => {
+    if (++written === count) { Atomics.store(state, 1, 1); Atomics.notify(state, 1); }
+  });
+}
+`;
+
+function expectDrainingAnswer({ response, error }: Outcome): void {
+  expect(error).toBeUndefined();
+  expect(response).toMatch(/^HTTP\/1\.1 503 /);
+  expect(response).toMatch(/\r\nconnection: close\r\n/i);
+  expect(response).toContain(`"code":${ErrorCodes.Draining}`);
+}
+
+describe('HTTP listener: a graceful close loses no request a client sent (answered 503 Draining, never reset)', () => {
+  it("requests still in the kernel's accept queue when close() begins are answered 503 Draining", async () => {
+    const count = 4;
+    const flags = new SharedArrayBuffer(12);
+    const state = new Int32Array(flags);
+    // The Host header is not checked: any port will do in the request's text.
+    const worker = new Worker(QUEUED_CLIENT, {
+      eval: true,
+      workerData: { count, request: rawRequest(0), flags },
+    });
+    try {
+      await once(worker, 'message'); // ready, before the server drains (its call in flight lasts 400 ms)
+      const outcomes = once(worker, 'message') as Promise<[Outcome[]]>;
+      const { listener, held } = await draining();
+      // This thread blocks until every request is written: none of them is accepted yet.
+      Atomics.store(state, 2, listener.port!);
+      Atomics.store(state, 0, 1);
+      Atomics.notify(state, 0);
+      expect(Atomics.wait(state, 1, 0, 10_000)).not.toBe('timed-out');
+      const closing = listener.close();
+      const [answers] = await outcomes;
+      await closing;
+      expect((await held).response).toMatch(/^HTTP\/1\.1 200 /);
+      expect(answers).toHaveLength(count);
+      for (const answer of answers) expectDrainingAnswer(answer);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('a connection that sends its request only after close() began is answered 503 Draining, then closed', async () => {
+    const { listener, held } = await draining();
+    const socket = connectTcp({ host: '127.0.0.1', port: listener.port! });
+    const answered = outcome(socket);
+    await once(socket, 'connect');
+    // The call in flight is answered: nothing is under way, one connection has no request yet.
+    expect((await held).response).toMatch(/^HTTP\/1\.1 200 /);
+    const closing = listener.close();
+    await sleep(100);
+    socket.write(rawRequest(listener.port!));
+    expectDrainingAnswer(await answered);
+    await closing;
+  });
+
+  it('a connection that never sends a request is closed once the 1 s close grace is over', async () => {
+    const { listener } = await draining();
+    const socket = connectTcp({ host: '127.0.0.1', port: listener.port! });
+    const ended = outcome(socket);
+    await once(socket, 'connect');
+    const began = performance.now();
+    await listener.close();
+    // Budget: the 1 000 ms grace; margin 1 500 ms for a loaded machine.
+    expect(performance.now() - began).toBeLessThan(2_500);
+    expect((await ended).response).toBe('');
+  });
+});
