@@ -8,7 +8,7 @@ import {
 } from '@resilient-rpc/core';
 import { PeerActivity, WriteBackpressure } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
-import { tcpSocketOf } from './corked-send.js';
+import { tcpSocketOf, unparsedBytesOf } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
@@ -133,10 +133,14 @@ export class ServerConnection extends PeerActivity {
     }
     // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
     const limit = this.backpressure.message();
-    this.dispatcher
-      .dispatch(data.toString(), this.context, limit)
-      .then((result) => this.reply(result.body, limit.held));
+    const dispatcher = this.dispatcher;
+    const result =
+      dispatcher.dispatchNow === undefined
+        ? dispatcher.dispatch(data.toString(), this.context, limit)
+        : dispatcher.dispatchNow(data.toString(), this.context, limit);
     this.backpressure.dispatched(limit);
+    if (result instanceof Promise) result.then((settled) => this.reply(settled.body, limit.held));
+    else this.reply(result.body, limit.held);
   }
 
   /**
@@ -154,7 +158,9 @@ export class ServerConnection extends PeerActivity {
       return;
     }
     // A string is sent as a text frame without send options (ws would copy them into its own).
-    if (this.flushing || this.backpressure.inFlight > held) {
+    // Corked too when frames read with this one are still to be parsed: their replies may follow
+    // in this tick (a synchronous answer is sent from within ws's 'message' event).
+    if (this.flushing || this.backpressure.inFlight > held || unparsedBytesOf(socket) > 0) {
       if (!this.flushing) {
         this.flushing = true;
         tcpSocketOf(socket)?.cork();
