@@ -46,6 +46,8 @@ export class ServerConnection extends PeerActivity {
   private heldUnflushed = 0;
   /** The underlying TCP socket is corked by this connection until the end of the tick. */
   private flushing = false;
+  /** Answers ready at once whose reply waits for the end of their chunk (see `onMessage`). */
+  private deferred = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -140,7 +142,18 @@ export class ServerConnection extends PeerActivity {
         : dispatcher.dispatchNow(data.toString(), this.context, limit);
     this.backpressure.dispatched(limit);
     if (result instanceof Promise) result.then((settled) => this.reply(settled.body, limit.held));
-    else this.reply(result.body, limit.held);
+    // An answer ready at once is written at once, unless frames read with this one are still to
+    // be parsed (or replies of such frames still wait): then, as every reply of the chunk, once
+    // the chunk is parsed (in order), so that they leave together and a flood of frames is
+    // answered no faster than the kernel takes the replies.
+    else if (this.deferred === 0 && unparsedBytesOf(this.socket) === 0) this.reply(result.body, limit.held);
+    else {
+      this.deferred++;
+      queueMicrotask(() => {
+        this.deferred--;
+        this.reply(result.body, limit.held);
+      });
+    }
   }
 
   /**
@@ -158,9 +171,7 @@ export class ServerConnection extends PeerActivity {
       return;
     }
     // A string is sent as a text frame without send options (ws would copy them into its own).
-    // Corked too when frames read with this one are still to be parsed: their replies may follow
-    // in this tick (a synchronous answer is sent from within ws's 'message' event).
-    if (this.flushing || this.backpressure.inFlight > held || unparsedBytesOf(socket) > 0) {
+    if (this.flushing || this.backpressure.inFlight > held) {
       if (!this.flushing) {
         this.flushing = true;
         tcpSocketOf(socket)?.cork();
