@@ -86,7 +86,7 @@ describe('wsListener: bad input, then a normal call on the same connection', () 
 });
 
 describe('wsListener: frames read together', () => {
-  it('answers every request of one TCP chunk, the synchronous ones at once and in order', async () => {
+  it('answers every request of one TCP chunk, the synchronous ones first and in order', async () => {
     const { client } = await rawSetup();
     const tcp = (client.socket as unknown as { _socket: import('node:net').Socket })._socket;
     tcp.cork(); // the frames leave in one write, so that the server reads them in one chunk
