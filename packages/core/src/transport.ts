@@ -230,6 +230,16 @@ export interface Dispatcher {
    * `dispatch` for text, resolving only the body: `undefined` when there is nothing to send back
    * (a notification, or a batch of notifications).
    */
+  /**
+   * `dispatch`, except that an answer ready at once (every handler the message ran returned
+   * synchronously) is returned as it is, not in a promise: a transport may write it back in the
+   * same tick. Optional (a dispatcher without it is used through `dispatch`).
+   */
+  dispatchNow?(
+    message: string | Uint8Array,
+    context: IncomingContext,
+    options?: DispatchOptions,
+  ): DispatchResult | Promise<DispatchResult>;
   handleText(text: string, context: IncomingContext): Promise<string | undefined>;
   /** Same as `handleText` for an already-parsed message. */
   handleMessage(

@@ -209,6 +209,43 @@ describe('dispatcher.dispatch: one entry point, a body and a status', () => {
     });
   });
 
+  it('dispatchNow returns an answer ready at once as it is, a pending one as a promise, both as dispatch does', async () => {
+    const { rpc, release } = server({ authenticate: undefined });
+    const dispatchNow = rpc.dispatcher.dispatchNow!;
+    const now = dispatchNow.call(
+      rpc.dispatcher,
+      '{"jsonrpc":"2.0","method":"echo","params":[1],"id":7}',
+      context,
+    );
+    expect(now).not.toBeInstanceOf(Promise);
+    expect(now).toEqual(
+      await rpc.dispatcher.dispatch('{"jsonrpc":"2.0","method":"echo","params":[1],"id":7}', context),
+    );
+    expect(now).toEqual({ status: 'ok', body: '{"jsonrpc":"2.0","id":7,"result":[1]}' });
+    // Refusals before any handler: at once too.
+    expect(dispatchNow.call(rpc.dispatcher, '{"jsonrpc"', context)).toMatchObject({ status: 'bad-request' });
+    expect(dispatchNow.call(rpc.dispatcher, 'x'.repeat(201), context)).toMatchObject({ status: 'too-large' });
+    expect(dispatchNow.call(rpc.dispatcher, bytes('{"jsonrpc":"2.0","method":"note"}'), context)).toEqual({
+      status: 'no-content',
+      body: undefined,
+    });
+    // A handler that returns a promise: a promise.
+    const held = dispatchNow.call(rpc.dispatcher, '{"jsonrpc":"2.0","method":"hold","id":8}', context);
+    expect(held).toBeInstanceOf(Promise);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    release.shift()!();
+    expect(await held).toEqual({ status: 'ok', body: '{"jsonrpc":"2.0","id":8,"result":"held"}' });
+    // dispatch always resolves in a promise, a synchronous answer included.
+    expect(rpc.dispatcher.dispatch('{"jsonrpc":"2.0","method":"echo","id":9}', context)).toBeInstanceOf(
+      Promise,
+    );
+    // With an authenticate hook (awaited), every request's answer is pending.
+    const guarded = server().rpc.dispatcher;
+    expect(guarded.dispatchNow!('{"jsonrpc":"2.0","method":"echo","id":10}', context)).toBeInstanceOf(
+      Promise,
+    );
+  });
+
   it('never rejects, even when onError throws while reporting an unserialisable result', async () => {
     const { rpc } = server({
       onError: () => {

@@ -13,6 +13,15 @@ export function tcpSocketOf(ws: WebSocket): Socket | undefined {
 }
 
 /**
+ * How many bytes ws has read from the socket and not parsed yet: more than 0 while a frame's
+ * 'message' handler runs, the frames after it in the same chunk (or part of one) are still to
+ * come in this tick. Reaches into ws's `_receiver`, which ws does not type (0 without one).
+ */
+export function unparsedBytesOf(ws: WebSocket): number {
+  return (ws as unknown as { _receiver?: { _bufferedBytes?: number } | null })._receiver?._bufferedBytes ?? 0;
+}
+
+/**
  * `ws.send(data)` as a text frame, with the underlying TCP socket corked until the end of the current tick so
  * that the frames of many calls made in the same tick leave in one `writev` rather than one
  * system call each. Without a TCP socket ({@link tcpSocketOf}) this is a plain send. A

@@ -8,7 +8,7 @@ import {
 } from '@resilient-rpc/core';
 import { PeerActivity, WriteBackpressure } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
-import { tcpSocketOf } from './corked-send.js';
+import { tcpSocketOf, unparsedBytesOf } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
@@ -46,6 +46,8 @@ export class ServerConnection extends PeerActivity {
   private heldUnflushed = 0;
   /** The underlying TCP socket is corked by this connection until the end of the tick. */
   private flushing = false;
+  /** Answers ready at once whose reply waits for the end of their chunk (see `onMessage`). */
+  private deferred = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -133,10 +135,25 @@ export class ServerConnection extends PeerActivity {
     }
     // ws has checked that a text frame is UTF-8 already: the dispatcher takes it as text.
     const limit = this.backpressure.message();
-    this.dispatcher
-      .dispatch(data.toString(), this.context, limit)
-      .then((result) => this.reply(result.body, limit.held));
+    const dispatcher = this.dispatcher;
+    const result =
+      dispatcher.dispatchNow === undefined
+        ? dispatcher.dispatch(data.toString(), this.context, limit)
+        : dispatcher.dispatchNow(data.toString(), this.context, limit);
     this.backpressure.dispatched(limit);
+    if (result instanceof Promise) result.then((settled) => this.reply(settled.body, limit.held));
+    // An answer ready at once is written at once, unless frames read with this one are still to
+    // be parsed (or replies of such frames still wait): then, as every reply of the chunk, once
+    // the chunk is parsed (in order), so that they leave together and a flood of frames is
+    // answered no faster than the kernel takes the replies.
+    else if (this.deferred === 0 && unparsedBytesOf(this.socket) === 0) this.reply(result.body, limit.held);
+    else {
+      this.deferred++;
+      queueMicrotask(() => {
+        this.deferred--;
+        this.reply(result.body, limit.held);
+      });
+    }
   }
 
   /**

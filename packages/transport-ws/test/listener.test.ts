@@ -85,6 +85,29 @@ describe('wsListener: bad input, then a normal call on the same connection', () 
   });
 });
 
+describe('wsListener: frames read together', () => {
+  it('answers every request of one TCP chunk, the synchronous ones first and in order', async () => {
+    const { client } = await rawSetup();
+    const tcp = (client.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.cork(); // the frames leave in one write, so that the server reads them in one chunk
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'slow', params: [20], id: 1 }));
+    for (let id = 2; id <= 4; id++) client.send(JSON.stringify({ ...ok, id }));
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'add', params: [1, 2] })); // a notification
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: ['last'], id: 5 }));
+    tcp.uncork();
+    const answers = [];
+    for (let index = 0; index < 5; index++) answers.push(await client.next());
+    expect(answers.map((answer) => [answer.id, answer.result])).toEqual([
+      [2, 42],
+      [3, 42],
+      [4, 42],
+      [5, ['last']],
+      [1, 'done'],
+    ]);
+    expect(await client.request({ ...ok, id: 6 })).toEqual({ jsonrpc: '2.0', id: 6, result: 42 });
+  });
+});
+
 describe('wsListener: connections', () => {
   it('serves on a shared node:http server only on its path', async () => {
     const http = createHttpServer((_request, response) => response.end('http handler'));

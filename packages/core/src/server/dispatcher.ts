@@ -73,33 +73,38 @@ export class MessageDispatcher implements Dispatcher {
     context: IncomingContext,
     options?: DispatchOptions,
   ): Promise<DispatchResult> {
+    const result = this.dispatchNow(message, context, options);
+    return result instanceof Promise ? result : Promise.resolve(result);
+  }
+
+  dispatchNow(
+    message: string | Uint8Array,
+    context: IncomingContext,
+    options?: DispatchOptions,
+  ): DispatchResult | Promise<DispatchResult> {
     let text: string;
     if (typeof message === 'string') {
-      if (utf8LengthExceeds(message, this.limits.maxMessageBytes)) return Promise.resolve(this.tooLarge);
+      if (utf8LengthExceeds(message, this.limits.maxMessageBytes)) return this.tooLarge;
       text = message;
     } else if (message instanceof Uint8Array) {
-      if (message.byteLength > this.limits.maxMessageBytes) return Promise.resolve(this.tooLarge);
+      if (message.byteLength > this.limits.maxMessageBytes) return this.tooLarge;
       try {
         text = utf8.decode(message);
       } catch {
-        return Promise.resolve(
-          badRequest(ErrorCodes.ParseError, 'Parse error', 'the message is not valid UTF-8'),
-        );
+        return badRequest(ErrorCodes.ParseError, 'Parse error', 'the message is not valid UTF-8');
       }
     } else {
-      return Promise.resolve(
-        badRequest(ErrorCodes.InvalidRequest, 'Invalid Request', 'message must be text'),
-      );
+      return badRequest(ErrorCodes.InvalidRequest, 'Invalid Request', 'message must be text');
     }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      return Promise.resolve(badRequest(ErrorCodes.ParseError, 'Parse error', (error as Error).message));
+      return badRequest(ErrorCodes.ParseError, 'Parse error', (error as Error).message);
     }
     const answer = this.answer(value, context, options, true);
     if (answer instanceof Promise) return answer.then((settled) => this.serialise(settled, context));
-    return Promise.resolve(this.serialise(answer, context));
+    return this.serialise(answer, context);
   }
 
   handleText(text: string, context: IncomingContext): Promise<string | undefined> {
