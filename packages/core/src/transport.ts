@@ -227,10 +227,6 @@ export interface Dispatcher {
     options?: DispatchOptions,
   ): Promise<DispatchResult>;
   /**
-   * `dispatch` for text, resolving only the body: `undefined` when there is nothing to send back
-   * (a notification, or a batch of notifications).
-   */
-  /**
    * `dispatch`, except that an answer ready at once (every handler the message ran returned
    * synchronously) is returned as it is, not in a promise: a transport may write it back in the
    * same tick. Optional (a dispatcher without it is used through `dispatch`).
@@ -240,6 +236,10 @@ export interface Dispatcher {
     context: IncomingContext,
     options?: DispatchOptions,
   ): DispatchResult | Promise<DispatchResult>;
+  /**
+   * `dispatch` for text, resolving only the body: `undefined` when there is nothing to send back
+   * (a notification, or a batch of notifications).
+   */
   handleText(text: string, context: IncomingContext): Promise<string | undefined>;
   /** Same as `handleText` for an already-parsed message. */
   handleMessage(
