@@ -468,7 +468,7 @@ describe('the abandon hook between the client and PendingCalls', () => {
       const client = createClient({ transports: [transport], endpoints: ['table://x'], heartbeat: false });
       try {
         const controller = new AbortController();
-        const outcome = client.call('hang', [], { signal: controller.signal, timeoutMs: 60_000 }).then(
+        const outcome = client.call('hang', [], { signal: controller.signal, deadlineMs: 60_000 }).then(
           () => 'resolved',
           (error: RpcError) => error.kind,
         );
