@@ -37,6 +37,29 @@ function table(clock = new ManualClock()) {
   return { clock, calls, outcomes, add };
 }
 
+/** A table that reads a lazily made signal only after 10 ms, and the outcomes of its calls. */
+function watchingTable(clock = new ManualClock()) {
+  const calls = new PendingCalls<number, string, string>(
+    clock,
+    {
+      timeout: (call) => new TimeoutError(`${call.context}: timed out`),
+      aborted: (call) => new TimeoutError(`${call.context}: aborted`),
+    },
+    { watchSignalAfterMs: 10 },
+  );
+  const outcomes = new Map<number, Outcome>();
+  const add = (id: number, abort: AbortSource) =>
+    calls.add(
+      id,
+      `call ${id}`,
+      1_000,
+      abort,
+      (value) => outcomes.set(id, { value }),
+      (error) => outcomes.set(id, { error }),
+    );
+  return { clock, calls, outcomes, add };
+}
+
 describe('PendingCalls', () => {
   it('settles a call once with its response and forgets it', () => {
     const { calls, outcomes, add, clock } = table();
@@ -203,16 +226,7 @@ describe('PendingCalls', () => {
   });
 
   it('with watchSignalAfterMs, reads a lazily made signal only for a call still waiting that long', () => {
-    const clock = new ManualClock();
-    const calls = new PendingCalls<number, string, string>(
-      clock,
-      {
-        timeout: (call) => new TimeoutError(`${call.context}: timed out`),
-        aborted: (call) => new TimeoutError(`${call.context}: aborted`),
-      },
-      { watchSignalAfterMs: 10 },
-    );
-    const outcomes = new Map<number, Outcome>();
+    const { clock, calls, outcomes, add } = watchingTable();
     const reads: number[] = [];
     const source = (id: number, controller: AbortController) => ({
       get signal() {
@@ -220,15 +234,6 @@ describe('PendingCalls', () => {
         return controller.signal;
       },
     });
-    const add = (id: number, abort: AbortSignal | { readonly signal: AbortSignal }) =>
-      calls.add(
-        id,
-        `call ${id}`,
-        1_000,
-        abort,
-        (value) => outcomes.set(id, { value }),
-        (error) => outcomes.set(id, { error }),
-      );
     const quick = new AbortController();
     const slow = new AbortController();
     const abandoned = new AbortController();
@@ -342,30 +347,8 @@ class HookedSource implements AbandonHook {
 }
 
 describe('PendingCalls with the core-internal abandon hook', () => {
-  const hooked = (clock = new ManualClock()) => {
-    const calls = new PendingCalls<number, string, string>(
-      clock,
-      {
-        timeout: (call) => new TimeoutError(`${call.context}: timed out`),
-        aborted: (call) => new TimeoutError(`${call.context}: aborted`),
-      },
-      { watchSignalAfterMs: 10 },
-    );
-    const outcomes = new Map<number, Outcome>();
-    const add = (id: number, abort: AbortSource) =>
-      calls.add(
-        id,
-        `call ${id}`,
-        1_000,
-        abort,
-        (value) => outcomes.set(id, { value }),
-        (error) => outcomes.set(id, { error }),
-      );
-    return { clock, calls, outcomes, add };
-  };
-
   it('watches a hooked source at once, without reading its signal or arming the watch timer', () => {
-    const { clock, calls, outcomes, add } = hooked();
+    const { clock, calls, outcomes, add } = watchingTable();
     const source = new HookedSource();
     add(1, source);
     expect(source.watches).toBe(1);
@@ -376,7 +359,7 @@ describe('PendingCalls with the core-internal abandon hook', () => {
   });
 
   it('a call settled before its source is abandoned is unhooked: no listener call, no rejection', () => {
-    const { calls, outcomes, add } = hooked();
+    const { calls, outcomes, add } = watchingTable();
     const source = new HookedSource();
     add(1, source);
     calls.resolve(1, 'one');
@@ -387,7 +370,7 @@ describe('PendingCalls with the core-internal abandon hook', () => {
   });
 
   it('a source abandoned before the call is added fails the call at once', () => {
-    const { clock, calls, outcomes, add } = hooked();
+    const { clock, calls, outcomes, add } = watchingTable();
     const source = new HookedSource();
     source.abandon();
     add(1, source);
@@ -397,7 +380,7 @@ describe('PendingCalls with the core-internal abandon hook', () => {
   });
 
   it('a source without the hook keeps the delayed signal read', () => {
-    const { clock, outcomes, add } = hooked();
+    const { clock, outcomes, add } = watchingTable();
     let reads = 0;
     const controller = new AbortController();
     add(1, {
@@ -479,7 +462,9 @@ describe('the abandon hook between the client and PendingCalls', () => {
         expect(table.size).toBe(0);
         expect(aborted).toEqual(['call 1']);
         // An adapter that read the signal sees it abort too, once, with the call's reason.
-        expect(seen).toEqual(readSignal === 'never' ? [] : ['signal 1: CancelledError: the call was cancelled']);
+        expect(seen).toEqual(
+          readSignal === 'never' ? [] : ['signal 1: CancelledError: the call was cancelled'],
+        );
         expect(await outcome).toBe('cancelled');
       } finally {
         await client.close();

@@ -29,6 +29,17 @@ function watchedTransport() {
   return { transport: watched, pending };
 }
 
+/** A client on a started server whose socket is open (a call is written at once). */
+async function openClient() {
+  const started = await startServer();
+  cleanups.push(() => started.server.close());
+  const { transport, pending } = watchedTransport();
+  cleanups.push(async () => transport.close?.());
+  const rpc = client({ transports: [transport], endpoints: [started.url], heartbeat: false });
+  await rpc.call('echo', ['open']);
+  return { rpc, pending };
+}
+
 function client(options: Parameters<typeof createClient>[0]): RpcClient {
   const created = createClient(options);
   cleanups.push(() => created.close());
@@ -94,12 +105,7 @@ describe('wsTransport under the core client', () => {
   });
 
   it('a call the caller cancels leaves the connection at once, before the signal-watch delay', async () => {
-    const started = await startServer();
-    cleanups.push(() => started.server.close());
-    const { transport, pending } = watchedTransport();
-    cleanups.push(async () => transport.close?.());
-    const rpc = client({ transports: [transport], endpoints: [started.url], heartbeat: false });
-    await rpc.call('echo', ['open']); // the socket is open: the next call is written at once
+    const { rpc, pending } = await openClient();
     const controller = new AbortController();
     const outcome = rpc
       .call('slow', [10_000], { signal: controller.signal })
@@ -113,12 +119,7 @@ describe('wsTransport under the core client', () => {
   });
 
   it('a call past its deadline leaves the connection as the deadline passes', async () => {
-    const started = await startServer();
-    cleanups.push(() => started.server.close());
-    const { transport, pending } = watchedTransport();
-    cleanups.push(async () => transport.close?.());
-    const rpc = client({ transports: [transport], endpoints: [started.url], heartbeat: false });
-    await rpc.call('echo', ['open']);
+    const { rpc, pending } = await openClient();
     const startedAt = performance.now();
     const error = await rpc.call('slow', [10_000], { deadlineMs: 50 }).catch((caught: RpcError) => caught);
     expect((error as RpcError).kind).toBe('timeout');
