@@ -706,7 +706,8 @@ export class Attempt implements SendOptions, PendingAttempt, AbandonHook {
 
   /**
    * Gives up on the attempt with `reason` (once): the transport is told through the signal if it
-   * read it, and the pending-call table watching the attempt through its listener (after).
+   * read it, and the pending-call table watching the attempt through its listener (called here,
+   * or by the signal it moved onto).
    */
   private abandonWith(reason: RpcError): void {
     const flags = this.flags;
