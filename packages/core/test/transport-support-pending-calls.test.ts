@@ -1,10 +1,20 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { createClient } from '../src/client/create-client.js';
 import { ConnectionLostError, TimeoutError } from '../src/errors/kinds.js';
 import type { RpcError } from '../src/errors/rpc-error.js';
+import type { JsonRpcResponse } from '../src/protocol/types.js';
 import { ManualClock } from '../src/testing/manual-clock.js';
-import { PendingCalls } from '../src/transport-support/pending-calls.js';
+import type { ClientTransport } from '../src/transport.js';
+import { type AbortSource, PendingCalls } from '../src/transport-support/pending-calls.js';
+import {
+  type AbandonHook,
+  type AbandonListener,
+  UNWATCH_ABANDON,
+  WATCH_ABANDON,
+} from '../src/util/abandon-hook.js';
+import { systemClock } from '../src/util/clock.js';
 
 type Outcome = { value?: string; error?: RpcError };
 
@@ -24,6 +34,29 @@ function table(clock = new ManualClock()) {
       (error) => outcomes.set(id, { error }),
     );
   };
+  return { clock, calls, outcomes, add };
+}
+
+/** A table that reads a lazily made signal only after 10 ms, and the outcomes of its calls. */
+function watchingTable(clock = new ManualClock()) {
+  const calls = new PendingCalls<number, string, string>(
+    clock,
+    {
+      timeout: (call) => new TimeoutError(`${call.context}: timed out`),
+      aborted: (call) => new TimeoutError(`${call.context}: aborted`),
+    },
+    { watchSignalAfterMs: 10 },
+  );
+  const outcomes = new Map<number, Outcome>();
+  const add = (id: number, abort: AbortSource) =>
+    calls.add(
+      id,
+      `call ${id}`,
+      1_000,
+      abort,
+      (value) => outcomes.set(id, { value }),
+      (error) => outcomes.set(id, { error }),
+    );
   return { clock, calls, outcomes, add };
 }
 
@@ -193,16 +226,7 @@ describe('PendingCalls', () => {
   });
 
   it('with watchSignalAfterMs, reads a lazily made signal only for a call still waiting that long', () => {
-    const clock = new ManualClock();
-    const calls = new PendingCalls<number, string, string>(
-      clock,
-      {
-        timeout: (call) => new TimeoutError(`${call.context}: timed out`),
-        aborted: (call) => new TimeoutError(`${call.context}: aborted`),
-      },
-      { watchSignalAfterMs: 10 },
-    );
-    const outcomes = new Map<number, Outcome>();
+    const { clock, calls, outcomes, add } = watchingTable();
     const reads: number[] = [];
     const source = (id: number, controller: AbortController) => ({
       get signal() {
@@ -210,15 +234,6 @@ describe('PendingCalls', () => {
         return controller.signal;
       },
     });
-    const add = (id: number, abort: AbortSignal | { readonly signal: AbortSignal }) =>
-      calls.add(
-        id,
-        `call ${id}`,
-        1_000,
-        abort,
-        (value) => outcomes.set(id, { value }),
-        (error) => outcomes.set(id, { error }),
-      );
     const quick = new AbortController();
     const slow = new AbortController();
     const abandoned = new AbortController();
@@ -299,4 +314,161 @@ describe('PendingCalls', () => {
     expect(contexts.map((ref) => ref.deref())).toEqual(settle.map(() => undefined));
     expect(captured.map((ref) => ref.deref())).toEqual(settle.map(() => undefined));
   });
+});
+
+/**
+ * A source like the core's attempt: it has the abandon hook, and its `signal` getter throws, so a
+ * test fails if the table reads it.
+ */
+class HookedSource implements AbandonHook {
+  listener: AbandonListener | undefined;
+  abandoned = false;
+  watches = 0;
+  unwatches = 0;
+  get signal(): AbortSignal {
+    throw new Error('the table read the signal of a source that has the hook');
+  }
+  [WATCH_ABANDON](listener: AbandonListener): boolean {
+    this.watches++;
+    if (this.abandoned) return false;
+    this.listener = listener;
+    return true;
+  }
+  [UNWATCH_ABANDON](listener: AbandonListener): void {
+    this.unwatches++;
+    if (this.listener === listener) this.listener = undefined;
+  }
+  abandon(): void {
+    this.abandoned = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.handleEvent();
+  }
+}
+
+describe('PendingCalls with the core-internal abandon hook', () => {
+  it('watches a hooked source at once, without reading its signal or arming the watch timer', () => {
+    const { clock, calls, outcomes, add } = watchingTable();
+    const source = new HookedSource();
+    add(1, source);
+    expect(source.watches).toBe(1);
+    expect(clock.pendingTimers).toBe(1); // the deadline timer only: no watch timer
+    source.abandon(); // before watchSignalAfterMs: noticed at once all the same
+    expect(outcomes.get(1)?.error?.message).toBe('call 1: aborted');
+    expect(calls.size).toBe(0);
+  });
+
+  it('a call settled before its source is abandoned is unhooked: no listener call, no rejection', () => {
+    const { calls, outcomes, add } = watchingTable();
+    const source = new HookedSource();
+    add(1, source);
+    calls.resolve(1, 'one');
+    expect(source.unwatches).toBe(1);
+    expect(source.listener).toBeUndefined();
+    source.abandon();
+    expect(outcomes.get(1)).toEqual({ value: 'one' });
+  });
+
+  it('a source abandoned before the call is added fails the call at once', () => {
+    const { clock, calls, outcomes, add } = watchingTable();
+    const source = new HookedSource();
+    source.abandon();
+    add(1, source);
+    expect(outcomes.get(1)?.error?.message).toBe('call 1: aborted');
+    expect(calls.size).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a source without the hook keeps the delayed signal read', () => {
+    const { clock, outcomes, add } = watchingTable();
+    let reads = 0;
+    const controller = new AbortController();
+    add(1, {
+      get signal() {
+        reads++;
+        return controller.signal;
+      },
+    });
+    controller.abort();
+    clock.advance(9);
+    expect(reads).toBe(0);
+    clock.advance(1);
+    expect(reads).toBe(1);
+    expect(outcomes.get(1)?.error?.message).toBe('call 1: aborted');
+  });
+});
+
+/**
+ * A transport of hanging calls registered in a PendingCalls table (like the WS and HTTP adapters),
+ * which reads the attempt's `signal` itself before registering, after, or not at all.
+ */
+function tableTransport(readSignal: 'never' | 'before' | 'after') {
+  const aborted: string[] = [];
+  const seen: string[] = [];
+  let nextId = 0;
+  const table = new PendingCalls<number, JsonRpcResponse, number>(
+    systemClock,
+    {
+      timeout: () => new TimeoutError('timed out'),
+      aborted: (call) => {
+        aborted.push(`call ${call.context}`);
+        return new TimeoutError('aborted');
+      },
+    },
+    { watchSignalAfterMs: 10 },
+  );
+  const transport: ClientTransport = {
+    name: 'table',
+    schemes: ['table'],
+    connect(url) {
+      return {
+        url,
+        status: 'open',
+        capabilities: { batch: false, ping: false, persistentConnection: false },
+        send: (_request, options) =>
+          new Promise<JsonRpcResponse>((resolve, reject) => {
+            const id = ++nextId;
+            const own = () => {
+              const signal = options.signal;
+              signal.addEventListener('abort', () => seen.push(`signal ${id}: ${String(signal.reason)}`));
+            };
+            if (readSignal === 'before') own();
+            table.add(id, id, options.timeoutMs, options, resolve, reject, options.startedAt);
+            if (readSignal === 'after') own();
+          }),
+        onEvent: () => () => {},
+        close: async () => {},
+      };
+    },
+  };
+  return { transport, table, aborted, seen };
+}
+
+describe('the abandon hook between the client and PendingCalls', () => {
+  for (const readSignal of ['never', 'before', 'after'] as const) {
+    it(`a cancelled call's entry is dropped at once (signal read by the adapter: ${readSignal})`, async () => {
+      const { transport, table, aborted, seen } = tableTransport(readSignal);
+      const client = createClient({ transports: [transport], endpoints: ['table://x'], heartbeat: false });
+      try {
+        const controller = new AbortController();
+        const outcome = client.call('hang', [], { signal: controller.signal, deadlineMs: 60_000 }).then(
+          () => 'resolved',
+          (error: RpcError) => error.kind,
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(table.size).toBe(1);
+        controller.abort();
+        // Before the watch delay (10 ms) and without awaiting: the table was told synchronously.
+        expect(table.size).toBe(0);
+        expect(aborted).toEqual(['call 1']);
+        // An adapter that read the signal sees it abort too, once, with the call's reason.
+        expect(seen).toEqual(
+          readSignal === 'never' ? [] : ['signal 1: CancelledError: the call was cancelled'],
+        );
+        expect(await outcome).toBe('cancelled');
+      } finally {
+        await client.close();
+      }
+    });
+  }
 });

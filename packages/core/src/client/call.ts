@@ -18,6 +18,12 @@ import type { DeadlineEntry } from '../recovery/deadline.js';
 import type { EndpointNeed } from '../recovery/failover.js';
 import { GiveUpReason } from '../recovery/retry-policy.js';
 import type { SendOptions } from '../transport.js';
+import {
+  type AbandonHook,
+  type AbandonListener,
+  UNWATCH_ABANDON,
+  WATCH_ABANDON,
+} from '../util/abandon-hook.js';
 import type { TimerHandle } from '../util/clock.js';
 import { keepShapes } from '../util/shape-keepers.js';
 import type { Endpoint, PendingAttempt } from './endpoint.js';
@@ -569,8 +575,10 @@ const REPORTED_FLAG = 4;
 const ABANDONED_FLAG = 8;
 /** The transport read the signal: the attempt holds an AbortController. */
 const SIGNAL_FLAG = 16;
-/** The attempt's number is stored in `flags` above the flag bits (× 32). */
-const NUMBER_UNIT = 32;
+/** The transport's pending-call table watches the attempt (`held` is its listener). */
+const HOOK_FLAG = 32;
+/** The attempt's number is stored in `flags` above the flag bits (× 64). */
+const NUMBER_UNIT = 64;
 
 /** The reason every attempt still running gets when another answered first. */
 const LOST = new CancelledError('another attempt answered first');
@@ -580,7 +588,7 @@ const LOST = new CancelledError('another attempt answered first');
  * `signal` (an AbortController) is created only if the transport reads it, so an attempt that
  * answers costs no controller.
  */
-export class Attempt implements SendOptions, PendingAttempt {
+export class Attempt implements SendOptions, PendingAttempt, AbandonHook {
   readonly startedAt: number;
   previousOnEndpoint: PendingAttempt | undefined;
   nextOnEndpoint: PendingAttempt | undefined;
@@ -588,15 +596,17 @@ export class Attempt implements SendOptions, PendingAttempt {
   private timeout: AttemptTimeout | undefined;
   /**
    * The attempt's number × {@link NUMBER_UNIT} + its flags ({@link LOST_FLAG}, {@link RESCUED_FLAG},
-   * {@link REPORTED_FLAG}, {@link ABANDONED_FLAG}, {@link SIGNAL_FLAG}): one field for all.
+   * {@link REPORTED_FLAG}, {@link ABANDONED_FLAG}, {@link SIGNAL_FLAG}, {@link HOOK_FLAG}): one
+   * field for all.
    */
   private flags: number;
   /**
-   * One field for two things: the signal's AbortController once the transport read it
-   * ({@link SIGNAL_FLAG}); before that, the reason the call gave up on the attempt, if it did
-   * (afterwards that reason is the signal's).
+   * One field for three things: the signal's AbortController once the transport read it
+   * ({@link SIGNAL_FLAG}); before that, the listener of the transport's pending-call table while
+   * it watches the attempt ({@link HOOK_FLAG}, see `util/abandon-hook.ts`), or the reason the call
+   * gave up on the attempt, if it did (afterwards that reason is the signal's).
    */
-  private held: AbortController | RpcError | undefined;
+  private held: AbortController | RpcError | AbandonListener | undefined;
   /**
    * The JSON-RPC id of the request sent (0 for a notification or a batch). Only the id is kept,
    * not the request: the transport may let the request go once it is written.
@@ -646,13 +656,44 @@ export class Attempt implements SendOptions, PendingAttempt {
 
   /** Aborts when the call gives up on this attempt (created on first read: see the class). */
   get signal(): AbortSignal {
-    if ((this.flags & SIGNAL_FLAG) !== 0) return (this.held as AbortController).signal;
-    const reason = this.held as RpcError | undefined;
+    const flags = this.flags;
+    if ((flags & SIGNAL_FLAG) !== 0) return (this.held as AbortController).signal;
+    const held = this.held;
     const controller = new AbortController();
     this.held = controller;
-    this.flags |= SIGNAL_FLAG;
-    if (reason !== undefined) controller.abort(reason);
+    this.flags = (flags & ~HOOK_FLAG) | SIGNAL_FLAG;
+    // A watching listener moves onto the signal: both are told, once, when the call gives up.
+    if ((flags & HOOK_FLAG) !== 0) controller.signal.addEventListener('abort', held as AbandonListener);
+    else if (held !== undefined) controller.abort(held);
     return controller.signal;
+  }
+
+  /**
+   * The transport's pending-call table watches the attempt without making its signal: `listener`
+   * is told once when the call gives up on it; false if it has already (see `util/abandon-hook.ts`).
+   */
+  [WATCH_ABANDON](listener: AbandonListener): boolean {
+    const flags = this.flags;
+    if ((flags & ABANDONED_FLAG) !== 0) return false;
+    if ((flags & SIGNAL_FLAG) !== 0)
+      (this.held as AbortController).signal.addEventListener('abort', listener);
+    else {
+      this.held = listener;
+      this.flags = flags | HOOK_FLAG;
+    }
+    return true;
+  }
+
+  /** The table stops watching (the call settled). */
+  [UNWATCH_ABANDON](listener: AbandonListener): void {
+    const flags = this.flags;
+    if ((flags & HOOK_FLAG) !== 0) {
+      if (this.held === listener) {
+        this.held = undefined;
+        this.flags = flags & ~HOOK_FLAG;
+      }
+    } else if ((flags & SIGNAL_FLAG) !== 0)
+      (this.held as AbortController).signal.removeEventListener('abort', listener);
   }
 
   /** Set when the call gave up on this attempt (won elsewhere, deadline, cancel, attempt timeout). */
@@ -663,11 +704,22 @@ export class Attempt implements SendOptions, PendingAttempt {
       : (this.held as RpcError);
   }
 
-  /** Gives up on the attempt with `reason` (once): the transport is told through the signal. */
+  /**
+   * Gives up on the attempt with `reason` (once): the transport is told through the signal if it
+   * read it, and the pending-call table watching the attempt through its listener (called here,
+   * or by the signal it moved onto).
+   */
   private abandonWith(reason: RpcError): void {
-    this.flags |= ABANDONED_FLAG;
-    if ((this.flags & SIGNAL_FLAG) !== 0) (this.held as AbortController).abort(reason);
-    else this.held = reason;
+    const flags = this.flags;
+    if ((flags & SIGNAL_FLAG) !== 0) {
+      this.flags = flags | ABANDONED_FLAG;
+      (this.held as AbortController).abort(reason);
+      return;
+    }
+    const listener = (flags & HOOK_FLAG) !== 0 ? (this.held as AbandonListener) : undefined;
+    this.held = reason;
+    this.flags = (flags & ~HOOK_FLAG) | ABANDONED_FLAG;
+    listener?.handleEvent();
   }
 
   /**

@@ -4,6 +4,7 @@
  * response, its timeout (on the injected clock) or its abort signal, and forgets it at once.
  */
 import type { RpcError } from '../errors/rpc-error.js';
+import { type AbandonHook, UNWATCH_ABANDON, WATCH_ABANDON } from '../util/abandon-hook.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { keepShapes } from '../util/shape-keepers.js';
 
@@ -17,8 +18,11 @@ export interface PendingCallErrors<C, T = unknown> {
 
 /**
  * Where a call's abort signal comes from: the signal itself, or an object whose `signal` is made
- * when first read (the core's `SendOptions`), which the table reads only once the call has waited
- * {@link PendingCallsOptions.watchSignalAfterMs}.
+ * when first read, which the table reads only once the call has waited
+ * {@link PendingCallsOptions.watchSignalAfterMs}. The core's own `SendOptions` (its attempts) are
+ * watched at once through a core-internal hook instead, which makes no signal: the table is told
+ * when the core gives up on the attempt, and an adapter that reads `signal` itself still sees it
+ * abort.
  */
 export type AbortSource = AbortSignal | { readonly signal: AbortSignal };
 
@@ -27,8 +31,10 @@ export interface PendingCallsOptions {
   /**
    * Read the signal of an {@link AbortSource} that is not an `AbortSignal` only when the call is
    * still waiting this long after it was added, ms (0: at once). A call answered sooner never makes
-   * the core create its signal (an `AbortController` and a listener per call); an abort is then
-   * noticed up to this much later, which only delays forgetting a call the core has left already.
+   * its source create its signal (an `AbortController` and a listener per call); an abort is then
+   * noticed up to this much later, which only delays forgetting a call the caller has left already.
+   * The core's own `SendOptions` are not delayed: they are watched at once without a signal (see
+   * {@link AbortSource}).
    */
   readonly watchSignalAfterMs?: number;
 }
@@ -57,8 +63,11 @@ export class PendingCall<T, C> {
     readonly context: C,
     /** The longest wait for the response, ms. */
     readonly timeoutMs: number,
-    /** @internal The signal listened to (set once watched). */
-    public signal: AbortSignal | undefined,
+    /**
+     * @internal The signal listened to (set once watched), or the core's attempt watched through
+     * its hook (see {@link AbortSource}).
+     */
+    public signal: AbortSignal | AbandonHook | undefined,
     /** @internal */
     public onValue: (value: T) => void,
     /** @internal */
@@ -152,7 +161,17 @@ export class PendingCalls<K, T, C = undefined> {
     if (this.solo === undefined && this.calls.size === 0) this.solo = call;
     else this.calls.set(id, call);
     if (abort !== undefined) {
-      if (this.watchAfterMs > 0 && !(abort instanceof AbortSignal)) {
+      if (abort instanceof AbortSignal) {
+        if (!this.listen(call, abort)) return call;
+      } else if (WATCH_ABANDON in abort) {
+        // The core's attempt: told when it is abandoned, at once and for nothing (no signal made).
+        const hook = abort as typeof abort & AbandonHook;
+        if (!hook[WATCH_ABANDON](call)) {
+          this.reject(id, this.errors.aborted(call));
+          return call;
+        }
+        call.signal = hook;
+      } else if (this.watchAfterMs > 0) {
         call.source = abort;
         const last = this.lastUnwatched;
         call.previousUnwatched = last;
@@ -161,7 +180,7 @@ export class PendingCalls<K, T, C = undefined> {
         this.lastUnwatched = call;
         if (this.watchTimer === undefined)
           this.watchTimer = this.clock.setTimeout(this.watchDue, this.watchAfterMs);
-      } else if (!this.listen(call, abort instanceof AbortSignal ? abort : abort.signal)) {
+      } else if (!this.listen(call, abort.signal)) {
         return call;
       }
     }
@@ -261,9 +280,13 @@ export class PendingCalls<K, T, C = undefined> {
       this.calls.delete(id);
     }
     if (call.source !== undefined) this.unwatch(call);
-    else if (call.signal !== undefined) {
-      call.signal.removeEventListener('abort', call);
-      call.signal = undefined;
+    else {
+      const signal = call.signal;
+      if (signal !== undefined) {
+        if (signal instanceof AbortSignal) signal.removeEventListener('abort', call);
+        else signal[UNWATCH_ABANDON](call);
+        call.signal = undefined;
+      }
     }
     return call;
   }
