@@ -34,8 +34,9 @@ import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-re
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
 /**
  * A request's abort signal is read only once it has waited this long, ms (as the WebSocket and
- * NATS transports do): most requests are answered sooner and never make the core create their
- * signal, an `AbortController` per attempt. The attempt timer is not delayed.
+ * NATS transports do): most requests are answered sooner and never make their signal. The
+ * core's own attempts need no signal at all: the table is told directly when the core gives up
+ * on one (the signal is read only on a failure). The attempt timer is not delayed.
  */
 const WATCH_SIGNAL_AFTER_MS = 10;
 

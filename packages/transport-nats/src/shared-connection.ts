@@ -75,7 +75,8 @@ const SENT = Promise.resolve(undefined);
 
 /**
  * A call's abort signal is read only once it has waited this long, ms: most calls are answered
- * sooner and never make the core create their signal (`PendingCalls`' `watchSignalAfterMs`).
+ * sooner and never make their signal (`PendingCalls`' `watchSignalAfterMs`). The core's own
+ * attempts need no signal at all: the table is told directly when the core gives up on one.
  */
 const WATCH_SIGNAL_AFTER_MS = 50;
 

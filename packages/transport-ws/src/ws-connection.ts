@@ -42,7 +42,8 @@ const BACKSTOP_GRACE_MS = 250;
 
 /**
  * A written call's abort signal is read only once it has waited this long, ms: most calls are
- * answered sooner and never make the core create their signal (see `watchSignalAfterMs`).
+ * answered sooner and never make their signal (see `watchSignalAfterMs`). The core's own
+ * attempts need no signal at all: the table is told directly when the core gives up on one.
  */
 const WATCH_SIGNAL_AFTER_MS = 10;
 
