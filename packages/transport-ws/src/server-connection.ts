@@ -8,7 +8,7 @@ import {
 } from '@resilient-rpc/core';
 import { PeerActivity, WriteBackpressure } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
-import { tcpSocketOf, unparsedBytesOf } from './corked-send.js';
+import { sendServerText, tcpSocketOf, unparsedBytesOf } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
@@ -178,9 +178,9 @@ export class ServerConnection extends PeerActivity {
         process.nextTick(this.flushTick);
       }
       this.heldUnflushed += held;
-      socket.send(body);
+      sendServerText(socket, body);
     } else {
-      socket.send(body);
+      sendServerText(socket, body);
       this.handedOver(held);
     }
     this.backpressure.sent();
