@@ -8,7 +8,7 @@ import {
 } from '@resilient-rpc/core';
 import { PeerActivity, WriteBackpressure } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
-import { tcpSocketOf, unparsedBytesOf } from './corked-send.js';
+import { sendText, tcpSocketOf, unparsedBytesOf } from './corked-send.js';
 import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
@@ -170,7 +170,7 @@ export class ServerConnection extends PeerActivity {
       this.written(held);
       return;
     }
-    // A string is sent as a text frame without send options (ws would copy them into its own).
+    // One buffer per reply (see sendText).
     if (this.flushing || this.backpressure.inFlight > held) {
       if (!this.flushing) {
         this.flushing = true;
@@ -178,9 +178,9 @@ export class ServerConnection extends PeerActivity {
         process.nextTick(this.flushTick);
       }
       this.heldUnflushed += held;
-      socket.send(body);
+      sendText(socket, body, false);
     } else {
-      socket.send(body);
+      sendText(socket, body, false);
       this.handedOver(held);
     }
     this.backpressure.sent();

@@ -261,7 +261,7 @@ export class WsConnection implements ClientConnection {
       call.written = true;
       try {
         // The only call in flight (c = 1) is sent at once; with others, frames of one tick are corked together.
-        corkedSend(socket, Buffer.from(call.frame), this.pending.size === 1);
+        corkedSend(socket, call.frame, this.pending.size === 1, true);
       } catch (cause) {
         error = sendFailed(this.url, cause);
       }

@@ -47,6 +47,21 @@ describe('WsConnection', () => {
     expect(headers.authorization).toBe('Bearer t0k');
   });
 
+  it('writes frames of every length class intact both ways, one at a time and many in a tick', async () => {
+    const { connection } = await setup();
+    // Around the 7-bit/16-bit/64-bit length boundaries (125, 126, 65 535, 65 536 bytes) and the
+    // client's own masking limit (1 024 bytes), in ASCII and in 2- and 4-byte UTF-8.
+    const texts: string[] = [];
+    for (const unit of ['a', 'é', '😀'])
+      for (const bytes of [
+        0, 1, 3, 90, 100, 124, 125, 126, 127, 1000, 1024, 1025, 2048, 65_535, 65_536, 70_000,
+      ])
+        texts.push(unit.repeat(Math.ceil(bytes / Buffer.byteLength(unit))));
+    for (const text of texts) expect(resultOf(await call(connection, 'echo', [text]))).toEqual([text]);
+    const together = await Promise.all(texts.map((text) => call(connection, 'echo', [text])));
+    expect(together.map(resultOf)).toEqual(texts.map((text) => [text]));
+  });
+
   it('returns JSON-RPC errors as resolved responses', async () => {
     const { connection } = await setup();
     const response = await call(connection, 'nope');
