@@ -104,7 +104,11 @@ async function serve(): Promise<void> {
   const { signalReady } = await import('@resilient-rpc/testkit');
   const stopProfile = await profileServer(process.env.BENCH_SERVER_PROF);
   const server = createServer({ methods: { echo: (params: unknown) => params } });
-  const listener = await server.listen(httpListener({ port: 0 }));
+  // BENCH_HTTP_LISTENER=<another build's dist/index.js>: that build's listener (fixtures/p99-http.ts's A/B).
+  const listen: typeof httpListener = process.env.BENCH_HTTP_LISTENER
+    ? (await import(process.env.BENCH_HTTP_LISTENER)).httpListener
+    : httpListener;
+  const listener = await server.listen(listen({ port: 0 }));
   // What the profiling harness reads from GET /cpu: the child's CPU time, and the raw server's
   // POSTs and accepted connections (so that a run shows how many requests a call cost and on how
   // many sockets the client spread them).
@@ -202,7 +206,12 @@ export type VariantName = (typeof VARIANT_NAMES)[number];
 const message = (i: number) => ({ jsonrpc: '2.0', id: i, method: 'echo', params: PAYLOAD });
 
 /** One compared client, and only it: against our listener (`url`) or, for the per-side rows, the raw echo server (`rawUrl`). */
-export function createVariant(name: VariantName, url: string, rawUrl: string): Variant {
+export function createVariant(
+  name: VariantName,
+  url: string,
+  rawUrl: string,
+  transport: () => ReturnType<typeof httpTransport> = httpTransport,
+): Variant {
   const resilientVariant = (client: ReturnType<typeof resilientClient>): Variant => ({
     name,
     call: () => client.call('echo', PAYLOAD, { idempotent: true }),
@@ -215,11 +224,11 @@ export function createVariant(name: VariantName, url: string, rawUrl: string): V
   };
   switch (name) {
     case 'resilient-rpc':
-      return resilientVariant(resilientClient(url));
+      return resilientVariant(resilientClient(url, false, transport()));
     case 'resilient-rpc through axios pipeline (an interceptor installed)':
-      return resilientVariant(resilientClient(url, true));
+      return resilientVariant(resilientClient(url, true, transport()));
     case 'resilient-rpc client → raw server':
-      return resilientVariant(resilientClient(rawUrl));
+      return resilientVariant(resilientClient(rawUrl, false, transport()));
     case 'node:http':
       return rawVariant(url);
     case 'node:http client → raw server':
@@ -283,12 +292,16 @@ export interface Measurement {
   concurrency: number;
   warmup: LoopEnd;
   durationMs: number;
+  /** Another build's transport-http dist/index.js: its httpTransport for our client (fixtures/p99-http.ts). */
+  transportModule?: string;
 }
 
 /** The client child: one variant's client, a warm-up, one measured closed loop; prints `READY {warmup, sample}`. */
 async function measureChild(job: Measurement & { url: string; rawUrl: string }): Promise<void> {
   const { signalReady } = await import('@resilient-rpc/testkit');
-  const variant = createVariant(job.variant, job.url, job.rawUrl);
+  const transport: typeof httpTransport | undefined =
+    job.transportModule === undefined ? undefined : (await import(job.transportModule)).httpTransport;
+  const variant = createVariant(job.variant, job.url, job.rawUrl, transport);
   const warmup = await closedLoop((i) => variant.call(i), job.concurrency, job.warmup);
   const sample = await closedLoop((i) => variant.call(i), job.concurrency, job.durationMs);
   await variant.close();
@@ -309,9 +322,13 @@ const countPin = (wanted: boolean, ok: boolean) => {
  * One measurement: a fresh server child, a fresh client child with only `job.variant`'s client;
  * both gone after. Each child is pinned right after spawn as `plan` says (fixtures/pin.ts).
  */
-export async function measureOnce(job: Measurement, plan: PinPlan = pinPlan()): Promise<Sample> {
+export async function measureOnce(
+  job: Measurement,
+  plan: PinPlan = pinPlan(),
+  serverEnv: Record<string, string> = {},
+): Promise<Sample> {
   const placement = plan.at(job.concurrency);
-  const server = spawnServer();
+  const server = spawnServer(serverEnv);
   countPin(placement !== undefined, pin(server.pid, placement?.server));
   let client: ChildHandle<{ warmup: Sample & { ms: number }; sample: Sample }> | undefined;
   try {

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { ErrorCodes } from '@resilient-rpc/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, notification, request, type Started, sendOptions, startServer } from './helpers.js';
@@ -65,6 +66,46 @@ describe('HTTP client ↔ listener round trips', () => {
       'x-from-endpoint': 'e',
       'content-type': 'application/json',
     });
+  });
+
+  it('hands repeated request headers to credentials as one string each, Set-Cookie included', async () => {
+    const body = JSON.stringify(request('whoami'));
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(
+        started.url,
+        {
+          method: 'POST',
+          // A flat list (with Host: node:http adds none to a list): the repeated names reach the server as they are.
+          headers: [
+            'host',
+            new URL(started.url).host,
+            'content-type',
+            'application/json',
+            'x-twice',
+            'a',
+            'x-twice',
+            'b',
+            'set-cookie',
+            'c=1',
+            'set-cookie',
+            'd=2',
+            'content-length',
+            String(Buffer.byteLength(body)),
+          ],
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    const { headers } = (JSON.parse(answer) as { result: { headers: Record<string, unknown> } }).result;
+    expect(headers).toMatchObject({ 'x-twice': 'a, b', 'set-cookie': 'c=1, d=2' });
+    for (const value of Object.values(headers)) expect(typeof value).toBe('string');
   });
 
   it('sends a batch and gets every answer', async () => {
