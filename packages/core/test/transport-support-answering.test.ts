@@ -32,19 +32,16 @@ describe('Answering', () => {
     expect(await settled(second)).toBe(true);
   });
 
-  it('letOut waits only for a close that is not forced (stopped long enough before)', async () => {
+  it('forced: a close without stopped, or within the window after the first stopped report', () => {
     const clock = new ManualClock();
     const answering = new Answering(clock);
-    answering.begin();
-    expect(await settled(answering.letOut(1_000, 100))).toBe(true); // never stopped: forced
+    expect(answering.forced(100)).toBe(true); // never stopped
     answering.stopped();
-    clock.advance(50);
-    expect(await settled(answering.letOut(1_000, 100))).toBe(true); // right on its heels: forced
-    clock.advance(50);
+    clock.advance(99);
+    expect(answering.forced(100)).toBe(true); // right on its heels
     answering.stopped(); // the first report counts
-    const graceful = answering.letOut(1_000, 100);
-    expect(await settled(graceful)).toBe(false);
-    answering.end();
-    expect(await settled(graceful)).toBe(true);
+    clock.advance(1);
+    expect(answering.forced(100)).toBe(false);
+    expect(answering.forced(101)).toBe(true);
   });
 });

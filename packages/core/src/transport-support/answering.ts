@@ -40,15 +40,6 @@ export class Answering {
   }
 
   /**
-   * The wait of `close()`: {@link wait}, except for a forced close, one that came without
-   * {@link stopped} or within `forcedWithinMs` of it (the server closed with drain timeout 0 and
-   * aborted its handlers: their answers will not come), which resolves at once.
-   */
-  async letOut(graceMs: number, forcedWithinMs: number): Promise<void> {
-    if (!this.forced(forcedWithinMs)) await this.wait(graceMs);
-  }
-
-  /**
    * Whether a `close()` now is a forced one: it came without {@link stopped}, or within
    * `forcedWithinMs` of it.
    */
