@@ -31,17 +31,4 @@ describe('Answering', () => {
     clock.advance(1);
     expect(await settled(second)).toBe(true);
   });
-
-  it('forced: a close without stopped, or within the window after the first stopped report', () => {
-    const clock = new ManualClock();
-    const answering = new Answering(clock);
-    expect(answering.forced(100)).toBe(true); // never stopped
-    answering.stopped();
-    clock.advance(99);
-    expect(answering.forced(100)).toBe(true); // right on its heels
-    answering.stopped(); // the first report counts
-    clock.advance(1);
-    expect(answering.forced(100)).toBe(false);
-    expect(answering.forced(101)).toBe(true);
-  });
 });

@@ -6,9 +6,6 @@ import { sleep, waitFor } from '@resilient-rpc/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Started, startServer } from './helpers.js';
 
-/** listener.close() this long after stopAccepting() is a graceful close (the forced window is 100 ms). */
-const AFTER_STOP_MS = 150;
-
 const started: Started[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map(({ server }) => server.close()));
@@ -16,9 +13,9 @@ afterEach(async () => {
 
 /**
  * A server that drains (new requests get 503 Draining) with one call in flight (`sleep` 400 ms on
- * a connection of its own), past the forced-close window: the tests call `listener.close()`
- * themselves, as the core does once its calls are done (it calls it again later, which is
- * harmless).
+ * a connection of its own): the tests call `listener.close()` themselves (by hand, after
+ * stopAccepting(): a graceful close), as the core does once its calls are done (it calls it again
+ * later, which is harmless).
  */
 async function draining(): Promise<Started & { held: Promise<Outcome> }> {
   const s = await startServer();
@@ -28,7 +25,6 @@ async function draining(): Promise<Started & { held: Promise<Outcome> }> {
   socket.write(rawRequest(s.listener.port!, 'sleep', [400]));
   await waitFor(() => s.server.inFlight === 1, 'the held call in flight');
   void s.server.drain({ timeoutMs: 10_000 });
-  await sleep(AFTER_STOP_MS);
   return { ...s, held };
 }
 
