@@ -267,8 +267,14 @@ export interface ServerListener {
    * lost request.
    */
   stopAccepting(): Promise<void>;
-  /** Closes everything; the server calls it once in-flight requests finished or the drain timed out. */
-  close(): Promise<void>;
+  /**
+   * Closes everything; the server calls it once in-flight requests finished or the drain timed
+   * out. `forced`: the server closed without waiting (`server.close()`, drain timeout 0) and
+   * aborted handlers that were running, whose answers are not worth waiting for (cut connections
+   * at once); false: a graceful close (let answers still being written go out). A listener may
+   * ignore it; called without it (by hand), a listener decides for itself.
+   */
+  close(options?: { readonly forced?: boolean }): Promise<void>;
 }
 
 /** Returns the scheme of an endpoint URL without the colon, lower case (`http`, `ws`, `nats`). */

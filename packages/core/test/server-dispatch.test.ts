@@ -236,6 +236,36 @@ describe('server dispatch', () => {
     expect(closed).toBe(true);
   });
 
+  it('tells its listeners whether a close is forced: only one that aborted running handlers at once', async () => {
+    /** How each listener's close() was called, for a server drained by `end` with `busy` in flight. */
+    const closeOf = async (end: (rpc: ReturnType<typeof server>['rpc']) => Promise<void>, busy: boolean) => {
+      const { rpc, clock } = server();
+      const seen: unknown[] = [];
+      const listener = {
+        transport: 'test',
+        urls: [],
+        start: async () => {},
+        stopAccepting: async () => {},
+        close: async (options?: { readonly forced?: boolean }) => {
+          seen.push(options);
+        },
+      };
+      await rpc.listen(listener);
+      const inFlight = busy ? send(rpc, '{"jsonrpc":"2.0","method":"slow","id":1}') : undefined;
+      const closed = end(rpc);
+      await new Promise<void>((resolve) => setImmediate(resolve)); // the drain's timer is set
+      clock.advance(10_000);
+      await closed;
+      if (inFlight !== undefined) expect((await inFlight).error.code).toBe(ErrorCodes.Aborted);
+      return seen;
+    };
+    expect(await closeOf((rpc) => rpc.close(), true)).toEqual([{ forced: true }]);
+    expect(await closeOf((rpc) => rpc.drain({ timeoutMs: 0 }), true)).toEqual([{ forced: true }]);
+    // Nothing aborted: an idle close, or a drain that waited (even one that gave up on its handlers).
+    expect(await closeOf((rpc) => rpc.close(), false)).toEqual([{ forced: false }]);
+    expect(await closeOf((rpc) => rpc.drain({ timeoutMs: 5_000 }), true)).toEqual([{ forced: false }]);
+  });
+
   it('answers -32002 beyond maxInFlight without running the handler', async () => {
     const clock = new ManualClock();
     const rpc = createServer({

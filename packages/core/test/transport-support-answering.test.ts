@@ -31,20 +31,4 @@ describe('Answering', () => {
     clock.advance(1);
     expect(await settled(second)).toBe(true);
   });
-
-  it('letOut waits only for a close that is not forced (stopped long enough before)', async () => {
-    const clock = new ManualClock();
-    const answering = new Answering(clock);
-    answering.begin();
-    expect(await settled(answering.letOut(1_000, 100))).toBe(true); // never stopped: forced
-    answering.stopped();
-    clock.advance(50);
-    expect(await settled(answering.letOut(1_000, 100))).toBe(true); // right on its heels: forced
-    clock.advance(50);
-    answering.stopped(); // the first report counts
-    const graceful = answering.letOut(1_000, 100);
-    expect(await settled(graceful)).toBe(false);
-    answering.end();
-    expect(await settled(graceful)).toBe(true);
-  });
 });

@@ -28,8 +28,9 @@ const silent = (entry: Admitted) => entry.key.bytesRead === entry.data;
  *   `headersTimeout`);
  * - past `maxConnections`, a new connection makes room by closing the connection that has been idle
  *   longest (no request in progress: first one that never sent a byte, then a keep-alive one
- *   between requests, then one still sending its first headers); only when every connection is busy
- *   is the new one refused;
+ *   between requests, then one still sending its first headers), chosen at the end of the event
+ *   loop's turn that accepted it (see `makeRoomFor`); only when every connection is busy is the new
+ *   one refused;
  * - past `maxConnectionsPerAddress` from one remote address, a new connection is refused.
  *
  * A refused connection is answered 503 -32002 (never run, safe to retry elsewhere) on its first
@@ -68,8 +69,28 @@ export class ConnectionGuard extends ConnectionTable<Socket, number> {
     const entry = this.add(socket, socket.remoteAddress ?? '', socket.bytesRead);
     socket.once('close', () => this.delete(entry));
     // Past the per-address limit it may not push out other addresses' connections.
+    if (entry.refusal !== undefined || !this.over) this.closeIfRefused(entry);
+    else setImmediate(() => this.makeRoomFor(entry));
+  }
+
+  /**
+   * Makes room for `entry` once this turn of the event loop has read what the kernel held for every
+   * connection it reported readable with this one: an idle connection whose next request was
+   * already in the kernel is busy by then, not pushed out (its client would have seen a reset
+   * after sending its request). A request that reaches the kernel after that can still meet a
+   * closing connection: nothing on the server can tell it apart from one not sent yet.
+   */
+  private makeRoomFor(entry: Admitted): void {
+    if (entry.gone) return;
     this.makeRoom(entry, this.victims)?.key.destroy();
-    if (entry.refusal !== undefined) setTimeout(() => socket.destroy(), this.limits.refusedGraceMs).unref();
+    this.closeIfRefused(entry);
+  }
+
+  /** A refused connection that sent no request within `refusedGraceMs` is closed. */
+  private closeIfRefused(entry: Admitted): void {
+    // One whose request began before it was refused (TLS: in the tick of its handshake) finishes it.
+    if (entry.refusal === undefined || entry.served) return;
+    setTimeout(() => entry.key.destroy(), this.limits.refusedGraceMs).unref();
   }
 }
 

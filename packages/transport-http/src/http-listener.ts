@@ -39,8 +39,6 @@ export interface HttpListener extends ServerListener {
 const CLOSE_GRACE_MS = 1_000;
 /** A connection past maxConnections that sends no request within this long is closed, ms. */
 const OVER_LIMIT_GRACE_MS = 1_000;
-/** close() within this long of stopAccepting() counts as a forced close, ms. */
-const FORCED_CLOSE_WINDOW_MS = 100;
 
 /**
  * A standalone node:http (or https, with `tls`) server for a resilient-rpc server:
@@ -63,6 +61,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   let port: number | undefined;
   let urls: string[] = [];
   let draining = false;
+  let stopped = false;
   let closing: Promise<void> | undefined;
   // Requests whose answer is not written yet: close() lets them finish before cutting connections.
   const answering = new Answering();
@@ -212,33 +211,34 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     },
     async stopAccepting() {
       draining = true;
-      answering.stopped();
+      stopped = true;
       // The port stays open until close(): closing a listening socket resets every connection
       // still waiting in the kernel's accept queue, so a busy server would turn requests clients
       // already sent into ECONNRESET ("may have been processed"). Until close(), every new
       // request gets 503 Draining with `Connection: close` (not processed: retry elsewhere), and
       // in-flight ones finish and close after answering.
     },
-    close() {
+    close(closeOptions) {
+      // Called by hand (no `forced`): forced when it came without stopAccepting() while answers
+      // are under way.
+      const forced = closeOptions?.forced ?? (!stopped && answering.size > 0);
       draining = true;
       guard?.stop();
-      closing ??= server === undefined ? Promise.resolve() : shut(server);
+      closing ??= server === undefined ? Promise.resolve() : shut(server, !forced);
       return closing;
     },
   };
 
   /**
-   * close(). A forced close (`server.close()`, drain timeout 0, with handlers it aborted: they get
-   * no answer) cuts every connection at once. A graceful one (the server drained) loses no request a client
-   * sent: every connection still in the kernel's accept queue is accepted before the port closes
-   * (which would reset them), and until every connection has sent its request (answered 503
-   * Draining with `Connection: close`: not processed, retry elsewhere) and every answer is
-   * written, for at most CLOSE_GRACE_MS, no connection is cut. Then idle keep-alive connections
-   * are closed, and what is left is cut.
+   * close(). A forced close (the server says so: `server.close()`, drain timeout 0, with handlers
+   * it aborted: they get no answer) cuts every connection at once. A graceful one (the server
+   * drained) loses no request a client sent: every connection still in the kernel's accept queue
+   * is accepted before the port closes (which would reset them), and until every connection has
+   * sent its request (answered 503 Draining with `Connection: close`: not processed, retry
+   * elsewhere) and every answer is written, for at most CLOSE_GRACE_MS, no connection is cut.
+   * Then idle keep-alive connections are closed, and what is left is cut.
    */
-  async function shut(target: Server): Promise<void> {
-    // Right after stopAccepting() with nothing left to answer is a drain whose calls just ended.
-    const graceful = !answering.forced(FORCED_CLOSE_WINDOW_MS) || answering.size === 0;
+  async function shut(target: Server, graceful: boolean): Promise<void> {
     const deadline = Date.now() + CLOSE_GRACE_MS;
     if (graceful) await acceptQueue.flush(target, CLOSE_GRACE_MS);
     const closed = stopListening(target);

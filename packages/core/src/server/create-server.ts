@@ -168,12 +168,15 @@ export function createServer(options: ServerOptions = {}): RpcServer {
       drainPromise ??= (async () => {
         requests.accepting = false;
         await Promise.allSettled(listeners.map((listener) => listener.stopAccepting()));
-        await finishInFlight(drainOptions.timeoutMs ?? ServerDefaults.drainTimeoutMs);
+        const timeoutMs = drainOptions.timeoutMs ?? ServerDefaults.drainTimeoutMs;
+        // Handlers aborted without waiting: the listeners need not wait for their answers.
+        const forced = timeoutMs <= 0 && requests.inFlight > 0;
+        await finishInFlight(timeoutMs);
         requests.stopTimers();
         // The last handler has returned, but its answer is written by the transport a few
         // microtasks later: give it one macrotask before the listeners close their sockets.
         await new Promise<void>((resolve) => setTimeout(resolve, 0));
-        await Promise.allSettled(listeners.map((listener) => listener.close()));
+        await Promise.allSettled(listeners.map((listener) => listener.close({ forced })));
       })();
       return drainPromise;
     },

@@ -5,14 +5,14 @@ import { QuietWait } from './quiet-wait.js';
  * A listener's requests whose answers are not written yet, for its `close()`: the answers of
  * handlers that finished on their own are let out, for a bounded time, before connections are cut.
  * The listener reports each request with {@link begin} and, once its answer went out (or its
- * connection closed), {@link end}; {@link stopped} when it stops accepting.
+ * connection closed), {@link end}. Its `close()` waits with {@link wait} unless the close is
+ * forced (`ServerListener.close({ forced: true })`: the server aborted the handlers).
  */
 export class Answering {
   private count = 0;
   private readonly allAnswered: QuietWait;
-  private stoppedAt: number | undefined;
 
-  constructor(private readonly clock: Clock = systemClock) {
+  constructor(clock: Clock = systemClock) {
     this.allAnswered = new QuietWait(clock);
   }
 
@@ -29,31 +29,8 @@ export class Answering {
     if (--this.count === 0) this.allAnswered.quiet();
   }
 
-  /** The listener stopped accepting (the server drains); the first report counts. */
-  stopped(): void {
-    this.stoppedAt ??= this.clock.now();
-  }
-
   /** Resolves once no answer is under way, or after `graceMs`. */
   async wait(graceMs: number): Promise<void> {
     if (this.count > 0) await this.allAnswered.wait(graceMs);
-  }
-
-  /**
-   * The wait of `close()`: {@link wait}, except for a forced close, one that came without
-   * {@link stopped} or within `forcedWithinMs` of it (the server closed with drain timeout 0 and
-   * aborted its handlers: their answers will not come), which resolves at once.
-   */
-  async letOut(graceMs: number, forcedWithinMs: number): Promise<void> {
-    if (!this.forced(forcedWithinMs)) await this.wait(graceMs);
-  }
-
-  /**
-   * Whether a `close()` now is a forced one: it came without {@link stopped}, or within
-   * `forcedWithinMs` of it.
-   */
-  forced(forcedWithinMs: number): boolean {
-    const at = this.stoppedAt;
-    return at === undefined || this.clock.now() - at < forcedWithinMs;
   }
 }
