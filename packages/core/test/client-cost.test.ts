@@ -80,7 +80,10 @@ describe('the cost of a call (issue 15: the pipeline skeleton, not the policies,
 describe('a full GC between calls (issue 15)', () => {
   it('does not deoptimise the call path: the shapes of the per-call classes outlive their instances', async () => {
     const script = fileURLToPath(new URL('./fixtures/gc-between-calls.ts', import.meta.url));
-    const { code, stdout: trace } = await runScript(script, [], ['--expose-gc', '--trace-deopt']);
+    // --allow-natives-syntax: the canary is optimised at once (see readyCanary), as in
+    // server-shape-keepers.test.ts, so a loaded machine does not fail the control.
+    const flags = ['--expose-gc', '--trace-deopt', '--allow-natives-syntax'];
+    const { code, stdout: trace } = await runScript(script, [], flags);
     expect(code).toBe(0);
     // V8 marks optimised code for deoptimisation when an object it embeds weakly (a shape) died;
     // only the call path's own functions count (not the runtime's, nor tsx's).
