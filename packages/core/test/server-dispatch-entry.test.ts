@@ -59,6 +59,39 @@ describe('dispatcher.dispatch: one entry point, a body and a status', () => {
     });
   });
 
+  it("writes a success's body as JSON.stringify writes its response, whatever the id and result", async () => {
+    class Stamped {
+      toJSON(key: string) {
+        return `stamped under "${key}"`;
+      }
+    }
+    const results: unknown[] = [
+      { message: 'hello', n: 42 },
+      'text "quoted"\n',
+      -0,
+      1e21,
+      Number.NaN,
+      null,
+      undefined,
+      true,
+      [1, undefined, () => 1],
+      new Date(0),
+      new Stamped(),
+      Object.create({ inherited: 1 }),
+      () => 'a function',
+    ];
+    const ids = [1, 0, -5, 1.5, 'id', null];
+    const rpc = createServer({ methods: { give: (params) => results[(params as number[])[0]!] } });
+    for (let index = 0; index < results.length; index++)
+      for (const id of ids) {
+        const request = JSON.stringify({ jsonrpc: '2.0', method: 'give', params: [index], id });
+        const result = results[index];
+        const expected = JSON.stringify({ jsonrpc: '2.0', id, result: result === undefined ? null : result });
+        expect((await rpc.dispatcher.dispatch(request, context)).body, request).toBe(expected);
+      }
+    await rpc.close();
+  });
+
   it('gives each kind of answer the status a listener maps', async () => {
     const { rpc } = server();
     const cases: Array<[string | Uint8Array, DispatchStatus, number | undefined, IncomingContext?]> = [

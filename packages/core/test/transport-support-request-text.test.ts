@@ -104,6 +104,27 @@ describe('requestText', () => {
     );
   });
 
+  it('writes each metadata in its own order and values when it repeats the one before or not', () => {
+    const request: JsonRpcRequest = { jsonrpc: '2.0', method: 'echo', params: [1], id: 1 };
+    const sequence: WireMetadata[] = [
+      { deadlineMs: 10, attempt: 3 },
+      { deadlineMs: 10, attempt: 3 },
+      { attempt: 3, deadlineMs: 10 },
+      { attempt: 3, deadlineMs: 10, idempotent: true },
+      { attempt: 3, deadlineMs: 10, idempotent: false },
+      { attempt: 3, deadlineMs: 9, idempotent: false },
+      { attempt: 4, deadlineMs: 9, idempotent: false },
+      { idempotent: false, attempt: 4, deadlineMs: 9 },
+      {},
+      { deadlineMs: 9 },
+      { attempt: 9 },
+      { attempt: 9, traceId: 'now traced' },
+      { attempt: 9 },
+    ];
+    for (const metadata of sequence)
+      expect(requestText(request, metadata), JSON.stringify(metadata)).toBe(reference(request, metadata));
+  });
+
   it("writes the core's shape with plain metadata by hand: only the params are serialised", () => {
     const metadata = { deadlineMs: 4000, attempt: 1, idempotent: true, traceId: undefined };
     requestText({ jsonrpc: '2.0', method: 'hand', id: 1 }, metadata); // the method's JSON is kept

@@ -191,7 +191,7 @@ export class MessageDispatcher implements Dispatcher {
     if (answer === undefined) return NO_CONTENT;
     let body: string;
     try {
-      body = Array.isArray(answer) ? stringifyBatch(answer) : (sharedText(answer) ?? JSON.stringify(answer));
+      body = Array.isArray(answer) ? stringifyBatch(answer) : (sharedText(answer) ?? responseText(answer));
     } catch (error) {
       this.options.onError?.(error, { method: '(serialise)', transport: context.transport });
       body = JSON.stringify(Array.isArray(answer) ? answer.map(serialisable) : serialisable(answer));
@@ -269,6 +269,40 @@ const invalidWithoutIdText = new Map<JsonRpcResponse, string>();
 /** The JSON text of a shared answer ({@link sharedInvalidRequest}); `undefined` for any other. */
 function sharedText(answer: JsonRpcResponse): string | undefined {
   return answer.id === null ? invalidWithoutIdText.get(answer) : undefined;
+}
+
+/**
+ * `JSON.stringify(response)`. A success of the shape the server builds (`jsonrpc`, `id`, `result`,
+ * in that order, nothing else) with a number or null id and a result without a `toJSON` of its
+ * own is written by hand around its result's JSON: the same text, without serialising the wrapper
+ * (which costs more than a small result does).
+ */
+function responseText(response: JsonRpcResponse): string {
+  if (response.jsonrpc === '2.0' && 'result' in response) {
+    const id = response.id;
+    const result: unknown = response.result;
+    if (
+      (id === null || (typeof id === 'number' && Number.isFinite(id))) &&
+      (typeof result !== 'object' ||
+        result === null ||
+        typeof (result as { toJSON?: unknown }).toJSON !== 'function') &&
+      isSuccessShape(response)
+    ) {
+      const json = JSON.stringify(result);
+      if (json !== undefined) return `{"jsonrpc":"2.0","id":${id},"result":${json}}`;
+    }
+  }
+  return JSON.stringify(response);
+}
+
+/** Whether the response's own members are `jsonrpc`, `id` and `result`, in that order. */
+function isSuccessShape(response: JsonRpcResponse): boolean {
+  let at = 0;
+  for (const key in response) {
+    if (key !== (at === 0 ? 'jsonrpc' : at === 1 ? 'id' : at === 2 ? 'result' : undefined)) return false;
+    at++;
+  }
+  return at === 3;
 }
 
 /**

@@ -28,9 +28,10 @@ export function requestText(
     const shape = coreShape(request);
     if (shape !== undefined) {
       const params = (shape & PARAMS) === 0 ? undefined : JSON.stringify(request.params);
-      const lead = wireId === undefined ? '{' : `{"id":${wireId},`;
+      const head = headText(request.method, params !== undefined);
       const id = (shape & ID) === 0 || wireId !== undefined ? '' : idText(request.id);
-      return `${lead}"jsonrpc":"2.0","method":${methodText(request.method)}${params === undefined ? '' : `,"params":${params}`}${id}${meta}}`;
+      const body = params === undefined ? head + id + meta : head + params + id + meta;
+      return wireId === undefined ? `{${body}}` : `{"id":${wireId},${body}}`;
     }
   }
   return JSON.stringify(withMeta(request, metadata, wireId));
@@ -83,6 +84,21 @@ function coreShape(request: JsonRpcRequest): number | undefined {
   return at >= 2 ? shape : undefined;
 }
 
+/** Members of plain metadata, as the digits of {@link plainMetaText}'s key order. */
+const DEADLINE = 1;
+const ATTEMPT = 2;
+const IDEMPOTENT = 3;
+
+/**
+ * The plain metadata last written and its text: a call's attempts mostly carry the same deadline,
+ * attempt number and idempotency as the call before, and the text is then reused.
+ */
+let lastOrder = -1;
+let lastDeadline: number | undefined;
+let lastAttempt: number | undefined;
+let lastIdempotent: boolean | undefined;
+let lastMetaText = '';
+
 /**
  * The `,"meta":{…}` member of plain metadata (a finite deadline, an attempt number, idempotency;
  * '' when none is set), as `JSON.stringify` writes it, members in their order; undefined for
@@ -96,24 +112,56 @@ function plainMetaText(metadata: WireMetadata): string | undefined {
     metadata.tracestate !== undefined
   )
     return undefined;
-  let text = '';
+  // The members set, in their order, as base-4 digits (at most one of each).
+  let order = 0;
+  let deadline: number | undefined;
+  let attempt: number | undefined;
+  let idempotent: boolean | undefined;
   for (const key in metadata) {
-    let member: string;
     if (key === 'deadlineMs' || key === 'attempt') {
       const value = key === 'attempt' ? metadata.attempt : metadata.deadlineMs;
       if (value === undefined) continue;
       if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
-      member = key === 'attempt' ? `"attempt":${value}` : `"deadlineMs":${value}`;
+      if (key === 'attempt') {
+        attempt = value;
+        order = order * 4 + ATTEMPT;
+      } else {
+        deadline = value;
+        order = order * 4 + DEADLINE;
+      }
     } else if (key === 'idempotent') {
       const value = metadata.idempotent;
       if (value === undefined) continue;
       if (typeof value !== 'boolean') return undefined;
-      member = `"idempotent":${value}`;
+      idempotent = value;
+      order = order * 4 + IDEMPOTENT;
     } else if (key === 'traceId' || key === 'traceparent' || key === 'tracestate') continue;
     else return undefined;
-    text = text === '' ? member : `${text},${member}`;
   }
-  return text === '' ? '' : `,"meta":{${text}}`;
+  if (
+    order === lastOrder &&
+    deadline === lastDeadline &&
+    attempt === lastAttempt &&
+    idempotent === lastIdempotent
+  )
+    return lastMetaText;
+  let text = '';
+  for (let rest = order; rest > 0; rest = Math.floor(rest / 4)) {
+    const digit = rest % 4;
+    const member =
+      digit === DEADLINE
+        ? `"deadlineMs":${deadline}`
+        : digit === ATTEMPT
+          ? `"attempt":${attempt}`
+          : `"idempotent":${idempotent}`;
+    text = text === '' ? member : `${member},${text}`;
+  }
+  lastOrder = order;
+  lastDeadline = deadline;
+  lastAttempt = attempt;
+  lastIdempotent = idempotent;
+  lastMetaText = text === '' ? '' : `,"meta":{${text}}`;
+  return lastMetaText;
 }
 
 /** The `,"id":…` member as `JSON.stringify` writes it (undefined: none). */
@@ -123,14 +171,18 @@ function idText(id: unknown): string {
     : `,"id":${typeof id === 'number' && Number.isFinite(id) ? id : JSON.stringify(id)}`;
 }
 
-/** The method name last written, and its JSON (calls mostly repeat the method before). */
+/** The method name last written, and the request's text up to it (and to its params). */
 let lastMethod = '';
-let lastMethodText = '""';
+let lastHead = '"jsonrpc":"2.0","method":""';
+let lastHeadWithParams = '"jsonrpc":"2.0","method":"","params":';
 
-function methodText(method: string): string {
+/** `"jsonrpc":"2.0","method":…` (with `,"params":` after it), reused while the method repeats. */
+function headText(method: string, params: boolean): string {
   if (method !== lastMethod) {
-    lastMethodText = JSON.stringify(method);
+    const head = `"jsonrpc":"2.0","method":${JSON.stringify(method)}`;
+    lastHead = head;
+    lastHeadWithParams = `${head},"params":`;
     lastMethod = method;
   }
-  return lastMethodText;
+  return params ? lastHeadWithParams : lastHead;
 }
