@@ -224,7 +224,11 @@ class NatsListener implements NatsServerListener {
     if (error !== null || dispatcher === undefined) return;
     const started = performance.now();
     const incoming = new HeaderIncoming('nats', headerRecord(msg.headers));
-    const result = dispatcher.dispatch(msg.data, incoming, this.dispatchOptions);
+    // An answer ready at once (every handler returned synchronously) is published at once.
+    const result =
+      dispatcher.dispatchNow === undefined
+        ? dispatcher.dispatch(msg.data, incoming, this.dispatchOptions)
+        : dispatcher.dispatchNow(msg.data, incoming, this.dispatchOptions);
     this.replies.track(stats, msg.reply, started, msg.data, result);
   }
 

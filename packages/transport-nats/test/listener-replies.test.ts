@@ -1,7 +1,8 @@
 /**
- * When the listener writes replies: a lone request's reply goes out in the turn its handler
- * returns (no event-loop turn waited); while other requests are still running, a ready reply
- * still goes out at the end of its turn, not when the slow ones finish.
+ * When the listener writes replies: an answer ready at once (a synchronous handler) is handed to
+ * nats.js in the call that delivered the request; a lone request's reply goes out in the turn its
+ * handler returns (no event-loop turn waited); while other requests are still running, a ready
+ * reply still goes out at the end of its turn, not when the slow ones finish.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type RpcServer } from '@resilient-rpc/core';
@@ -37,6 +38,15 @@ describe('NATS listener replies', () => {
           setImmediate(() => order.push('next turn'));
           return 'ok';
         },
+        // Notes the microtasks that follow the handler (where a promise's reply would go out).
+        now: () => {
+          queueMicrotask(() => order.push('microtask'));
+          return 'now';
+        },
+        later: async () => {
+          queueMicrotask(() => order.push('microtask'));
+          return 'later';
+        },
         slow: ([ms]: [number]) => new Promise((resolve) => setTimeout(() => resolve('slow'), ms)),
         fast: () => 'fast',
       },
@@ -58,6 +68,17 @@ describe('NATS listener replies', () => {
     expect(reply.json()).toMatchObject({ result: 'ok' });
     await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual(['reply', 'next turn']);
+  });
+
+  it('hands a synchronous answer to nats.js at once, an async one after its promise', async () => {
+    order.length = 0;
+    const now = await client.request(SUBJECT, call('now'), { timeout: 5_000 });
+    expect(now.json()).toMatchObject({ result: 'now' });
+    expect(order).toEqual(['reply', 'microtask']);
+    order.length = 0;
+    const later = await client.request(SUBJECT, call('later'), { timeout: 5_000 });
+    expect(later.json()).toMatchObject({ result: 'later' });
+    expect(order).toEqual(['microtask', 'reply']);
   });
 
   it('answers a quick request while a slow one is still running', async () => {
