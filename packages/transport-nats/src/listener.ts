@@ -26,6 +26,7 @@ import {
   type ServiceIdentityOptions,
   startDiscovery,
 } from './discovery.js';
+import { type FramePublisher, framePublisher } from './publish.js';
 import { parseNatsUrl, validateSubject, withIpIdentity, withSubject } from './url.js';
 
 /** Options of {@link natsListener}: the subject, the queue group, and nats.js connection options. */
@@ -151,12 +152,13 @@ class NatsListener implements NatsServerListener {
   private readonly dispatchOptions: DispatchOptions | undefined;
   /** The requests under way, by the `$SRV` counters of the subject they came on. */
   private readonly replies = new ReplyOutbox<ServiceEndpointCounters>({
-    // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
-    send: (reply, body) => this.publish(reply, Buffer.from(body)),
+    send: (reply, body) => this.publish(reply, body),
     ended: (stats, failed, started) => stats.record(performance.now() - started, failed),
     later: setImmediate,
   });
   private closed: Promise<void> | undefined;
+  /** Publishes a reply on `connection` (one frame, see `framePublisher`; set with it). */
+  private publishFrame: FramePublisher | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
     validateSubject(options.subject);
@@ -198,6 +200,7 @@ class NatsListener implements NatsServerListener {
         tls: withIpIdentity(connectOptions.tls, serverList),
         servers: serverList,
       })));
+    this.publishFrame = framePublisher(nc);
     const id = nuid.next();
     const instanceSubject = (this.instanceSubject = `${subject}.${id}`);
     const stats = new ServiceEndpointCounters();
@@ -233,11 +236,11 @@ class NatsListener implements NatsServerListener {
   }
 
   /** Publishes if the connection is open; the error message if nats.js throws. */
-  private publish(subject: string, data: Uint8Array): string | undefined {
+  private publish(subject: string, body: string): string | undefined {
     const nc = this.connection;
     if (nc === undefined || nc.isClosed()) return undefined;
     try {
-      nc.publish(subject, data);
+      this.publishFrame!(subject, undefined, body);
     } catch (error) {
       return (error as Error).message;
     }

@@ -25,11 +25,15 @@ describe('NATS listener replies', () => {
   beforeAll(async () => {
     broker = await startNatsServer();
     serverConnection = await connect({ servers: broker.url });
-    // The listener's own (real) connection, with its replies noted as they are handed to nats.js.
-    const publish = serverConnection.publish.bind(serverConnection);
-    serverConnection.publish = (subject, payload, options) => {
-      if (subject.startsWith('_INBOX.')) order.push('reply');
-      publish(subject, payload, options);
+    // The listener's own (real) connection, with its replies noted as they are handed to nats.js
+    // (queued for the socket, by nats.js's publish or as one frame: see src/publish.ts).
+    const protocol = (serverConnection as unknown as { protocol: { sendCommand(command: unknown): void } })
+      .protocol;
+    const sendCommand = protocol.sendCommand.bind(protocol);
+    protocol.sendCommand = (command: unknown, ...rest: unknown[]) => {
+      const text = typeof command === 'string' ? command : Buffer.from(command as Uint8Array).toString();
+      if (text.startsWith('PUB _INBOX.')) order.push('reply');
+      (sendCommand as (...args: unknown[]) => void)(command, ...rest);
     };
     server = createServer({
       methods: {
