@@ -26,7 +26,7 @@ import {
   type ServiceIdentityOptions,
   startDiscovery,
 } from './discovery.js';
-import { type FramePublisher, framePublisher } from './publish.js';
+import { FramePublisher } from './publish.js';
 import { parseNatsUrl, validateSubject, withIpIdentity, withSubject } from './url.js';
 
 /** Options of {@link natsListener}: the subject, the queue group, and nats.js connection options. */
@@ -157,8 +157,8 @@ class NatsListener implements NatsServerListener {
     later: setImmediate,
   });
   private closed: Promise<void> | undefined;
-  /** Publishes a reply on `connection` (one frame, see `framePublisher`; set with it). */
-  private publishFrame: FramePublisher | undefined;
+  /** Publishes the replies on `connection` (set with it). */
+  private publisher: FramePublisher | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
     validateSubject(options.subject);
@@ -200,7 +200,7 @@ class NatsListener implements NatsServerListener {
         tls: withIpIdentity(connectOptions.tls, serverList),
         servers: serverList,
       })));
-    this.publishFrame = framePublisher(nc);
+    this.publisher = new FramePublisher(nc);
     const id = nuid.next();
     const instanceSubject = (this.instanceSubject = `${subject}.${id}`);
     const stats = new ServiceEndpointCounters();
@@ -240,7 +240,7 @@ class NatsListener implements NatsServerListener {
     const nc = this.connection;
     if (nc === undefined || nc.isClosed()) return undefined;
     try {
-      this.publishFrame!(subject, undefined, body);
+      this.publisher!.frame(subject, undefined, body);
     } catch (error) {
       return (error as Error).message;
     }

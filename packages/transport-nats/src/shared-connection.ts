@@ -20,7 +20,7 @@ import {
 } from '@resilient-rpc/core';
 import { aborted, type CallBounds, OpenWait, ReplyTokens, withDefaults } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
-import { type FramePublisher, framePublisher } from './publish.js';
+import { FramePublisher } from './publish.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
 export const NatsClientDefaults = {
@@ -88,8 +88,8 @@ const WATCH_SIGNAL_AFTER_MS = 50;
 export class SharedConnection {
   status: ConnectionStatus = 'connecting';
   private nc: NatsConnection | undefined;
-  /** Publishes a message without headers on `nc` (one frame, see `framePublisher`). */
-  private publishFrame: FramePublisher | undefined;
+  /** Publishes on `nc` (set with it). */
+  private publisher: FramePublisher | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
   /**
@@ -185,7 +185,7 @@ export class SharedConnection {
 
   private opened(nc: NatsConnection): void {
     this.nc = nc;
-    this.publishFrame = framePublisher(nc);
+    this.publisher = new FramePublisher(nc);
     this.lastConnectError = undefined;
     this.replyPrefix = `${this.options.inboxPrefix ?? '_INBOX'}.${nuid.next()}.`;
     this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
@@ -254,17 +254,16 @@ export class SharedConnection {
     bounds: CallBounds,
     expect: Expect | undefined,
   ): Promise<Reply | undefined> {
-    const nc = this.nc;
-    const publishFrame = this.publishFrame;
-    if (this.status !== 'open' || nc === undefined || publishFrame === undefined)
+    const publisher = this.publisher;
+    if (this.status !== 'open' || publisher === undefined)
       return this.whenOpen(owner.url, bounds, (left) =>
         this.request(owner, subject, body, headers, left, expect),
       );
     if (expect === undefined) {
       try {
-        if (headers === undefined) publishFrame(subject, undefined, body);
+        if (headers === undefined) publisher.frame(subject, undefined, body);
         // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use on a string.
-        else nc.publish(subject, Buffer.from(body), { headers });
+        else publisher.publish(subject, Buffer.from(body), { headers });
         return SENT;
       } catch (error) {
         return Promise.reject(errors.publishFailed(error, owner.url));
@@ -287,8 +286,8 @@ export class SharedConnection {
       // nats.js gathers what is published in one turn into one socket write.
       const reply = this.replyPrefix + token;
       try {
-        if (headers === undefined) publishFrame(subject, reply, body);
-        else nc.publish(subject, Buffer.from(body), { reply, headers });
+        if (headers === undefined) publisher.frame(subject, reply, body);
+        else publisher.publish(subject, Buffer.from(body), { reply, headers });
       } catch (error) {
         this.pending.reject(token, errors.publishFailed(error, owner.url));
       }
@@ -307,10 +306,10 @@ export class SharedConnection {
     const { token, stop } = this.tokens.listen(listener);
     return {
       send: (subject, payload) => {
-        const nc = this.nc;
-        if (nc === undefined || this.status !== 'open') return false;
+        const publisher = this.publisher;
+        if (publisher === undefined || this.status !== 'open') return false;
         try {
-          nc.publish(subject, payload, { reply: this.replyPrefix + token });
+          publisher.frame(subject, this.replyPrefix + token, payload);
           return true;
         } catch {
           return false;

@@ -1,6 +1,6 @@
 /**
- * When the listener writes replies: an answer ready at once (a synchronous handler) is handed to
- * nats.js in the call that delivered the request; a lone request's reply goes out in the turn its
+ * When the listener writes replies: an answer ready at once (a synchronous handler) is published
+ * in the call that delivered the request; a lone request's reply goes out in the turn its
  * handler returns (no event-loop turn waited); while other requests are still running, a ready
  * reply still goes out at the end of its turn, not when the slow ones finish.
  */
@@ -9,6 +9,7 @@ import { createServer, type RpcServer } from '@resilient-rpc/core';
 import { type NatsServerHandle, startNatsServer } from '@resilient-rpc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsListener } from '../src/index.js';
+import { FramePublisher } from '../src/publish.js';
 
 const SUBJECT = 'replies.order';
 const encoder = new TextEncoder();
@@ -21,19 +22,15 @@ describe('NATS listener replies', () => {
   let serverConnection: NatsConnection;
   let client: NatsConnection;
   const order: string[] = [];
+  const frame = FramePublisher.prototype.frame;
 
   beforeAll(async () => {
     broker = await startNatsServer();
     serverConnection = await connect({ servers: broker.url });
-    // The listener's own (real) connection, with its replies noted as they are handed to nats.js
-    // (queued for the socket, by nats.js's publish or as one frame: see src/publish.ts).
-    const protocol = (serverConnection as unknown as { protocol: { sendCommand(command: unknown): void } })
-      .protocol;
-    const sendCommand = protocol.sendCommand.bind(protocol);
-    protocol.sendCommand = (command: unknown, ...rest: unknown[]) => {
-      const text = typeof command === 'string' ? command : Buffer.from(command as Uint8Array).toString();
-      if (text.startsWith('PUB _INBOX.')) order.push('reply');
-      (sendCommand as (...args: unknown[]) => void)(command, ...rest);
+    // The listener's replies, noted as it publishes them (src/publish.ts queues them for nats.js).
+    FramePublisher.prototype.frame = function (this: FramePublisher, subject, reply, body) {
+      if (subject.startsWith('_INBOX.')) order.push('reply');
+      frame.call(this, subject, reply, body);
     };
     server = createServer({
       methods: {
@@ -60,6 +57,7 @@ describe('NATS listener replies', () => {
   });
 
   afterAll(async () => {
+    FramePublisher.prototype.frame = frame;
     await client?.close();
     await server?.close();
     await serverConnection?.close();
@@ -74,7 +72,7 @@ describe('NATS listener replies', () => {
     expect(order).toEqual(['reply', 'next turn']);
   });
 
-  it('hands a synchronous answer to nats.js at once, an async one after its promise', async () => {
+  it('publishes a synchronous answer at once, an async one after its promise', async () => {
     order.length = 0;
     const now = await client.request(SUBJECT, call('now'), { timeout: 5_000 });
     expect(now.json()).toMatchObject({ result: 'now' });

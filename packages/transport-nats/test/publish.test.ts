@@ -1,14 +1,14 @@
 /**
- * The frame publisher (requests and replies without headers): one `PUB` frame written straight
- * into nats.js's outbound buffer arrives as `nc.publish` would send it (subject, reply subject,
- * body bytes, the connection's statistics); whatever nats.js's own `publish` refuses goes through
- * it and throws as usual; a connection without nats.js's internals is published to through its
- * public `publish`.
+ * The frame publisher (requests and replies without headers): `PUB` frames written straight into
+ * nats.js's outbound buffer, those of one turn together, arrive as `nc.publish` would send them
+ * (subject, reply subject, body bytes, order, the connection's statistics); whatever nats.js's own
+ * `publish` refuses goes through it and throws as usual; a connection without nats.js's internals
+ * is published to through its public `publish`.
  */
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { type NatsServerHandle, startNatsServer } from '@resilient-rpc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { framePublisher } from '../src/publish.js';
+import { FramePublisher } from '../src/publish.js';
 
 describe('NATS frame publisher', () => {
   let broker: NatsServerHandle;
@@ -38,7 +38,8 @@ describe('NATS frame publisher', () => {
   }
 
   it('sends what nats.js publish sends: subject, reply subject, UTF-8 body, statistics', async () => {
-    const publish = framePublisher(publisher);
+    const frames = new FramePublisher(publisher);
+    const publish = frames.frame.bind(frames);
     const body = JSON.stringify({ text: 'héllo ✓ 日本', n: 1 });
     const before = publisher.stats();
     const messages = await received('frames.one', 3, () => {
@@ -56,9 +57,37 @@ describe('NATS frame publisher', () => {
     expect(after.outBytes - before.outBytes).toBe(2 * Buffer.byteLength(body));
   });
 
+  it("hands a turn's frames to nats.js together at its end, before a later publish with headers", async () => {
+    const frames = new FramePublisher(publisher);
+    const protocol = (publisher as unknown as { protocol: { sendCommand(...args: unknown[]): void } })
+      .protocol;
+    const sendCommand = protocol.sendCommand;
+    const commands: string[] = [];
+    protocol.sendCommand = function (this: unknown, command: unknown, ...rest: unknown[]) {
+      commands.push(typeof command === 'string' ? command : Buffer.from(command as Uint8Array).toString());
+      sendCommand.call(this, command, ...rest);
+    };
+    try {
+      const messages = await received('frames.order', 4, () => {
+        frames.frame('frames.order', undefined, '1');
+        frames.frame('frames.order', undefined, '2');
+        expect(commands).toEqual([]); // queued until the end of the turn
+        frames.publish('frames.order', '3', { headers: headers() });
+        frames.frame('frames.order', undefined, '4');
+      });
+      expect(messages.map((msg) => msg.string())).toEqual(['1', '2', '3', '4']);
+      expect(commands[0]).toBe('PUB frames.order 1\r\n1\r\nPUB frames.order 1\r\n2\r\n');
+      expect(commands[1]).toMatch(/^HPUB frames\.order /);
+      expect(commands[2]).toBe('PUB frames.order 1\r\n4\r\n');
+    } finally {
+      protocol.sendCommand = sendCommand;
+    }
+  });
+
   it("goes through nats.js's publish for a draining or closed connection, or a body over max_payload", async () => {
     const own = await connect({ servers: broker.url });
-    const publish = framePublisher(own);
+    const frames = new FramePublisher(own);
+    const publish = frames.frame.bind(frames);
     const protocol = (
       own as unknown as { protocol: { noMorePublishing: boolean; info: { max_payload: number } } }
     ).protocol;
@@ -77,7 +106,8 @@ describe('NATS frame publisher', () => {
       isClosed: () => false,
       publish: (...args: unknown[]) => calls.push(args),
     } as unknown as NatsConnection;
-    const publish = framePublisher(wrapped);
+    const frames = new FramePublisher(wrapped);
+    const publish = frames.frame.bind(frames);
     publish('frames.w', '_INBOX.w.1', '{"a":"é"}');
     publish('frames.w', undefined, '{}');
     expect(calls).toEqual([
