@@ -77,6 +77,12 @@ export class FramePublisher {
     const frames = this.queued;
     if (frames === '') return;
     this.queued = '';
-    this.protocol!.sendCommand(Buffer.from(frames));
+    try {
+      this.protocol!.sendCommand(Buffer.from(frames));
+    } catch {
+      // (Not expected: nats.js only buffers here, and reports write failures through the
+      // connection's status. Run as a microtask, a throw would end the process; the calls of these
+      // frames then fail by their timeout, as for a lost connection.)
+    }
   };
 }
