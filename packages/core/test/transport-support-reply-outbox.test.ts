@@ -81,6 +81,36 @@ describe('ReplyOutbox', () => {
     ]);
   });
 
+  it('sends a result ready at once in the same call, before replies waiting in the outbox, and does not track it', async () => {
+    const { outbox, sent, ended, runLater } = harness();
+    const waiting = deferred();
+    const running = deferred();
+    outbox.track('waiting', 'waiting', 0, bytes('{}'), waiting.promise);
+    outbox.track('running', 'running', 0, bytes('{}'), running.promise);
+    waiting.resolve({ status: 'ok', body: '{"result":1}' });
+    await tick(); // waits in the outbox: `running` still runs
+    outbox.track('now', 'now', 0, bytes('{}'), { status: 'ok', body: '{"error":{"code":-32601}}' });
+    outbox.track('quiet', undefined, 0, bytes('{}'), { status: 'ok', body: '{"result":2}' });
+    outbox.track('broken', 'broken', 0, bytes('{}'), { status: 'ok', body: '{"result":3}' });
+    expect(sent).toEqual([
+      ['now', '{"error":{"code":-32601}}'],
+      ['broken', '{"result":3}'],
+    ]);
+    expect(ended).toEqual([
+      ['now', 'JSON-RPC error response'],
+      ['quiet', undefined],
+      ['broken', 'reply not sent: socket gone'],
+    ]);
+    runLater();
+    expect(sent.map(([target]) => target)).toEqual(['now', 'broken', 'waiting']);
+    // Only `running` is still tracked: the last one, its reply goes out at once.
+    running.resolve({ status: 'ok', body: '{"result":4}' });
+    await tick();
+    expect(sent.map(([target]) => target)).toEqual(['now', 'broken', 'waiting', 'running']);
+    await outbox.close(1_000, true);
+    expect(ended.map(([target]) => target)).toEqual(['now', 'quiet', 'broken', 'waiting', 'running']);
+  });
+
   it('at close abandons what still runs with an error reply by id, sends what is ready, drops late results', async () => {
     const { outbox, sent, ended } = harness();
     const running = deferred();

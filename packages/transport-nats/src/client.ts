@@ -213,15 +213,14 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   ): Promise<Reply | undefined> {
     if (this.closedLocally) throw connectionClosed(this.url);
     const inBody = this.settings.metaInBody;
-    // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use on a string.
-    const payload = Buffer.from(encodeRequest(message, inBody ? options.metadata : undefined, this.url));
+    const body = encodeRequest(message, inBody ? options.metadata : undefined, this.url);
     const headers = requestHeaders(
       this.fixedHeaderLines,
       options.headers,
       inBody ? undefined : options.metadata,
     );
     const expect = notification ? undefined : isBatch(message) ? BATCH : (message.id ?? null);
-    return this.shared.request(this, this.subject, payload, headers, options, expect);
+    return this.shared.request(this, this.subject, body, headers, options, expect);
   }
 
   async ping(options: PingOptions): Promise<void> {

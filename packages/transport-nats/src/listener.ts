@@ -26,6 +26,7 @@ import {
   type ServiceIdentityOptions,
   startDiscovery,
 } from './discovery.js';
+import { FramePublisher } from './publish.js';
 import { parseNatsUrl, validateSubject, withIpIdentity, withSubject } from './url.js';
 
 /** Options of {@link natsListener}: the subject, the queue group, and nats.js connection options. */
@@ -151,12 +152,13 @@ class NatsListener implements NatsServerListener {
   private readonly dispatchOptions: DispatchOptions | undefined;
   /** The requests under way, by the `$SRV` counters of the subject they came on. */
   private readonly replies = new ReplyOutbox<ServiceEndpointCounters>({
-    // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use.
-    send: (reply, body) => this.publish(reply, Buffer.from(body)),
+    send: (reply, body) => this.publish(reply, body),
     ended: (stats, failed, started) => stats.record(performance.now() - started, failed),
     later: setImmediate,
   });
   private closed: Promise<void> | undefined;
+  /** Publishes the replies on `connection` (set with it). */
+  private publisher: FramePublisher | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
     validateSubject(options.subject);
@@ -198,6 +200,7 @@ class NatsListener implements NatsServerListener {
         tls: withIpIdentity(connectOptions.tls, serverList),
         servers: serverList,
       })));
+    this.publisher = new FramePublisher(nc);
     const id = nuid.next();
     const instanceSubject = (this.instanceSubject = `${subject}.${id}`);
     const stats = new ServiceEndpointCounters();
@@ -224,16 +227,20 @@ class NatsListener implements NatsServerListener {
     if (error !== null || dispatcher === undefined) return;
     const started = performance.now();
     const incoming = new HeaderIncoming('nats', headerRecord(msg.headers));
-    const result = dispatcher.dispatch(msg.data, incoming, this.dispatchOptions);
+    // An answer ready at once (every handler returned synchronously) is published at once.
+    const result =
+      dispatcher.dispatchNow === undefined
+        ? dispatcher.dispatch(msg.data, incoming, this.dispatchOptions)
+        : dispatcher.dispatchNow(msg.data, incoming, this.dispatchOptions);
     this.replies.track(stats, msg.reply, started, msg.data, result);
   }
 
   /** Publishes if the connection is open; the error message if nats.js throws. */
-  private publish(subject: string, data: Uint8Array): string | undefined {
+  private publish(subject: string, body: string): string | undefined {
     const nc = this.connection;
     if (nc === undefined || nc.isClosed()) return undefined;
     try {
-      nc.publish(subject, data);
+      this.publisher!.frame(subject, undefined, body);
     } catch (error) {
       return (error as Error).message;
     }

@@ -20,6 +20,7 @@ import {
 } from '@resilient-rpc/core';
 import { aborted, type CallBounds, OpenWait, ReplyTokens, withDefaults } from '@resilient-rpc/core/transport';
 import * as errors from './map-error.js';
+import { FramePublisher } from './publish.js';
 
 /** Defaults applied to every connection the transport opens (override any of them in the options). */
 export const NatsClientDefaults = {
@@ -54,7 +55,7 @@ export interface SharedConnectionOwner {
 }
 
 /** `rpc.ping`: any JSON-RPC answer proves a live service (a foreign server may lack the method). */
-export const PING_REQUEST = Buffer.from('{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}');
+export const PING_REQUEST = '{"jsonrpc":"2.0","id":0,"method":"rpc.ping"}';
 
 /** What a request expects back: the response to the request with this id, or a batch's array. */
 export const BATCH = Symbol('batch');
@@ -87,6 +88,8 @@ const WATCH_SIGNAL_AFTER_MS = 50;
 export class SharedConnection {
   status: ConnectionStatus = 'connecting';
   private nc: NatsConnection | undefined;
+  /** Publishes on `nc` (set with it). */
+  private publisher: FramePublisher | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
   /**
@@ -182,6 +185,7 @@ export class SharedConnection {
 
   private opened(nc: NatsConnection): void {
     this.nc = nc;
+    this.publisher = new FramePublisher(nc);
     this.lastConnectError = undefined;
     this.replyPrefix = `${this.options.inboxPrefix ?? '_INBOX'}.${nuid.next()}.`;
     this.sub = nc.subscribe(`${this.replyPrefix}*`, { callback: (error, msg) => this.onReply(error, msg) });
@@ -238,26 +242,28 @@ export class SharedConnection {
   }
 
   /**
-   * Publishes `payload` to `subject` and waits for the reply on the shared inbox (none for a
+   * Publishes `body` (JSON text) to `subject` and waits for the reply on the shared inbox (none for a
    * notification, `expect` undefined). Rejects only with RpcErrors: `rejected` (no responders),
    * `timeout`, `connection-lost`, `not-sent`, `protocol`.
    */
   request(
     owner: SharedConnectionOwner,
     subject: string,
-    payload: Uint8Array,
+    body: string,
     headers: MsgHdrs | undefined,
     bounds: CallBounds,
     expect: Expect | undefined,
   ): Promise<Reply | undefined> {
-    const nc = this.nc;
-    if (this.status !== 'open' || nc === undefined)
+    const publisher = this.publisher;
+    if (this.status !== 'open' || publisher === undefined)
       return this.whenOpen(owner.url, bounds, (left) =>
-        this.request(owner, subject, payload, headers, left, expect),
+        this.request(owner, subject, body, headers, left, expect),
       );
     if (expect === undefined) {
       try {
-        nc.publish(subject, payload, headers ? { headers } : undefined);
+        if (headers === undefined) publisher.frame(subject, undefined, body);
+        // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use on a string.
+        else publisher.publish(subject, Buffer.from(body), { headers });
         return SENT;
       } catch (error) {
         return Promise.reject(errors.publishFailed(error, owner.url));
@@ -280,7 +286,8 @@ export class SharedConnection {
       // nats.js gathers what is published in one turn into one socket write.
       const reply = this.replyPrefix + token;
       try {
-        nc.publish(subject, payload, headers ? { reply, headers } : { reply });
+        if (headers === undefined) publisher.frame(subject, reply, body);
+        else publisher.publish(subject, Buffer.from(body), { reply, headers });
       } catch (error) {
         this.pending.reject(token, errors.publishFailed(error, owner.url));
       }
@@ -299,10 +306,10 @@ export class SharedConnection {
     const { token, stop } = this.tokens.listen(listener);
     return {
       send: (subject, payload) => {
-        const nc = this.nc;
-        if (nc === undefined || this.status !== 'open') return false;
+        const publisher = this.publisher;
+        if (publisher === undefined || this.status !== 'open') return false;
         try {
-          nc.publish(subject, payload, { reply: this.replyPrefix + token });
+          publisher.frame(subject, this.replyPrefix + token, payload);
           return true;
         } catch {
           return false;

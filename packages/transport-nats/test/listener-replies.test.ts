@@ -1,13 +1,15 @@
 /**
- * When the listener writes replies: a lone request's reply goes out in the turn its handler
- * returns (no event-loop turn waited); while other requests are still running, a ready reply
- * still goes out at the end of its turn, not when the slow ones finish.
+ * When the listener writes replies: an answer ready at once (a synchronous handler) is published
+ * in the call that delivered the request; a lone request's reply goes out in the turn its
+ * handler returns (no event-loop turn waited); while other requests are still running, a ready
+ * reply still goes out at the end of its turn, not when the slow ones finish.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type RpcServer } from '@resilient-rpc/core';
 import { type NatsServerHandle, startNatsServer } from '@resilient-rpc/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsListener } from '../src/index.js';
+import { FramePublisher } from '../src/publish.js';
 
 const SUBJECT = 'replies.order';
 const encoder = new TextEncoder();
@@ -20,15 +22,15 @@ describe('NATS listener replies', () => {
   let serverConnection: NatsConnection;
   let client: NatsConnection;
   const order: string[] = [];
+  const frame = FramePublisher.prototype.frame;
 
   beforeAll(async () => {
     broker = await startNatsServer();
     serverConnection = await connect({ servers: broker.url });
-    // The listener's own (real) connection, with its replies noted as they are handed to nats.js.
-    const publish = serverConnection.publish.bind(serverConnection);
-    serverConnection.publish = (subject, payload, options) => {
+    // The listener's replies, noted as it publishes them (src/publish.ts queues them for nats.js).
+    FramePublisher.prototype.frame = function (this: FramePublisher, subject, reply, body) {
       if (subject.startsWith('_INBOX.')) order.push('reply');
-      publish(subject, payload, options);
+      frame.call(this, subject, reply, body);
     };
     server = createServer({
       methods: {
@@ -36,6 +38,15 @@ describe('NATS listener replies', () => {
         tick: () => {
           setImmediate(() => order.push('next turn'));
           return 'ok';
+        },
+        // Notes the microtasks that follow the handler (where a promise's reply would go out).
+        now: () => {
+          queueMicrotask(() => order.push('microtask'));
+          return 'now';
+        },
+        later: async () => {
+          queueMicrotask(() => order.push('microtask'));
+          return 'later';
         },
         slow: ([ms]: [number]) => new Promise((resolve) => setTimeout(() => resolve('slow'), ms)),
         fast: () => 'fast',
@@ -46,6 +57,7 @@ describe('NATS listener replies', () => {
   });
 
   afterAll(async () => {
+    FramePublisher.prototype.frame = frame;
     await client?.close();
     await server?.close();
     await serverConnection?.close();
@@ -58,6 +70,17 @@ describe('NATS listener replies', () => {
     expect(reply.json()).toMatchObject({ result: 'ok' });
     await new Promise((resolve) => setImmediate(resolve));
     expect(order).toEqual(['reply', 'next turn']);
+  });
+
+  it('publishes a synchronous answer at once, an async one after its promise', async () => {
+    order.length = 0;
+    const now = await client.request(SUBJECT, call('now'), { timeout: 5_000 });
+    expect(now.json()).toMatchObject({ result: 'now' });
+    expect(order).toEqual(['reply', 'microtask']);
+    order.length = 0;
+    const later = await client.request(SUBJECT, call('later'), { timeout: 5_000 });
+    expect(later.json()).toMatchObject({ result: 'later' });
+    expect(order).toEqual(['microtask', 'reply']);
   });
 
   it('answers a quick request while a slow one is still running', async () => {

@@ -88,14 +88,23 @@ export class ReplyOutbox<T> {
   /**
    * Tracks a request whose dispatch is under way: `target` is what it counts in, `address` its
    * reply address, `started` when it arrived (on the adapter's clock; handed back to `ended`).
+   * A `result` ready at once (the dispatcher's `dispatchNow`) is sent at once and not tracked:
+   * the broker client gathers what is sent in one turn into one write anyway.
    */
   track(
     target: T,
     address: string | undefined,
     started: number,
     data: Uint8Array,
-    result: Promise<DispatchResult>,
+    result: DispatchResult | Promise<DispatchResult>,
   ): void {
+    if (!(result instanceof Promise)) {
+      const failed = failureOf(result);
+      const body = result.body;
+      const unsent = body === undefined || !address ? undefined : this.sink.send(address, body);
+      this.sink.ended(target, unsent === undefined ? failed : `reply not sent: ${unsent}`, started);
+      return;
+    }
     const entry: Entry<T> = {
       target,
       address,
