@@ -67,13 +67,13 @@ export async function rawRequest(url: string): Promise<System> {
   };
 }
 
-/** The Moleculer brokers' settings: NATS transporter, retry + breaker, 10 s request timeout. */
+/** The Moleculer brokers' settings: NATS transporter, retry + breaker, 2 s request timeout (issue 16's baseline). */
 export const moleculerOptions = (url: string) =>
   ({
     namespace: 'bench',
     transporter: { type: 'NATS', options: { url } },
     logger: false,
-    requestTimeout: 10_000,
+    requestTimeout: 2_000,
     retryPolicy: { enabled: true, retries: 3, delay: 50, maxDelay: 1000, factor: 2 },
     circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60 },
   }) as const;
