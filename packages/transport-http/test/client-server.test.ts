@@ -68,8 +68,9 @@ describe('HTTP client ↔ listener round trips', () => {
     });
   });
 
-  it('hands repeated request headers to credentials as one string each, Set-Cookie included', async () => {
-    const body = JSON.stringify(request('whoami'));
+  /** POSTs `method` with exactly these headers (a flat list, names as written; Host and Content-Length added) and reads the result. */
+  const postWithHeaders = async (method: string, list: string[]): Promise<Record<string, unknown>> => {
+    const body = JSON.stringify(request(method));
     const answer = await new Promise<string>((resolve, reject) => {
       const req = httpRequest(
         started.url,
@@ -79,16 +80,7 @@ describe('HTTP client ↔ listener round trips', () => {
           headers: [
             'host',
             new URL(started.url).host,
-            'content-type',
-            'application/json',
-            'x-twice',
-            'a',
-            'x-twice',
-            'b',
-            'set-cookie',
-            'c=1',
-            'set-cookie',
-            'd=2',
+            ...list,
             'content-length',
             String(Buffer.byteLength(body)),
           ],
@@ -103,9 +95,48 @@ describe('HTTP client ↔ listener round trips', () => {
       req.on('error', reject);
       req.end(body);
     });
-    const { headers } = (JSON.parse(answer) as { result: { headers: Record<string, unknown> } }).result;
+    return (JSON.parse(answer) as { result: Record<string, unknown> }).result;
+  };
+
+  it('hands repeated request headers to credentials as one string each, Set-Cookie included', async () => {
+    const { headers } = (await postWithHeaders('whoami', [
+      'content-type',
+      'application/json',
+      'x-twice',
+      'a',
+      'x-twice',
+      'b',
+      'set-cookie',
+      'c=1',
+      'set-cookie',
+      'd=2',
+    ])) as { headers: Record<string, unknown> };
     expect(headers).toMatchObject({ 'x-twice': 'a, b', 'set-cookie': 'c=1, d=2' });
     for (const value of Object.values(headers)) expect(typeof value).toBe('string');
+  });
+
+  it('reads header names in any case, keeping node:http’s first of a repeated Authorization', async () => {
+    const list = ['Content-Type', 'application/json', 'Authorization', 'Bearer one', 'X-Mixed-Case', 'v'];
+    const { headers } = (await postWithHeaders('whoami', [...list, 'authorization', 'Bearer two'])) as {
+      headers: Record<string, unknown>;
+    };
+    expect(headers).toMatchObject({ authorization: 'Bearer one', 'x-mixed-case': 'v' });
+    expect(headers).not.toHaveProperty('Authorization');
+    const single = (await postWithHeaders('whoami', list)) as { headers: Record<string, unknown> };
+    expect(single.headers).toMatchObject({ authorization: 'Bearer one', 'x-mixed-case': 'v' });
+    expect(single.headers).not.toHaveProperty('X-Mixed-Case');
+    const meta = [
+      'RPC-Deadline-Ms',
+      '4000',
+      'Rpc-Idempotent',
+      '1',
+      'RPC-ATTEMPT',
+      '3',
+      'Rpc-Trace-Id',
+      't-2',
+    ];
+    const { metadata } = await postWithHeaders('meta', ['Content-Type', 'application/json', ...meta]);
+    expect(metadata).toEqual({ deadlineMs: 4_000, idempotent: true, attempt: 3, traceId: 't-2' });
   });
 
   it('sends a batch and gets every answer', async () => {
