@@ -235,14 +235,15 @@ class NatsListener implements NatsServerListener {
     this.replies.track(stats, msg.reply, started, msg.data, result);
   }
 
-  /** Publishes if the connection is open; the error message if nats.js throws. */
+  /**
+   * The error message if nats.js refuses the reply; none on a closed connection (the reply is
+   * dropped, as nats.js would: `frame` checks that once, and throws only for it on this rare path).
+   */
   private publish(subject: string, body: string): string | undefined {
-    const nc = this.connection;
-    if (nc === undefined || nc.isClosed()) return undefined;
     try {
-      this.publisher!.frame(subject, undefined, body);
+      this.publisher?.frame(subject, undefined, body);
     } catch (error) {
-      return (error as Error).message;
+      return this.connection?.isClosed() ? undefined : (error as Error).message;
     }
     return undefined;
   }
@@ -259,13 +260,13 @@ class NatsListener implements NatsServerListener {
     );
   }
 
-  close(): Promise<void> {
+  close(closeOptions?: { readonly forced?: boolean }): Promise<void> {
     this.closed ??= (async () => {
-      // The server closes without waiting (drain timed out, or close()): requests still being
-      // handled get an error reply now (the outbox's `close`), so callers need not wait for their
-      // deadline (over TCP the socket would close; NATS has no connection to drop). Their late
-      // results are discarded.
-      const abandon = this.dispatcher !== undefined && this.dispatcher.inFlight > 0;
+      // A forced close (the server did not wait for its handlers): requests still being handled
+      // get an error reply now (the outbox's `close`), so callers need not wait for their deadline
+      // (over TCP the socket would close; NATS has no connection to drop); their late results are
+      // discarded. Called by hand (no `forced`): forced while requests are still being handled.
+      const abandon = closeOptions?.forced ?? (this.dispatcher !== undefined && this.dispatcher.inFlight > 0);
       await this.replies.close(this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs, abandon);
       this.discovery?.stop();
       const nc = this.connection;
