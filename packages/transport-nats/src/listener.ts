@@ -113,19 +113,16 @@ const SHARED = ['connection', 'user', 'pass', 'token', 'authenticator', 'tls'] a
 
 /**
  * Creates the NATS listener for a listen URL `nats://host:port[,host2:port2]/<subject>` (or
- * `tls://…`): it subscribes `<subject>` (queue group: the subject, unless `server.queue`) on
- * those brokers, so the listen URL and the client's endpoint URL are the same. `shared` holds
- * the transport's connection options that apply to listeners too. Throws a `TypeError` for a URL
- * that is not a NATS endpoint URL.
+ * `tls://…`), the client's endpoint URL of the subject; `shared`: the transport's options. Throws
+ * a `TypeError` for a URL that is not a NATS endpoint URL.
  */
 export function listenNatsUrl(
   url: string,
   options: NatsServerOptions = {},
   shared: Pick<NatsServerOptions, (typeof SHARED)[number]> = {},
 ): NatsServerListener {
-  const endpoint = parseNatsUrl(url);
+  const { servers, subject, scheme } = parseNatsUrl(url);
   const inherited = SHARED.filter((name) => shared[name] !== undefined).map((name) => [name, shared[name]]);
-  const { servers, subject, scheme } = endpoint;
   const listenerOptions = { ...Object.fromEntries(inherited), ...options, servers: [...servers], subject };
   // A tls:// URL asks for TLS even when no TLS options were given (system CAs).
   if (scheme === 'tls' && listenerOptions.tls === undefined) listenerOptions.tls = {};
@@ -157,7 +154,6 @@ class NatsListener implements NatsServerListener {
     later: setImmediate,
   });
   private closed: Promise<void> | undefined;
-  /** Publishes the replies on `connection` (set with it). */
   private publisher: FramePublisher | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
@@ -166,7 +162,6 @@ class NatsListener implements NatsServerListener {
     const closeTimeoutMs = options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs;
     positiveNumber('natsListener: closeTimeoutMs', closeTimeoutMs, { zero: true, finite: true });
     const maxInFlight = positiveNumber('natsListener: maxInFlight', options.maxInFlight ?? Infinity);
-    // The listener's one broker connection carries every caller: its bound is per connection.
     if (Number.isFinite(maxInFlight)) this.dispatchOptions = { limit: new InFlightLimit(maxInFlight) };
   }
 
