@@ -133,11 +133,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   };
 }
 
-/**
- * The request (or batch) as JSON text, with `metadata` in each request's `meta` member when
- * given (see `requestText`). Params that JSON cannot express (a BigInt, a cycle) fail the call at
- * once as `protocol`: no retry or other endpoint can send them either.
- */
+/** The request (or batch) as JSON text, `metadata` in each request's `meta` ({@link unserialisable} if it cannot be). */
 function encodeRequest(
   message: JsonRpcRequest | readonly JsonRpcRequest[],
   metadata: WireMetadata | undefined,

@@ -60,7 +60,7 @@ export interface NatsListenerOptions
 
 export const NatsListenerDefaults = {
   servers: 'nats://127.0.0.1:4222',
-  /** How long `close()` waits for replies still being written, ms. */
+  /** How long `close()` waits for replies still being written (graceful: also for handlers still running), ms. */
   closeTimeoutMs: 5_000,
   /** Reconnect forever: a broker restart must not end the service. */
   maxReconnectAttempts: -1,
@@ -257,12 +257,14 @@ class NatsListener implements NatsServerListener {
 
   close(closeOptions?: { readonly forced?: boolean }): Promise<void> {
     this.closed ??= (async () => {
-      // A forced close (the server did not wait for its handlers): requests still being handled
-      // get an error reply now (the outbox's `close`), so callers need not wait for their deadline
-      // (over TCP the socket would close; NATS has no connection to drop); their late results are
-      // discarded. Called by hand (no `forced`): forced while requests are still being handled.
+      // Requests still being handled get an error reply (the outbox's `close`), so callers need not
+      // wait for their deadline (over TCP the socket would close; NATS has no connection to drop);
+      // their late results are discarded. A forced close (the server did not wait for its handlers;
+      // called by hand without `forced`: while requests are being handled) does so at once; a
+      // graceful one (a drain that timed out) first lets their answers out for `closeTimeoutMs`.
       const abandon = closeOptions?.forced ?? (this.dispatcher !== undefined && this.dispatcher.inFlight > 0);
       await this.replies.close(this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs, abandon);
+      if (!abandon) await this.replies.close(0, true);
       this.discovery?.stop();
       const nc = this.connection;
       if (nc === undefined || nc.isClosed()) return;

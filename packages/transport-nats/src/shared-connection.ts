@@ -87,10 +87,6 @@ export class SharedConnection {
   private publisher: FramePublisher | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
-  /**
-   * The reply tokens: an answered request's is reused (the broker's subject-match cache hits);
-   * listener tokens take every message sent to them (discovery answers come from many instances).
-   */
   private readonly tokens = new ReplyTokens<Msg>();
   private readonly owners = new Set<SharedConnectionOwner>();
   private readonly openWait: OpenWait;
@@ -219,8 +215,7 @@ export class SharedConnection {
 
   /**
    * Publishes `body` (JSON text) to `subject` and waits for the reply on the shared inbox (none for a
-   * notification, `expect` undefined). Rejects only with RpcErrors: `rejected` (no responders),
-   * `timeout`, `connection-lost`, `not-sent`, `protocol`.
+   * notification, `expect` undefined). Rejects only with the RpcErrors of map-error.ts.
    */
   request(
     owner: SharedConnectionOwner,

@@ -1,8 +1,9 @@
 /**
  * What the listener's close does with a request whose handler is still running (it ignores its
  * abort signal): a forced close (`server.close()`, or `close({ forced: true })`) answers it at once
- * with -32603 `server-closed`; a graceful one (`forced: false`, also a drain that timed out) lets its late answer out; called
- * by hand without `forced`, the listener treats a close with requests still being handled as forced.
+ * with -32603 `server-closed`; a graceful one (`forced: false`, also a drain that timed out) lets
+ * its late answer out for `closeTimeoutMs`, then answers it so; called by hand without `forced`,
+ * the listener treats a close with requests still being handled as forced.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createServer, type RpcServer } from '@resilient-rpc/core';
@@ -35,12 +36,14 @@ describe('NATS listener close', () => {
   });
 
   /** A server whose one method ignores its abort signal; a call to it, once it is being handled. */
-  async function slowCall() {
+  async function slowCall(closeTimeoutMs?: number) {
     server = createServer({
       methods: { slow: () => new Promise((resolve) => setTimeout(() => resolve('late'), SLOW_MS)) },
     });
     const subject = `close.case${++subjects}`;
-    const listener = await server.listen(natsListener({ servers: broker.url, subject, service: false }));
+    const listener = await server.listen(
+      natsListener({ servers: broker.url, subject, service: false, closeTimeoutMs }),
+    );
     const body = encoder.encode(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'slow' }));
     const started = performance.now();
     const reply = client.request(subject, body, { timeout: 5_000 }).then((msg) => ({
@@ -69,6 +72,15 @@ describe('NATS listener close', () => {
     // The core's answer to a request it aborted (its late result is discarded), not the listener's.
     expect(answer).toMatchObject({ error: { code: -32008 } });
     expect(afterMs).toBeGreaterThanOrEqual(SLOW_MS - 50);
+  });
+
+  it('a graceful close answers what is still running once closeTimeoutMs has passed', async () => {
+    const { reply } = await slowCall(100);
+    await server!.drain({ timeoutMs: 50 });
+    const { answer, afterMs } = await reply;
+    expect(answer).toMatchObject(abandoned);
+    expect(afterMs).toBeGreaterThanOrEqual(140);
+    expect(afterMs).toBeLessThan(SLOW_MS);
   });
 
   it('close({ forced: false }) by hand waits for the answer; close() by hand abandons it', async () => {
