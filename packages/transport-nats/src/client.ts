@@ -117,8 +117,8 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     listen: (url) => listenNatsUrl(url, server, options),
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw connectionClosed(url);
-      const fixedLines = encodeHeaderLines(connectOpts.headers);
       const { subject, connection, release } = acquire(url, connectOpts);
+      const fixedLines = encodeHeaderLines(connectOpts.headers);
       return new NatsClientConnection(url, subject, connection, fixedLines, settings, release);
     },
     discover(url: string, discoverOpts: DiscoverOptions): () => void {
