@@ -97,21 +97,18 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   positiveNumber('natsTransport: connectWaitMs', connectWaitMs);
   const discoveryOptions = discovery === false ? false : discoverySettings(discovery);
   const shared = new SharedPool<SharedConnection>();
+  const settings = { servicePing, metaInBody: metadataIn === 'body' };
   let closed = false;
 
-  /** The connection of the URL's server set (opened by its first user) and its release. */
+  /** The connection of the URL's server set (opened by its first user, whose clock and random serve it). */
   const acquire = (url: string, { clock, random }: ConnectOptions | DiscoverOptions) => {
-    const endpoint = parseNatsUrl(url);
-    const key = existing ? 'existing' : endpoint.key;
-    const { value: connection, release } = shared.acquire(key, () => {
-      const perServerSet: ConnectionOptions = { ...connectOptions, servers: [...endpoint.servers] };
-      if (endpoint.scheme === 'tls' && perServerSet.tls === undefined) perServerSet.tls = {};
-      perServerSet.tls = withIpIdentity(perServerSet.tls, endpoint.servers);
-      // The first user's clock and random source serve the connection (one client's, in practice).
-      const settings = { clock, random, connectWaitMs };
-      return new SharedConnection(perServerSet, existing, settings);
+    const { servers, scheme, subject, key } = parseNatsUrl(url);
+    const { value: connection, release } = shared.acquire(existing ? 'existing' : key, () => {
+      const tls = connectOptions.tls === undefined && scheme === 'tls' ? {} : connectOptions.tls;
+      const perServerSet = { ...connectOptions, servers: [...servers], tls: withIpIdentity(tls, servers) };
+      return new SharedConnection(perServerSet, existing, { clock, random, connectWaitMs });
     });
-    return { subject: endpoint.subject, connection, release };
+    return { subject, connection, release };
   };
 
   return {
@@ -121,8 +118,8 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw connectionClosed(url);
       const { subject, connection, release } = acquire(url, connectOpts);
-      const settings = { servicePing, metaInBody: metadataIn === 'body' };
-      return new NatsClientConnection(url, subject, connection, connectOpts.headers, settings, release);
+      const fixedLines = encodeHeaderLines(connectOpts.headers);
+      return new NatsClientConnection(url, subject, connection, fixedLines, settings, release);
     },
     discover(url: string, discoverOpts: DiscoverOptions): () => void {
       if (closed || discoveryOptions === false) return () => {};
@@ -136,11 +133,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   };
 }
 
-/**
- * The request (or batch) as JSON text, with `metadata` in each request's `meta` member when
- * given (see `requestText`). Params that JSON cannot express (a BigInt, a cycle) fail the call at
- * once as `protocol`: no retry or other endpoint can send them either.
- */
+/** The request (or batch) as JSON text, `metadata` in each request's `meta` ({@link unserialisable} if it cannot be). */
 function encodeRequest(
   message: JsonRpcRequest | readonly JsonRpcRequest[],
   metadata: WireMetadata | undefined,
@@ -161,17 +154,16 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
   readonly capabilities = natsCapabilities;
   private readonly events = new ConnectionEvents();
   private closedLocally = false;
-  private readonly fixedHeaderLines: string;
 
   constructor(
     readonly url: string,
     private readonly subject: string,
     private readonly shared: SharedConnection,
-    endpointHeaders: Readonly<Record<string, string>> | undefined,
+    /** The endpoint's fixed headers (its credentials) as header lines. */
+    private readonly fixedLines: string,
     private readonly settings: { readonly servicePing: boolean; readonly metaInBody: boolean },
     private readonly release: () => Promise<void>,
   ) {
-    this.fixedHeaderLines = encodeHeaderLines(endpointHeaders);
     shared.addOwner(this);
   }
 
@@ -214,29 +206,19 @@ class NatsClientConnection implements ClientConnection, SharedConnectionOwner {
     if (this.closedLocally) throw connectionClosed(this.url);
     const inBody = this.settings.metaInBody;
     const body = encodeRequest(message, inBody ? options.metadata : undefined, this.url);
-    const headers = requestHeaders(
-      this.fixedHeaderLines,
-      options.headers,
-      inBody ? undefined : options.metadata,
-    );
+    const headers = requestHeaders(this.fixedLines, options.headers, inBody ? undefined : options.metadata);
     const expect = notification ? undefined : isBatch(message) ? BATCH : (message.id ?? null);
     return this.shared.request(this, this.subject, body, headers, options, expect);
   }
 
   async ping(options: PingOptions): Promise<void> {
     if (this.closedLocally) throw connectionClosed(this.url);
-    const started = this.shared.clock.now();
+    const { clock } = this.shared.settings;
+    const started = clock.now();
     await this.shared.flush(this, options);
     if (!this.settings.servicePing) return;
-    const timeoutMs = options.timeoutMs - (this.shared.clock.now() - started);
-    await this.shared.request(
-      this,
-      this.subject,
-      PING_REQUEST,
-      undefined,
-      { signal: options.signal, timeoutMs },
-      0,
-    );
+    const left = { signal: options.signal, timeoutMs: options.timeoutMs - (clock.now() - started) };
+    await this.shared.request(this, this.subject, PING_REQUEST, undefined, left, 0);
   }
 
   async close(): Promise<void> {

@@ -67,14 +67,8 @@ export interface DiscoveryResponder {
 }
 
 /** What the responder announces: the instance id, its subjects and their counters. */
-interface DiscoveryEndpoint {
-  readonly id: string;
-  readonly subject: string;
-  readonly queue: string;
-  readonly instanceSubject: string;
-  readonly stats: ServiceEndpointCounters;
-  readonly instanceStats: ServiceEndpointCounters;
-}
+type DiscoveryEndpoint = Readonly<Record<'id' | 'subject' | 'queue' | 'instanceSubject', string>> &
+  Readonly<Record<'stats' | 'instanceStats', ServiceEndpointCounters>>;
 
 /**
  * Subscribes the nine discovery subjects (no queue group: every instance answers) and answers

@@ -59,15 +59,12 @@ export const NatsDiscoveryDefaults = {
   confirmGoneAfterMs: 500,
 } as const;
 
-/** The discovery options, resolved over {@link NatsDiscoveryDefaults} and checked. */
 export type DiscoverySettings = ReturnType<typeof discoverySettings>;
 
 /**
- * Resolves `natsTransport({ discovery })` once, when the transport is made: a value that would
- * make the rounds misbehave is a `RangeError` naming it. An interval is also a timer's delay
- * (finite); `forgetAfterMs` may be `Infinity` (a silent instance is never forgotten) and
- * `maxInstances` too (no bound). A `forgetAfterMs` below two intervals needs no check: an
- * instance is kept through two missed rounds whatever it says.
+ * Resolves and checks `natsTransport({ discovery })` once (a `RangeError` names a bad value). An
+ * interval is a timer's delay (finite); `forgetAfterMs` and `maxInstances` may be `Infinity`. A
+ * `forgetAfterMs` below two intervals is fine: an instance is kept through two missed rounds anyway.
  */
 export function discoverySettings(options: NatsDiscoveryOptions) {
   const settings = withDefaults(NatsDiscoveryDefaults, options);
@@ -78,14 +75,11 @@ export function discoverySettings(options: NatsDiscoveryOptions) {
 }
 
 /**
- * Finds the instances behind one service subject and keeps the set current ({@link DiscoveryRounds}):
- * every interval it publishes `$SRV.PING.<name>` with a reply subject of its own and collects the
- * answers of resilient-rpc listeners that serve this subject (they name their own instance subject
- * in the service metadata). An instance that missed a round, or whose subject answered a call with
- * "no responders", is probed on its instance subject (`rpc.ping`): "no responders" means it is gone
- * (its subscription is gone: exited, crashed, drained, or its broker node died and it is
- * reconnecting); silence means it hangs. Returns its `stop`: it stops asking, forgets the
- * instances and releases the connection.
+ * Keeps the instances behind one service subject current ({@link DiscoveryRounds}): each round
+ * publishes `$SRV.PING.<name>` and collects the instance subjects resilient-rpc listeners of this
+ * subject announce. A probe (`rpc.ping` on the instance subject) answered "no responders" means the
+ * instance is gone (exited, crashed, drained, or its broker node died and it is reconnecting);
+ * silence means it hangs. Returns its `stop`, which also releases the connection.
  */
 export function discoverInstances(
   url: string,
@@ -95,7 +89,6 @@ export function discoverInstances(
   settings: DiscoverySettings,
   release: () => Promise<void>,
 ): () => void {
-  const { intervalMs, forgetAfterMs, maxInstances } = settings;
   const pingSubject = `${SERVICE_API_PREFIX}.PING.${(settings.serviceName ?? serviceNameFor)(subject)}`;
   const owner: SharedConnectionOwner = {
     url,
@@ -115,15 +108,9 @@ export function discoverInstances(
       ),
     update: (subjects) => update(subjects.map((instanceSubject) => withSubject(url, instanceSubject))),
   };
-  const rounds = new DiscoveryRounds(source, {
-    clock,
-    random,
-    intervalMs,
-    jitterRatio: NatsDiscoveryDefaults.jitterRatio,
-    forgetAfterMs,
-    maxMembers: maxInstances,
-    confirmGoneAfterMs: NatsDiscoveryDefaults.confirmGoneAfterMs,
-  });
+  const { jitterRatio, confirmGoneAfterMs } = NatsDiscoveryDefaults;
+  const timing = { ...settings, clock, random, jitterRatio, confirmGoneAfterMs };
+  const rounds = new DiscoveryRounds(source, { ...timing, maxMembers: settings.maxInstances });
   shared.addOwner(owner);
   const reply = shared.replySubject((msg) => {
     const instanceSubject = instanceSubjectOf(subject, msg);

@@ -60,7 +60,7 @@ export interface NatsListenerOptions
 
 export const NatsListenerDefaults = {
   servers: 'nats://127.0.0.1:4222',
-  /** How long `close()` waits for replies still being written, ms. */
+  /** How long `close()` waits for replies still being written (graceful: also for handlers still running), ms. */
   closeTimeoutMs: 5_000,
   /** Reconnect forever: a broker restart must not end the service. */
   maxReconnectAttempts: -1,
@@ -113,19 +113,16 @@ const SHARED = ['connection', 'user', 'pass', 'token', 'authenticator', 'tls'] a
 
 /**
  * Creates the NATS listener for a listen URL `nats://host:port[,host2:port2]/<subject>` (or
- * `tls://…`): it subscribes `<subject>` (queue group: the subject, unless `server.queue`) on
- * those brokers, so the listen URL and the client's endpoint URL are the same. `shared` holds
- * the transport's connection options that apply to listeners too. Throws a `TypeError` for a URL
- * that is not a NATS endpoint URL.
+ * `tls://…`), the client's endpoint URL of the subject; `shared`: the transport's options. Throws
+ * a `TypeError` for a URL that is not a NATS endpoint URL.
  */
 export function listenNatsUrl(
   url: string,
   options: NatsServerOptions = {},
   shared: Pick<NatsServerOptions, (typeof SHARED)[number]> = {},
 ): NatsServerListener {
-  const endpoint = parseNatsUrl(url);
+  const { servers, subject, scheme } = parseNatsUrl(url);
   const inherited = SHARED.filter((name) => shared[name] !== undefined).map((name) => [name, shared[name]]);
-  const { servers, subject, scheme } = endpoint;
   const listenerOptions = { ...Object.fromEntries(inherited), ...options, servers: [...servers], subject };
   // A tls:// URL asks for TLS even when no TLS options were given (system CAs).
   if (scheme === 'tls' && listenerOptions.tls === undefined) listenerOptions.tls = {};
@@ -157,7 +154,6 @@ class NatsListener implements NatsServerListener {
     later: setImmediate,
   });
   private closed: Promise<void> | undefined;
-  /** Publishes the replies on `connection` (set with it). */
   private publisher: FramePublisher | undefined;
 
   constructor(private readonly options: NatsListenerOptions) {
@@ -166,7 +162,6 @@ class NatsListener implements NatsServerListener {
     const closeTimeoutMs = options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs;
     positiveNumber('natsListener: closeTimeoutMs', closeTimeoutMs, { zero: true, finite: true });
     const maxInFlight = positiveNumber('natsListener: maxInFlight', options.maxInFlight ?? Infinity);
-    // The listener's one broker connection carries every caller: its bound is per connection.
     if (Number.isFinite(maxInFlight)) this.dispatchOptions = { limit: new InFlightLimit(maxInFlight) };
   }
 
@@ -235,14 +230,15 @@ class NatsListener implements NatsServerListener {
     this.replies.track(stats, msg.reply, started, msg.data, result);
   }
 
-  /** Publishes if the connection is open; the error message if nats.js throws. */
+  /**
+   * The error message if nats.js refuses the reply; none on a closed connection (the reply is
+   * dropped, as nats.js would: `frame` checks that once, and throws only for it on this rare path).
+   */
   private publish(subject: string, body: string): string | undefined {
-    const nc = this.connection;
-    if (nc === undefined || nc.isClosed()) return undefined;
     try {
-      this.publisher!.frame(subject, undefined, body);
+      this.publisher?.frame(subject, undefined, body);
     } catch (error) {
-      return (error as Error).message;
+      return this.connection?.isClosed() ? undefined : (error as Error).message;
     }
     return undefined;
   }
@@ -259,14 +255,16 @@ class NatsListener implements NatsServerListener {
     );
   }
 
-  close(): Promise<void> {
+  close(closeOptions?: { readonly forced?: boolean }): Promise<void> {
     this.closed ??= (async () => {
-      // The server closes without waiting (drain timed out, or close()): requests still being
-      // handled get an error reply now (the outbox's `close`), so callers need not wait for their
-      // deadline (over TCP the socket would close; NATS has no connection to drop). Their late
-      // results are discarded.
-      const abandon = this.dispatcher !== undefined && this.dispatcher.inFlight > 0;
+      // Requests still being handled get an error reply (the outbox's `close`), so callers need not
+      // wait for their deadline (over TCP the socket would close; NATS has no connection to drop);
+      // their late results are discarded. A forced close (the server did not wait for its handlers;
+      // called by hand without `forced`: while requests are being handled) does so at once; a
+      // graceful one (a drain that timed out) first lets their answers out for `closeTimeoutMs`.
+      const abandon = closeOptions?.forced ?? (this.dispatcher !== undefined && this.dispatcher.inFlight > 0);
       await this.replies.close(this.options.closeTimeoutMs ?? NatsListenerDefaults.closeTimeoutMs, abandon);
+      if (!abandon) await this.replies.close(0, true);
       this.discovery?.stop();
       const nc = this.connection;
       if (nc === undefined || nc.isClosed()) return;

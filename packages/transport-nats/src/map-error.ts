@@ -27,7 +27,6 @@ export const connectFailed = (error: unknown) =>
 export const connectionClosed = (endpoint: string | undefined, cause?: RpcError) =>
   new NotSentError('the NATS connection is closed', { endpoint, cause });
 
-/** The connection did not open within the call's wait (`connectWaitMs`). */
 export const notOpenInTime = (endpoint: string, waitMs: number, status: string, last?: RpcError) =>
   new NotSentError(
     `the NATS connection was not open within ${waitMs} ms (status ${status})${last ? `: ${last.message}` : ''}`,
@@ -52,18 +51,15 @@ export const replyTimedOut = (subject: string, timeoutMs: number, endpoint: stri
 export const disconnected = (server: string, endpoint?: string) =>
   new ConnectionLostError(`disconnected from NATS server ${server}`, { endpoint });
 
-/** The nats.js connection closed for good (`nc.closed()` resolved), with its error if any. */
 export const connectionEnded = (endpoint: string | undefined, error: unknown) =>
   new ConnectionLostError('the NATS connection closed', {
     endpoint,
     cause: error instanceof Error ? error : undefined,
   });
 
-/** The endpoint connection or the transport was closed while the request was out. */
 export const closedLocally = (endpoint: string, what: 'connection' | 'transport') =>
   new ConnectionLostError(`the ${what} was closed`, { endpoint });
 
-/** The broker did not answer a PING (flush) in time, or the ping was aborted. */
 export const pingTimedOut = (endpoint: string, timeoutMs?: number) =>
   new TimeoutError(
     timeoutMs === undefined ? 'ping aborted' : `no PONG from the NATS server within ${timeoutMs} ms`,
@@ -75,7 +71,6 @@ export const pingFailed = (error: unknown, endpoint: string) =>
 
 const BAD_REPLY = { empty: 'empty reply', 'batch-for-single': 'a batch reply to a single request' };
 
-/** A reply that is not a JSON-RPC response (or batch), or the wrong shape for the request. */
 export const badReply = (endpoint: string, what: keyof typeof BAD_REPLY | 'malformed', cause?: unknown) =>
   new ProtocolError(what === 'malformed' ? `malformed reply: ${reason(cause)}` : BAD_REPLY[what], {
     endpoint,

@@ -20,17 +20,16 @@ const usable = (protocol: Partial<ProtocolHandler> | undefined): protocol is Pro
 
 /**
  * Publishes on one nats.js connection. A message without headers ({@link frame}) is written as
- * `PUB <subject> [reply] <bytes>\r\n<body>\r\n` text, and the frames of one turn are encoded
- * together (one pooled `Buffer.from`) into nats.js's outbound buffer at the end of the turn's
- * synchronous work (a microtask; nats.js writes its buffer to the socket one microtask later, as
- * for its own `publish`, which encodes the command line of each message with a fresh
- * `TextEncoder` array and queues it with the payload and the CRLF as three buffers). Whatever
- * nats.js's `publish` would refuse or treat otherwise (a closed or draining connection, a body
- * over the server's `max_payload`) goes through it and throws as usual, as does every message of
- * a connection without the internals this relies on (another nats.js version, a user's own
- * `NatsConnection`). Messages keep their order: {@link publish} (headers) first hands over the
- * frames queued before it. Subjects are not checked again: callers pass a validated subject and a
- * reply subject of their own inbox or given by the broker.
+ * `PUB <subject> [reply] <bytes>\r\n<body>\r\n` text; the frames of one turn are encoded together
+ * (one pooled `Buffer.from`, where nats.js's `publish` encodes each command line with a fresh
+ * `TextEncoder` array and queues three buffers) into nats.js's outbound buffer in a microtask at
+ * the end of the turn (nats.js writes it to the socket one microtask later, as for its own
+ * `publish`). What nats.js would refuse or treat otherwise (a closed or draining connection, a body
+ * over `max_payload`), and every message of a connection without these internals (another nats.js
+ * version, a user's own `NatsConnection`), goes through its `publish` and throws as usual.
+ * {@link publish} (headers) first hands over the frames queued before it: the order is kept.
+ * Subjects are not checked again: callers pass validated ones, or reply subjects of their own inbox
+ * or of the broker.
  */
 export class FramePublisher {
   private readonly protocol: ProtocolHandler | undefined;

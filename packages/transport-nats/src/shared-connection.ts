@@ -74,11 +74,7 @@ interface RequestContext {
 const decoder = new TextDecoder();
 const SENT = Promise.resolve(undefined);
 
-/**
- * A call's abort signal is read only once it has waited this long, ms: most calls are answered
- * sooner and never make their signal (`PendingCalls`' `watchSignalAfterMs`). The core's own
- * attempts need no signal at all: the table is told directly when the core gives up on one.
- */
+/** `PendingCalls`' `watchSignalAfterMs`: most calls are answered sooner and never make their signal. */
 const WATCH_SIGNAL_AFTER_MS = 50;
 
 /**
@@ -88,35 +84,23 @@ const WATCH_SIGNAL_AFTER_MS = 50;
 export class SharedConnection {
   status: ConnectionStatus = 'connecting';
   private nc: NatsConnection | undefined;
-  /** Publishes on `nc` (set with it). */
   private publisher: FramePublisher | undefined;
   private sub: Subscription | undefined;
   private readonly pending: PendingCalls<string, Reply | undefined, RequestContext>;
-  /**
-   * The reply tokens: an answered request's is reused (the broker's subject-match cache hits);
-   * listener tokens take every message sent to them (discovery answers come from many instances).
-   */
   private readonly tokens = new ReplyTokens<Msg>();
   private readonly owners = new Set<SharedConnectionOwner>();
-  /** Calls waiting for the connection to open. */
   private readonly openWait: OpenWait;
   private replyPrefix = '';
   private closing = false;
-  /** The last nats.js connect attempt, with the closing of a connection that opened too late (awaited by `close()`). */
+  /** The last connect attempt, with the closing of a connection that opened too late (`close()` awaits it). */
   private attempt: Promise<unknown> | undefined;
-  /** The pause between two first-connect attempts, if one is scheduled. */
   private retryTimer: TimerHandle | undefined;
   private lastConnectError: RpcError | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
     private readonly existing: NatsConnection | undefined,
-    /** `connectWaitMs`: longest wait of a call for a connection that is not open, ms. */
-    private readonly settings: {
-      readonly clock: Clock;
-      readonly random: Random;
-      readonly connectWaitMs: number;
-    },
+    readonly settings: { readonly clock: Clock; readonly random: Random; readonly connectWaitMs: number },
   ) {
     this.pending = new PendingCalls(
       settings.clock,
@@ -136,13 +120,10 @@ export class SharedConnection {
   }
 
   /**
-   * One nats.js connect attempt over the server list (`waitOnFirstConnect: false`: each server
-   * is tried once). On failure the waiting calls fail `not-sent` with the reason, and, unless the
-   * caller turned `waitOnFirstConnect` off, the next attempt follows after `reconnectTimeWait`
-   * plus jitter, on the injected clock, so that `close()` can cancel it.
+   * One nats.js attempt over the server list; on failure the waiting calls fail with its reason and
+   * (`waitOnFirstConnect`) the next one is scheduled on the injected clock, so `close()` cancels it.
    */
   private connectOnce(): void {
-    this.retryTimer = undefined;
     if (this.closing) return;
     const { options } = this;
     const timing = withDefaults(NatsClientDefaults, options);
@@ -177,10 +158,6 @@ export class SharedConnection {
       () => error,
       (call) => call.context.owner === owner,
     );
-  }
-
-  get clock(): Clock {
-    return this.settings.clock;
   }
 
   private opened(nc: NatsConnection): void {
@@ -220,12 +197,7 @@ export class SharedConnection {
     if (status === 'open') this.openWait.wake();
   }
 
-  /**
-   * Runs `then` once the connection is open, with what is left of the call's time. Fails
-   * `not-sent` at once when the connection is closed, when a first-connect attempt fails (with its
-   * reason), and after `min(timeoutMs, connectWaitMs)` otherwise: a call never spends its whole
-   * deadline on a broker that cannot be reached.
-   */
+  /** Runs `then` once the connection is open (see {@link OpenWait}), with what is left of the call's time. */
   private async whenOpen<T>(
     url: string,
     bounds: CallBounds,
@@ -243,8 +215,7 @@ export class SharedConnection {
 
   /**
    * Publishes `body` (JSON text) to `subject` and waits for the reply on the shared inbox (none for a
-   * notification, `expect` undefined). Rejects only with RpcErrors: `rejected` (no responders),
-   * `timeout`, `connection-lost`, `not-sent`, `protocol`.
+   * notification, `expect` undefined). Rejects only with the RpcErrors of map-error.ts.
    */
   request(
     owner: SharedConnectionOwner,
@@ -273,8 +244,6 @@ export class SharedConnection {
     const free = expect === BATCH ? undefined : this.tokens.reuse();
     const token = free ?? this.tokens.fresh();
     return new Promise((resolve, reject) => {
-      // The bounds are the attempt's SendOptions: the table reads their signal (creating it) only
-      // for a call still waiting after a while, not for the many answered in a millisecond.
       this.pending.add(
         token,
         { owner, subject, expect, reused: free !== undefined },
@@ -283,7 +252,6 @@ export class SharedConnection {
         resolve,
         reject,
       );
-      // nats.js gathers what is published in one turn into one socket write.
       const reply = this.replyPrefix + token;
       try {
         if (headers === undefined) publisher.frame(subject, reply, body);
@@ -351,7 +319,6 @@ export class SharedConnection {
 
   /** Settles the request of `token` with its reply; false for a stray reply (left waiting). */
   private settle(token: string, { owner, subject, expect, reused }: RequestContext, msg: Msg): boolean {
-    if (expect === FLUSH) return false; // (cannot happen: see `flush`)
     if (msg.data.length === 0 && msg.headers?.code === 503) {
       this.pending.reject(token, errors.noResponders(owner.url));
       for (const other of this.owners) other.noResponders?.(subject);
@@ -379,15 +346,13 @@ export class SharedConnection {
   }
 
   /**
-   * Stops everything: a scheduled connect attempt is cancelled, one under way is awaited and its
-   * connection closed, pending calls settle `connection-lost`, an owned connection is closed.
-   * Nothing of ours keeps the process alive afterwards, and no further connection attempt is made.
+   * Stops everything (pending calls settle `connection-lost`): nothing of ours keeps the process
+   * alive afterwards, and no further connection attempt is made.
    */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     this.retryTimer?.cancel();
-    this.retryTimer = undefined;
     this.tokens.clear();
     this.pending.rejectAll((call) => errors.closedLocally(call.context.owner.url, 'transport'));
     this.openWait.wake(errors.connectionClosed(undefined));
@@ -395,8 +360,8 @@ export class SharedConnection {
     // An attempt under way ends within nats.js's connect `timeout`; its connection, if it opens, is
     // closed by the attempt's own handler (closing is set).
     await this.attempt?.catch(() => {});
-    const nc = this.nc;
-    if (nc !== undefined && !this.existing && !nc.isClosed()) await nc.close().catch(() => {});
-    if (!this.existing) this.setStatus('closed');
+    if (this.existing) return;
+    if (this.nc !== undefined && !this.nc.isClosed()) await this.nc.close().catch(() => {});
+    this.setStatus('closed');
   }
 }

@@ -14,32 +14,28 @@ export interface NatsEndpoint {
   readonly key: string;
 }
 
-const SCHEMES = new Set(['nats', 'tls']);
-const DEFAULT_PORT = 4222;
 const URL_PATTERN = /^([a-z]+):\/\/([^/]*)\/(.*)$/i;
-const notNatsUrl = (url: string) =>
-  new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
+const notNatsUrl = (url: string): never => {
+  throw new TypeError(`not a NATS endpoint URL (nats://host:port/<subject>): ${url}`);
+};
 
 /**
  * Parses a NATS endpoint URL. Several servers of one cluster are separated by commas:
  * `nats://10.0.0.1:4222,10.0.0.2:4222/orders.rpc`. The path (without its leading slash) is the subject.
  */
 export function parseNatsUrl(url: string): NatsEndpoint {
-  const match = URL_PATTERN.exec(url.trim());
-  if (match === null) throw notNatsUrl(url);
-  const scheme = (match[1] ?? '').toLowerCase();
-  const hosts = match[2] ?? '';
-  const subject = decodeURIComponent(match[3] ?? '');
-  if (!SCHEMES.has(scheme)) throw new TypeError(`unsupported NATS URL scheme "${scheme}" in ${url}`);
+  const [, given = '', hosts = '', path = ''] = URL_PATTERN.exec(url.trim()) ?? notNatsUrl(url);
+  const [scheme, subject] = [given.toLowerCase(), decodeURIComponent(path)];
+  if (scheme !== 'nats' && scheme !== 'tls')
+    throw new TypeError(`unsupported NATS URL scheme "${scheme}" in ${url}`);
   validateSubject(subject, url);
   const servers = hosts
     .split(',')
     .map((host) => host.trim())
     .filter((host) => host.length > 0)
-    .map((host) => `${scheme}://${withPort(host)}`);
+    .map((host) => (hostOf(host).hasPort ? `${scheme}://${host}` : `${scheme}://${host}:4222`));
   if (servers.length === 0) throw new TypeError(`NATS endpoint URL names no server: ${url}`);
-  const key = `${scheme}|${[...servers].sort().join(',')}`;
-  return { scheme, servers, subject, key };
+  return { scheme, servers, subject, key: `${scheme}|${[...servers].sort().join(',')}` };
 }
 
 /** The host of a server (`tls://user:pass@10.0.0.1:4222` → `10.0.0.1`) and whether a port follows it. */
@@ -52,8 +48,6 @@ function hostOf(server: string): { host: string; hasPort: boolean } {
   const host = colon === -1 ? hostPort : hostPort.slice(0, colon);
   return { host: end > 0 ? host.slice(1, end - 1) : host, hasPort: colon !== -1 };
 }
-
-const withPort = (host: string) => (hostOf(host).hasPort ? host : `${host}:${DEFAULT_PORT}`);
 
 /**
  * nats.js upgrades to TLS on the already-open socket and sends no server name for an IP address,
@@ -96,8 +90,7 @@ export function validateSubject(subject: string, context = subject): void {
  * instance behind a service URL, e.g. `nats://h1,h2/orders.rpc` → `nats://h1,h2/orders.rpc.<id>`.
  */
 export function withSubject(url: string, subject: string): string {
-  const match = URL_PATTERN.exec(url.trim());
-  if (match === null) throw notNatsUrl(url);
+  const [, scheme, hosts] = URL_PATTERN.exec(url.trim()) ?? notNatsUrl(url);
   validateSubject(subject);
-  return `${match[1]}://${match[2]}/${subject.split('.').map(encodeURIComponent).join('.')}`;
+  return `${scheme}://${hosts}/${subject.split('.').map(encodeURIComponent).join('.')}`;
 }

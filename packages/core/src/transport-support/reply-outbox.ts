@@ -101,8 +101,11 @@ export class ReplyOutbox<T> {
     if (!(result instanceof Promise)) {
       const failed = failureOf(result);
       const body = result.body;
-      const unsent = body === undefined || !address ? undefined : this.sink.send(address, body);
-      this.sink.ended(target, unsent === undefined ? failed : `reply not sent: ${unsent}`, started);
+      this.sink.ended(
+        target,
+        body === undefined || !address ? failed : this.send(address, body, failed),
+        started,
+      );
       return;
     }
     const entry: Entry<T> = {
@@ -134,10 +137,15 @@ export class ReplyOutbox<T> {
     this.outbox = [];
     for (const entry of batch) {
       if (entry.settled || entry.answer === undefined || !entry.address) continue;
-      const failed = this.sink.send(entry.address, entry.answer);
-      this.finish(entry, failed === undefined ? entry.failed : `reply not sent: ${failed}`);
+      this.finish(entry, this.send(entry.address, entry.answer, entry.failed));
     }
   };
+
+  /** Sends a reply; what its request counts as: `failed`, or why the reply was not sent. */
+  private send(address: string, body: string, failed: string | undefined): string | undefined {
+    const unsent = this.sink.send(address, body);
+    return unsent === undefined ? failed : `reply not sent: ${unsent}`;
+  }
 
   private finish(entry: Entry<T>, failed: string | undefined): void {
     if (entry.settled) return;
