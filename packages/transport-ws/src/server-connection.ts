@@ -120,9 +120,13 @@ export class ServerConnection extends PeerActivity {
     this.socket.terminate();
   }
 
-  /** Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off. */
+  /**
+   * Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off
+   * (0: once the frame is written, even when a close is under way already).
+   */
   close(code: number, reason: string, timeoutMs: number): void {
-    if (this.closeTimer !== undefined) return;
+    if (this.closeTimer !== undefined && timeoutMs > 0) return;
+    clearTimeout(this.closeTimer);
     this.closeTimer = setTimeout(() => this.socket.terminate(), timeoutMs);
     this.closeTimer.unref();
     this.socket.close(code, reason);

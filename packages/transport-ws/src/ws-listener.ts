@@ -217,15 +217,18 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       // connections still queued in the kernel, which a client could not tell from a lost one.
       accepting = false;
     },
-    async close() {
+    async close(closeOptions) {
       accepting = false;
       heartbeat.stop();
       stopSweep();
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and
-      // aborted them: nothing more is sent; clients see 1001 and fail what is pending.
+      // aborted them: nothing more is sent; clients see 1001 and fail what is pending. Forced
+      // (handlers aborted, no answers to wait for): the 1001 frame is written, then the socket is
+      // cut at once, without waiting for the client's close frame.
       const open = [...connections()];
-      for (const connection of open) goAway(connection, 'server shutting down');
+      const waitMs = closeOptions?.forced ? 0 : o.closeTimeoutMs;
+      for (const connection of open) connection.close(CloseCodes.GoingAway, 'server shutting down', waitMs);
       await Promise.all(open.map((connection) => connection.closed));
       wss?.close();
       const server = ownsServer ? httpServer : undefined;
