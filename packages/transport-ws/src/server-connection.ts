@@ -6,10 +6,13 @@ import {
   type IncomingContext,
   type IncomingCredentials,
 } from '@resilient-rpc/core';
-import { PeerActivity, WriteBackpressure } from '@resilient-rpc/core/transport';
+import {
+  PeerActivity,
+  WriteBackpressure,
+  type WriteBackpressureOptions,
+} from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { sendText, tcpSocketOf, unparsedBytesOf } from './corked-send.js';
-import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
 const BINARY_FRAME_REFUSED = JSON.stringify(
@@ -20,27 +23,15 @@ const BINARY_FRAME_REFUSED = JSON.stringify(
 
 const EMPTY = Buffer.alloc(0);
 
-/** The listener's limits a connection applies (see {@link WsListenerOptions}). */
-type Limits = Readonly<
-  Required<Pick<WsListenerOptions, 'maxInFlightPerConnection' | 'maxBufferedBytes' | 'stalledReadTimeoutMs'>>
->;
-
 /**
- * One accepted WebSocket on the server: hands each text frame to the dispatcher (which parses,
- * limits and answers it), writes the answer back, and aborts its handlers when it closes.
- *
- * Write backpressure (core's {@link WriteBackpressure}): a request stays counted in flight until
- * its reply has been handed to the kernel (not when its handler ends), and while more than
- * `maxBufferedBytes` of replies wait to be sent the socket is not read, so a peer that sends
- * without reading cannot grow our memory.
+ * One accepted WebSocket: hands each text frame to the dispatcher, writes the answer back (with
+ * the core's {@link WriteBackpressure}) and aborts its handlers when it closes.
  */
 export class ServerConnection extends PeerActivity {
-  /** Requests admitted whose reply has not been written yet, and the socket's reading. */
   private readonly backpressure: WriteBackpressure;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly controller = new AbortController();
   private readonly context: IncomingContext;
-  /** Resolves once the socket has closed. */
   readonly closed: Promise<void>;
   /** Requests whose reply was sent in this tick (written once the socket is uncorked). */
   private heldUnflushed = 0;
@@ -51,7 +42,7 @@ export class ServerConnection extends PeerActivity {
 
   constructor(
     readonly socket: WebSocket,
-    limits: Limits,
+    limits: WriteBackpressureOptions,
     private readonly dispatcher: Dispatcher,
     credentials: IncomingCredentials,
     remoteAddress: string | undefined,
@@ -63,9 +54,7 @@ export class ServerConnection extends PeerActivity {
     // Every in-flight handler listens on this signal; thousands per connection are normal.
     setMaxListeners(0, this.controller.signal);
     this.backpressure = new WriteBackpressure(socket, {
-      maxInFlightPerConnection: limits.maxInFlightPerConnection,
-      maxBufferedBytes: limits.maxBufferedBytes,
-      stalledReadTimeoutMs: limits.stalledReadTimeoutMs,
+      ...limits,
       // Pongs could not be read while paused: do not judge liveness on that interval.
       onResume: () => {
         this.alive = true;
@@ -100,22 +89,18 @@ export class ServerConnection extends PeerActivity {
     );
   }
 
-  /** Requests of this connection being handled or whose reply is not written yet. */
   get pending(): number {
     return this.backpressure.inFlight;
   }
 
-  /** The socket is not being read: its peer does not read the replies. */
   get stalled(): boolean {
     return this.backpressure.stalled;
   }
 
-  /** The listener's heartbeat pings it… */
   ping(): void {
     this.socket.ping();
   }
 
-  /** …and cuts it off when the last ping went unanswered. */
   terminate(): void {
     this.socket.terminate();
   }
@@ -161,11 +146,9 @@ export class ServerConnection extends PeerActivity {
   }
 
   /**
-   * Writes a reply; its `held` requests stay in flight until it is written. Past
-   * `maxBufferedBytes` of unsent replies the socket stops being read. While other requests of the
-   * connection are in flight, the TCP socket is corked until the end of the tick, so that the
-   * replies of one tick leave in one `writev`; the only reply owed is sent at once. Replies handed
-   * to the kernel at once free their slots then (no write callback per reply).
+   * Writes a reply; its `held` requests stay in flight until it is written. While other requests
+   * are in flight, the TCP socket is corked until the end of the tick, so that the replies of one
+   * tick leave in one `writev`; the only reply owed is sent at once.
    */
   private reply(body: string | undefined, held: number): void {
     this.backpressure.sending(held);
@@ -174,7 +157,6 @@ export class ServerConnection extends PeerActivity {
       this.written(held);
       return;
     }
-    // One buffer per reply (see sendText).
     if (this.flushing || this.backpressure.inFlight > held) {
       if (!this.flushing) {
         this.flushing = true;
@@ -182,15 +164,13 @@ export class ServerConnection extends PeerActivity {
         process.nextTick(this.flushTick);
       }
       this.heldUnflushed += held;
-      sendText(socket, body, false);
-    } else {
-      sendText(socket, body, false);
-      this.handedOver(held);
     }
+    sendText(socket, body, false);
+    if (!this.flushing) this.handedOver(held);
     this.backpressure.sent();
   }
 
-  /** End of the tick: uncorks, and the replies sent in it are written. */
+  /** End of the tick: uncorks; the replies sent in it are written. */
   private readonly flushTick = (): void => {
     this.flushing = false;
     const held = this.heldUnflushed;
@@ -207,7 +187,6 @@ export class ServerConnection extends PeerActivity {
     else tcp.write(EMPTY, () => this.written(held));
   }
 
-  /** `count` requests are answered (their reply written, failed or not needed): free their slots. */
   private written(count: number): void {
     this.backpressure.written(count);
     // A long call just answered: the idle time starts now, not at its request.

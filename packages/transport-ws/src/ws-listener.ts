@@ -106,9 +106,9 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
    */
   const idlest = () => table.first('idle', o.evictIdleAfterMs);
   const victims = [idlest];
-  /** Closes a connection with 1001 (its socket goes once the close handshake ends, or times out). */
-  const goAway = (connection: ServerConnection | undefined, reason: string) =>
-    connection?.close(CloseCodes.GoingAway, reason, o.closeTimeoutMs);
+  /** Closes a connection with 1001 (its socket goes once the close handshake ends, or after `waitMs`). */
+  const goAway = (connection: ServerConnection | undefined, reason: string, waitMs = o.closeTimeoutMs) =>
+    connection?.close(CloseCodes.GoingAway, reason, waitMs);
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((request.url ?? '/').split('?', 1)[0] !== o.path) {
@@ -224,11 +224,11 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       httpServer?.off('upgrade', onUpgrade);
       // The server calls close() once its handlers finished, or once the drain timed out and
       // aborted them: nothing more is sent; clients see 1001 and fail what is pending. Forced
-      // (handlers aborted, no answers to wait for): the 1001 frame is written, then the socket is
-      // cut at once, without waiting for the client's close frame.
+      // (handlers aborted, no answers to wait for): cut once the 1001 is written, not waiting for
+      // the client's close frame.
       const open = [...connections()];
-      const waitMs = closeOptions?.forced ? 0 : o.closeTimeoutMs;
-      for (const connection of open) connection.close(CloseCodes.GoingAway, 'server shutting down', waitMs);
+      for (const connection of open)
+        goAway(connection, 'server shutting down', closeOptions?.forced ? 0 : undefined);
       await Promise.all(open.map((connection) => connection.closed));
       wss?.close();
       const server = ownsServer ? httpServer : undefined;
