@@ -18,7 +18,7 @@ export function unparsedBytesOf(ws: WebSocket): number {
   return (ws as unknown as { _receiver?: { _bufferedBytes?: number } | null })._receiver?._bufferedBytes ?? 0;
 }
 
-/** A client's text frame up to this many UTF-8 bytes is masked here; a longer one by ws (native bufferutil). */
+/** A client's text frame up to this many UTF-8 bytes is masked here; a longer one by ws (bufferutil). */
 const MASK_HERE_MAX_BYTES = 1_024;
 
 /** Random masks, taken four bytes at a time (refilled as ws refills its own). */

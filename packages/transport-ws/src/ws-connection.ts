@@ -199,11 +199,7 @@ export class WsConnection implements ClientConnection {
     return answer;
   }
 
-  /**
-   * Registers a call and writes it now if the socket is open (its signal read only if it is
-   * still waiting `WATCH_SIGNAL_AFTER_MS` later), or queues it until the socket opens (its signal
-   * watched at once: an abandoned call must never be written later).
-   */
+  /** Writes a call now, or queues it (its signal watched at once: never written if abandoned). */
   private submit<T extends Answer>(
     key: number,
     options: SendOptions,

@@ -18,6 +18,7 @@ import {
   boundUrl,
   checkPositive,
   flattenHeaders,
+  type NumberRule,
   type OptionsOf,
   PingRounds,
   withDefaults,
@@ -58,25 +59,23 @@ export interface WsListener extends ServerListener {
   readonly httpServer: Server | undefined;
 }
 
+/** Numeric options: counts are whole, a timer's `Infinity` would fire at once, node:http takes whole ms. */
+const OPTION_RULES: ReadonlyArray<readonly [string[], NumberRule?]> = [
+  [['maxConnectionsPerAddress', 'idleTimeoutMs', 'evictIdleAfterMs', 'maxBufferedBytes']],
+  [['stalledReadTimeoutMs', 'verifyUpgradeTimeoutMs']],
+  [['maxInFlightPerConnection', 'maxConnections'], { whole: true }],
+  [['heartbeatIntervalMs'], { finite: true }],
+  [['headersTimeoutMs'], { whole: true, finite: true }],
+  [['closeTimeoutMs'], { zero: true, finite: true }],
+];
+
 /** A connection's `lastActiveAt` is `Date.now()`: the table measures idle time on the same scale. */
 const wallClock: Clock = { now: Date.now, setTimeout: systemClock.setTimeout };
 
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
   const o = withDefaults(WsServerDefaults, options);
-  checkPositive('wsListener', o, [
-    'maxConnectionsPerAddress',
-    'idleTimeoutMs',
-    'evictIdleAfterMs',
-    'maxBufferedBytes',
-    'stalledReadTimeoutMs',
-    'verifyUpgradeTimeoutMs',
-  ]);
-  // Counts are whole, a timer's `Infinity` would fire at once, node:http takes whole ms.
-  checkPositive('wsListener', o, ['maxInFlightPerConnection', 'maxConnections'], { whole: true });
-  checkPositive('wsListener', o, ['heartbeatIntervalMs'], { finite: true });
-  checkPositive('wsListener', o, ['headersTimeoutMs'], { whole: true, finite: true });
-  checkPositive('wsListener', o, ['closeTimeoutMs'], { zero: true, finite: true });
+  for (const [names, rule] of OPTION_RULES) checkPositive('wsListener', o, names, rule);
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : options.server instanceof TlsServer;
 
@@ -85,10 +84,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let dispatcher: Dispatcher | undefined;
   let accepting = false;
   let stopSweep = () => {};
-  // Idle: nothing in flight (the connection counts what it has in flight and when it was last
-  // active itself; the table asks it about the connections idle the longest only).
   // Each socket counts from its upgrade request (a pending `verifyUpgrade` included) until it
-  // closes; its `data` is its connection once upgraded.
+  // closes; its `data` is its connection once upgraded, which tells whether it is idle.
   const table = new ConnectionTable<Duplex, ServerConnection | undefined>({
     ...o, // maxConnections, maxConnectionsPerAddress
     clock: wallClock,
@@ -99,11 +96,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   };
   /** Upgrades whose `verifyUpgrade` has not settled yet. */
   let upgrading = 0;
-  /**
-   * Who makes room when the listener is full ({@link ConnectionTable.makeRoom}), so that idle
-   * connections cannot lock callers out: the connection idle the longest, if one has been idle
-   * `evictIdleAfterMs` with nothing in flight.
-   */
+  /** Who makes room when the listener is full: the connection idle longest, if idle `evictIdleAfterMs`. */
   const idlest = () => table.first('idle', o.evictIdleAfterMs);
   const victims = [idlest];
   /** Closes a connection with 1001 (its socket goes once the close handshake ends, or after `waitMs`). */
@@ -164,10 +157,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     });
   };
 
-  /**
-   * The heartbeat judges one turn of the event loop after its timer: setImmediate runs after the
-   * next I/O poll, which reads the pongs that arrived while this process itself stalled.
-   */
+  // Rounds judged after the next I/O poll (setImmediate), which reads pongs that arrived while we stalled.
   const heartbeat = new PingRounds({
     intervalMs: o.heartbeatIntervalMs,
     peers: connections,
