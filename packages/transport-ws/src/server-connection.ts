@@ -47,7 +47,7 @@ export class ServerConnection extends PeerActivity {
     credentials: IncomingCredentials,
     remoteAddress: string | undefined,
     /** Called once when the socket closed and every handler of it settled or was aborted. */
-    onClosed: (connection: ServerConnection) => void,
+    onClosed: () => void,
   ) {
     // Its lastActiveAt is on Date.now()'s scale: the listener's table measures idle time on it.
     super();
@@ -83,7 +83,7 @@ export class ServerConnection extends PeerActivity {
         this.backpressure.stop();
         clearTimeout(this.closeTimer);
         this.controller.abort(new Error('the connection closed'));
-        onClosed(this);
+        onClosed();
         resolve();
       }),
     );

@@ -234,6 +234,20 @@ describe('wsListener: connections', () => {
     expect(await timeClose(undefined)).toBeGreaterThanOrEqual(closeTimeoutMs - 50);
   });
 
+  it('close({ forced }) also cuts a connection whose graceful close (idle timeout) is under way', async () => {
+    const listener = wsListener({ port: 0, closeTimeoutMs: 1_500, idleTimeoutMs: 100 });
+    const server = createServer({ methods });
+    await server.listen(listener);
+    cleanups.push(() => server.close());
+    const peer = await silentPeer(Number(new URL(listener.urls[0]!).port));
+    cleanups.push(() => peer.socket.destroy());
+    // 1001 'idle timeout': the listener now waits up to closeTimeoutMs for the peer's answer.
+    await waitUntil(() => peer.received().includes(Buffer.from([0x88, 0x0e, 0x03, 0xe9])));
+    const started = Date.now();
+    await listener.close({ forced: true });
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+
   it('stopAccepting keeps the port open until close(): upgrades get 503 meanwhile, then the port closes', async () => {
     const { client, listener, url } = await rawSetup();
     await listener.stopAccepting();
