@@ -131,10 +131,9 @@ export class ServerConnection extends PeerActivity {
         : dispatcher.dispatchNow(data.toString(), this.context, limit);
     this.backpressure.dispatched(limit);
     if (result instanceof Promise) result.then((settled) => this.reply(settled.body, limit.held));
-    // An answer ready at once is written at once, unless frames read with this one are still to
-    // be parsed (or replies of such frames still wait): then, as every reply of the chunk, once
-    // the chunk is parsed (in order), so that they leave together and a flood of frames is
-    // answered no faster than the kernel takes the replies.
+    // Written at once, unless frames of the same chunk are still to be parsed (or their replies
+    // wait): then once it is, in order, so that the chunk's replies leave together and a flood
+    // is answered no faster than the kernel takes the replies.
     else if (this.deferred === 0 && unparsedBytesOf(this.socket) === 0) this.reply(result.body, limit.held);
     else {
       this.deferred++;

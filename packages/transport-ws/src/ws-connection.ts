@@ -20,17 +20,10 @@ import { corkedSend } from './corked-send.js';
 import * as errors from './map-error.js';
 import type { ResolvedWsClientOptions } from './ws-transport.js';
 
-/**
- * How much later than `timeoutMs` a call's own timer fires: the attempt's signal is the primary
- * deadline, so the core's reason always wins the race; the timer settles a caller without one.
- */
+/** A call's own timer fires this much after `timeoutMs`: the core's deadline wins; it settles the rest. */
 const BACKSTOP_GRACE_MS = 250;
 
-/**
- * A written call's abort signal is read only once it has waited this long, ms: most calls are
- * answered sooner and never make their signal (see `watchSignalAfterMs`). The core's own
- * attempts need no signal at all: the table is told directly when the core gives up on one.
- */
+/** A written call's abort signal is made and read only after this long, ms: most are answered sooner. */
 const WATCH_SIGNAL_AFTER_MS = 10;
 
 /** How long `close()` waits for the closing handshake before it terminates the socket, ms. */
@@ -161,8 +154,7 @@ export class WsConnection implements ClientConnection {
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
-    // Serialised before anything else: params that cannot be (BigInt, a cycle) fail at once as a
-    // protocol error, never queued, sent or retried.
+    // Serialised first: params that cannot be (BigInt, a cycle) fail at once, never queued or retried.
     const key = this.nextId++;
     const oneWay = !Object.hasOwn(request, 'id');
     let frame: string;
@@ -286,7 +278,6 @@ export class WsConnection implements ClientConnection {
     socket.terminate(); // no closing handshake within CLOSE_WAIT_MS (nothing to do once closed)
   }
 
-  /** Opens one socket; resolves once the handshake completed, rejects if it failed. */
   private openSocket(signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
       if (this.life.closed || signal.aborted)

@@ -109,18 +109,16 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       if (ownsServer || httpServer?.listenerCount('upgrade') === 1) refuse(socket, 404);
       return;
     }
-    // Node removed its own socket error handler before emitting 'upgrade': without one, a reset
-    // (ECONNRESET, EPIPE) while we refuse or verify would be an uncaught 'error' that ends the
-    // process. ws adds its own once it takes the socket; this one stays as a backstop.
+    // Node removed its socket error handler before 'upgrade': a reset while we refuse or verify
+    // would be an uncaught 'error' that ends the process (ws adds its own once it takes the socket).
     guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
     const remoteAddress = (request.socket as Socket).remoteAddress;
     const entry = table.add(socket, remoteAddress ?? '', undefined);
     socket.once('close', () => table.delete(entry));
     const { verifyUpgrade } = options;
-    // Full: only an upgrade that evicts an idle connection may go on. With verifyUpgrade the
-    // eviction waits for the verdict, so that an unauthenticated client evicts nobody: the check
-    // waits only while there is one to evict, and the upgrades waiting are bounded by maxConnections.
+    // Full: only an upgrade that evicts an idle connection goes on, after the verdict (an unverified
+    // client evicts nobody); it waits only while one could be evicted, and at most maxConnections wait.
     if (verifyUpgrade && table.over && (upgrading >= o.maxConnections || idlest() === undefined))
       entry.refusal ??= 'too many connections';
     const credentials: IncomingCredentials = { headers: flattenHeaders(request.headers) };
@@ -143,8 +141,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       });
     };
     if (verifyUpgrade === undefined || entry.refusal !== undefined) return upgrade();
-    // A pending check holds a socket too: it counts against maxConnections, and a check that
-    // never settles is answered 503 after verifyUpgradeTimeoutMs.
+    // A pending check holds a socket: it counts against maxConnections, and is bounded in time.
     upgrading++;
     const verify = () => verifyUpgrade(credentials, request);
     boundedVerdict(verify, o.verifyUpgradeTimeoutMs, (outcome) => {
@@ -202,9 +199,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return [boundUrl(secure ? 'wss' : 'ws', ownsServer ? o.host : info.address, info.port, o.path)];
     },
     async stopAccepting() {
-      // Upgrades get 503 from now on (never served: safe to retry elsewhere). Our own port stays
-      // open until close(), like the HTTP listener's: closing a listening socket resets the
-      // connections still queued in the kernel, which a client could not tell from a lost one.
+      // Upgrades get 503 (safe to retry elsewhere). The port stays open until close(): closing it
+      // resets the connections queued in the kernel, which a client cannot tell from lost ones.
       accepting = false;
     },
     async close(closeOptions) {
@@ -212,10 +208,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       heartbeat.stop();
       stopSweep();
       httpServer?.off('upgrade', onUpgrade);
-      // The server calls close() once its handlers finished, or once the drain timed out and
-      // aborted them: nothing more is sent; clients see 1001 and fail what is pending. Forced
-      // (handlers aborted, no answers to wait for): cut once the 1001 is written, not waiting for
-      // the client's close frame.
+      // Handlers finished or were aborted: clients see 1001 and fail what is pending. Forced (no
+      // answers to wait for): cut once the 1001 is written, not waiting for the client's answer.
       const open = [...connections()];
       for (const connection of open)
         goAway(connection, 'server shutting down', closeOptions?.forced ? 0 : undefined);
@@ -255,8 +249,7 @@ function refuse(socket: Duplex, status: number, message?: string): void {
   }
   const text = STATUS_CODES[status] ?? 'Error';
   const body = message ?? text;
-  // The node:http server allows half-open sockets: without this, a client that never closes its
-  // side would keep the refused socket (and its file descriptor) forever.
+  // node:http allows half-open sockets: a client that never closes its side would keep this one.
   socket.once('finish', destroyOnError);
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
