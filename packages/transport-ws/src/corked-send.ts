@@ -5,27 +5,20 @@ import type WebSocket from 'ws';
 /** Send options of a text frame (explicit: a Buffer is sent as text too). */
 const TEXT = { binary: false } as const;
 
-/**
- * The `net.Socket` under a WebSocket: `_socket`, which ws keeps but does not type (undefined
- * before the socket is set up). The one place that reaches into ws's internals for it.
- */
+/** The `net.Socket` ws keeps as `_socket` but does not type (undefined before it is set up). */
 export function tcpSocketOf(ws: WebSocket): Socket | undefined {
   return (ws as unknown as { _socket?: Socket })._socket;
 }
 
 /**
- * How many bytes ws has read from the socket and not parsed yet: more than 0 while a frame's
- * 'message' handler runs, the frames after it in the same chunk (or part of one) are still to
- * come in this tick. Reaches into ws's `_receiver`, which ws does not type (0 without one).
+ * Bytes ws has read and not parsed yet (ws's untyped `_receiver`): more than 0 in a 'message'
+ * handler while frames after it in the same chunk are still to come in this tick.
  */
 export function unparsedBytesOf(ws: WebSocket): number {
   return (ws as unknown as { _receiver?: { _bufferedBytes?: number } | null })._receiver?._bufferedBytes ?? 0;
 }
 
-/**
- * A client's text frame up to this many bytes of UTF-8 is framed and masked here (see
- * {@link corkedSend}); a longer one is left to ws, whose masking is native (bufferutil).
- */
+/** A client's text frame up to this many UTF-8 bytes is masked here; a longer one by ws (bufferutil). */
 const MASK_HERE_MAX_BYTES = 1_024;
 
 /** Random masks, taken four bytes at a time (refilled as ws refills its own). */
@@ -33,28 +26,21 @@ const maskPool = Buffer.alloc(8_192);
 let maskAt = maskPool.length;
 
 /**
- * `ws.send(text)` as a text frame, with the underlying TCP socket corked until the end of the
- * current tick so that the frames of many calls made in the same tick leave in one `writev`
- * rather than one system call each. `alone`: no other frame is expected in this tick (the only
- * call in flight): it is sent at once, without corking (no tick scheduled for one frame).
- * The frame of a client (`masked`) or a server is written to the TCP socket by {@link writeFrame}
- * as one buffer; a client's long frame, or any without a TCP socket ({@link tcpSocketOf}), goes
- * through `ws.send`.
+ * A client's `ws.send(text)`, with the TCP socket corked until the end of the tick so that the
+ * frames of the calls of one tick leave in one `writev`; `alone` (the only call in flight) is
+ * sent at once, uncorked.
  */
-export function corkedSend(ws: WebSocket, text: string, alone: boolean, masked: boolean): void {
+export function corkedSend(ws: WebSocket, text: string, alone: boolean): void {
   const socket = tcpSocketOf(ws);
   // Corked already means corked by an earlier send of this tick (ws uncorks its own at once).
   if (!alone && socket !== undefined && socket.writableCorked === 0) {
     socket.cork();
     process.nextTick(uncork, socket);
   }
-  sendText(ws, text, masked, socket);
+  sendText(ws, text, true, socket);
 }
 
-/**
- * `ws.send(text)` as a text frame written by {@link writeFrame} (a client's frame `masked`), or by
- * ws for a client's long frame or without a TCP socket ({@link tcpSocketOf}).
- */
+/** `ws.send(text)` as a text frame written by {@link writeFrame} (a client's `masked`), else by ws. */
 export function sendText(ws: WebSocket, text: string, masked: boolean, socket = tcpSocketOf(ws)): void {
   if (socket === undefined || !writeFrame(socket, text, masked))
     // A client's UTF-8 bytes: ws masks them into the frame's own buffer (one write of one buffer).
@@ -62,13 +48,12 @@ export function sendText(ws: WebSocket, text: string, masked: boolean, socket = 
 }
 
 /**
- * Writes `text` as one text frame to the TCP socket under a WebSocket, in one buffer: the frame's
- * header and the text's UTF-8 bytes (masked by a client, with a random mask as ws's own), so that
- * the socket writes one buffer, not ws's header and payload corked into a `writev` (a server's),
- * nor a copy of the bytes a client encoded first. False (nothing written) for a client's frame
- * over {@link MASK_HERE_MAX_BYTES}. Only for a socket without compression, whose ws sender never
- * queues anything (its control frames are written at once too), so the order of frames is kept;
- * the caller checked the WebSocket is open.
+ * Writes `text` as one text frame in one buffer (header and UTF-8 bytes, masked by a client with
+ * a random mask as ws's own): not ws's header and payload corked into a `writev` (a server's), nor
+ * a copy of the bytes a client encoded first. False (nothing written) for a client's frame over
+ * {@link MASK_HERE_MAX_BYTES}. Only without compression, whose ws sender never queues anything
+ * (control frames are written at once too), so frames keep their order; the caller checked the
+ * WebSocket is open.
  */
 function writeFrame(socket: Socket, text: string, masked: boolean): boolean {
   if (masked && text.length > MASK_HERE_MAX_BYTES) return false; // a string's UTF-8 is as long at least

@@ -63,7 +63,7 @@ export const WsServerDefaults = {
   headersTimeoutMs: 10_000,
   /** Server ping interval, ms; a client silent for a whole interval after a ping is terminated. Default 15 s. */
   heartbeatIntervalMs: 15_000,
-  /** How long `close()` waits for clients to acknowledge the 1001 close frame before terminating them, ms. Default 2 s. */
+  /** How long a graceful `close()` waits for clients to acknowledge the 1001 close frame before terminating them, ms (a forced one does not wait). Default 2 s. */
   closeTimeoutMs: 2_000,
   /** Longest wait for `verifyUpgrade` to settle, ms; then the upgrade is refused with HTTP 503. Default 10 s. */
   verifyUpgradeTimeoutMs: 10_000,

@@ -19,7 +19,7 @@ import {
 } from '@resilient-rpc/core';
 
 /** Not the socket library's: the same for every connection that stays open (the core's). */
-export { aborted, notOpen, peerSilent, timedOut } from '@resilient-rpc/core/transport';
+export { aborted, notOpen, peerSilent, timedOut, unserialisable } from '@resilient-rpc/core/transport';
 
 /** The socket buffers more than `maxBufferedBytes` (a slow peer): the call is refused locally. */
 export function bufferFull(endpoint: string, buffered: number, bound: number): OverloadedError {
@@ -31,32 +31,30 @@ export function sendFailed(endpoint: string, error: unknown): NotSentError {
   return new NotSentError('the socket refused the message', { endpoint, cause: error });
 }
 
-/** The server answered the upgrade request with an HTTP status instead of 101. */
+/** `ws` threw on ping. */
+export function pingFailed(endpoint: string, error: unknown): NotSentError {
+  return new NotSentError('the ping could not be sent', { endpoint, cause: error });
+}
+
 export function upgradeRefused(endpoint: string, httpStatus: number): NotSentError {
   const message = `the server refused the WebSocket upgrade with HTTP ${httpStatus}`;
   return new NotSentError(message, { endpoint, data: { httpStatus } });
 }
 
-/** The socket closed during the opening handshake (a cause for the core's `connectFailed`). */
+/** A cause for the core's `connectFailed`. */
 export function closedDuringHandshake(code: number): Error {
   return new Error(`closed during the handshake (${code})`);
 }
 
-/** The open socket closed: calls written on it may or may not have been processed. */
 export function socketClosed(endpoint: string, closeCode: number, closeReason: string): ConnectionLostError {
   const message = `the connection closed (${closeCode}${closeReason ? ` ${closeReason}` : ''})`;
   return new ConnectionLostError(message, { endpoint, data: { closeCode } });
 }
 
-/** `ping()` got no pong in time, or was aborted. */
+/** `ping()` got no pong in time (`timeoutMs`), or was aborted. */
 export function noPong(endpoint: string, timeoutMs?: number): TimeoutError {
   const message = timeoutMs === undefined ? 'the ping was aborted' : `no pong within ${timeoutMs} ms`;
   return new TimeoutError(message, { endpoint });
-}
-
-/** `ws` threw on ping. */
-export function pingFailed(endpoint: string, error: unknown): NotSentError {
-  return new NotSentError('the ping could not be sent', { endpoint, cause: error });
 }
 
 /** A response with our id that is not a valid JSON-RPC response. */
@@ -65,6 +63,3 @@ export function malformedResponse(endpoint: string, error: unknown): RpcError {
     ? error
     : new ProtocolError('malformed response', { endpoint, cause: error });
 }
-
-/** The request's params cannot be written as JSON (a BigInt, a cycle): no retry can send them. */
-export { unserialisable } from '@resilient-rpc/core/transport';

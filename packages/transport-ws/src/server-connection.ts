@@ -6,10 +6,13 @@ import {
   type IncomingContext,
   type IncomingCredentials,
 } from '@resilient-rpc/core';
-import { PeerActivity, WriteBackpressure } from '@resilient-rpc/core/transport';
+import {
+  PeerActivity,
+  WriteBackpressure,
+  type WriteBackpressureOptions,
+} from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { sendText, tcpSocketOf, unparsedBytesOf } from './corked-send.js';
-import type { WsListenerOptions } from './ws-listener.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
 const BINARY_FRAME_REFUSED = JSON.stringify(
@@ -20,27 +23,15 @@ const BINARY_FRAME_REFUSED = JSON.stringify(
 
 const EMPTY = Buffer.alloc(0);
 
-/** The listener's limits a connection applies (see {@link WsListenerOptions}). */
-type Limits = Readonly<
-  Required<Pick<WsListenerOptions, 'maxInFlightPerConnection' | 'maxBufferedBytes' | 'stalledReadTimeoutMs'>>
->;
-
 /**
- * One accepted WebSocket on the server: hands each text frame to the dispatcher (which parses,
- * limits and answers it), writes the answer back, and aborts its handlers when it closes.
- *
- * Write backpressure (core's {@link WriteBackpressure}): a request stays counted in flight until
- * its reply has been handed to the kernel (not when its handler ends), and while more than
- * `maxBufferedBytes` of replies wait to be sent the socket is not read, so a peer that sends
- * without reading cannot grow our memory.
+ * One accepted WebSocket: hands each text frame to the dispatcher, writes the answer back (with
+ * the core's {@link WriteBackpressure}) and aborts its handlers when it closes.
  */
 export class ServerConnection extends PeerActivity {
-  /** Requests admitted whose reply has not been written yet, and the socket's reading. */
   private readonly backpressure: WriteBackpressure;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly controller = new AbortController();
   private readonly context: IncomingContext;
-  /** Resolves once the socket has closed. */
   readonly closed: Promise<void>;
   /** Requests whose reply was sent in this tick (written once the socket is uncorked). */
   private heldUnflushed = 0;
@@ -51,21 +42,19 @@ export class ServerConnection extends PeerActivity {
 
   constructor(
     readonly socket: WebSocket,
-    limits: Limits,
+    limits: WriteBackpressureOptions,
     private readonly dispatcher: Dispatcher,
     credentials: IncomingCredentials,
     remoteAddress: string | undefined,
     /** Called once when the socket closed and every handler of it settled or was aborted. */
-    onClosed: (connection: ServerConnection) => void,
+    onClosed: () => void,
   ) {
     // Its lastActiveAt is on Date.now()'s scale: the listener's table measures idle time on it.
     super();
     // Every in-flight handler listens on this signal; thousands per connection are normal.
     setMaxListeners(0, this.controller.signal);
     this.backpressure = new WriteBackpressure(socket, {
-      maxInFlightPerConnection: limits.maxInFlightPerConnection,
-      maxBufferedBytes: limits.maxBufferedBytes,
-      stalledReadTimeoutMs: limits.stalledReadTimeoutMs,
+      ...limits,
       // Pongs could not be read while paused: do not judge liveness on that interval.
       onResume: () => {
         this.alive = true;
@@ -94,35 +83,35 @@ export class ServerConnection extends PeerActivity {
         this.backpressure.stop();
         clearTimeout(this.closeTimer);
         this.controller.abort(new Error('the connection closed'));
-        onClosed(this);
+        onClosed();
         resolve();
       }),
     );
   }
 
-  /** Requests of this connection being handled or whose reply is not written yet. */
   get pending(): number {
     return this.backpressure.inFlight;
   }
 
-  /** The socket is not being read: its peer does not read the replies. */
   get stalled(): boolean {
     return this.backpressure.stalled;
   }
 
-  /** The listener's heartbeat pings it… */
   ping(): void {
     this.socket.ping();
   }
 
-  /** …and cuts it off when the last ping went unanswered. */
   terminate(): void {
     this.socket.terminate();
   }
 
-  /** Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off. */
+  /**
+   * Closes with `code`; a peer that does not answer the close frame within `timeoutMs` is cut off
+   * (0: once the frame is written, even when a close is under way already).
+   */
   close(code: number, reason: string, timeoutMs: number): void {
-    if (this.closeTimer !== undefined) return;
+    if (this.closeTimer !== undefined && timeoutMs > 0) return;
+    clearTimeout(this.closeTimer);
     this.closeTimer = setTimeout(() => this.socket.terminate(), timeoutMs);
     this.closeTimer.unref();
     this.socket.close(code, reason);
@@ -142,10 +131,9 @@ export class ServerConnection extends PeerActivity {
         : dispatcher.dispatchNow(data.toString(), this.context, limit);
     this.backpressure.dispatched(limit);
     if (result instanceof Promise) result.then((settled) => this.reply(settled.body, limit.held));
-    // An answer ready at once is written at once, unless frames read with this one are still to
-    // be parsed (or replies of such frames still wait): then, as every reply of the chunk, once
-    // the chunk is parsed (in order), so that they leave together and a flood of frames is
-    // answered no faster than the kernel takes the replies.
+    // Written at once, unless frames of the same chunk are still to be parsed (or their replies
+    // wait): then once it is, in order, so that the chunk's replies leave together and a flood
+    // is answered no faster than the kernel takes the replies.
     else if (this.deferred === 0 && unparsedBytesOf(this.socket) === 0) this.reply(result.body, limit.held);
     else {
       this.deferred++;
@@ -157,11 +145,9 @@ export class ServerConnection extends PeerActivity {
   }
 
   /**
-   * Writes a reply; its `held` requests stay in flight until it is written. Past
-   * `maxBufferedBytes` of unsent replies the socket stops being read. While other requests of the
-   * connection are in flight, the TCP socket is corked until the end of the tick, so that the
-   * replies of one tick leave in one `writev`; the only reply owed is sent at once. Replies handed
-   * to the kernel at once free their slots then (no write callback per reply).
+   * Writes a reply; its `held` requests stay in flight until it is written. While other requests
+   * are in flight, the TCP socket is corked until the end of the tick, so that the replies of one
+   * tick leave in one `writev`; the only reply owed is sent at once.
    */
   private reply(body: string | undefined, held: number): void {
     this.backpressure.sending(held);
@@ -170,7 +156,6 @@ export class ServerConnection extends PeerActivity {
       this.written(held);
       return;
     }
-    // One buffer per reply (see sendText).
     if (this.flushing || this.backpressure.inFlight > held) {
       if (!this.flushing) {
         this.flushing = true;
@@ -178,15 +163,13 @@ export class ServerConnection extends PeerActivity {
         process.nextTick(this.flushTick);
       }
       this.heldUnflushed += held;
-      sendText(socket, body, false);
-    } else {
-      sendText(socket, body, false);
-      this.handedOver(held);
     }
+    sendText(socket, body, false);
+    if (!this.flushing) this.handedOver(held);
     this.backpressure.sent();
   }
 
-  /** End of the tick: uncorks, and the replies sent in it are written. */
+  /** End of the tick: uncorks; the replies sent in it are written. */
   private readonly flushTick = (): void => {
     this.flushing = false;
     const held = this.heldUnflushed;
@@ -203,7 +186,6 @@ export class ServerConnection extends PeerActivity {
     else tcp.write(EMPTY, () => this.written(held));
   }
 
-  /** `count` requests are answered (their reply written, failed or not needed): free their slots. */
   private written(count: number): void {
     this.backpressure.written(count);
     // A long call just answered: the idle time starts now, not at its request.

@@ -17,34 +17,13 @@ import {
 import { PersistentConnection, requestText, SilenceWatch } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
-import {
-  aborted,
-  bufferFull,
-  closedDuringHandshake,
-  malformedResponse,
-  noPong,
-  notOpen,
-  peerSilent,
-  pingFailed,
-  sendFailed,
-  socketClosed,
-  timedOut,
-  unserialisable,
-  upgradeRefused,
-} from './map-error.js';
+import * as errors from './map-error.js';
 import type { ResolvedWsClientOptions } from './ws-transport.js';
 
-/**
- * How much later than `timeoutMs` a call's own timer fires: the attempt's signal is the primary
- * deadline, so the core's reason always wins the race; the timer settles a caller without one.
- */
+/** A call's own timer fires this much after `timeoutMs`: the core's deadline wins; it settles the rest. */
 const BACKSTOP_GRACE_MS = 250;
 
-/**
- * A written call's abort signal is read only once it has waited this long, ms: most calls are
- * answered sooner and never make their signal (see `watchSignalAfterMs`). The core's own
- * attempts need no signal at all: the table is told directly when the core gives up on one.
- */
+/** A written call's abort signal is made and read only after this long, ms: most are answered sooner. */
 const WATCH_SIGNAL_AFTER_MS = 10;
 
 /** How long `close()` waits for the closing handshake before it terminates the socket, ms. */
@@ -82,12 +61,12 @@ export class WsConnection implements ClientConnection {
   private readonly pending: PendingCalls<number, Answer, WsCall>;
   /** A batch member's wire id → the batch's key in `pending`. */
   private readonly batchOf = new Map<number, number>();
-  /** Pings waiting for a pong: any pong answers all of them (pings carry no id). */
+  /** Pings waiting for a pong, keys `pongedUpTo` up: any pong answers all of them (pings carry no id). */
   private readonly pings: PendingCalls<number, void>;
-  private readonly pingKeys = new Set<number>();
+  private pongedUpTo = 0;
+  private nextPing = 0;
   /** Status, pre-open queue, reconnects and close: the socket's life cycle. */
   private readonly life: PersistentConnection<WebSocket, number>;
-  /** Heartbeat: ping when idle; terminate a peer that left a ping unanswered past the timeout. */
   private readonly silence: SilenceWatch;
   private nextId = 1;
 
@@ -104,18 +83,14 @@ export class WsConnection implements ClientConnection {
     this.pending = new PendingCalls(
       connectOptions.clock,
       {
-        timeout: (call) => timedOut(url, settled(call).written, call.context.timeoutMs),
-        aborted: (call) => aborted(url, settled(call).written),
+        timeout: (call) => errors.timedOut(url, settled(call).written, call.context.timeoutMs),
+        aborted: (call) => errors.aborted(url, settled(call).written),
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
     );
-    const pingOver = (call: PendingCall<void, undefined>, timeoutMs?: number) => {
-      this.pingKeys.delete(call.id as number);
-      return noPong(url, timeoutMs);
-    };
     this.pings = new PendingCalls(connectOptions.clock, {
-      timeout: (call) => pingOver(call, call.timeoutMs),
-      aborted: (call) => pingOver(call),
+      timeout: (call) => errors.noPong(url, call.timeoutMs),
+      aborted: () => errors.noPong(url),
     });
     this.life = new PersistentConnection<WebSocket, number>({
       endpoint: url,
@@ -156,7 +131,7 @@ export class WsConnection implements ClientConnection {
           // The socket is closing; 'close' follows.
         }
       },
-      silent: (silentMs) => this.life.drop(peerSilent(url, silentMs, options.heartbeatTimeoutMs)),
+      silent: (silentMs) => this.life.drop(errors.peerSilent(url, silentMs, options.heartbeatTimeoutMs)),
     });
   }
 
@@ -179,15 +154,14 @@ export class WsConnection implements ClientConnection {
   }
 
   send(request: JsonRpcRequest, options: SendOptions): Promise<JsonRpcResponse | undefined> {
-    // Serialised before anything else: params that cannot be (BigInt, a cycle) fail at once as a
-    // protocol error, never queued, sent or retried.
+    // Serialised first: params that cannot be (BigInt, a cycle) fail at once, never queued or retried.
     const key = this.nextId++;
     const oneWay = !Object.hasOwn(request, 'id');
     let frame: string;
     try {
       frame = requestText(request, this.options.meta ? options.metadata : null, oneWay ? undefined : key);
     } catch (cause) {
-      return Promise.reject(unserialisable(this.url, cause));
+      return Promise.reject(errors.unserialisable(this.url, cause));
     }
     return this.submit(key, options, frame, request.id, undefined, oneWay);
   }
@@ -203,7 +177,7 @@ export class WsConnection implements ClientConnection {
         return requestText(request, metadata, wireId);
       });
     } catch (cause) {
-      return Promise.reject(unserialisable(this.url, cause));
+      return Promise.reject(errors.unserialisable(this.url, cause));
     }
     const key = this.nextId++;
     for (const wireId of members.keys()) this.batchOf.set(wireId, key);
@@ -217,11 +191,7 @@ export class WsConnection implements ClientConnection {
     return answer;
   }
 
-  /**
-   * Registers a call and writes it now if the socket is open (its signal read only if it is
-   * still waiting `WATCH_SIGNAL_AFTER_MS` later), or queues it until the socket opens (its signal
-   * watched at once: an abandoned call must never be written later).
-   */
+  /** Writes a call now, or queues it (its signal watched at once: never written if abandoned). */
   private submit<T extends Answer>(
     key: number,
     options: SendOptions,
@@ -254,16 +224,16 @@ export class WsConnection implements ClientConnection {
     const socket = this.life.connection;
     let error: RpcError | undefined;
     if (socket === undefined || socket.readyState !== WebSocket.OPEN)
-      error = notOpen(this.url, 'the socket is not open');
+      error = errors.notOpen(this.url, 'the socket is not open');
     else if (socket.bufferedAmount > this.options.maxBufferedBytes)
-      error = bufferFull(this.url, socket.bufferedAmount, this.options.maxBufferedBytes);
+      error = errors.bufferFull(this.url, socket.bufferedAmount, this.options.maxBufferedBytes);
     else {
       call.written = true;
       try {
         // The only call in flight (c = 1) is sent at once; with others, frames of one tick are corked together.
-        corkedSend(socket, call.frame, this.pending.size === 1, true);
+        corkedSend(socket, call.frame, this.pending.size === 1);
       } catch (cause) {
-        error = sendFailed(this.url, cause);
+        error = errors.sendFailed(this.url, cause);
       }
     }
     if (error !== undefined) this.pending.reject(key, error);
@@ -275,17 +245,15 @@ export class WsConnection implements ClientConnection {
       const socket = this.life.connection;
       if (this.life.status !== 'open' || socket === undefined) {
         this.life.ensureConnecting();
-        return reject(notOpen(this.url, 'the socket is not open'));
+        return reject(errors.notOpen(this.url, 'the socket is not open'));
       }
-      if (options.signal.aborted) return reject(noPong(this.url));
-      const key = this.nextId++;
+      if (options.signal.aborted) return reject(errors.noPong(this.url));
+      const key = this.nextPing++;
       this.pings.add(key, undefined, options.timeoutMs, options.signal, resolve, reject);
-      this.pingKeys.add(key);
       try {
         socket.ping();
       } catch (error) {
-        this.pingKeys.delete(key);
-        this.pings.reject(key, pingFailed(this.url, error));
+        this.pings.reject(key, errors.pingFailed(this.url, error));
       }
     });
   }
@@ -299,10 +267,7 @@ export class WsConnection implements ClientConnection {
     const socket = this.life.close();
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const timer = this.connectOptions.clock.setTimeout(() => {
-        socket.terminate();
-        resolve();
-      }, CLOSE_WAIT_MS);
+      const timer = this.connectOptions.clock.setTimeout(resolve, CLOSE_WAIT_MS);
       socket.once('close', () => {
         timer.cancel();
         resolve();
@@ -310,12 +275,13 @@ export class WsConnection implements ClientConnection {
       if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
       else socket.close(1000, 'client closing');
     });
+    socket.terminate(); // no closing handshake within CLOSE_WAIT_MS (nothing to do once closed)
   }
 
-  /** Opens one socket; resolves once the handshake completed, rejects if it failed. */
   private openSocket(signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      if (this.life.closed || signal.aborted) return reject(notOpen(this.url, 'the connection is closed'));
+      if (this.life.closed || signal.aborted)
+        return reject(errors.notOpen(this.url, 'the connection is closed'));
       const socket = new WebSocket(this.url, {
         ...this.options.tls,
         headers: { ...this.options.headers, ...this.connectOptions.headers },
@@ -329,31 +295,30 @@ export class WsConnection implements ClientConnection {
         if (error === undefined && !this.life.closed) return resolve(socket);
         socket.on('error', () => {});
         if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
-        reject(error ?? notOpen(this.url, 'the connection is closed'));
+        reject(error ?? errors.notOpen(this.url, 'the connection is closed'));
       };
       socket.on('open', () => finish());
       socket.on('error', finish);
-      socket.on('close', (code) => finish(closedDuringHandshake(code)));
+      socket.on('close', (code) => finish(errors.closedDuringHandshake(code)));
       socket.on('unexpected-response', (_request, response) =>
-        finish(upgradeRefused(this.url, response.statusCode ?? 0)),
+        finish(errors.upgradeRefused(this.url, response.statusCode ?? 0)),
       );
     });
   }
 
-  /** The socket is the open one: listen to it. */
   private attach(socket: WebSocket): void {
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('pong', () => {
       this.heard();
-      for (const key of this.pingKeys) this.pings.resolve(key);
-      this.pingKeys.clear();
+      while (this.pongedUpTo < this.nextPing) this.pings.resolve(this.pongedUpTo++);
     });
     socket.on('ping', () => this.heard());
     socket.on('error', () => {
       // 'close' always follows; the error is reported there.
     });
     socket.on('close', (code, reason) => {
-      if (this.life.connection === socket) this.life.drop(socketClosed(this.url, code, reason.toString()));
+      if (this.life.connection === socket)
+        this.life.drop(errors.socketClosed(this.url, code, reason.toString()));
     });
     this.silence.start();
   }
@@ -390,7 +355,7 @@ export class WsConnection implements ClientConnection {
     try {
       response = validateResponse(value);
     } catch (error) {
-      this.pending.reject(key, malformedResponse(this.url, error));
+      this.pending.reject(key, errors.malformedResponse(this.url, error));
       return;
     }
     const batch = call.context.batch;

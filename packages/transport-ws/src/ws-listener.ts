@@ -18,6 +18,7 @@ import {
   boundUrl,
   checkPositive,
   flattenHeaders,
+  type NumberRule,
   type OptionsOf,
   PingRounds,
   withDefaults,
@@ -58,25 +59,23 @@ export interface WsListener extends ServerListener {
   readonly httpServer: Server | undefined;
 }
 
+/** Numeric options: counts are whole, a timer's `Infinity` would fire at once, node:http takes whole ms. */
+const OPTION_RULES: ReadonlyArray<readonly [string[], NumberRule?]> = [
+  [['maxConnectionsPerAddress', 'idleTimeoutMs', 'evictIdleAfterMs', 'maxBufferedBytes']],
+  [['stalledReadTimeoutMs', 'verifyUpgradeTimeoutMs']],
+  [['maxInFlightPerConnection', 'maxConnections'], { whole: true }],
+  [['heartbeatIntervalMs'], { finite: true }],
+  [['headersTimeoutMs'], { whole: true, finite: true }],
+  [['closeTimeoutMs'], { zero: true, finite: true }],
+];
+
 /** A connection's `lastActiveAt` is `Date.now()`: the table measures idle time on the same scale. */
 const wallClock: Clock = { now: Date.now, setTimeout: systemClock.setTimeout };
 
 /** Creates a WebSocket server listener: `server.listen(wsListener({ port: 0 }))`. */
 export function wsListener(options: WsListenerOptions = {}): WsListener {
   const o = withDefaults(WsServerDefaults, options);
-  checkPositive('wsListener', o, [
-    'maxConnectionsPerAddress',
-    'idleTimeoutMs',
-    'evictIdleAfterMs',
-    'maxBufferedBytes',
-    'stalledReadTimeoutMs',
-    'verifyUpgradeTimeoutMs',
-  ]);
-  // Counts are whole, a timer's `Infinity` would fire at once, node:http takes whole ms.
-  checkPositive('wsListener', o, ['maxInFlightPerConnection', 'maxConnections'], { whole: true });
-  checkPositive('wsListener', o, ['heartbeatIntervalMs'], { finite: true });
-  checkPositive('wsListener', o, ['headersTimeoutMs'], { whole: true, finite: true });
-  checkPositive('wsListener', o, ['closeTimeoutMs'], { zero: true, finite: true });
+  for (const [names, rule] of OPTION_RULES) checkPositive('wsListener', o, names, rule);
   const ownsServer = options.server === undefined;
   const secure = ownsServer ? options.tls !== undefined : options.server instanceof TlsServer;
 
@@ -85,10 +84,8 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   let dispatcher: Dispatcher | undefined;
   let accepting = false;
   let stopSweep = () => {};
-  // Idle: nothing in flight (the connection counts what it has in flight and when it was last
-  // active itself; the table asks it about the connections idle the longest only).
   // Each socket counts from its upgrade request (a pending `verifyUpgrade` included) until it
-  // closes; its `data` is its connection once upgraded.
+  // closes; its `data` is its connection once upgraded, which tells whether it is idle.
   const table = new ConnectionTable<Duplex, ServerConnection | undefined>({
     ...o, // maxConnections, maxConnectionsPerAddress
     clock: wallClock,
@@ -99,16 +96,12 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
   };
   /** Upgrades whose `verifyUpgrade` has not settled yet. */
   let upgrading = 0;
-  /**
-   * Who makes room when the listener is full ({@link ConnectionTable.makeRoom}), so that idle
-   * connections cannot lock callers out: the connection idle the longest, if one has been idle
-   * `evictIdleAfterMs` with nothing in flight.
-   */
+  /** Who makes room when the listener is full: the connection idle longest, if idle `evictIdleAfterMs`. */
   const idlest = () => table.first('idle', o.evictIdleAfterMs);
   const victims = [idlest];
-  /** Closes a connection with 1001 (its socket goes once the close handshake ends, or times out). */
-  const goAway = (connection: ServerConnection | undefined, reason: string) =>
-    connection?.close(CloseCodes.GoingAway, reason, o.closeTimeoutMs);
+  /** Closes a connection with 1001 (its socket goes once the close handshake ends, or after `waitMs`). */
+  const goAway = (connection: ServerConnection | undefined, reason: string, waitMs = o.closeTimeoutMs) =>
+    connection?.close(CloseCodes.GoingAway, reason, waitMs);
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((request.url ?? '/').split('?', 1)[0] !== o.path) {
@@ -116,18 +109,16 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       if (ownsServer || httpServer?.listenerCount('upgrade') === 1) refuse(socket, 404);
       return;
     }
-    // Node removed its own socket error handler before emitting 'upgrade': without one, a reset
-    // (ECONNRESET, EPIPE) while we refuse or verify would be an uncaught 'error' that ends the
-    // process. ws adds its own once it takes the socket; this one stays as a backstop.
+    // Node removed its socket error handler before 'upgrade': a reset while we refuse or verify
+    // would be an uncaught 'error' that ends the process (ws adds its own once it takes the socket).
     guard(socket);
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
     const remoteAddress = (request.socket as Socket).remoteAddress;
     const entry = table.add(socket, remoteAddress ?? '', undefined);
     socket.once('close', () => table.delete(entry));
     const { verifyUpgrade } = options;
-    // Full: only an upgrade that evicts an idle connection may go on. With verifyUpgrade the
-    // eviction waits for the verdict, so that an unauthenticated client evicts nobody: the check
-    // waits only while there is one to evict, and the upgrades waiting are bounded by maxConnections.
+    // Full: only an upgrade that evicts an idle connection goes on, after the verdict (an unverified
+    // client evicts nobody); it waits only while one could be evicted, and at most maxConnections wait.
     if (verifyUpgrade && table.over && (upgrading >= o.maxConnections || idlest() === undefined))
       entry.refusal ??= 'too many connections';
     const credentials: IncomingCredentials = { headers: flattenHeaders(request.headers) };
@@ -150,8 +141,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       });
     };
     if (verifyUpgrade === undefined || entry.refusal !== undefined) return upgrade();
-    // A pending check holds a socket too: it counts against maxConnections, and a check that
-    // never settles is answered 503 after verifyUpgradeTimeoutMs.
+    // A pending check holds a socket: it counts against maxConnections, and is bounded in time.
     upgrading++;
     const verify = () => verifyUpgrade(credentials, request);
     boundedVerdict(verify, o.verifyUpgradeTimeoutMs, (outcome) => {
@@ -164,10 +154,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     });
   };
 
-  /**
-   * The heartbeat judges one turn of the event loop after its timer: setImmediate runs after the
-   * next I/O poll, which reads the pongs that arrived while this process itself stalled.
-   */
+  // Rounds judged after the next I/O poll (setImmediate), which reads pongs that arrived while we stalled.
   const heartbeat = new PingRounds({
     intervalMs: o.heartbeatIntervalMs,
     peers: connections,
@@ -212,20 +199,20 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       return [boundUrl(secure ? 'wss' : 'ws', ownsServer ? o.host : info.address, info.port, o.path)];
     },
     async stopAccepting() {
-      // Upgrades get 503 from now on (never served: safe to retry elsewhere). Our own port stays
-      // open until close(), like the HTTP listener's: closing a listening socket resets the
-      // connections still queued in the kernel, which a client could not tell from a lost one.
+      // Upgrades get 503 (safe to retry elsewhere). The port stays open until close(): closing it
+      // resets the connections queued in the kernel, which a client cannot tell from lost ones.
       accepting = false;
     },
-    async close() {
+    async close(closeOptions) {
       accepting = false;
       heartbeat.stop();
       stopSweep();
       httpServer?.off('upgrade', onUpgrade);
-      // The server calls close() once its handlers finished, or once the drain timed out and
-      // aborted them: nothing more is sent; clients see 1001 and fail what is pending.
+      // Handlers finished or were aborted: clients see 1001 and fail what is pending. Forced (no
+      // answers to wait for): cut once the 1001 is written, not waiting for the client's answer.
       const open = [...connections()];
-      for (const connection of open) goAway(connection, 'server shutting down');
+      for (const connection of open)
+        goAway(connection, 'server shutting down', closeOptions?.forced ? 0 : undefined);
       await Promise.all(open.map((connection) => connection.closed));
       wss?.close();
       const server = ownsServer ? httpServer : undefined;
@@ -262,8 +249,7 @@ function refuse(socket: Duplex, status: number, message?: string): void {
   }
   const text = STATUS_CODES[status] ?? 'Error';
   const body = message ?? text;
-  // The node:http server allows half-open sockets: without this, a client that never closes its
-  // side would keep the refused socket (and its file descriptor) forever.
+  // node:http allows half-open sockets: a client that never closes its side would keep this one.
   socket.once('finish', destroyOnError);
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -1,4 +1,4 @@
-import type { ClientConnection, ClientTransport, ConnectOptions } from '@resilient-rpc/core';
+import type { ClientTransport } from '@resilient-rpc/core';
 import { checkPositive, type OptionsOf, withDefaults } from '@resilient-rpc/core/transport';
 import type { ClientOptions } from 'ws';
 import { WsClientDefaults } from './defaults.js';
@@ -35,11 +35,7 @@ export interface WsTransportOptions extends WsTransportServerOptions, OptionsOf<
 }
 
 /** {@link WsTransportOptions} with every default applied. */
-export type ResolvedWsClientOptions = { readonly [name in keyof typeof WsClientDefaults]: number } & {
-  readonly headers: Readonly<Record<string, string>>;
-  readonly tls: WsTlsOptions | undefined;
-  readonly meta: boolean;
-};
+export type ResolvedWsClientOptions = ReturnType<typeof resolveOptions>;
 
 /**
  * The WebSocket client transport for `ws://` and `wss://` endpoints: one socket per endpoint,
@@ -53,7 +49,7 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
     name: 'ws',
     schemes: ['ws', 'wss'],
     listen: (url) => listenWsUrl(url, options.server),
-    connect(url: string, connectOptions: ConnectOptions): ClientConnection {
+    connect(url, connectOptions) {
       const connection = new WsConnection(url, resolved, connectOptions);
       connections.add(connection);
       // Forgotten only once closed by its owner: a connection that gave up reconnecting also
@@ -71,7 +67,7 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
   };
 }
 
-function resolveOptions(options: WsTransportOptions): ResolvedWsClientOptions {
+function resolveOptions(options: WsTransportOptions) {
   const resolved = withDefaults({ ...WsClientDefaults, headers: {}, meta: true }, options);
   checkPositive('wsTransport', resolved, Object.keys(WsClientDefaults));
   // The timers (every …Ms but heartbeatTimeoutMs, a bound): the clock would fire an `Infinity` at once.

@@ -1,4 +1,5 @@
 import { createServer as createHttpServer } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
 import { createServer, refuse } from '@resilient-rpc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -210,6 +211,43 @@ describe('wsListener: connections', () => {
     await drained;
   });
 
+  it('close({ forced }) cuts a peer that never answers the close frame at once; a graceful close waits closeTimeoutMs', async () => {
+    const closeTimeoutMs = 1_500;
+    const timeClose = async (forced: boolean | undefined) => {
+      const listener = wsListener({ port: 0, closeTimeoutMs });
+      const server = createServer({ methods });
+      await server.listen(listener);
+      cleanups.push(() => server.close());
+      const peer = await silentPeer(Number(new URL(listener.urls[0]!).port));
+      cleanups.push(() => peer.socket.destroy());
+      expect(listener.connections).toBe(1);
+      const started = Date.now();
+      await listener.close(forced === undefined ? undefined : { forced });
+      const elapsed = Date.now() - started;
+      // The 1001 close frame went out first either way (server frames are unmasked).
+      await waitUntil(() => peer.received().includes(Buffer.from([0x88, 0x16, 0x03, 0xe9])));
+      return elapsed;
+    };
+    // Forced: no wait for the handshake (margin: at least 1 200 ms under closeTimeoutMs).
+    expect(await timeClose(true)).toBeLessThan(300);
+    expect(await timeClose(false)).toBeGreaterThanOrEqual(closeTimeoutMs - 50);
+    expect(await timeClose(undefined)).toBeGreaterThanOrEqual(closeTimeoutMs - 50);
+  });
+
+  it('close({ forced }) also cuts a connection whose graceful close (idle timeout) is under way', async () => {
+    const listener = wsListener({ port: 0, closeTimeoutMs: 1_500, idleTimeoutMs: 100 });
+    const server = createServer({ methods });
+    await server.listen(listener);
+    cleanups.push(() => server.close());
+    const peer = await silentPeer(Number(new URL(listener.urls[0]!).port));
+    cleanups.push(() => peer.socket.destroy());
+    // 1001 'idle timeout': the listener now waits up to closeTimeoutMs for the peer's answer.
+    await waitUntil(() => peer.received().includes(Buffer.from([0x88, 0x0e, 0x03, 0xe9])));
+    const started = Date.now();
+    await listener.close({ forced: true });
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+
   it('stopAccepting keeps the port open until close(): upgrades get 503 meanwhile, then the port closes', async () => {
     const { client, listener, url } = await rawSetup();
     await listener.stopAccepting();
@@ -286,4 +324,26 @@ async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<v
     if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A raw TCP peer that completes the upgrade, then reads and never answers anything (not even the close frame). */
+function silentPeer(port: number): Promise<{ socket: Socket; received: () => Buffer }> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      if (chunks.length === 0 && !chunk.toString('latin1').startsWith('HTTP/1.1 101')) {
+        return reject(new Error(chunk.toString('latin1').split('\r\n')[0]));
+      }
+      chunks.push(chunk);
+      if (chunks.length === 1) resolve({ socket, received: () => Buffer.concat(chunks) });
+    });
+    socket.once('connect', () =>
+      socket.write(
+        'GET /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      ),
+    );
+  });
 }
