@@ -77,66 +77,62 @@ export function metadataToHeaders(metadata: WireMetadata, set: (name: string, va
  * Malformed values are ignored rather than trusted.
  */
 export function metadataFromHeaders(get: (name: string) => string | undefined | null): WireMetadata {
-  const metadata = sanitizedFields(
-    get(MetadataHeaders.deadlineMs),
-    get(MetadataHeaders.idempotent),
-    get(MetadataHeaders.attempt),
-    get(MetadataHeaders.traceId),
-    get(MetadataHeaders.traceparent),
+  return Sanitized.mark(
+    sanitizedFields(
+      get(MetadataHeaders.deadlineMs),
+      get(MetadataHeaders.idempotent),
+      get(MetadataHeaders.attempt),
+      get(MetadataHeaders.traceId),
+      get(MetadataHeaders.traceparent),
+      get(MetadataHeaders.tracestate),
+    ),
   );
-  // Read even when it is dropped, as before: `get` is the caller's and sees the same six lookups.
-  const tracestate = get(MetadataHeaders.tracestate);
-  if (metadata.traceparent !== undefined) withTracestate(metadata, tracestate);
-  return Sanitized.mark(metadata);
 }
 
 /**
- * {@link metadataFromHeaders} of a record of lower-case header names (node:http's
- * `req.headers`, a broker message's headers read by `headerRecord`): the same metadata for the
- * same values, read without a lookup function. A value that is not a string (node:http's
- * `set-cookie` array) counts as absent, as every field drops it.
+ * {@link metadataFromHeaders} of a record of lower-case header names (node:http's `req.headers`,
+ * a broker message's `headerRecord`), without a lookup function: the same metadata for the same
+ * values (a value that is not a string, node:http's `set-cookie` array, is dropped by every field).
  */
 export function metadataFromRecord(headers: Readonly<Record<string, unknown>>): WireMetadata {
-  const metadata = sanitizedFields(
-    headers[MetadataHeaders.deadlineMs],
-    headers[MetadataHeaders.idempotent],
-    headers[MetadataHeaders.attempt],
-    headers[MetadataHeaders.traceId],
-    headers[MetadataHeaders.traceparent],
+  return Sanitized.mark(
+    sanitizedFields(
+      headers[MetadataHeaders.deadlineMs],
+      headers[MetadataHeaders.idempotent],
+      headers[MetadataHeaders.attempt],
+      headers[MetadataHeaders.traceId],
+      headers[MetadataHeaders.traceparent],
+      headers[MetadataHeaders.tracestate],
+    ),
   );
-  if (metadata.traceparent !== undefined) withTracestate(metadata, headers[MetadataHeaders.tracestate]);
-  return Sanitized.mark(metadata);
 }
 
 /** Validates untrusted metadata (from headers or a `meta` member); drops anything malformed. */
 export function sanitizeMetadata(raw: unknown): WireMetadata {
   if (typeof raw !== 'object' || raw === null) return {};
   const source = raw as Record<string, unknown>;
-  const result = sanitizedFields(
+  return sanitizedFields(
     source.deadlineMs,
     source.idempotent,
     source.attempt,
     source.traceId,
     source.traceparent,
+    source.tracestate,
   );
-  // A tracestate without a valid traceparent is meaningless (W3C Trace Context, section 3.3).
-  if (result.traceparent !== undefined) withTracestate(result, source.tracestate);
-  return result;
 }
 
 /**
- * Whether `metadata` is what {@link metadataFromHeaders} or {@link metadataFromRecord} returned
- * (sanitised by the core itself), so that the dispatcher need not sanitise it again. The mark is
- * a private class field: no other code can set it or copy it (a spread, `structuredClone` or a
- * proxy of a marked object is not marked), and nothing enumerates or sees it, so the object is a
- * plain one to every reader. A marked object is trusted as it is: only its own listener could
- * change it after the core made it.
+ * Whether `metadata` is what {@link metadataFromHeaders} or {@link metadataFromRecord} returned,
+ * sanitised by the core already (the dispatcher does not sanitise it again). The mark is a private
+ * class field: no other code can set or copy it (a spread, `structuredClone` or proxy of a marked
+ * object is not marked) and no reader sees it. A marked object is trusted as it is: only the
+ * listener that asked for it could change it afterwards.
  */
 export function isSanitized(metadata: object): boolean {
   return Sanitized.has(metadata);
 }
 
-/** A base class whose constructor returns the object it is given, so that a subclass's field lands on it. */
+/** Its constructor returns the object it is given, so that a subclass's private field lands on it. */
 class Returning {
   constructor(target: object) {
     // biome-ignore lint/correctness/noConstructorReturn: the return override is what marks the object
@@ -144,7 +140,6 @@ class Returning {
   }
 }
 
-/** The private mark of sanitised metadata (see {@link isSanitized}). */
 class Sanitized extends Returning {
   readonly #sanitized = true;
 
@@ -158,39 +153,33 @@ class Sanitized extends Returning {
   }
 }
 
-/**
- * The metadata of five untrusted field values (tracestate aside: see {@link withTracestate}),
- * its members in the order of {@link WireMetadata}.
- */
+/** The metadata of untrusted field values, its members in the order of {@link WireMetadata}. */
 function sanitizedFields(
   deadlineMs: unknown,
   idempotent: unknown,
   attempt: unknown,
   traceId: unknown,
   traceparent: unknown,
+  tracestate: unknown,
 ): WireMetadata {
   const result: WireMetadata = {};
   const deadline = toNumber(deadlineMs);
   if (deadline !== undefined && deadline >= 0) result.deadlineMs = deadline;
   if (idempotent === true || idempotent === '1' || idempotent === 'true') result.idempotent = true;
-  // The first attempt's `1`, the common case, without parsing.
-  const attemptNumber = attempt === '1' ? 1 : toNumber(attempt);
+  const attemptNumber = toNumber(attempt);
   if (attemptNumber !== undefined && Number.isInteger(attemptNumber) && attemptNumber >= 1)
     result.attempt = attemptNumber;
   if (typeof traceId === 'string' && traceId.length > 0 && traceId.length <= MAX_TRACE_ID_LENGTH) {
     result.traceId = traceId;
   }
-  if (traceparent !== undefined) {
-    const parsed = parseTraceparent(traceparent);
-    if (parsed !== undefined) result.traceparent = parsed;
+  // A tracestate without a valid traceparent is meaningless (W3C Trace Context, section 3.3).
+  const parent = traceparent === undefined ? undefined : parseTraceparent(traceparent);
+  if (parent !== undefined) {
+    result.traceparent = parent;
+    const state = parseTracestate(tracestate);
+    if (state !== undefined) result.tracestate = state;
   }
   return result;
-}
-
-/** Adds a well-formed `tracestate` to metadata that has a `traceparent`. */
-function withTracestate(metadata: WireMetadata, tracestate: unknown): void {
-  const parsed = parseTracestate(tracestate);
-  if (parsed !== undefined) metadata.tracestate = parsed;
 }
 
 function toNumber(value: unknown): number | undefined {
