@@ -4,7 +4,6 @@ import {
   type Dispatcher,
   ErrorCodes,
   type IncomingCredentials,
-  metadataFromHeaders,
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
@@ -12,6 +11,7 @@ import {
   certificateUser,
   flattenHeaders,
   LazyIncoming,
+  metadataFromRecord,
   type OptionsOf,
   positiveNumber,
   withDefaults,
@@ -181,11 +181,8 @@ export function buildHandler(
   }
 
   function dispatch(req: IncomingMessage, res: ServerResponse, message: string | Uint8Array): void {
-    const headers = req.headers;
-    const metadata = metadataFromHeaders((name) => {
-      const value = headers[name];
-      return typeof value === 'string' ? value : undefined;
-    });
+    // Sanitised once, by the core: the dispatcher does not sanitise it again.
+    const metadata = metadataFromRecord(req.headers);
     dispatcher
       .dispatch(message, new HttpIncoming(req, res, metadata))
       .then((result) => send(res, HttpStatusOf[result.status], result.body, closing()))

@@ -77,37 +77,107 @@ export function metadataToHeaders(metadata: WireMetadata, set: (name: string, va
  * Malformed values are ignored rather than trusted.
  */
 export function metadataFromHeaders(get: (name: string) => string | undefined | null): WireMetadata {
-  return sanitizeMetadata({
-    deadlineMs: get(MetadataHeaders.deadlineMs),
-    idempotent: get(MetadataHeaders.idempotent),
-    attempt: get(MetadataHeaders.attempt),
-    traceId: get(MetadataHeaders.traceId),
-    traceparent: get(MetadataHeaders.traceparent),
-    tracestate: get(MetadataHeaders.tracestate),
-  });
+  return Sanitized.mark(
+    sanitizedFields(
+      get(MetadataHeaders.deadlineMs),
+      get(MetadataHeaders.idempotent),
+      get(MetadataHeaders.attempt),
+      get(MetadataHeaders.traceId),
+      get(MetadataHeaders.traceparent),
+      get(MetadataHeaders.tracestate),
+    ),
+  );
+}
+
+/**
+ * {@link metadataFromHeaders} of a record of lower-case header names (node:http's `req.headers`,
+ * a broker message's `headerRecord`), without a lookup function: the same metadata for the same
+ * values (a value that is not a string, node:http's `set-cookie` array, is dropped by every field).
+ */
+export function metadataFromRecord(headers: Readonly<Record<string, unknown>>): WireMetadata {
+  return Sanitized.mark(
+    sanitizedFields(
+      headers[MetadataHeaders.deadlineMs],
+      headers[MetadataHeaders.idempotent],
+      headers[MetadataHeaders.attempt],
+      headers[MetadataHeaders.traceId],
+      headers[MetadataHeaders.traceparent],
+      headers[MetadataHeaders.tracestate],
+    ),
+  );
 }
 
 /** Validates untrusted metadata (from headers or a `meta` member); drops anything malformed. */
 export function sanitizeMetadata(raw: unknown): WireMetadata {
-  const result: WireMetadata = {};
-  if (typeof raw !== 'object' || raw === null) return result;
+  if (typeof raw !== 'object' || raw === null) return {};
   const source = raw as Record<string, unknown>;
-  const deadline = toNumber(source.deadlineMs);
+  return sanitizedFields(
+    source.deadlineMs,
+    source.idempotent,
+    source.attempt,
+    source.traceId,
+    source.traceparent,
+    source.tracestate,
+  );
+}
+
+/**
+ * Whether `metadata` is what {@link metadataFromHeaders} or {@link metadataFromRecord} returned,
+ * sanitised by the core already (the dispatcher does not sanitise it again). The mark is a private
+ * class field: no other code can set or copy it (a spread, `structuredClone` or proxy of a marked
+ * object is not marked) and no reader sees it. A marked object is trusted as it is: only the
+ * listener that asked for it could change it afterwards.
+ */
+export function isSanitized(metadata: object): boolean {
+  return Sanitized.has(metadata);
+}
+
+/** Its constructor returns the object it is given, so that a subclass's private field lands on it. */
+class Returning {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: the return override is what marks the object
+    return target;
+  }
+}
+
+class Sanitized extends Returning {
+  readonly #sanitized = true;
+
+  static mark(metadata: WireMetadata): WireMetadata {
+    new Sanitized(metadata);
+    return metadata;
+  }
+
+  static has(value: object): boolean {
+    return #sanitized in value;
+  }
+}
+
+/** The metadata of untrusted field values, its members in the order of {@link WireMetadata}. */
+function sanitizedFields(
+  deadlineMs: unknown,
+  idempotent: unknown,
+  attempt: unknown,
+  traceId: unknown,
+  traceparent: unknown,
+  tracestate: unknown,
+): WireMetadata {
+  const result: WireMetadata = {};
+  const deadline = toNumber(deadlineMs);
   if (deadline !== undefined && deadline >= 0) result.deadlineMs = deadline;
-  const idempotent = source.idempotent;
   if (idempotent === true || idempotent === '1' || idempotent === 'true') result.idempotent = true;
-  const attempt = toNumber(source.attempt);
-  if (attempt !== undefined && Number.isInteger(attempt) && attempt >= 1) result.attempt = attempt;
-  const traceId = source.traceId;
+  const attemptNumber = toNumber(attempt);
+  if (attemptNumber !== undefined && Number.isInteger(attemptNumber) && attemptNumber >= 1)
+    result.attempt = attemptNumber;
   if (typeof traceId === 'string' && traceId.length > 0 && traceId.length <= MAX_TRACE_ID_LENGTH) {
     result.traceId = traceId;
   }
   // A tracestate without a valid traceparent is meaningless (W3C Trace Context, section 3.3).
-  const traceparent = parseTraceparent(source.traceparent);
-  if (traceparent !== undefined) {
-    result.traceparent = traceparent;
-    const tracestate = parseTracestate(source.tracestate);
-    if (tracestate !== undefined) result.tracestate = tracestate;
+  const parent = traceparent === undefined ? undefined : parseTraceparent(traceparent);
+  if (parent !== undefined) {
+    result.traceparent = parent;
+    const state = parseTracestate(tracestate);
+    if (state !== undefined) result.tracestate = state;
   }
   return result;
 }
@@ -115,8 +185,25 @@ export function sanitizeMetadata(raw: unknown): WireMetadata {
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'string' && value.length > 0 && value.length <= 20) {
+    const digits = decimalDigits(value);
+    if (digits !== undefined) return digits;
     const parsed = Number(value);
     return Number.isFinite(parsed) ? parsed : undefined;
   }
   return undefined;
+}
+
+/**
+ * `Number(value)` of a string of 1 to 15 decimal digits (a header's deadline or attempt), read
+ * without the general conversion (exact: 15 digits stay below 2^53); `undefined` for any other.
+ */
+function decimalDigits(value: string): number | undefined {
+  if (value.length > 15) return undefined;
+  let result = 0;
+  for (let index = 0; index < value.length; index++) {
+    const digit = value.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    result = result * 10 + digit;
+  }
+  return result;
 }

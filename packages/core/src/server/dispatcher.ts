@@ -1,6 +1,6 @@
 import { ErrorCodes } from '../protocol/codes.js';
 import { errorResponse, requestError } from '../protocol/messages.js';
-import { sanitizeMetadata } from '../protocol/metadata.js';
+import { isSanitized, sanitizeMetadata } from '../protocol/metadata.js';
 import type {
   JsonRpcFailure,
   JsonRpcId,
@@ -155,7 +155,12 @@ export class MessageDispatcher implements Dispatcher {
     return this.requests.handle(request, context, metadata, limit);
   }
 
-  /** Sanitised metadata with the deadline clamped; one shared empty object when there is none. */
+  /**
+   * Sanitised metadata with the deadline clamped; one shared empty object when there is none.
+   * Metadata the core sanitised already (a listener's `metadataFromHeaders`, see
+   * {@link isSanitized}) is not sanitised again: it is the handler's as it is, or a copy when its
+   * deadline is clamped (the listener's object keeps what the caller sent).
+   */
   private metadataOf(raw: unknown): WireMetadata {
     if (typeof raw !== 'object' || raw === null) return EMPTY_METADATA;
     const source = raw as Record<string, unknown>;
@@ -167,9 +172,15 @@ export class MessageDispatcher implements Dispatcher {
       source.traceparent === undefined
     )
       return EMPTY_METADATA;
+    const maxDeadlineMs = this.options.maxDeadlineMs;
+    if (isSanitized(raw)) {
+      const metadata = raw as WireMetadata;
+      if (metadata.deadlineMs === undefined || metadata.deadlineMs <= maxDeadlineMs) return metadata;
+      return { ...metadata, deadlineMs: maxDeadlineMs };
+    }
     const metadata = sanitizeMetadata(raw);
-    if (metadata.deadlineMs !== undefined && metadata.deadlineMs > this.options.maxDeadlineMs)
-      metadata.deadlineMs = this.options.maxDeadlineMs;
+    if (metadata.deadlineMs !== undefined && metadata.deadlineMs > maxDeadlineMs)
+      metadata.deadlineMs = maxDeadlineMs;
     return metadata;
   }
 

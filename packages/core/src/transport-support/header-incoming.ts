@@ -1,4 +1,7 @@
-import { metadataFromHeaders } from '../protocol/metadata.js';
+import { metadataFromRecord } from '../protocol/metadata.js';
+
+export { metadataFromRecord };
+
 import type { WireMetadata } from '../protocol/types.js';
 import type { IncomingContext, IncomingCredentials } from '../transport.js';
 
@@ -33,7 +36,7 @@ export class HeaderIncoming implements IncomingContext {
     readonly transport: string,
     private readonly headers: Record<string, string> | undefined,
   ) {
-    this.metadata = headers === undefined ? EMPTY_METADATA : metadataFromHeaders((name) => headers[name]);
+    this.metadata = headers === undefined ? EMPTY_METADATA : metadataFromRecord(headers);
   }
 
   get credentials(): IncomingCredentials {

@@ -32,7 +32,7 @@ export {
   type DiscoverySource,
   type ProbeResult,
 } from '../transport-support/discovery-rounds.js';
-export { HeaderIncoming, headerRecord } from '../transport-support/header-incoming.js';
+export { HeaderIncoming, headerRecord, metadataFromRecord } from '../transport-support/header-incoming.js';
 export { flattenHeaders } from '../transport-support/headers.js';
 export { certificateUser, LazyIncoming } from '../transport-support/incoming.js';
 export {
