@@ -28,8 +28,7 @@ import {
   startLeanRequest,
   timeoutError,
 } from './lean-adapter.js';
-import { mapHttpError } from './map-error.js';
-import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
+import { type HttpAnswer, mapHttpError, readBatch, readSingle, rejectedError } from './map-error.js';
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
 /**

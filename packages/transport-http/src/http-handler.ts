@@ -2,14 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import {
   type Dispatcher,
+  type DispatchStatus,
   ErrorCodes,
+  errorResponse,
   type IncomingCredentials,
+  type JsonRpcResponse,
   metadataFromHeaders,
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
 import {
   certificateUser,
+  dispatchStatusOf,
   flattenHeaders,
   LazyIncoming,
   type OptionsOf,
@@ -17,9 +21,6 @@ import {
   withDefaults,
 } from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
-import { readBody } from './read-body.js';
-import { Responder } from './respond.js';
-import { HttpStatusOf } from './status.js';
 
 /** The server options documented with their defaults in {@link HttpServerDefaults}. */
 export type ServerOptionsOf = OptionsOf<typeof HttpServerDefaults>;
@@ -38,6 +39,109 @@ export type HttpHandler = (
   res: ServerResponse,
   next?: (error?: unknown) => void,
 ) => void;
+
+/**
+ * The HTTP status of each {@link DispatchStatus}: what tells HTTP clients and proxies what
+ * happened without reading the body. A 401 goes with `WWW-Authenticate: Bearer`, a 503 with
+ * `Retry-After`.
+ */
+export const HttpStatusOf: Readonly<Record<DispatchStatus, number>> = Object.freeze({
+  ok: 200,
+  'no-content': 204,
+  'bad-request': 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'too-large': 413,
+  overloaded: 503,
+  draining: 503,
+});
+
+/**
+ * The HTTP status for a JSON-RPC answer: batches are 200; a single error response gets 400
+ * (-32700, -32600), 401 (-32004), 403 (-32005), 413 (-32006, -32007) or 503 (-32002, -32003);
+ * anything else (method errors, deadline) is 200.
+ */
+export function statusFor(response: JsonRpcResponse | JsonRpcResponse[]): number {
+  return HttpStatusOf[dispatchStatusOf(response)];
+}
+
+/** How one server side answers, with its `Retry-After` (seconds) for 503s. */
+export class Responder {
+  constructor(private readonly retryAfter: string) {}
+
+  /**
+   * Writes one answer: `body` is JSON text (`undefined`: no body); `close` asks the client to close
+   * the connection after it. Nothing is written on a response already answered or destroyed.
+   */
+  readonly send = (res: ServerResponse, status: number, body: string | undefined, close: boolean): void => {
+    if (res.headersSent || res.destroyed) return;
+    // A flat name, value list: node:http writes it as it is (an object costs a for-in walk).
+    const headers: string[] =
+      body === undefined
+        ? []
+        : ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))];
+    if (status === 503) headers.push('retry-after', this.retryAfter);
+    if (status === 401) headers.push('www-authenticate', 'Bearer');
+    if (close) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  /**
+   * What the HTTP layer refuses itself, before the dispatcher (method, media type, declared size,
+   * draining, connection limits): an id-less JSON-RPC error, and `Connection: close` unless `close`
+   * is false.
+   */
+  readonly refuse = (
+    res: ServerResponse,
+    status: number,
+    code: number,
+    message: string,
+    data?: unknown,
+    close = true,
+  ): void => this.send(res, status, JSON.stringify(errorResponse(null, code, message, data)), close);
+}
+
+/**
+ * Reads a request body, giving up as soon as more than `maxBytes` arrived (the rest is never
+ * buffered), and calls `done` once with the bytes, `'too-large'`, or `'aborted'` when the request
+ * ended early.
+ */
+function readBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  done: (body: Buffer | 'too-large' | 'aborted') => void,
+): void {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let settled = false;
+  const finish = (result: Buffer | 'too-large' | 'aborted') => {
+    if (settled) return;
+    settled = true;
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    done(result);
+  };
+  const onData = (chunk: Buffer) => {
+    total += chunk.length;
+    if (total <= maxBytes) chunks.push(chunk);
+    else {
+      chunks.length = 0;
+      req.pause();
+      finish('too-large');
+    }
+  };
+  const onEnd = () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+  const onClose = () => {
+    if (!req.complete) finish('aborted');
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('close', onClose);
+  // Kept after settling: an 'error' on a request without listeners would be thrown.
+  req.on('error', () => finish('aborted'));
+}
 
 const JSON_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 function isDispatcher(target: Dispatcher | RpcServer): target is Dispatcher {

@@ -7,8 +7,7 @@ import { Answering, boundUrl, checkPositive, QuietWait, withDefaults } from '@re
 import { AcceptQueue } from './accept-queue.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
-import { buildHandler, type HttpHandlerOptions, type ServerOptionsOf } from './http-handler.js';
-import { Responder } from './respond.js';
+import { buildHandler, type HttpHandlerOptions, Responder, type ServerOptionsOf } from './http-handler.js';
 
 /**
  * Options of {@link httpListener}: those of {@link createHttpHandler}, and the server's limits and

@@ -16,7 +16,7 @@ import {
   CanceledError,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import type { HttpAnswer } from './read-response.js';
+import type { HttpAnswer } from './map-error.js';
 
 /**
  * One request's headers: the request's own object, or its own flat list of names and values
