@@ -32,8 +32,7 @@ export interface HttpListener extends ServerListener {
 
 /**
  * How long a graceful close() waits, ms, for the connections clients opened before the port closed
- * (those still in the kernel's accept queue, those that have not sent their request yet) and for
- * answers still being written, before cutting connections.
+ * (queued in the kernel, or without a request yet) and for answers still being written.
  */
 const CLOSE_GRACE_MS = 1_000;
 /** A connection past maxConnections that sends no request within this long is closed, ms. */
@@ -56,9 +55,6 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   const zeroMeans = ['requestTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'retryAfterSeconds'];
   checkPositive('httpListener', o, zeroMeans, { zero: true, whole: true, finite: true });
   const { host, path } = o;
-  let server: Server | undefined;
-  let port: number | undefined;
-  let urls: string[] = [];
   let draining = false;
   let stopped = false;
   let closing: Promise<void> | undefined;
@@ -74,31 +70,13 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     if (quiet()) settled.quiet();
   };
 
-  /**
-   * Stops listening (without touching open connections); resolves once every connection has ended.
-   * node:http's own `close()` also closes idle keep-alive sockets, which races with a client that
-   * is just sending on one.
-   */
-  const stopListening = (target: Server) =>
-    new Promise<void>((resolve) => {
-      target.once('close', () => resolve());
-      if (target.listening) NetServer.prototype.close.call(target);
-      else resolve();
-    });
-
-  return {
+  const listener: { -readonly [K in keyof HttpListener]: HttpListener[K] } = {
     transport: 'http',
-    get urls() {
-      return urls;
-    },
-    get server() {
-      return server;
-    },
-    get port() {
-      return port;
-    },
+    urls: [],
+    server: undefined,
+    port: undefined,
     async start(dispatcher: Dispatcher) {
-      if (server !== undefined) throw new Error('this HTTP listener was already started');
+      if (listener.server !== undefined) throw new Error('this HTTP listener was already started');
       const inner = buildHandler(dispatcher, options, () => draining);
       const { maxInFlightPerConnection: maxPerConnection, maxConnections, maxConnectionsPerAddress } = o;
       const { headersTimeoutMs: headersTimeout, idleTimeoutMs: idleTimeout } = o;
@@ -146,23 +124,17 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         ),
         maxHeaderSize: o.maxHeaderSize,
       };
-      const created =
-        options.tls === undefined
-          ? createHttpServer(serverOptions, handler)
-          : createHttpsServer(
-              {
-                // A handshake that never completes is an idle connection too.
-                ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }),
-                ...options.tls,
-                ...serverOptions,
-              },
-              handler,
-            );
-      // Idle connections give way to new ones past maxConnections; refused connections get 503
-      // -32002 on their first request and are closed; past twice maxConnections, node:net drops
-      // them before reading anything. TLS connections count once their handshake is done.
-      // The listener's own connection of a graceful close (see AcceptQueue) is never served.
       const plain = options.tls === undefined;
+      const created = plain
+        ? createHttpServer(serverOptions, handler)
+        : createHttpsServer(
+            // A handshake that never completes is an idle connection too.
+            { ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }), ...options.tls, ...serverOptions },
+            handler,
+          );
+      // The guard counts TLS connections once their handshake is done; past twice maxConnections,
+      // node:net drops them before reading anything. The marker of a graceful close (see
+      // AcceptQueue) is never served.
       created.on('connection', (socket: Socket) => {
         if (!acceptQueue.isMarker(socket) && plain) connections.admit(socket);
       });
@@ -204,18 +176,16 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         throw error;
       });
       created.on('error', () => {});
-      server = created;
-      port = (created.address() as AddressInfo).port;
-      urls = [boundUrl(options.tls === undefined ? 'http' : 'https', host, port, path)];
+      listener.server = created;
+      listener.port = (created.address() as AddressInfo).port;
+      listener.urls = [boundUrl(plain ? 'http' : 'https', host, listener.port, path)];
     },
     async stopAccepting() {
+      // The port stays open until close(): closing it resets the connections still in the kernel's
+      // accept queue (ECONNRESET: "may have been processed"). Until then new requests get 503
+      // Draining with `Connection: close` (not processed), in-flight ones close after answering.
       draining = true;
       stopped = true;
-      // The port stays open until close(): closing a listening socket resets every connection
-      // still waiting in the kernel's accept queue, so a busy server would turn requests clients
-      // already sent into ECONNRESET ("may have been processed"). Until close(), every new
-      // request gets 503 Draining with `Connection: close` (not processed: retry elsewhere), and
-      // in-flight ones finish and close after answering.
     },
     close(closeOptions) {
       // Called by hand (no `forced`): forced when it came without stopAccepting() while answers
@@ -223,28 +193,33 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       const forced = closeOptions?.forced ?? (!stopped && answering.size > 0);
       draining = true;
       guard?.stop();
-      closing ??= server === undefined ? Promise.resolve() : shut(server, !forced);
+      closing ??= listener.server === undefined ? Promise.resolve() : shut(listener.server, !forced);
       return closing;
     },
   };
+  return listener;
 
   /**
-   * close(). A forced close (the server says so: `server.close()`, drain timeout 0, with handlers
-   * it aborted: they get no answer) cuts every connection at once. A graceful one (the server
-   * drained) loses no request a client sent: every connection still in the kernel's accept queue
-   * is accepted before the port closes (which would reset them), and until every connection has
-   * sent its request (answered 503 Draining with `Connection: close`: not processed, retry
-   * elsewhere) and every answer is written, for at most CLOSE_GRACE_MS, no connection is cut.
-   * Then idle keep-alive connections are closed, and what is left is cut.
+   * close(). A forced close (`server.close()`, drain timeout 0: the handlers were aborted) cuts
+   * every connection at once. A graceful one loses no request a client sent: the kernel's accept
+   * queue is emptied before the port closes (closing it would reset them), and for at most
+   * CLOSE_GRACE_MS no connection is cut until every one has sent its request (answered 503
+   * Draining) and every answer is written. Then idle keep-alive connections close and the rest is cut.
    */
   async function shut(target: Server, graceful: boolean): Promise<void> {
     const deadline = Date.now() + CLOSE_GRACE_MS;
     if (graceful) await acceptQueue.flush(target, CLOSE_GRACE_MS);
-    const closed = stopListening(target);
+    // net's close(), not node:http's: that also closes idle keep-alive sockets, racing a client
+    // just sending on one. Resolves once every connection has ended.
+    const closed = new Promise<void>((resolve) => {
+      target.once('close', () => resolve());
+      if (target.listening) NetServer.prototype.close.call(target);
+      else resolve();
+    });
     if (graceful && !quiet()) {
       settling = true;
-      // Connections are not admitted any more: those without a request yet are watched until
-      // they send one (answered, then closed) or close.
+      // No more admissions: connections without a request yet are watched until they send one
+      // (answered, then closed) or close.
       for (const entry of guard?.values() ?? []) if (!entry.served) entry.key.once('close', nudge);
       await settled.wait(Math.max(0, deadline - Date.now()));
       settling = false;
