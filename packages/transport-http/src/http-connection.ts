@@ -32,14 +32,11 @@ import { type HttpAnswer, mapHttpError, readBatch, readSingle, rejectedError } f
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
 /**
- * A request's abort signal is read only once it has waited this long, ms (as the WebSocket and
- * NATS transports do): most requests are answered sooner and never make their signal. The
- * core's own attempts need no signal at all: the table is told directly when the core gives up
- * on one (the signal is read only on a failure). The attempt timer is not delayed.
+ * A request's abort signal is read only once it has waited this long, ms: most requests are
+ * answered sooner and never make their signal (the core's own attempts need none at all).
  */
 const WATCH_SIGNAL_AFTER_MS = 10;
 
-/** What {@link HttpConnection}'s table keeps with a request on the lean path. */
 interface LeanExchange {
   readonly request: ClientRequest;
   readonly options: SendOptions;
@@ -48,7 +45,6 @@ interface LeanExchange {
 interface ConnectionConfig {
   readonly clock: Clock;
   readonly healthPath: string;
-  /** Largest response body read, bytes. */
   readonly maxResponseBytes: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly onClose: () => void;
@@ -66,16 +62,13 @@ export class HttpConnection implements ClientConnection {
   private readonly target: URL;
   private readonly healthTarget: URL;
   private readonly baseHeaders: Readonly<Record<string, string>>;
-  /** {@link baseHeaders} as a flat list with `Host`, for the lean path; undefined: see {@link headerList}. */
+  /** {@link baseHeaders} as a flat list with `Host` (see {@link headerList}). */
   private readonly baseList: readonly string[] | undefined;
   private readonly options: LeanOptions;
   private readonly reachability: Reachability;
-  /** Requests through axios (`axios.request`): their rejections, for `close()`. */
+  /** Requests through {@link exchange}: their rejections, for `close()`. */
   private readonly pending = new Set<(error: RpcError) => void>();
-  /**
-   * Requests on the lean path, by a number of this connection: one timer for all their timeouts,
-   * and their signals read only once they have waited {@link WATCH_SIGNAL_AFTER_MS}.
-   */
+  /** Requests on the lean path, by a number of this connection (one timer for their timeouts). */
   private readonly inFlight: PendingCalls<number, HttpAnswer, LeanExchange>;
   private nextNumber = 0;
 
@@ -96,7 +89,7 @@ export class HttpConnection implements ClientConnection {
     this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
     this.reachability = new Reachability({
       clock: config.clock,
-      probe: (timeoutMs) => this.exchange(this.health(undefined, timeoutMs)),
+      probe: (timeoutMs) => this.health(undefined, timeoutMs),
     });
     this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
       config.clock,
@@ -136,7 +129,7 @@ export class HttpConnection implements ClientConnection {
    * (draining or overloaded: rejected, so the client routes elsewhere).
    */
   async ping(options: PingOptions): Promise<void> {
-    const answer = await this.exchange(this.health(options.signal, timeoutOf(options.timeoutMs)));
+    const answer = await this.health(options.signal, timeoutOf(options.timeoutMs));
     if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.url);
   }
 
@@ -153,11 +146,7 @@ export class HttpConnection implements ClientConnection {
     this.config.onClose();
   }
 
-  /**
-   * POSTs the message and reads the answer with `read`. Params that cannot be serialised (BigInt,
-   * a circular structure, a throwing `toJSON`) are a `protocol` error: nothing sent, never worth
-   * retrying.
-   */
+  /** POSTs the message and reads the answer with `read`. */
   private post<T>(
     message: JsonRpcRequest | readonly JsonRpcRequest[],
     options: SendOptions,
@@ -205,11 +194,7 @@ export class HttpConnection implements ClientConnection {
     return headers;
   }
 
-  /**
-   * The lean path of {@link post}: one request on the transport's own agents, registered in
-   * {@link inFlight} (a shared timer for the attempt timeout, the signal read only if the answer
-   * is slow). One promise per request.
-   */
+  /** The lean path of {@link post}: one request on the transport's own agents, in {@link inFlight}. */
   private leanPost<T>(
     headers: LeanHeaders,
     body: string,
@@ -256,21 +241,21 @@ export class HttpConnection implements ClientConnection {
     });
   }
 
-  private health(signal: AbortSignal | undefined, timeoutMs: number): LeanRequest {
-    return {
+  private health(signal: AbortSignal | undefined, timeoutMs: number): Promise<HttpAnswer> {
+    const headers = { ...this.config.headers };
+    return this.exchange({
       url: this.healthTarget,
       method: 'GET',
-      headers: { ...this.config.headers },
+      headers,
       body: undefined,
       timeoutMs,
       signal,
-    };
+    });
   }
 
   /**
-   * One request and its answer (any status), or the attempt's {@link RpcError}. On the
-   * transport's own instance it skips axios's pipeline while nothing was installed on it (see
-   * `pipelineSkipper`); otherwise it goes through `axios.request`.
+   * One request and its answer (any status), or the attempt's {@link RpcError}: through axios's
+   * pipeline unless `pipelineSkipper` says it may be skipped.
    */
   private exchange(request: LeanRequest): Promise<HttpAnswer> {
     if (this.reachability.status === 'closed') {
@@ -298,10 +283,7 @@ export class HttpConnection implements ClientConnection {
     });
   }
 
-  /**
-   * Maps a failed request (see `mapHttpError`); one that could not reach the endpoint, unless the
-   * attempt was aborted, reports it `reconnecting` and starts the health probes.
-   */
+  /** Maps a failed request; one that could not reach the endpoint (not aborted) starts the probes. */
   private failure(error: unknown, signal: AbortSignal | undefined): RpcError {
     const mapped = mapHttpError(error, this.url, signal, this.config.maxResponseBytes);
     if (mapped.kind === 'not-sent' && !signal?.aborted) this.reachability.unreachable(mapped);
@@ -314,19 +296,12 @@ export class HttpConnection implements ClientConnection {
  * apart when they come in an object (Host, Expect), the framing ones, and the metadata headers
  * (which, in an object, replace a fixed header of the same name).
  */
-const NOT_LISTED = new Set<string>([
-  'host',
-  'content-length',
-  'expect',
-  'connection',
-  'transfer-encoding',
-  ...Object.values(MetadataHeaders),
-]);
+const NOT_LISTED = new Set<string>(Object.values(MetadataHeaders));
+for (const name of 'host content-length expect connection transfer-encoding'.split(' ')) NOT_LISTED.add(name);
 
 /**
  * The fixed headers as a flat list with `Host` (a name given twice in different cases keeps its
- * last value, as node:http's `setHeader` does), or undefined when one of them is
- * {@link NOT_LISTED}: those requests take the headers object, as before.
+ * last value, as node:http's `setHeader` does), or undefined when one of them is {@link NOT_LISTED}.
  */
 function headerList(headers: Readonly<Record<string, string>>, host: string): string[] | undefined {
   const byName = new Map<string, [string, string]>();

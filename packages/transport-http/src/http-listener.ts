@@ -1,10 +1,9 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, Server as NetServer, type Socket } from 'node:net';
 import { type Dispatcher, ErrorCodes, parseListenUrl, type ServerListener } from '@resilient-rpc/core';
 import { Answering, boundUrl, checkPositive, QuietWait, withDefaults } from '@resilient-rpc/core/transport';
-import { AcceptQueue } from './accept-queue.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions, Responder, type ServerOptionsOf } from './http-handler.js';
@@ -61,7 +60,9 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   // Requests whose answer is not written yet: close() lets them finish before cutting connections.
   const answering = new Answering();
   let guard: ConnectionGuard | undefined;
-  const acceptQueue = new AcceptQueue();
+  // A graceful close()'s own connection to its port (see flushAcceptQueue), and the end of its wait.
+  let marker: Socket | undefined;
+  let flushed = () => {};
   // A graceful close() waits until no answer is under way and every connection has sent a request.
   const settled = new QuietWait();
   let settling = false;
@@ -133,10 +134,16 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
             handler,
           );
       // The guard counts TLS connections once their handshake is done; past twice maxConnections,
-      // node:net drops them before reading anything. The marker of a graceful close (see
-      // AcceptQueue) is never served.
+      // node:net drops them before reading anything. The marker is closed, never served.
       created.on('connection', (socket: Socket) => {
-        if (!acceptQueue.isMarker(socket) && plain) connections.admit(socket);
+        if (
+          marker &&
+          socket.remotePort === marker.localPort &&
+          socket.remoteAddress === marker.localAddress
+        ) {
+          socket.destroy();
+          flushed();
+        } else if (plain) connections.admit(socket);
       });
       if (!plain) created.on('secureConnection', (socket: Socket) => connections.admit(socket));
       created.maxConnections = maxConnections * 2;
@@ -181,8 +188,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       listener.urls = [boundUrl(plain ? 'http' : 'https', host, listener.port, path)];
     },
     async stopAccepting() {
-      // The port stays open until close(): closing it resets the connections still in the kernel's
-      // accept queue (ECONNRESET: "may have been processed"). Until then new requests get 503
+      // The port stays open until close() (see flushAcceptQueue): until then new requests get 503
       // Draining with `Connection: close` (not processed), in-flight ones close after answering.
       draining = true;
       stopped = true;
@@ -202,13 +208,13 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   /**
    * close(). A forced close (`server.close()`, drain timeout 0: the handlers were aborted) cuts
    * every connection at once. A graceful one loses no request a client sent: the kernel's accept
-   * queue is emptied before the port closes (closing it would reset them), and for at most
-   * CLOSE_GRACE_MS no connection is cut until every one has sent its request (answered 503
-   * Draining) and every answer is written. Then idle keep-alive connections close and the rest is cut.
+   * queue is emptied before the port closes, and for at most CLOSE_GRACE_MS no connection is cut
+   * until every one has sent its request (answered 503 Draining) and every answer is written.
+   * Then idle keep-alive connections close and the rest is cut.
    */
   async function shut(target: Server, graceful: boolean): Promise<void> {
     const deadline = Date.now() + CLOSE_GRACE_MS;
-    if (graceful) await acceptQueue.flush(target, CLOSE_GRACE_MS);
+    if (graceful) await flushAcceptQueue(target);
     // net's close(), not node:http's: that also closes idle keep-alive sockets, racing a client
     // just sending on one. Resolves once every connection has ended.
     const closed = new Promise<void>((resolve) => {
@@ -228,6 +234,42 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     target.closeAllConnections();
     await closed;
   }
+
+  /**
+   * Resolves once `target` has accepted every connection its kernel queued before now, or after
+   * CLOSE_GRACE_MS. Closing a listening socket resets every connection still in its accept queue:
+   * clients that wrote a request would see ECONNRESET ("may have been processed", so a
+   * non-idempotent call fails) although it was never read, and a busy server can hold connections
+   * there for hundreds of milliseconds. So the server connects to its own port: the kernel queues
+   * that marker behind the others and accepts in order, so once it is accepted nothing of a
+   * client's waits there. (A marker that cannot connect, or reaches another process sharing the
+   * port, proves nothing: hence the bound.)
+   */
+  function flushAcceptQueue(target: Server): Promise<void> {
+    const address = target.address();
+    if (!target.listening || address === null || typeof address === 'string') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const socket = connect({ host: loopbackFor(address), port: address.port });
+      const timer = setTimeout(() => flushed(), CLOSE_GRACE_MS);
+      marker = socket;
+      flushed = () => {
+        marker = undefined;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve();
+      };
+      // Refused, or closed by the server before it reached the listener (node:net drops
+      // connections past `maxConnections` right after accepting them: the queue was read).
+      socket.once('error', flushed).once('close', flushed);
+    });
+  }
+}
+
+/** Where the server itself reaches a listening address (a wildcard one on the loopback). */
+function loopbackFor({ address, family }: AddressInfo): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return family === 'IPv6' ? '::1' : '127.0.0.1';
+  return address;
 }
 
 /**

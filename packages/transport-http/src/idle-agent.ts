@@ -7,7 +7,7 @@ const HINT_MARGIN_MS = 1_000;
 
 type KeepSocketAlive = (socket: Socket) => boolean;
 
-/** A socket's idle state (made when the socket is first freed), under this key on the socket. */
+/** A socket's idle state (made when it is first freed). */
 const IDLE = Symbol('idleTimer');
 interface IdleTimer {
   /** Armed while the socket may be free; undefined once it fired while the socket was in use. */
@@ -29,9 +29,11 @@ type Tracked = Socket & { [IDLE]?: IdleTimer };
  * the socket if it is still in the agent's free list and has been free for the whole time, waits
  * out the rest if it was freed again since, and ends if the socket is in use (its next release
  * arms it again). So a socket is closed once free for the idle time, and a slow answer is bounded
- * by the transport's attempt timer alone, as before. Nothing runs when a socket is taken.
+ * by the transport's attempt timer alone. Nothing runs when a socket is taken. `idleMs` 0: no
+ * timer (node:http's behaviour without an agent timeout).
  */
 export function closeWhenIdle<A extends HttpAgent | HttpsAgent>(agent: A, idleMs: number): A {
+  if (idleMs <= 0) return agent;
   const keep = (agent.keepSocketAlive as unknown as KeepSocketAlive).bind(agent);
   const patched = agent as unknown as { keepSocketAlive: KeepSocketAlive };
   const fire = (socket: Tracked) => {
@@ -46,19 +48,17 @@ export function closeWhenIdle<A extends HttpAgent | HttpsAgent>(agent: A, idleMs
     if (!keep(socket)) return false;
     const ms = Math.min(idleMs, hintedIdleMs(socket));
     const freedAt = performance.now();
-    const idle = socket[IDLE];
+    let idle = socket[IDLE];
     if (idle === undefined) {
       socket.once('close', () => clearTimeout(socket[IDLE]?.timer));
-      socket[IDLE] = { timer: setTimeout(fire, ms, socket).unref(), ms, freedAt };
+      idle = socket[IDLE] = { timer: undefined, ms, freedAt };
     } else if (idle.ms !== ms) {
       clearTimeout(idle.timer);
+      idle.timer = undefined;
       idle.ms = ms;
-      idle.freedAt = freedAt;
-      idle.timer = setTimeout(fire, ms, socket).unref();
-    } else {
-      idle.freedAt = freedAt;
-      idle.timer ??= setTimeout(fire, ms, socket).unref();
     }
+    idle.freedAt = freedAt;
+    idle.timer ??= setTimeout(fire, ms, socket).unref();
     return true;
   };
   return agent;
