@@ -31,10 +31,7 @@ import {
 import { type HttpAnswer, mapHttpError, readBatch, readSingle, rejectedError } from './map-error.js';
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
-/**
- * A request's abort signal is read only once it has waited this long, ms: most requests are
- * answered sooner and never make their signal (the core's own attempts need none at all).
- */
+/** A request's abort signal is read only once it has waited this long, ms (most never make theirs). */
 const WATCH_SIGNAL_AFTER_MS = 10;
 
 interface LeanExchange {
@@ -52,11 +49,7 @@ interface ConnectionConfig {
   readonly lean?: { readonly skip: () => boolean; readonly http: HttpAgent; readonly https: HttpsAgent };
 }
 
-/**
- * One endpoint of the HTTP transport. HTTP has no connection to re-open: it is `open` until
- * closed, except that after a connect failure it is reported `reconnecting` and probed in the
- * background until it answers again (the core's {@link Reachability}).
- */
+/** One endpoint of the HTTP transport; its status is the core's {@link Reachability}. */
 export class HttpConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
   private readonly target: URL;
@@ -124,10 +117,7 @@ export class HttpConnection implements ClientConnection {
     return this.post(requests, options, (answer) => readBatch(answer, this.url, answered));
   }
 
-  /**
-   * `GET /health` over the keep-alive pool. Any HTTP answer proves the peer alive, except 503/429
-   * (draining or overloaded: rejected, so the client routes elsewhere).
-   */
+  /** `GET /health`: any HTTP answer proves the peer alive, but 503/429 reject (route elsewhere). */
   async ping(options: PingOptions): Promise<void> {
     const answer = await this.health(options.signal, timeoutOf(options.timeoutMs));
     if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.url);
@@ -184,9 +174,8 @@ export class HttpConnection implements ClientConnection {
 
   /** The request's own headers object: the fixed ones, the call's own, its metadata. */
   private headersOf(options: SendOptions): Record<string, string> {
-    // Object.assign, not a spread: a spread clone of the fixed base headers, extended below and in
-    // startLeanRequest, made every request's objects survive scavenges (issue 16: ~400 KB promoted
-    // per scavenge at concurrency 64, the old generation growing until the next full GC).
+    // Object.assign, not a spread: a spread clone, extended below and in startLeanRequest, made
+    // every request's objects survive scavenges (issue 16: ~400 KB promoted per scavenge at c=64).
     const headers: Record<string, string> = Object.assign({}, this.baseHeaders, options.headers);
     metadataToHeaders(options.metadata, (name, value) => {
       headers[name] = value;
@@ -253,10 +242,7 @@ export class HttpConnection implements ClientConnection {
     });
   }
 
-  /**
-   * One request and its answer (any status), or the attempt's {@link RpcError}: through axios's
-   * pipeline unless `pipelineSkipper` says it may be skipped.
-   */
+  /** One request and its answer (any status), or the attempt's {@link RpcError}. */
   private exchange(request: LeanRequest): Promise<HttpAnswer> {
     if (this.reachability.status === 'closed') {
       return Promise.reject(
@@ -292,9 +278,8 @@ export class HttpConnection implements ClientConnection {
 }
 
 /**
- * Names a header list cannot take from the fixed headers as they are: those node:http treats
- * apart when they come in an object (Host, Expect), the framing ones, and the metadata headers
- * (which, in an object, replace a fixed header of the same name).
+ * Fixed headers a list cannot take as they are: those node:http treats apart in an object (Host,
+ * Expect), the framing ones, and the metadata headers (which replace a fixed one in an object).
  */
 const NOT_LISTED = new Set<string>(Object.values(MetadataHeaders));
 for (const name of 'host content-length expect connection transfer-encoding'.split(' ')) NOT_LISTED.add(name);

@@ -41,9 +41,8 @@ export type HttpHandler = (
 ) => void;
 
 /**
- * The HTTP status of each {@link DispatchStatus}: what tells HTTP clients and proxies what
- * happened without reading the body. A 401 goes with `WWW-Authenticate: Bearer`, a 503 with
- * `Retry-After`.
+ * The HTTP status of each {@link DispatchStatus}, which tells clients and proxies what happened
+ * without reading the body (401 with `WWW-Authenticate: Bearer`, 503 with `Retry-After`).
  */
 export const HttpStatusOf: Readonly<Record<DispatchStatus, number>> = Object.freeze({
   ok: 200,
@@ -69,10 +68,7 @@ export function statusFor(response: JsonRpcResponse | JsonRpcResponse[]): number
 export class Responder {
   constructor(private readonly retryAfter: string) {}
 
-  /**
-   * Writes one answer: `body` is JSON text (`undefined`: no body); `close` asks the client to close
-   * the connection after it. Nothing is written on a response already answered or destroyed.
-   */
+  /** Writes one answer (`body` JSON text or none), unless one was written or the response destroyed. */
   readonly send = (res: ServerResponse, status: number, body: string | undefined, close: boolean): void => {
     if (res.headersSent || res.destroyed) return;
     // A flat name, value list: node:http writes it as it is (an object costs a for-in walk).
@@ -87,11 +83,7 @@ export class Responder {
     res.end(body);
   };
 
-  /**
-   * What the HTTP layer refuses itself, before the dispatcher (method, media type, declared size,
-   * draining, connection limits): an id-less JSON-RPC error, and `Connection: close` unless `close`
-   * is false.
-   */
+  /** What the HTTP layer refuses itself: an id-less JSON-RPC error, `Connection: close` by default. */
   readonly refuse = (
     res: ServerResponse,
     status: number,
@@ -102,11 +94,7 @@ export class Responder {
   ): void => this.send(res, status, JSON.stringify(errorResponse(null, code, message, data)), close);
 }
 
-/**
- * Reads a request body, giving up as soon as more than `maxBytes` arrived (the rest is never
- * buffered), and calls `done` once with the bytes, `'too-large'`, or `'aborted'` when the request
- * ended early.
- */
+/** Reads a request body, giving up as soon as more than `maxBytes` arrived (the rest is never buffered). */
 function readBody(
   req: IncomingMessage,
   maxBytes: number,
@@ -159,20 +147,14 @@ export function isJsonContentType(header: string | undefined): boolean {
   return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }
 
-/**
- * The subject of a client certificate the TLS layer verified (https with `requestCert: true`),
- * for the `authenticate` hook as `credentials.user`.
- */
+/** The `credentials.user` of a client certificate the TLS layer verified (`requestCert: true`). */
 function clientCertificateSubject(req: IncomingMessage): string | undefined {
   const socket = req.socket as TLSSocket;
   if (socket.encrypted !== true || socket.authorized !== true) return undefined;
   return certificateUser(socket.getPeerCertificate?.()?.subject as Record<string, string | string[]>);
 }
 
-/**
- * One request's context for the dispatcher (the core's {@link LazyIncoming}): its signal is built
- * only when a handler reads `context.signal`, and its headers only when a hook reads them.
- */
+/** One request's context for the dispatcher: signal and credentials built only when read. */
 class HttpIncoming extends LazyIncoming {
   readonly transport = 'http';
   private cachedCredentials: IncomingCredentials | undefined;
@@ -187,10 +169,8 @@ class HttpIncoming extends LazyIncoming {
 
   get credentials(): IncomingCredentials {
     if (this.cachedCredentials === undefined) {
-      // The server reads credentials for every request: a plain object (one with a getter cost the
-      // server ~1 µs per request, issue 16). node:http has joined repeated request headers into
-      // one string already, except Set-Cookie (an array): its headers object is the flat record
-      // as it is, unless it carries one.
+      // The server reads credentials for every request: a plain object (a getter cost ~1 µs per
+      // request, issue 16). node:http joined repeated headers into one string, except Set-Cookie.
       const headers = this.req.headers;
       const flat =
         headers['set-cookie'] === undefined ? (headers as Record<string, string>) : flattenHeaders(headers);
@@ -227,8 +207,7 @@ export function createHttpHandler(
 /**
  * Internal: {@link createHttpHandler}, with `closing`, how a listener tells the handler to close
  * connections after answering (while draining). The HTTP layer refuses what it can before reading
- * a body (method, media type, declared length, draining) and hands the body's bytes to
- * `dispatcher.dispatch`, which owns the rest; its status becomes the HTTP status.
+ * a body; `dispatcher.dispatch` owns the rest, and its status becomes the HTTP status.
  */
 export function buildHandler(
   dispatcher: Dispatcher,
@@ -259,22 +238,19 @@ export function buildHandler(
   };
 
   /**
-   * 503 Draining, then `Connection: close`. The request body is read first (up to the body limit):
-   * closing a socket with unread data makes the kernel send a reset, and the client would see
-   * ECONNRESET ("may have been processed") instead of the 503 ("not processed, retry elsewhere").
+   * 503 Draining, then `Connection: close`, once the body was read (up to the limit): closing a
+   * socket with unread data resets it, and the client would see ECONNRESET ("may have been
+   * processed") instead of the 503 ("not processed, retry elsewhere").
    */
   function draining(req: IncomingMessage, res: ServerResponse) {
     const answer = () => refuse(res, 503, ErrorCodes.Draining, 'server is draining');
     if (req.complete || !(Number(req.headers['content-length'] ?? 0) <= maxBodyBytes)) return answer();
-    const timer = setTimeout(answer, 1_000);
-    timer.unref();
+    const timer = setTimeout(answer, 1_000).unref();
     const finish = () => {
       clearTimeout(timer);
       answer();
     };
-    req.once('end', finish);
-    req.once('error', finish);
-    req.resume();
+    req.once('end', finish).once('error', finish).resume();
   }
 
   function health(req: IncomingMessage, res: ServerResponse) {

@@ -8,10 +8,7 @@ import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
 import { buildHandler, type HttpHandlerOptions, Responder, type ServerOptionsOf } from './http-handler.js';
 
-/**
- * Options of {@link httpListener}: those of {@link createHttpHandler}, and the server's limits and
- * timeouts, documented with their defaults in {@link HttpServerDefaults}.
- */
+/** Options of {@link httpListener}: {@link createHttpHandler}'s and those of {@link HttpServerDefaults}. */
 export interface HttpListenerOptions
   extends HttpHandlerOptions,
     Omit<ServerOptionsOf, keyof HttpHandlerOptions | 'connectionsCheckingIntervalMs'> {
@@ -29,10 +26,7 @@ export interface HttpListener extends ServerListener {
   readonly port: number | undefined;
 }
 
-/**
- * How long a graceful close() waits, ms, for the connections clients opened before the port closed
- * (queued in the kernel, or without a request yet) and for answers still being written.
- */
+/** How long a graceful close() waits for connections without a request yet and for answers, ms. */
 const CLOSE_GRACE_MS = 1_000;
 /** A connection past maxConnections that sends no request within this long is closed, ms. */
 const OVER_LIMIT_GRACE_MS = 1_000;
@@ -133,8 +127,8 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
             { ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }), ...options.tls, ...serverOptions },
             handler,
           );
-      // The guard counts TLS connections once their handshake is done; past twice maxConnections,
-      // node:net drops them before reading anything. The marker is closed, never served.
+      // TLS connections count once their handshake is done; past twice maxConnections, node:net
+      // drops them unread. The marker (see flushAcceptQueue) is never served.
       created.on('connection', (socket: Socket) => {
         if (
           marker &&
@@ -194,8 +188,7 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
       stopped = true;
     },
     close(closeOptions) {
-      // Called by hand (no `forced`): forced when it came without stopAccepting() while answers
-      // are under way.
+      // Called by hand: forced when it came without stopAccepting() while answers are under way.
       const forced = closeOptions?.forced ?? (!stopped && answering.size > 0);
       draining = true;
       guard?.stop();
@@ -241,9 +234,8 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
    * clients that wrote a request would see ECONNRESET ("may have been processed", so a
    * non-idempotent call fails) although it was never read, and a busy server can hold connections
    * there for hundreds of milliseconds. So the server connects to its own port: the kernel queues
-   * that marker behind the others and accepts in order, so once it is accepted nothing of a
-   * client's waits there. (A marker that cannot connect, or reaches another process sharing the
-   * port, proves nothing: hence the bound.)
+   * that marker behind the others and accepts in order. (One that cannot connect, or reaches
+   * another process sharing the port, proves nothing: hence the bound.)
    */
   function flushAcceptQueue(target: Server): Promise<void> {
     const address = target.address();
@@ -272,10 +264,7 @@ function loopbackFor({ address, family }: AddressInfo): string {
   return address;
 }
 
-/**
- * Server options of {@link httpTransport} that a listen URL does not carry: everything of
- * {@link HttpListenerOptions} except `port`, `host` and `path`, which come from the URL.
- */
+/** Server options of {@link httpTransport}: {@link HttpListenerOptions} but what the listen URL gives. */
 export type HttpServerOptions = Omit<HttpListenerOptions, 'port' | 'host' | 'path'>;
 
 /** The server side of the HTTP transport's options. */

@@ -40,10 +40,7 @@ export interface HttpTransport extends ClientTransport {
   listen(url: string): HttpListener;
 }
 
-/**
- * The HTTP client transport: JSON-RPC 2.0 `POST`s with axios over keep-alive agents, for
- * `http://` and `https://` endpoints.
- */
+/** The HTTP client transport: JSON-RPC 2.0 `POST`s with axios over keep-alive agents. */
 export function httpTransport(options: HttpTransportOptions = {}): HttpTransport {
   const o = withDefaults(HttpClientDefaults, options);
   checkPositive('httpTransport', o, ['maxSockets', 'maxFreeSockets'], { whole: true });

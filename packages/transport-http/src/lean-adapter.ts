@@ -125,10 +125,9 @@ export function startLeanRequest(
 }
 
 /**
- * One `node:http(s).request`, bounded by `timeoutMs` and `signal`: what a JSON-RPC POST without
- * redirects needs, none of what axios's stock adapter adds (follow-redirects, proxies, streams,
- * decompression, progress events), which is most of a small call's client cost. Failures keep the
- * stock adapter's shape, so `mapHttpError` maps both alike.
+ * One `node:http(s).request`, bounded by `timeoutMs` and `signal`, without what axios's stock
+ * adapter adds (redirects, proxies, streams, decompression), most of a small call's client cost.
+ * Failures keep the stock adapter's shape, so `mapHttpError` maps both alike.
  */
 export function leanRequest(
   lean: LeanRequest,
