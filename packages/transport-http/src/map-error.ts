@@ -56,16 +56,10 @@ export function mapHttpError(
     return new CancelledError('the call was cancelled', { cause: error, endpoint });
   }
   const candidate = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
-  const own = candidate.code;
-  const cause = candidate.cause;
-  const code =
-    typeof own === 'string'
-      ? own
-      : typeof cause === 'object' && typeof cause?.code === 'string'
-        ? cause.code
-        : undefined;
-  const message = typeof candidate.message === 'string' ? candidate.message : String(error);
-  const request = candidate.request;
+  const { code: own, cause, message: text, request } = candidate;
+  const causeCode = typeof cause === 'object' ? cause?.code : undefined;
+  const code = typeof own === 'string' ? own : typeof causeCode === 'string' ? causeCode : undefined;
+  const message = typeof text === 'string' ? text : String(error);
   const written = typeof request === 'object' && request?.writableFinished === true;
   const options = { cause: error, endpoint };
   if (code === 'ERR_CANCELED') return new CancelledError('the request was cancelled', options);
