@@ -162,14 +162,8 @@ export class HttpConnection implements ClientConnection {
       return this.leanPost(this.headersOf(options), body, timeoutMs, options, read);
     }
     const headers = this.headersOf(options);
-    return this.exchange({
-      url: this.target,
-      method: 'POST',
-      headers,
-      body,
-      timeoutMs,
-      signal: options.signal,
-    }).then(read);
+    const { signal } = options;
+    return this.exchange({ url: this.target, method: 'POST', headers, body, timeoutMs, signal }).then(read);
   }
 
   /** The request's own headers object: the fixed ones, the call's own, its metadata. */
@@ -231,34 +225,23 @@ export class HttpConnection implements ClientConnection {
   }
 
   private health(signal: AbortSignal | undefined, timeoutMs: number): Promise<HttpAnswer> {
+    const url = this.healthTarget;
     const headers = { ...this.config.headers };
-    return this.exchange({
-      url: this.healthTarget,
-      method: 'GET',
-      headers,
-      body: undefined,
-      timeoutMs,
-      signal,
-    });
+    return this.exchange({ url, method: 'GET', headers, body: undefined, timeoutMs, signal });
   }
 
   /** One request and its answer (any status), or the attempt's {@link RpcError}. */
   private exchange(request: LeanRequest): Promise<HttpAnswer> {
-    if (this.reachability.status === 'closed') {
-      return Promise.reject(
-        new NotSentError(`the connection to ${this.url} is closed`, { endpoint: this.url }),
-      );
-    }
+    const { url: endpoint, options, reachability } = this;
+    if (reachability.status === 'closed')
+      return Promise.reject(new NotSentError(`the connection to ${endpoint} is closed`, { endpoint }));
     return new Promise<HttpAnswer>((resolve, reject) => {
       this.pending.add(reject);
-      const { options } = this;
-      (this.config.lean?.skip()
-        ? leanRequest(request, options)
-        : axiosRequest(this.client, request, options)
-      ).then(
+      const lean = this.config.lean?.skip();
+      (lean ? leanRequest(request, options) : axiosRequest(this.client, request, options)).then(
         (answer) => {
           this.pending.delete(reject);
-          this.reachability.answered();
+          reachability.answered();
           resolve(answer);
         },
         (error: unknown) => {
