@@ -39,14 +39,12 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   const o = withDefaults(HttpServerDefaults, options);
   // Limits (`Infinity`: none), then node:http's timeouts and sizes and the Retry-After seconds
   // (whole, finite); 0 where the defaults say what it means.
-  checkPositive('httpListener', o, ['maxConnections', 'maxInFlightPerConnection'], { whole: true });
-  checkPositive('httpListener', o, ['maxConnectionsPerAddress', 'maxRequestsPerSocket'], {
-    zero: true,
-    whole: true,
-  });
-  checkPositive('httpListener', o, ['headersTimeoutMs', 'maxHeaderSize'], { whole: true, finite: true });
-  const zeroMeans = ['requestTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'retryAfterSeconds'];
-  checkPositive('httpListener', o, zeroMeans, { zero: true, whole: true, finite: true });
+  const check = (names: string, zero: boolean, finite: boolean) =>
+    checkPositive('httpListener', o, names.split(' '), { zero, whole: true, finite });
+  check('maxConnections maxInFlightPerConnection', false, false);
+  check('maxConnectionsPerAddress maxRequestsPerSocket', true, false);
+  check('headersTimeoutMs maxHeaderSize', false, true);
+  check('requestTimeoutMs idleTimeoutMs keepAliveTimeoutMs retryAfterSeconds', true, true);
   const { host, path } = o;
   let draining = false;
   let stopped = false;

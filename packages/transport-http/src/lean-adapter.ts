@@ -151,9 +151,8 @@ export function leanRequest(
     const onAbort = () => finish(new CanceledError(undefined, config, request));
     const request = startLeanRequest(lean, { maxBytes, agent }, finish, config);
     signal?.addEventListener('abort', onAbort);
-    if (timeoutMs > 0) {
+    if (timeoutMs > 0)
       timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
-    }
     request.end(lean.body);
   });
 }
