@@ -276,11 +276,10 @@ export interface HttpTransportServerOptions {
 }
 
 /**
- * Creates the HTTP listener for a listen URL: `http://host:port/path` or `https://host:port/path`
- * (the latter needs `server.tls`). Host `0.0.0.0` (or `[::]`) binds every interface; port `0`
- * picks a free one (read the real one from `listener.urls` after start); the URL's path is the
- * JSON-RPC path, so the listen URL and the client's endpoint URL are the same. A missing port is
- * the scheme's default (80, 443). Throws a `TypeError` for anything else.
+ * Creates the HTTP listener for a listen URL, `http(s)://host:port/path` (https needs `server.tls`):
+ * host `0.0.0.0` or `[::]` binds every interface, port 0 picks a free one (see `listener.urls`), a
+ * missing one is the scheme's default; the path is the JSON-RPC path, so the listen URL and the
+ * client's endpoint URL are the same. Throws a `TypeError` for anything else.
  */
 export function listenHttpUrl(url: string, options: HttpServerOptions = {}): HttpListener {
   const form = { transport: 'HTTP', schemes: ['http', 'https'], factory: 'httpTransport' } as const;

@@ -44,17 +44,19 @@ export function closeWhenIdle<A extends HttpAgent | HttpsAgent>(agent: A, idleMs
     if (!keep(socket)) return false;
     const ms = Math.min(idleMs, hintedIdleMs(socket));
     const freedAt = performance.now();
-    let idle = socket[IDLE];
+    const idle = socket[IDLE];
     if (idle === undefined) {
       socket.once('close', () => clearTimeout(socket[IDLE]?.timer));
-      idle = socket[IDLE] = { timer: undefined, ms, freedAt };
+      socket[IDLE] = { timer: setTimeout(fire, ms, socket).unref(), ms, freedAt };
     } else if (idle.ms !== ms) {
       clearTimeout(idle.timer);
-      idle.timer = undefined;
       idle.ms = ms;
+      idle.freedAt = freedAt;
+      idle.timer = setTimeout(fire, ms, socket).unref();
+    } else {
+      idle.freedAt = freedAt;
+      idle.timer ??= setTimeout(fire, ms, socket).unref();
     }
-    idle.freedAt = freedAt;
-    idle.timer ??= setTimeout(fire, ms, socket).unref();
     return true;
   };
   return agent;
