@@ -162,8 +162,14 @@ export class HttpConnection implements ClientConnection {
       return this.leanPost(this.headersOf(options), body, timeoutMs, options, read);
     }
     const headers = this.headersOf(options);
-    const { signal } = options;
-    return this.exchange({ url: this.target, method: 'POST', headers, body, timeoutMs, signal }).then(read);
+    return this.exchange({
+      url: this.target,
+      method: 'POST',
+      headers,
+      body,
+      timeoutMs,
+      signal: options.signal,
+    }).then(read);
   }
 
   /** The request's own headers object: the fixed ones, the call's own, its metadata. */
