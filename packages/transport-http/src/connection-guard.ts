@@ -3,7 +3,7 @@ import { type ConnectionEntry, ConnectionTable } from '@resilient-rpc/core';
 import { TickClock } from '@resilient-rpc/core/transport';
 import type { ServerOptionsOf } from './http-handler.js';
 
-/** Options of {@link ConnectionGuard}: the listener's settings (see {@link HttpServerDefaults}), and: */
+/** Options of {@link ConnectionGuard}: the listener's settings, and: */
 export interface ConnectionGuardOptions
   extends Required<Pick<ServerOptionsOf, 'maxConnections' | 'maxConnectionsPerAddress' | 'idleTimeoutMs'>> {
   /** A refused connection that sends no request within this long is closed, ms. */
@@ -20,25 +20,15 @@ type Admitted = ConnectionEntry<Socket, number>;
 const silent = (entry: Admitted) => entry.key.bytesRead === entry.data;
 
 /**
- * Keeps the connections of one listener within its limits (the core's {@link ConnectionTable}),
- * so that idle connections cannot lock callers out:
- *
- * - a connection that sends nothing within `idleTimeoutMs` is closed (node:http itself closes a
- *   keep-alive connection idle past its `keepAliveTimeout`, and headers that trickle in past
- *   `headersTimeout`);
- * - past `maxConnections`, a new connection makes room by closing the connection that has been idle
- *   longest (no request in progress: first one that never sent a byte, then a keep-alive one
- *   between requests, then one still sending its first headers), chosen at the end of the event
- *   loop's turn that accepted it (see `makeRoomFor`); only when every connection is busy is the new
- *   one refused;
- * - past `maxConnectionsPerAddress` from one remote address, a new connection is refused.
- *
- * A refused connection is answered 503 -32002 (never run, safe to retry elsewhere) on its first
- * request and closed, or closed after `refusedGraceMs` if it sends none. The listener reports each
- * request with `busy(entry)` and `idle(entry)`.
+ * Keeps the connections of one listener within `maxConnections`, `maxConnectionsPerAddress` and
+ * `idleTimeoutMs` (the core's {@link ConnectionTable}), so that idle connections cannot lock
+ * callers out (node:http itself closes keep-alive connections past `keepAliveTimeout` and headers
+ * that trickle in past `headersTimeout`). A refused connection is answered 503 on its first request
+ * (by the listener, which reports each request with `busy` and `idle`), or closed after
+ * `refusedGraceMs` if it sends none.
  */
 export class ConnectionGuard extends ConnectionTable<Socket, number> {
-  /** Stops the idle sweep (the listener closes). */
+  /** Stops the idle sweep. */
   readonly stop: () => void;
   /**
    * Who makes room past `maxConnections`, in this order: a fresh connection that never sent a
@@ -74,11 +64,10 @@ export class ConnectionGuard extends ConnectionTable<Socket, number> {
   }
 
   /**
-   * Makes room for `entry` once this turn of the event loop has read what the kernel held for every
-   * connection it reported readable with this one: an idle connection whose next request was
-   * already in the kernel is busy by then, not pushed out (its client would have seen a reset
-   * after sending its request). A request that reaches the kernel after that can still meet a
-   * closing connection: nothing on the server can tell it apart from one not sent yet.
+   * Makes room for `entry` once this turn of the event loop has read what the kernel held: an idle
+   * connection whose next request was already there is busy by then, not reset after its client
+   * sent. (One that reaches the kernel later can still meet a closing connection: nothing on the
+   * server tells it from one not sent yet.)
    */
   private makeRoomFor(entry: Admitted): void {
     if (entry.gone) return;

@@ -28,19 +28,12 @@ import {
   startLeanRequest,
   timeoutError,
 } from './lean-adapter.js';
-import { mapHttpError } from './map-error.js';
-import { type HttpAnswer, readBatch, readSingle, rejectedError } from './read-response.js';
+import { type HttpAnswer, mapHttpError, readBatch, readSingle, rejectedError } from './map-error.js';
 
 const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persistentConnection: false };
-/**
- * A request's abort signal is read only once it has waited this long, ms (as the WebSocket and
- * NATS transports do): most requests are answered sooner and never make their signal. The
- * core's own attempts need no signal at all: the table is told directly when the core gives up
- * on one (the signal is read only on a failure). The attempt timer is not delayed.
- */
+/** A request's abort signal is read only once it has waited this long, ms (most never make theirs). */
 const WATCH_SIGNAL_AFTER_MS = 10;
 
-/** What {@link HttpConnection}'s table keeps with a request on the lean path. */
 interface LeanExchange {
   readonly request: ClientRequest;
   readonly options: SendOptions;
@@ -49,7 +42,6 @@ interface LeanExchange {
 interface ConnectionConfig {
   readonly clock: Clock;
   readonly healthPath: string;
-  /** Largest response body read, bytes. */
   readonly maxResponseBytes: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly onClose: () => void;
@@ -57,26 +49,19 @@ interface ConnectionConfig {
   readonly lean?: { readonly skip: () => boolean; readonly http: HttpAgent; readonly https: HttpsAgent };
 }
 
-/**
- * One endpoint of the HTTP transport. HTTP has no connection to re-open: it is `open` until
- * closed, except that after a connect failure it is reported `reconnecting` and probed in the
- * background until it answers again (the core's {@link Reachability}).
- */
+/** One endpoint of the HTTP transport; its status is the core's {@link Reachability}. */
 export class HttpConnection implements ClientConnection {
   readonly capabilities = CAPABILITIES;
   private readonly target: URL;
   private readonly healthTarget: URL;
   private readonly baseHeaders: Readonly<Record<string, string>>;
-  /** {@link baseHeaders} as a flat list with `Host`, for the lean path; undefined: see {@link headerList}. */
+  /** {@link baseHeaders} as a flat list with `Host` (see {@link headerList}). */
   private readonly baseList: readonly string[] | undefined;
   private readonly options: LeanOptions;
   private readonly reachability: Reachability;
-  /** Requests through axios (`axios.request`): their rejections, for `close()`. */
+  /** Requests through {@link exchange}: their rejections, for `close()`. */
   private readonly pending = new Set<(error: RpcError) => void>();
-  /**
-   * Requests on the lean path, by a number of this connection: one timer for all their timeouts,
-   * and their signals read only once they have waited {@link WATCH_SIGNAL_AFTER_MS}.
-   */
+  /** Requests on the lean path, by a number of this connection (one timer for their timeouts). */
   private readonly inFlight: PendingCalls<number, HttpAnswer, LeanExchange>;
   private nextNumber = 0;
 
@@ -97,7 +82,7 @@ export class HttpConnection implements ClientConnection {
     this.options = { clock: config.clock, maxBytes: config.maxResponseBytes, agent };
     this.reachability = new Reachability({
       clock: config.clock,
-      probe: (timeoutMs) => this.exchange(this.health(undefined, timeoutMs)),
+      probe: (timeoutMs) => this.health(undefined, timeoutMs),
     });
     this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
       config.clock,
@@ -132,12 +117,9 @@ export class HttpConnection implements ClientConnection {
     return this.post(requests, options, (answer) => readBatch(answer, this.url, answered));
   }
 
-  /**
-   * `GET /health` over the keep-alive pool. Any HTTP answer proves the peer alive, except 503/429
-   * (draining or overloaded: rejected, so the client routes elsewhere).
-   */
+  /** `GET /health`: any HTTP answer proves the peer alive, but 503/429 reject (route elsewhere). */
   async ping(options: PingOptions): Promise<void> {
-    const answer = await this.exchange(this.health(options.signal, timeoutOf(options.timeoutMs)));
+    const answer = await this.health(options.signal, timeoutOf(options.timeoutMs));
     if (answer.status === 503 || answer.status === 429) throw rejectedError(answer, this.url);
   }
 
@@ -154,11 +136,7 @@ export class HttpConnection implements ClientConnection {
     this.config.onClose();
   }
 
-  /**
-   * POSTs the message and reads the answer with `read`. Params that cannot be serialised (BigInt,
-   * a circular structure, a throwing `toJSON`) are a `protocol` error: nothing sent, never worth
-   * retrying.
-   */
+  /** POSTs the message and reads the answer with `read`. */
   private post<T>(
     message: JsonRpcRequest | readonly JsonRpcRequest[],
     options: SendOptions,
@@ -196,9 +174,8 @@ export class HttpConnection implements ClientConnection {
 
   /** The request's own headers object: the fixed ones, the call's own, its metadata. */
   private headersOf(options: SendOptions): Record<string, string> {
-    // Object.assign, not a spread: a spread clone of the fixed base headers, extended below and in
-    // startLeanRequest, made every request's objects survive scavenges (issue 16: ~400 KB promoted
-    // per scavenge at concurrency 64, the old generation growing until the next full GC).
+    // Object.assign, not a spread: a spread clone, extended below and in startLeanRequest, made
+    // every request's objects survive scavenges (issue 16: ~400 KB promoted per scavenge at c=64).
     const headers: Record<string, string> = Object.assign({}, this.baseHeaders, options.headers);
     metadataToHeaders(options.metadata, (name, value) => {
       headers[name] = value;
@@ -206,11 +183,7 @@ export class HttpConnection implements ClientConnection {
     return headers;
   }
 
-  /**
-   * The lean path of {@link post}: one request on the transport's own agents, registered in
-   * {@link inFlight} (a shared timer for the attempt timeout, the signal read only if the answer
-   * is slow). One promise per request.
-   */
+  /** The lean path of {@link post}: one request on the transport's own agents, in {@link inFlight}. */
   private leanPost<T>(
     headers: LeanHeaders,
     body: string,
@@ -257,38 +230,24 @@ export class HttpConnection implements ClientConnection {
     });
   }
 
-  private health(signal: AbortSignal | undefined, timeoutMs: number): LeanRequest {
-    return {
-      url: this.healthTarget,
-      method: 'GET',
-      headers: { ...this.config.headers },
-      body: undefined,
-      timeoutMs,
-      signal,
-    };
+  private health(signal: AbortSignal | undefined, timeoutMs: number): Promise<HttpAnswer> {
+    const url = this.healthTarget;
+    const headers = { ...this.config.headers };
+    return this.exchange({ url, method: 'GET', headers, body: undefined, timeoutMs, signal });
   }
 
-  /**
-   * One request and its answer (any status), or the attempt's {@link RpcError}. On the
-   * transport's own instance it skips axios's pipeline while nothing was installed on it (see
-   * `pipelineSkipper`); otherwise it goes through `axios.request`.
-   */
+  /** One request and its answer (any status), or the attempt's {@link RpcError}. */
   private exchange(request: LeanRequest): Promise<HttpAnswer> {
-    if (this.reachability.status === 'closed') {
-      return Promise.reject(
-        new NotSentError(`the connection to ${this.url} is closed`, { endpoint: this.url }),
-      );
-    }
+    const { url: endpoint, options, reachability } = this;
+    if (reachability.status === 'closed')
+      return Promise.reject(new NotSentError(`the connection to ${endpoint} is closed`, { endpoint }));
     return new Promise<HttpAnswer>((resolve, reject) => {
       this.pending.add(reject);
-      const { options } = this;
-      (this.config.lean?.skip()
-        ? leanRequest(request, options)
-        : axiosRequest(this.client, request, options)
-      ).then(
+      const lean = this.config.lean?.skip();
+      (lean ? leanRequest(request, options) : axiosRequest(this.client, request, options)).then(
         (answer) => {
           this.pending.delete(reject);
-          this.reachability.answered();
+          reachability.answered();
           resolve(answer);
         },
         (error: unknown) => {
@@ -299,10 +258,7 @@ export class HttpConnection implements ClientConnection {
     });
   }
 
-  /**
-   * Maps a failed request (see `mapHttpError`); one that could not reach the endpoint, unless the
-   * attempt was aborted, reports it `reconnecting` and starts the health probes.
-   */
+  /** Maps a failed request; one that could not reach the endpoint (not aborted) starts the probes. */
   private failure(error: unknown, signal: AbortSignal | undefined): RpcError {
     const mapped = mapHttpError(error, this.url, signal, this.config.maxResponseBytes);
     if (mapped.kind === 'not-sent' && !signal?.aborted) this.reachability.unreachable(mapped);
@@ -311,23 +267,15 @@ export class HttpConnection implements ClientConnection {
 }
 
 /**
- * Names a header list cannot take from the fixed headers as they are: those node:http treats
- * apart when they come in an object (Host, Expect), the framing ones, and the metadata headers
- * (which, in an object, replace a fixed header of the same name).
+ * Fixed headers a list cannot take as they are: those node:http treats apart in an object (Host,
+ * Expect), the framing ones, and the metadata headers (which replace a fixed one in an object).
  */
-const NOT_LISTED = new Set<string>([
-  'host',
-  'content-length',
-  'expect',
-  'connection',
-  'transfer-encoding',
-  ...Object.values(MetadataHeaders),
-]);
+const NOT_LISTED = new Set<string>(Object.values(MetadataHeaders));
+for (const name of 'host content-length expect connection transfer-encoding'.split(' ')) NOT_LISTED.add(name);
 
 /**
  * The fixed headers as a flat list with `Host` (a name given twice in different cases keeps its
- * last value, as node:http's `setHeader` does), or undefined when one of them is
- * {@link NOT_LISTED}: those requests take the headers object, as before.
+ * last value, as node:http's `setHeader` does), or undefined when one of them is {@link NOT_LISTED}.
  */
 function headerList(headers: Readonly<Record<string, string>>, host: string): string[] | undefined {
   const byName = new Map<string, [string, string]>();

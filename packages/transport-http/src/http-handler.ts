@@ -2,13 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import {
   type Dispatcher,
+  type DispatchStatus,
   ErrorCodes,
+  errorResponse,
   type IncomingCredentials,
+  type JsonRpcResponse,
   type RpcServer,
   type WireMetadata,
 } from '@resilient-rpc/core';
 import {
   certificateUser,
+  dispatchStatusOf,
   flattenHeaders,
   LazyIncoming,
   metadataFromRecord,
@@ -17,9 +21,6 @@ import {
   withDefaults,
 } from '@resilient-rpc/core/transport';
 import { HttpServerDefaults } from './defaults.js';
-import { readBody } from './read-body.js';
-import { Responder } from './respond.js';
-import { HttpStatusOf } from './status.js';
 
 /** The server options documented with their defaults in {@link HttpServerDefaults}. */
 export type ServerOptionsOf = OptionsOf<typeof HttpServerDefaults>;
@@ -39,6 +40,97 @@ export type HttpHandler = (
   next?: (error?: unknown) => void,
 ) => void;
 
+/**
+ * The HTTP status of each {@link DispatchStatus}, which tells clients and proxies what happened
+ * without reading the body (401 with `WWW-Authenticate: Bearer`, 503 with `Retry-After`).
+ */
+export const HttpStatusOf: Readonly<Record<DispatchStatus, number>> = Object.freeze({
+  ok: 200,
+  'no-content': 204,
+  'bad-request': 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'too-large': 413,
+  overloaded: 503,
+  draining: 503,
+});
+
+/**
+ * The HTTP status for a JSON-RPC answer: batches are 200; a single error response gets 400
+ * (-32700, -32600), 401 (-32004), 403 (-32005), 413 (-32006, -32007) or 503 (-32002, -32003);
+ * anything else (method errors, deadline) is 200.
+ */
+export function statusFor(response: JsonRpcResponse | JsonRpcResponse[]): number {
+  return HttpStatusOf[dispatchStatusOf(response)];
+}
+
+/** How one server side answers, with its `Retry-After` (seconds) for 503s. */
+export class Responder {
+  constructor(private readonly retryAfter: string) {}
+
+  /** Writes one answer (`body` JSON text or none), unless one was written or the response destroyed. */
+  readonly send = (res: ServerResponse, status: number, body: string | undefined, close: boolean): void => {
+    if (res.headersSent || res.destroyed) return;
+    // A flat name, value list: node:http writes it as it is (an object costs a for-in walk).
+    const headers: string[] =
+      body === undefined
+        ? []
+        : ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))];
+    if (status === 503) headers.push('retry-after', this.retryAfter);
+    if (status === 401) headers.push('www-authenticate', 'Bearer');
+    if (close) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+    res.end(body);
+  };
+
+  /** What the HTTP layer refuses itself: an id-less JSON-RPC error, `Connection: close` by default. */
+  readonly refuse = (
+    res: ServerResponse,
+    status: number,
+    code: number,
+    message: string,
+    data?: unknown,
+    close = true,
+  ): void => this.send(res, status, JSON.stringify(errorResponse(null, code, message, data)), close);
+}
+
+/** Reads a request body, giving up as soon as more than `maxBytes` arrived (the rest is never buffered). */
+function readBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  done: (body: Buffer | 'too-large' | 'aborted') => void,
+): void {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let settled = false;
+  const finish = (result: Buffer | 'too-large' | 'aborted') => {
+    if (settled) return;
+    settled = true;
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('close', onClose);
+    done(result);
+  };
+  const onData = (chunk: Buffer) => {
+    total += chunk.length;
+    if (total <= maxBytes) chunks.push(chunk);
+    else {
+      chunks.length = 0;
+      req.pause();
+      finish('too-large');
+    }
+  };
+  const onEnd = () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+  const onClose = () => {
+    if (!req.complete) finish('aborted');
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('close', onClose);
+  // Kept after settling: an 'error' on a request without listeners would be thrown.
+  req.on('error', () => finish('aborted'));
+}
+
 const JSON_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest']);
 function isDispatcher(target: Dispatcher | RpcServer): target is Dispatcher {
   return typeof (target as Dispatcher).handleMessage === 'function';
@@ -55,20 +147,14 @@ export function isJsonContentType(header: string | undefined): boolean {
   return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }
 
-/**
- * The subject of a client certificate the TLS layer verified (https with `requestCert: true`),
- * for the `authenticate` hook as `credentials.user`.
- */
+/** The `credentials.user` of a client certificate the TLS layer verified (`requestCert: true`). */
 function clientCertificateSubject(req: IncomingMessage): string | undefined {
   const socket = req.socket as TLSSocket;
   if (socket.encrypted !== true || socket.authorized !== true) return undefined;
   return certificateUser(socket.getPeerCertificate?.()?.subject as Record<string, string | string[]>);
 }
 
-/**
- * One request's context for the dispatcher (the core's {@link LazyIncoming}): its signal is built
- * only when a handler reads `context.signal`, and its headers only when a hook reads them.
- */
+/** One request's context for the dispatcher: signal and credentials built only when read. */
 class HttpIncoming extends LazyIncoming {
   readonly transport = 'http';
   private cachedCredentials: IncomingCredentials | undefined;
@@ -83,10 +169,8 @@ class HttpIncoming extends LazyIncoming {
 
   get credentials(): IncomingCredentials {
     if (this.cachedCredentials === undefined) {
-      // The server reads credentials for every request: a plain object (one with a getter cost the
-      // server ~1 µs per request, issue 16). node:http has joined repeated request headers into
-      // one string already, except Set-Cookie (an array): its headers object is the flat record
-      // as it is, unless it carries one.
+      // The server reads credentials for every request: a plain object (a getter cost ~1 µs per
+      // request, issue 16). node:http joined repeated headers into one string, except Set-Cookie.
       const headers = this.req.headers;
       const flat =
         headers['set-cookie'] === undefined ? (headers as Record<string, string>) : flattenHeaders(headers);
@@ -123,8 +207,7 @@ export function createHttpHandler(
 /**
  * Internal: {@link createHttpHandler}, with `closing`, how a listener tells the handler to close
  * connections after answering (while draining). The HTTP layer refuses what it can before reading
- * a body (method, media type, declared length, draining) and hands the body's bytes to
- * `dispatcher.dispatch`, which owns the rest; its status becomes the HTTP status.
+ * a body; `dispatcher.dispatch` owns the rest, and its status becomes the HTTP status.
  */
 export function buildHandler(
   dispatcher: Dispatcher,
@@ -155,22 +238,19 @@ export function buildHandler(
   };
 
   /**
-   * 503 Draining, then `Connection: close`. The request body is read first (up to the body limit):
-   * closing a socket with unread data makes the kernel send a reset, and the client would see
-   * ECONNRESET ("may have been processed") instead of the 503 ("not processed, retry elsewhere").
+   * 503 Draining, then `Connection: close`, once the body was read (up to the limit): closing a
+   * socket with unread data resets it, and the client would see ECONNRESET ("may have been
+   * processed") instead of the 503 ("not processed, retry elsewhere").
    */
   function draining(req: IncomingMessage, res: ServerResponse) {
     const answer = () => refuse(res, 503, ErrorCodes.Draining, 'server is draining');
     if (req.complete || !(Number(req.headers['content-length'] ?? 0) <= maxBodyBytes)) return answer();
-    const timer = setTimeout(answer, 1_000);
-    timer.unref();
+    const timer = setTimeout(answer, 1_000).unref();
     const finish = () => {
       clearTimeout(timer);
       answer();
     };
-    req.once('end', finish);
-    req.once('error', finish);
-    req.resume();
+    req.once('end', finish).once('error', finish).resume();
   }
 
   function health(req: IncomingMessage, res: ServerResponse) {

@@ -1,19 +1,14 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, Server as NetServer, type Socket } from 'node:net';
 import { type Dispatcher, ErrorCodes, parseListenUrl, type ServerListener } from '@resilient-rpc/core';
 import { Answering, boundUrl, checkPositive, QuietWait, withDefaults } from '@resilient-rpc/core/transport';
-import { AcceptQueue } from './accept-queue.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { HttpServerDefaults } from './defaults.js';
-import { buildHandler, type HttpHandlerOptions, type ServerOptionsOf } from './http-handler.js';
-import { Responder } from './respond.js';
+import { buildHandler, type HttpHandlerOptions, Responder, type ServerOptionsOf } from './http-handler.js';
 
-/**
- * Options of {@link httpListener}: those of {@link createHttpHandler}, and the server's limits and
- * timeouts, documented with their defaults in {@link HttpServerDefaults}.
- */
+/** Options of {@link httpListener}: {@link createHttpHandler}'s and those of {@link HttpServerDefaults}. */
 export interface HttpListenerOptions
   extends HttpHandlerOptions,
     Omit<ServerOptionsOf, keyof HttpHandlerOptions | 'connectionsCheckingIntervalMs'> {
@@ -31,11 +26,7 @@ export interface HttpListener extends ServerListener {
   readonly port: number | undefined;
 }
 
-/**
- * How long a graceful close() waits, ms, for the connections clients opened before the port closed
- * (those still in the kernel's accept queue, those that have not sent their request yet) and for
- * answers still being written, before cutting connections.
- */
+/** How long a graceful close() waits for connections without a request yet and for answers, ms. */
 const CLOSE_GRACE_MS = 1_000;
 /** A connection past maxConnections that sends no request within this long is closed, ms. */
 const OVER_LIMIT_GRACE_MS = 1_000;
@@ -48,25 +39,22 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
   const o = withDefaults(HttpServerDefaults, options);
   // Limits (`Infinity`: none), then node:http's timeouts and sizes and the Retry-After seconds
   // (whole, finite); 0 where the defaults say what it means.
-  checkPositive('httpListener', o, ['maxConnections', 'maxInFlightPerConnection'], { whole: true });
-  checkPositive('httpListener', o, ['maxConnectionsPerAddress', 'maxRequestsPerSocket'], {
-    zero: true,
-    whole: true,
-  });
-  checkPositive('httpListener', o, ['headersTimeoutMs', 'maxHeaderSize'], { whole: true, finite: true });
-  const zeroMeans = ['requestTimeoutMs', 'idleTimeoutMs', 'keepAliveTimeoutMs', 'retryAfterSeconds'];
-  checkPositive('httpListener', o, zeroMeans, { zero: true, whole: true, finite: true });
+  const check = (names: string, zero: boolean, finite: boolean) =>
+    checkPositive('httpListener', o, names.split(' '), { zero, whole: true, finite });
+  check('maxConnections maxInFlightPerConnection', false, false);
+  check('maxConnectionsPerAddress maxRequestsPerSocket', true, false);
+  check('headersTimeoutMs maxHeaderSize', false, true);
+  check('requestTimeoutMs idleTimeoutMs keepAliveTimeoutMs retryAfterSeconds', true, true);
   const { host, path } = o;
-  let server: Server | undefined;
-  let port: number | undefined;
-  let urls: string[] = [];
   let draining = false;
   let stopped = false;
   let closing: Promise<void> | undefined;
   // Requests whose answer is not written yet: close() lets them finish before cutting connections.
   const answering = new Answering();
   let guard: ConnectionGuard | undefined;
-  const acceptQueue = new AcceptQueue();
+  // A graceful close()'s own connection to its port (see flushAcceptQueue), and the end of its wait.
+  let marker: Socket | undefined;
+  let flushed = () => {};
   // A graceful close() waits until no answer is under way and every connection has sent a request.
   const settled = new QuietWait();
   let settling = false;
@@ -75,31 +63,13 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     if (quiet()) settled.quiet();
   };
 
-  /**
-   * Stops listening (without touching open connections); resolves once every connection has ended.
-   * node:http's own `close()` also closes idle keep-alive sockets, which races with a client that
-   * is just sending on one.
-   */
-  const stopListening = (target: Server) =>
-    new Promise<void>((resolve) => {
-      target.once('close', () => resolve());
-      if (target.listening) NetServer.prototype.close.call(target);
-      else resolve();
-    });
-
-  return {
+  const listener: { -readonly [K in keyof HttpListener]: HttpListener[K] } = {
     transport: 'http',
-    get urls() {
-      return urls;
-    },
-    get server() {
-      return server;
-    },
-    get port() {
-      return port;
-    },
+    urls: [],
+    server: undefined,
+    port: undefined,
     async start(dispatcher: Dispatcher) {
-      if (server !== undefined) throw new Error('this HTTP listener was already started');
+      if (listener.server !== undefined) throw new Error('this HTTP listener was already started');
       const inner = buildHandler(dispatcher, options, () => draining);
       const { maxInFlightPerConnection: maxPerConnection, maxConnections, maxConnectionsPerAddress } = o;
       const { headersTimeoutMs: headersTimeout, idleTimeoutMs: idleTimeout } = o;
@@ -147,25 +117,25 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         ),
         maxHeaderSize: o.maxHeaderSize,
       };
-      const created =
-        options.tls === undefined
-          ? createHttpServer(serverOptions, handler)
-          : createHttpsServer(
-              {
-                // A handshake that never completes is an idle connection too.
-                ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }),
-                ...options.tls,
-                ...serverOptions,
-              },
-              handler,
-            );
-      // Idle connections give way to new ones past maxConnections; refused connections get 503
-      // -32002 on their first request and are closed; past twice maxConnections, node:net drops
-      // them before reading anything. TLS connections count once their handshake is done.
-      // The listener's own connection of a graceful close (see AcceptQueue) is never served.
       const plain = options.tls === undefined;
+      const created = plain
+        ? createHttpServer(serverOptions, handler)
+        : createHttpsServer(
+            // A handshake that never completes is an idle connection too.
+            { ...(idleTimeout > 0 && { handshakeTimeout: idleTimeout }), ...options.tls, ...serverOptions },
+            handler,
+          );
+      // TLS connections count once their handshake is done; past twice maxConnections, node:net
+      // drops them unread. The marker (see flushAcceptQueue) is never served.
       created.on('connection', (socket: Socket) => {
-        if (!acceptQueue.isMarker(socket) && plain) connections.admit(socket);
+        if (
+          marker &&
+          socket.remotePort === marker.localPort &&
+          socket.remoteAddress === marker.localAddress
+        ) {
+          socket.destroy();
+          flushed();
+        } else if (plain) connections.admit(socket);
       });
       if (!plain) created.on('secureConnection', (socket: Socket) => connections.admit(socket));
       created.maxConnections = maxConnections * 2;
@@ -205,47 +175,48 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
         throw error;
       });
       created.on('error', () => {});
-      server = created;
-      port = (created.address() as AddressInfo).port;
-      urls = [boundUrl(options.tls === undefined ? 'http' : 'https', host, port, path)];
+      listener.server = created;
+      listener.port = (created.address() as AddressInfo).port;
+      listener.urls = [boundUrl(plain ? 'http' : 'https', host, listener.port, path)];
     },
     async stopAccepting() {
+      // The port stays open until close() (see flushAcceptQueue): until then new requests get 503
+      // Draining with `Connection: close` (not processed), in-flight ones close after answering.
       draining = true;
       stopped = true;
-      // The port stays open until close(): closing a listening socket resets every connection
-      // still waiting in the kernel's accept queue, so a busy server would turn requests clients
-      // already sent into ECONNRESET ("may have been processed"). Until close(), every new
-      // request gets 503 Draining with `Connection: close` (not processed: retry elsewhere), and
-      // in-flight ones finish and close after answering.
     },
     close(closeOptions) {
-      // Called by hand (no `forced`): forced when it came without stopAccepting() while answers
-      // are under way.
+      // Called by hand: forced when it came without stopAccepting() while answers are under way.
       const forced = closeOptions?.forced ?? (!stopped && answering.size > 0);
       draining = true;
       guard?.stop();
-      closing ??= server === undefined ? Promise.resolve() : shut(server, !forced);
+      closing ??= listener.server === undefined ? Promise.resolve() : shut(listener.server, !forced);
       return closing;
     },
   };
+  return listener;
 
   /**
-   * close(). A forced close (the server says so: `server.close()`, drain timeout 0, with handlers
-   * it aborted: they get no answer) cuts every connection at once. A graceful one (the server
-   * drained) loses no request a client sent: every connection still in the kernel's accept queue
-   * is accepted before the port closes (which would reset them), and until every connection has
-   * sent its request (answered 503 Draining with `Connection: close`: not processed, retry
-   * elsewhere) and every answer is written, for at most CLOSE_GRACE_MS, no connection is cut.
-   * Then idle keep-alive connections are closed, and what is left is cut.
+   * close(). A forced close (`server.close()`, drain timeout 0: the handlers were aborted) cuts
+   * every connection at once. A graceful one loses no request a client sent: the kernel's accept
+   * queue is emptied before the port closes, and for at most CLOSE_GRACE_MS no connection is cut
+   * until every one has sent its request (answered 503 Draining) and every answer is written.
+   * Then idle keep-alive connections close and the rest is cut.
    */
   async function shut(target: Server, graceful: boolean): Promise<void> {
     const deadline = Date.now() + CLOSE_GRACE_MS;
-    if (graceful) await acceptQueue.flush(target, CLOSE_GRACE_MS);
-    const closed = stopListening(target);
+    if (graceful) await flushAcceptQueue(target);
+    // net's close(), not node:http's: that also closes idle keep-alive sockets, racing a client
+    // just sending on one. Resolves once every connection has ended.
+    const closed = new Promise<void>((resolve) => {
+      target.once('close', () => resolve());
+      if (target.listening) NetServer.prototype.close.call(target);
+      else resolve();
+    });
     if (graceful && !quiet()) {
       settling = true;
-      // Connections are not admitted any more: those without a request yet are watched until
-      // they send one (answered, then closed) or close.
+      // No more admissions: connections without a request yet are watched until they send one
+      // (answered, then closed) or close.
       for (const entry of guard?.values() ?? []) if (!entry.served) entry.key.once('close', nudge);
       await settled.wait(Math.max(0, deadline - Date.now()));
       settling = false;
@@ -254,12 +225,44 @@ export function httpListener(options: HttpListenerOptions = {}): HttpListener {
     target.closeAllConnections();
     await closed;
   }
+
+  /**
+   * Resolves once `target` has accepted every connection its kernel queued before now, or after
+   * CLOSE_GRACE_MS. Closing a listening socket resets every connection still in its accept queue:
+   * clients that wrote a request would see ECONNRESET ("may have been processed", so a
+   * non-idempotent call fails) although it was never read, and a busy server can hold connections
+   * there for hundreds of milliseconds. So the server connects to its own port: the kernel queues
+   * that marker behind the others and accepts in order. (One that cannot connect, or reaches
+   * another process sharing the port, proves nothing: hence the bound.)
+   */
+  function flushAcceptQueue(target: Server): Promise<void> {
+    const address = target.address();
+    if (!target.listening || address === null || typeof address === 'string') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const socket = connect({ host: loopbackFor(address), port: address.port });
+      const timer = setTimeout(() => flushed(), CLOSE_GRACE_MS);
+      marker = socket;
+      flushed = () => {
+        marker = undefined;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve();
+      };
+      // Refused, or closed by the server before it reached the listener (node:net drops
+      // connections past `maxConnections` right after accepting them: the queue was read).
+      socket.once('error', flushed).once('close', flushed);
+    });
+  }
 }
 
-/**
- * Server options of {@link httpTransport} that a listen URL does not carry: everything of
- * {@link HttpListenerOptions} except `port`, `host` and `path`, which come from the URL.
- */
+/** Where the server itself reaches a listening address (a wildcard one on the loopback). */
+function loopbackFor({ address, family }: AddressInfo): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return family === 'IPv6' ? '::1' : '127.0.0.1';
+  return address;
+}
+
+/** Server options of {@link httpTransport}: {@link HttpListenerOptions} but what the listen URL gives. */
 export type HttpServerOptions = Omit<HttpListenerOptions, 'port' | 'host' | 'path'>;
 
 /** The server side of the HTTP transport's options. */
@@ -273,11 +276,10 @@ export interface HttpTransportServerOptions {
 }
 
 /**
- * Creates the HTTP listener for a listen URL: `http://host:port/path` or `https://host:port/path`
- * (the latter needs `server.tls`). Host `0.0.0.0` (or `[::]`) binds every interface; port `0`
- * picks a free one (read the real one from `listener.urls` after start); the URL's path is the
- * JSON-RPC path, so the listen URL and the client's endpoint URL are the same. A missing port is
- * the scheme's default (80, 443). Throws a `TypeError` for anything else.
+ * Creates the HTTP listener for a listen URL, `http(s)://host:port/path` (https needs `server.tls`):
+ * host `0.0.0.0` or `[::]` binds every interface, port 0 picks a free one (see `listener.urls`), a
+ * missing one is the scheme's default; the path is the JSON-RPC path, so the listen URL and the
+ * client's endpoint URL are the same. Throws a `TypeError` for anything else.
  */
 export function listenHttpUrl(url: string, options: HttpServerOptions = {}): HttpListener {
   const form = { transport: 'HTTP', schemes: ['http', 'https'], factory: 'httpTransport' } as const;

@@ -14,11 +14,7 @@ export type HeadersOption =
   | Readonly<Record<string, string>>
   | ((url: string) => Readonly<Record<string, string>> | undefined);
 
-/**
- * Options of {@link httpTransport}; `healthPath`, `maxSockets`, `maxFreeSockets`,
- * `idleSocketTimeoutMs` and `maxResponseBytes` are documented with their defaults in
- * {@link HttpClientDefaults}.
- */
+/** Options of {@link httpTransport}; those of {@link HttpClientDefaults} are documented there. */
 export interface HttpTransportOptions
   extends HttpTransportServerOptions,
     Omit<OptionsOf<typeof HttpClientDefaults>, 'keepAliveMsecs'> {
@@ -44,10 +40,7 @@ export interface HttpTransport extends ClientTransport {
   listen(url: string): HttpListener;
 }
 
-/**
- * The HTTP client transport: JSON-RPC 2.0 `POST`s with axios over keep-alive agents, for
- * `http://` and `https://` endpoints.
- */
+/** The HTTP client transport: JSON-RPC 2.0 `POST`s with axios over keep-alive agents. */
 export function httpTransport(options: HttpTransportOptions = {}): HttpTransport {
   const o = withDefaults(HttpClientDefaults, options);
   checkPositive('httpTransport', o, ['maxSockets', 'maxFreeSockets'], { whole: true });
@@ -64,17 +57,12 @@ export function httpTransport(options: HttpTransportOptions = {}): HttpTransport
       maxFreeSockets: o.maxFreeSockets,
       scheduling: 'lifo' as const,
     };
-    // Idle sockets closed by a timer armed only while they are free (see closeWhenIdle); 0 keeps
-    // node:http's behaviour without an agent timeout.
-    const idleMs = o.idleSocketTimeoutMs;
-    const idle = <A extends HttpAgent | HttpsAgent>(agent: A) =>
-      idleMs > 0 ? closeWhenIdle(agent, idleMs) : agent;
-    const httpAgent = options.httpAgent ?? idle(new HttpAgent(agentOptions));
-    const httpsAgent = options.httpsAgent ?? idle(new HttpsAgent({ ...agentOptions, ...options.tls }));
-    if (options.httpAgent === undefined) ownAgents.push(httpAgent);
-    if (options.httpsAgent === undefined) ownAgents.push(httpsAgent);
-    // The lean adapter (lean-adapter.ts); until an interceptor is installed or the defaults are
-    // touched, requests skip axios's pipeline (config merging, headers, transforms) as well.
+    const own = <A extends HttpAgent | HttpsAgent>(agent: A) => {
+      ownAgents.push(agent);
+      return closeWhenIdle(agent, o.idleSocketTimeoutMs);
+    };
+    const httpAgent = options.httpAgent ?? own(new HttpAgent(agentOptions));
+    const httpsAgent = options.httpsAgent ?? own(new HttpsAgent({ ...agentOptions, ...options.tls }));
     instance = axios.create({ httpAgent, httpsAgent, maxRedirects: 0, proxy: false, adapter: leanAdapter });
     lean = { skip: pipelineSkipper(instance), http: httpAgent, https: httpsAgent };
   }

@@ -7,7 +7,7 @@ const HINT_MARGIN_MS = 1_000;
 
 type KeepSocketAlive = (socket: Socket) => boolean;
 
-/** A socket's idle state (made when the socket is first freed), under this key on the socket. */
+/** A socket's idle state (made when it is first freed). */
 const IDLE = Symbol('idleTimer');
 interface IdleTimer {
   /** Armed while the socket may be free; undefined once it fired while the socket was in use. */
@@ -19,19 +19,17 @@ interface IdleTimer {
 type Tracked = Socket & { [IDLE]?: IdleTimer };
 
 /**
- * Makes `agent` close a keep-alive socket once it has been free for `idleMs` (or for the server's
- * `Keep-Alive: timeout=…` hint less 1 s, when shorter), like node:http's `timeout` agent option,
- * but only while the socket is free. The agent option keeps the timer on a socket in use as well:
- * every read and write re-arms it, and every request adds and removes a `timeout` listener, a
- * measurable share of a small call's client CPU (issue 16). Here each socket has one timer, and
- * a release only notes when the socket was freed (re-arming a timer on every release, even with
- * `refresh()`, moved it in node's timer lists on every call): the timer, when it fires, closes
- * the socket if it is still in the agent's free list and has been free for the whole time, waits
- * out the rest if it was freed again since, and ends if the socket is in use (its next release
- * arms it again). So a socket is closed once free for the idle time, and a slow answer is bounded
- * by the transport's attempt timer alone, as before. Nothing runs when a socket is taken.
+ * Makes `agent` close a keep-alive socket once it has been free for `idleMs` (or the server's
+ * `Keep-Alive: timeout=…` hint less 1 s, when shorter); 0: never. Unlike node:http's `timeout`
+ * agent option, whose timer every read and write of a socket in use re-arms, with a `timeout`
+ * listener added and removed per request (a measurable share of a small call's client CPU, issue
+ * 16), each socket has one timer and a release only notes when it was freed (re-arming on every
+ * release, even with `refresh()`, moved the timer in node's lists on every call). When it fires,
+ * the timer closes a socket still free since then, waits out the rest for one freed again since,
+ * and ends for one in use (its next release arms it). Nothing runs when a socket is taken.
  */
 export function closeWhenIdle<A extends HttpAgent | HttpsAgent>(agent: A, idleMs: number): A {
+  if (idleMs <= 0) return agent;
   const keep = (agent.keepSocketAlive as unknown as KeepSocketAlive).bind(agent);
   const patched = agent as unknown as { keepSocketAlive: KeepSocketAlive };
   const fire = (socket: Tracked) => {

@@ -3,7 +3,9 @@ export {
   createHttpHandler,
   type HttpHandler,
   type HttpHandlerOptions,
+  HttpStatusOf,
   isJsonContentType,
+  statusFor,
 } from './http-handler.js';
 export {
   type HttpListener,
@@ -19,6 +21,4 @@ export {
   type HttpTransportOptions,
   httpTransport,
 } from './http-transport.js';
-export { mapHttpError } from './map-error.js';
-export { parseRetryAfter } from './retry-after.js';
-export { HttpStatusOf, statusFor } from './status.js';
+export { mapHttpError, parseRetryAfter } from './map-error.js';

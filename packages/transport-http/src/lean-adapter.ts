@@ -16,18 +16,16 @@ import {
   CanceledError,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import type { HttpAnswer } from './read-response.js';
+import type { HttpAnswer } from './map-error.js';
 
 /**
- * One request's headers: the request's own object, or its own flat list of names and values
- * (`[name, value, name, value…]`, with `Host`, no name twice). A Content-Length is added to
- * either. node:http writes a list as it is, without the per-header `setHeader` (lower-casing,
- * an entry object per header, the Host and Expect look-ups) that an object costs; it validates
- * both alike.
+ * One request's headers (a Content-Length is added): its own object, or its own flat list
+ * `[name, value…]` with `Host`, no name twice, which node:http writes as it is, without the
+ * per-header `setHeader` work an object costs (it validates both alike).
  */
 export type LeanHeaders = Record<string, string> | string[];
 
-/** One request of the client. `headers` is the request's own object (a Content-Length is added). */
+/** One request of the client. */
 export interface LeanRequest {
   readonly url: URL;
   readonly method: string;
@@ -46,10 +44,9 @@ export interface LeanOptions {
   readonly agent: HttpAgent | HttpsAgent | undefined;
 }
 
-/** The answer of {@link leanRequest}: any status, the body as UTF-8 text. */
 export interface LeanResponse extends HttpAnswer {
   readonly statusText: string;
-  /** The response (its `headers` object is built when first read: only the axios path reads it). */
+  /** Its `headers` object is built when first read: only the axios path reads it. */
   readonly message: IncomingMessage;
   readonly request: ClientRequest;
 }
@@ -61,10 +58,9 @@ const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, 
   AxiosError.from(error, (error as { code?: string }).code, config, request);
 
 /**
- * Starts one `node:http(s).request` on the keep-alive agent and calls `done` once: with the answer
- * (any status, the body as UTF-8 text) or with a failure in the stock adapter's shape. The
- * returned request is not ended yet (the caller writes `body` with `request.end(body)` once it has
- * registered it). No timer and no signal: the caller bounds the exchange (destroy the request).
+ * Starts one `node:http(s).request` and calls `done` with the answer (any status, the body as
+ * UTF-8 text) or a failure in the stock adapter's shape. The caller ends the request with `body`
+ * once it has registered it, and bounds the exchange (no timer, no signal here).
  */
 export function startLeanRequest(
   {
@@ -129,11 +125,9 @@ export function startLeanRequest(
 }
 
 /**
- * One `node:http(s).request` on the keep-alive agent, the body read as UTF-8 text: what a JSON-RPC
- * POST without redirects needs, and nothing of what axios's stock adapter adds (follow-redirects,
- * proxies, streams, decompression, progress events, form data), which is most of a small call's
- * client cost. Failures keep the stock adapter's shape (an `AxiosError` with the Node.js code,
- * `request`, and `timeout of N ms exceeded` / `ECONNABORTED`), so `mapHttpError` maps both alike.
+ * One `node:http(s).request`, bounded by `timeoutMs` and `signal`, without what axios's stock
+ * adapter adds (redirects, proxies, streams, decompression), most of a small call's client cost.
+ * Failures keep the stock adapter's shape, so `mapHttpError` maps both alike.
  */
 export function leanRequest(
   lean: LeanRequest,
@@ -157,9 +151,8 @@ export function leanRequest(
     const onAbort = () => finish(new CanceledError(undefined, config, request));
     const request = startLeanRequest(lean, { maxBytes, agent }, finish, config);
     signal?.addEventListener('abort', onAbort);
-    if (timeoutMs > 0) {
+    if (timeoutMs > 0)
       timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
-    }
     request.end(lean.body);
   });
 }
@@ -173,10 +166,7 @@ export function timeoutError(
   return new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, request);
 }
 
-/**
- * The request through `axios.request` (a user's instance, or the transport's own once something
- * was installed on it): the settings the transport needs on every request, whatever the instance's.
- */
+/** The request through `axios.request`, with the settings the transport needs whatever the instance's. */
 export async function axiosRequest(
   client: AxiosInstance,
   { url, method, headers, body, timeoutMs, signal }: LeanRequest,
@@ -204,11 +194,7 @@ export async function axiosRequest(
   return { status, body: text, retryAfter: answered['retry-after'] };
 }
 
-/**
- * The axios adapter of the instance the transport creates: {@link leanRequest} under axios's
- * request pipeline (interceptors, transforms, `validateStatus`), which runs only once something
- * was installed on that instance (see {@link pipelineSkipper}).
- */
+/** The axios adapter of the transport's own instance: {@link leanRequest} under axios's pipeline. */
 export const leanAdapter: AxiosAdapter = async (config) => {
   const url = new URL(config.url ?? '', config.baseURL);
   const { data, validateStatus } = config;
@@ -228,26 +214,18 @@ export const leanAdapter: AxiosAdapter = async (config) => {
     },
     config,
   );
-  const { status, request } = answer;
+  const { status, statusText, request } = answer;
   const headers = AxiosHeaders.from(answer.message.headers as Record<string, string>);
-  const response: AxiosResponse = {
-    data: answer.body,
-    status,
-    statusText: answer.statusText,
-    headers,
-    config,
-    request,
-  };
+  const response: AxiosResponse = { data: answer.body, status, statusText, headers, config, request };
   if (!status || !validateStatus || validateStatus(status)) return response;
   const code = status >= 400 && status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
   throw new AxiosError(`Request failed with status code ${status}`, code, config, request, response);
 };
 
 /**
- * For the instance the transport creates: whether a request may skip axios's pipeline and go to
- * {@link leanRequest} directly. True until an interceptor is installed or the instance's
- * `defaults` are read or replaced (from then on every request runs the whole pipeline, so that
- * what was configured takes effect).
+ * For the transport's own instance: whether a request may skip axios's pipeline (config merging,
+ * headers, transforms). True until an interceptor is installed or the instance's `defaults` are
+ * read or replaced: from then on every request runs the pipeline, so that what was set takes effect.
  */
 export function pipelineSkipper(instance: AxiosInstance): () => boolean {
   let touched = false;
