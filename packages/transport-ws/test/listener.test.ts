@@ -234,6 +234,18 @@ describe('wsListener: connections', () => {
     expect(await timeClose(undefined)).toBeGreaterThanOrEqual(closeTimeoutMs - 50);
   });
 
+  it('server.close() with no handler running closes gracefully: it waits closeTimeoutMs for a silent peer', async () => {
+    const closeTimeoutMs = 400;
+    const listener = wsListener({ port: 0, closeTimeoutMs });
+    const server = createServer({ methods });
+    await server.listen(listener);
+    const peer = await silentPeer(Number(new URL(listener.urls[0]!).port));
+    cleanups.push(() => peer.socket.destroy());
+    const started = Date.now();
+    await server.close(); // a drain timeout of 0, but nothing to abort: not forced (README)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(closeTimeoutMs - 50);
+  });
+
   it('close({ forced }) also cuts a connection whose graceful close (idle timeout) is under way', async () => {
     const listener = wsListener({ port: 0, closeTimeoutMs: 1_500, idleTimeoutMs: 100 });
     const server = createServer({ methods });

@@ -92,7 +92,8 @@ export function metadataFromHeaders(get: (name: string) => string | undefined | 
 /**
  * {@link metadataFromHeaders} of a record of lower-case header names (node:http's `req.headers`,
  * a broker message's `headerRecord`), without a lookup function: the same metadata for the same
- * values (a value that is not a string, node:http's `set-cookie` array, is dropped by every field).
+ * string values. An array (node:http's `set-cookie`) is dropped by every field; a number or `true`
+ * (never in those records) is read as {@link sanitizeMetadata} reads it.
  */
 export function metadataFromRecord(headers: Readonly<Record<string, unknown>>): WireMetadata {
   return Sanitized.mark(
