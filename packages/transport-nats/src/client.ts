@@ -118,7 +118,13 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw connectionClosed(url);
       const { subject, connection, release } = acquire(url, connectOpts);
-      const fixedLines = encodeHeaderLines(connectOpts.headers);
+      let fixedLines: string;
+      try {
+        fixedLines = encodeHeaderLines(connectOpts.headers);
+      } catch (error) {
+        void release().catch(() => {}); // an endpoint refused for its headers holds no connection
+        throw error;
+      }
       return new NatsClientConnection(url, subject, connection, fixedLines, settings, release);
     },
     discover(url: string, discoverOpts: DiscoverOptions): () => void {

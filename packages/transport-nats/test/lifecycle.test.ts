@@ -139,6 +139,18 @@ describe('NATS lifecycle (issue 16)', () => {
     expect(performance.now() - started).toBeLessThan(3 * 300 + 1_000 + 500);
   });
 
+  it('an endpoint refused for its headers holds no connection: no connect attempts after the refusal', async () => {
+    const broker = await fakeBroker('drop'); // every attempt fails at once; a held connection retries every ~250 ms
+    const transport = natsTransport();
+    cleanup.push(async () => transport.close?.());
+    const url = `${broker.url}/headers`;
+    const options = { clock: systemClock, random: defaultRandom, headers: { 'bad name': 'x' } };
+    expect(() => transport.connect(url, options)).toThrow(/invalid NATS header name/);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // at most the one attempt begun before the refusal (a leaked connection makes about five)
+    expect(broker.accepted).toBeLessThanOrEqual(1);
+  });
+
   it('waits on the injected clock: nothing fails before the manual clock passes connectWaitMs', async () => {
     const broker = await fakeBroker('silent');
     const clock = new ManualClock();
