@@ -101,10 +101,7 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   let closed = false;
 
   /** The connection of the endpoint's server set (opened by its first user, whose clock and random serve it). */
-  const acquire = (
-    { servers, scheme, key }: NatsEndpoint,
-    { clock, random }: ConnectOptions | DiscoverOptions,
-  ) =>
+  const acquire = ({ servers, scheme, key }: NatsEndpoint, { clock, random }: ConnectOptions) =>
     shared.acquire(existing ? 'existing' : key, () => {
       const tls = connectOptions.tls === undefined && scheme === 'tls' ? {} : connectOptions.tls;
       const perServerSet = { ...connectOptions, servers: [...servers], tls: withIpIdentity(tls, servers) };
