@@ -32,7 +32,7 @@ import {
   SharedConnection,
   type SharedConnectionOwner,
 } from './shared-connection.js';
-import { parseNatsUrl, withIpIdentity } from './url.js';
+import { type NatsEndpoint, parseNatsUrl, withIpIdentity } from './url.js';
 import { encodeHeaderLines, requestHeaders } from './wire-headers.js';
 
 /** Options of {@link natsTransport}: nats.js connection options plus the transport's own. */
@@ -100,16 +100,13 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
   const settings = { servicePing, metaInBody: metadataIn === 'body' };
   let closed = false;
 
-  /** The connection of the URL's server set (opened by its first user, whose clock and random serve it). */
-  const acquire = (url: string, { clock, random }: ConnectOptions | DiscoverOptions) => {
-    const { servers, scheme, subject, key } = parseNatsUrl(url);
-    const { value: connection, release } = shared.acquire(existing ? 'existing' : key, () => {
+  /** The connection of the endpoint's server set (opened by its first user, whose clock and random serve it). */
+  const acquire = ({ servers, scheme, key }: NatsEndpoint, { clock, random }: ConnectOptions) =>
+    shared.acquire(existing ? 'existing' : key, () => {
       const tls = connectOptions.tls === undefined && scheme === 'tls' ? {} : connectOptions.tls;
       const perServerSet = { ...connectOptions, servers: [...servers], tls: withIpIdentity(tls, servers) };
       return new SharedConnection(perServerSet, existing, { clock, random, connectWaitMs });
     });
-    return { subject, connection, release };
-  };
 
   return {
     name: 'nats',
@@ -117,20 +114,17 @@ export function natsTransport(options: NatsTransportOptions = {}): NatsTransport
     listen: (url) => listenNatsUrl(url, server, options),
     connect(url: string, connectOpts: ConnectOptions): ClientConnection {
       if (closed) throw connectionClosed(url);
-      const { subject, connection, release } = acquire(url, connectOpts);
-      let fixedLines: string;
-      try {
-        fixedLines = encodeHeaderLines(connectOpts.headers);
-      } catch (error) {
-        void release().catch(() => {}); // an endpoint refused for its headers holds no connection
-        throw error;
-      }
-      return new NatsClientConnection(url, subject, connection, fixedLines, settings, release);
+      const endpoint = parseNatsUrl(url);
+      // (Before the connection is acquired: an endpoint refused for its headers holds none.)
+      const fixedLines = encodeHeaderLines(connectOpts.headers);
+      const { value, release } = acquire(endpoint, connectOpts);
+      return new NatsClientConnection(url, endpoint.subject, value, fixedLines, settings, release);
     },
     discover(url: string, discoverOpts: DiscoverOptions): () => void {
       if (closed || discoveryOptions === false) return () => {};
-      const { subject, connection, release } = acquire(url, discoverOpts);
-      return discoverInstances(url, subject, connection, discoverOpts, discoveryOptions, release);
+      const endpoint = parseNatsUrl(url);
+      const { value, release } = acquire(endpoint, discoverOpts);
+      return discoverInstances(url, endpoint.subject, value, discoverOpts, discoveryOptions, release);
     },
     async close() {
       closed = true;

@@ -218,8 +218,8 @@ class NatsListener implements NatsServerListener {
   }
 
   private onMessage(stats: ServiceEndpointCounters, error: Error | null, msg: Msg): void {
-    const dispatcher = this.dispatcher;
-    if (error !== null || dispatcher === undefined) return;
+    if (error !== null) return;
+    const dispatcher = this.dispatcher!; // (set before the subscriptions are made)
     const started = performance.now();
     const incoming = new HeaderIncoming('nats', headerRecord(msg.headers));
     // An answer ready at once (every handler returned synchronously) is published at once.

@@ -36,11 +36,9 @@ export const notOpenInTime = (endpoint: string, waitMs: number, status: string, 
 export const publishFailed = (error: unknown, endpoint: string) =>
   new NotSentError(`NATS publish failed: ${reason(error)}`, { endpoint, cause: error });
 
-/** A waiting-for-open error of the shared connection, re-addressed to one endpoint. */
-export const forEndpoint = (error: RpcError, endpoint: string): RpcError =>
-  error.endpoint === undefined
-    ? new NotSentError(error.message, { endpoint, cause: error.cause ?? error })
-    : error;
+/** A waiting-for-open error of the shared connection (it names no endpoint), re-addressed to one endpoint. */
+export const forEndpoint = (error: RpcError, endpoint: string) =>
+  new NotSentError(error.message, { endpoint, cause: error.cause ?? error });
 
 export const noResponders = (endpoint: string) =>
   new RejectedError('no responders: no service instance subscribes to this subject', { endpoint });

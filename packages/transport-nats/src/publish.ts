@@ -1,4 +1,4 @@
-import type { NatsConnection, PublishOptions } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 
 /**
  * What nats.js's connection (`NatsConnectionImpl`) keeps in its `protocol` handler and
@@ -19,15 +19,15 @@ const usable = (protocol: Partial<ProtocolHandler> | undefined): protocol is Pro
   typeof protocol.outMsgs === 'number';
 
 /**
- * Publishes on one nats.js connection. A message without headers ({@link frame}) is written as
+ * Publishes on one nats.js connection. A message without headers is written as
  * `PUB <subject> [reply] <bytes>\r\n<body>\r\n` text; the frames of one turn are encoded together
  * (one pooled `Buffer.from`, where nats.js's `publish` encodes each command line with a fresh
  * `TextEncoder` array and queues three buffers) into nats.js's outbound buffer in a microtask at
  * the end of the turn (nats.js writes it to the socket one microtask later, as for its own
- * `publish`). What nats.js would refuse or treat otherwise (a closed or draining connection, a body
- * over `max_payload`), and every message of a connection without these internals (another nats.js
- * version, a user's own `NatsConnection`), goes through its `publish` and throws as usual.
- * {@link publish} (headers) first hands over the frames queued before it: the order is kept.
+ * `publish`). A message with headers, what nats.js would refuse or treat otherwise (a closed or
+ * draining connection, a body over `max_payload`), and every message of a connection without these
+ * internals (another nats.js version, a user's own `NatsConnection`), goes through its `publish`
+ * (after the frames queued before it: the order is kept) and throws as usual.
  * Subjects are not checked again: callers pass validated ones, or reply subjects of their own inbox
  * or of the broker.
  */
@@ -42,8 +42,8 @@ export class FramePublisher {
   }
 
   /** Publishes `body` (JSON text) to `subject`, with `reply` as its reply subject if given. */
-  frame(subject: string, reply: string | undefined, body: string): void {
-    const protocol = this.protocol;
+  frame(subject: string, reply: string | undefined, body: string, headers?: MsgHdrs): void {
+    const protocol = headers === undefined ? this.protocol : undefined;
     const bytes = protocol === undefined ? 0 : Buffer.byteLength(body);
     const max = protocol?.info?.max_payload;
     if (
@@ -53,7 +53,9 @@ export class FramePublisher {
       max === undefined ||
       bytes > max
     ) {
-      this.publish(subject, Buffer.from(body), reply === undefined ? undefined : { reply });
+      this.handOver();
+      // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use on a string.
+      this.nc.publish(subject, Buffer.from(body), { reply, headers });
       return;
     }
     protocol.outBytes += bytes;
@@ -63,12 +65,6 @@ export class FramePublisher {
       reply === undefined
         ? `PUB ${subject} ${bytes}\r\n${body}\r\n`
         : `PUB ${subject} ${reply} ${bytes}\r\n${body}\r\n`;
-  }
-
-  /** nats.js's `publish`, after the frames queued before it. */
-  publish(subject: string, payload: Uint8Array | string, options?: Partial<PublishOptions>): void {
-    this.handOver();
-    this.nc.publish(subject, payload, options);
   }
 
   /** Hands the queued frames to nats.js (which writes them to the socket). */

@@ -230,36 +230,24 @@ export class SharedConnection {
       return this.whenOpen(owner.url, bounds, (left) =>
         this.request(owner, subject, body, headers, left, expect),
       );
-    if (expect === undefined) {
-      try {
-        if (headers === undefined) publisher.frame(subject, undefined, body);
-        // Buffer.from: a slice of Node's pool, cheaper than the TextEncoder nats.js would use on a string.
-        else publisher.publish(subject, Buffer.from(body), { headers });
-        return SENT;
-      } catch (error) {
-        return Promise.reject(errors.publishFailed(error, owner.url));
-      }
+    let token: string | undefined;
+    let sent: Promise<Reply | undefined> = SENT;
+    if (expect !== undefined) {
+      // A batch gets a token of its own (a duplicate batch reply could not be told from its answer).
+      const free = expect === BATCH ? undefined : this.tokens.reuse();
+      const call = (token = free ?? this.tokens.fresh());
+      sent = new Promise((resolve, reject) => {
+        const context: RequestContext = { owner, subject, expect, reused: free !== undefined };
+        this.pending.add(call, context, Math.max(1, bounds.timeoutMs), bounds, resolve, reject);
+      });
     }
-    // A batch gets a token of its own (a duplicate batch reply could not be told from its answer).
-    const free = expect === BATCH ? undefined : this.tokens.reuse();
-    const token = free ?? this.tokens.fresh();
-    return new Promise((resolve, reject) => {
-      this.pending.add(
-        token,
-        { owner, subject, expect, reused: free !== undefined },
-        Math.max(1, bounds.timeoutMs),
-        bounds,
-        resolve,
-        reject,
-      );
-      const reply = this.replyPrefix + token;
-      try {
-        if (headers === undefined) publisher.frame(subject, reply, body);
-        else publisher.publish(subject, Buffer.from(body), { reply, headers });
-      } catch (error) {
-        this.pending.reject(token, errors.publishFailed(error, owner.url));
-      }
-    });
+    try {
+      publisher.frame(subject, token === undefined ? undefined : this.replyPrefix + token, body, headers);
+    } catch (error) {
+      if (token === undefined) return Promise.reject(errors.publishFailed(error, owner.url));
+      this.pending.reject(token, errors.publishFailed(error, owner.url));
+    }
+    return sent;
   }
 
   /**

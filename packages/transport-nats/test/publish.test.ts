@@ -72,7 +72,7 @@ describe('NATS frame publisher', () => {
         frames.frame('frames.order', undefined, '1');
         frames.frame('frames.order', undefined, '2');
         expect(commands).toEqual([]); // queued until the end of the turn
-        frames.publish('frames.order', '3', { headers: headers() });
+        frames.frame('frames.order', undefined, '3', headers());
         frames.frame('frames.order', undefined, '4');
       });
       expect(messages.map((msg) => msg.string())).toEqual(['1', '2', '3', '4']);
@@ -112,7 +112,7 @@ describe('NATS frame publisher', () => {
     publish('frames.w', undefined, '{}');
     expect(calls).toEqual([
       ['frames.w', Buffer.from('{"a":"é"}'), { reply: '_INBOX.w.1' }],
-      ['frames.w', Buffer.from('{}'), undefined],
+      ['frames.w', Buffer.from('{}'), { reply: undefined, headers: undefined }],
     ]);
   });
 });

@@ -84,6 +84,9 @@ describe('NATS reply tokens', () => {
     replySubjects.length = 0;
     const client = clientFor('slow.echo');
     try {
+      // Open first (answered at once, not recorded): on a loaded machine the connection may take
+      // longer than the next call's 100 ms, which then fails not-sent and is never published.
+      await expect(client.call('warm-up')).resolves.toBe('pong');
       await expect(client.call('echo', ['late'], { deadlineMs: 100 })).rejects.toMatchObject({
         kind: 'timeout',
       });
