@@ -26,18 +26,21 @@ const maskPool = Buffer.alloc(8_192);
 let maskAt = maskPool.length;
 
 /**
- * A client's `ws.send(text)`, with the TCP socket corked until the end of the tick so that the
- * frames of the calls of one tick leave in one `writev`; `alone` (the only call in flight) is
- * sent at once, uncorked.
+ * Sends `text` as a text frame ({@link sendText}) with the TCP socket corked until the end of the
+ * tick, so that the frames of one tick leave in one `writev`, unless `alone` (the only frame owed:
+ * sent at once); `flushed` uncorks it then. True if the frame waits for the end of the tick
+ * (corked by an earlier send of this tick too: ws uncorks its own at once).
  */
-export function corkedSend(ws: WebSocket, text: string, alone: boolean): void {
+export function corkedSend(ws: WebSocket, text: string, masked: boolean, alone: boolean, flushed = uncork) {
   const socket = tcpSocketOf(ws);
-  // Corked already means corked by an earlier send of this tick (ws uncorks its own at once).
-  if (!alone && socket !== undefined && socket.writableCorked === 0) {
+  let corked = socket !== undefined && socket.writableCorked > 0;
+  if (!corked && !alone && socket !== undefined) {
     socket.cork();
-    process.nextTick(uncork, socket);
+    process.nextTick(flushed, socket);
+    corked = true;
   }
-  sendText(ws, text, true, socket);
+  sendText(ws, text, masked, socket);
+  return corked;
 }
 
 /** `ws.send(text)` as a text frame written by {@link writeFrame} (a client's `masked`), else by ws. */
