@@ -26,21 +26,18 @@ const maskPool = Buffer.alloc(8_192);
 let maskAt = maskPool.length;
 
 /**
- * Sends `text` as a text frame ({@link sendText}) with the TCP socket corked until the end of the
- * tick, so that the frames of one tick leave in one `writev`, unless `alone` (the only frame owed:
- * sent at once); `flushed` uncorks it then. True if the frame waits for the end of the tick
- * (corked by an earlier send of this tick too: ws uncorks its own at once).
+ * A client's `ws.send(text)`, with the TCP socket corked until the end of the tick so that the
+ * frames of the calls of one tick leave in one `writev`; `alone` (the only call in flight) is
+ * sent at once, uncorked.
  */
-export function corkedSend(ws: WebSocket, text: string, masked: boolean, alone: boolean, flushed = uncork) {
+export function corkedSend(ws: WebSocket, text: string, alone: boolean): void {
   const socket = tcpSocketOf(ws);
-  let corked = socket !== undefined && socket.writableCorked > 0;
-  if (!corked && !alone && socket !== undefined) {
+  // Corked already means corked by an earlier send of this tick (ws uncorks its own at once).
+  if (!alone && socket !== undefined && socket.writableCorked === 0) {
     socket.cork();
-    process.nextTick(flushed, socket);
-    corked = true;
+    process.nextTick(uncork, socket);
   }
-  sendText(ws, text, masked, socket);
-  return corked;
+  sendText(ws, text, true, socket);
 }
 
 /** `ws.send(text)` as a text frame written by {@link writeFrame} (a client's `masked`), else by ws. */

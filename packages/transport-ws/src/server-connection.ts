@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import type { Socket } from 'node:net';
 import {
   type Dispatcher,
   ErrorCodes,
@@ -13,7 +12,7 @@ import {
   type WriteBackpressureOptions,
 } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
-import { corkedSend, tcpSocketOf, unparsedBytesOf } from './corked-send.js';
+import { sendText, tcpSocketOf, unparsedBytesOf } from './corked-send.js';
 
 /** JSON-RPC travels in text frames: a binary frame is refused -32600 (the connection stays open). */
 const BINARY_FRAME_REFUSED = JSON.stringify(
@@ -36,6 +35,8 @@ export class ServerConnection extends PeerActivity {
   readonly closed: Promise<void>;
   /** Requests whose reply was sent in this tick (written once the socket is uncorked). */
   private heldUnflushed = 0;
+  /** The underlying TCP socket is corked by this connection until the end of the tick. */
+  private flushing = false;
   /** Answers ready at once whose reply waits for the end of their chunk (see `onMessage`). */
   private deferred = 0;
 
@@ -152,17 +153,25 @@ export class ServerConnection extends PeerActivity {
       this.written(held);
       return;
     }
-    if (corkedSend(socket, body, false, this.backpressure.inFlight <= held, this.flushTick))
+    if (this.flushing || this.backpressure.inFlight > held) {
+      if (!this.flushing) {
+        this.flushing = true;
+        tcpSocketOf(socket)?.cork();
+        process.nextTick(this.flushTick);
+      }
       this.heldUnflushed += held;
-    else this.handedOver(held);
+    }
+    sendText(socket, body, false);
+    if (!this.flushing) this.handedOver(held);
     this.backpressure.sent();
   }
 
   /** End of the tick: uncorks; the replies sent in it are written. */
-  private readonly flushTick = (tcp: Socket): void => {
-    tcp.uncork();
+  private readonly flushTick = (): void => {
+    this.flushing = false;
     const held = this.heldUnflushed;
     this.heldUnflushed = 0;
+    tcpSocketOf(this.socket)?.uncork();
     this.handedOver(held);
   };
 

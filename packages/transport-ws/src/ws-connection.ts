@@ -209,14 +209,16 @@ export class WsConnection implements ClientConnection {
     const reject = captured.reject!;
     const call: WsCall = { frame, timeoutMs: options.timeoutMs, callerId, batch, oneWay, written: false };
     const waitMs = call.timeoutMs + BACKSTOP_GRACE_MS;
-    const open = this.life.status === 'open';
-    const refusal = open ? undefined : this.life.refusal(options);
+    if (this.life.status === 'open') {
+      this.pending.add(key, call, waitMs, options, resolve, reject, options.startedAt);
+      this.write(key, call);
+      return promise;
+    }
+    const refusal = this.life.refusal(options);
     if (refusal !== undefined) reject(refusal);
     else {
-      const abort = open ? options : options.signal;
-      this.pending.add(key, call, waitMs, abort, resolve, reject, options.startedAt);
-      if (open) this.write(key, call);
-      else this.life.enqueue(key);
+      this.pending.add(key, call, waitMs, options.signal, resolve, reject, options.startedAt);
+      this.life.enqueue(key);
     }
     return promise;
   }
@@ -232,7 +234,7 @@ export class WsConnection implements ClientConnection {
       call.written = true;
       try {
         // The only call in flight (c = 1) is sent at once; with others, frames of one tick are corked together.
-        corkedSend(socket, call.frame, true, this.pending.size === 1);
+        corkedSend(socket, call.frame, this.pending.size === 1);
       } catch (cause) {
         error = errors.sendFailed(this.url, cause);
       }
