@@ -127,13 +127,8 @@ export class WsConnection implements ClientConnection {
       clock: connectOptions.clock,
       intervalMs: options.heartbeatIntervalMs,
       timeoutMs: options.heartbeatTimeoutMs,
-      ping: () => {
-        try {
-          this.life.connection?.ping();
-        } catch {
-          // The socket is closing; 'close' follows.
-        }
-      },
+      // ws throws only on a socket still connecting; one attached never is (closing: ws ignores it).
+      ping: () => this.life.connection?.ping(),
       silent: (silentMs) => this.life.drop(errors.peerSilent(url, silentMs, options.heartbeatTimeoutMs)),
     });
   }
@@ -252,13 +247,8 @@ export class WsConnection implements ClientConnection {
         return reject(errors.notOpen(this.url, 'the socket is not open'));
       }
       if (options.signal.aborted) return reject(errors.noPong(this.url));
-      const key = this.nextPing++;
-      this.pings.add(key, undefined, options.timeoutMs, options.signal, resolve, reject);
-      try {
-        socket.ping();
-      } catch (error) {
-        this.pings.reject(key, errors.pingFailed(this.url, error));
-      }
+      this.pings.add(this.nextPing++, undefined, options.timeoutMs, options.signal, resolve, reject);
+      socket.ping(); // an attached socket: ws does not throw (see the heartbeat's)
     });
   }
 
