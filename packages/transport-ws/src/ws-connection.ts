@@ -254,9 +254,9 @@ export class WsConnection implements ClientConnection {
 
   async close(): Promise<void> {
     this.onClose();
-    // Only an attached socket is returned: open, or closing already (never connecting).
+    // Only an attached socket is returned: open or closing (its 'close' detaches it; never connecting).
     const socket = this.life.close();
-    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
+    if (socket === undefined) return;
     await new Promise<void>((resolve) => {
       const timer = this.connectOptions.clock.setTimeout(resolve, CLOSE_WAIT_MS);
       socket.once('close', () => {
