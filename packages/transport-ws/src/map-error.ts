@@ -31,11 +31,6 @@ export function sendFailed(endpoint: string, error: unknown): NotSentError {
   return new NotSentError('the socket refused the message', { endpoint, cause: error });
 }
 
-/** `ws` threw on ping. */
-export function pingFailed(endpoint: string, error: unknown): NotSentError {
-  return new NotSentError('the ping could not be sent', { endpoint, cause: error });
-}
-
 export function upgradeRefused(endpoint: string, httpStatus: number): NotSentError {
   const message = `the server refused the WebSocket upgrade with HTTP ${httpStatus}`;
   return new NotSentError(message, { endpoint, data: { httpStatus } });

@@ -46,8 +46,6 @@ export class ServerConnection extends PeerActivity {
     private readonly dispatcher: Dispatcher,
     credentials: IncomingCredentials,
     remoteAddress: string | undefined,
-    /** Called once when the socket closed and every handler of it settled or was aborted. */
-    onClosed: () => void,
   ) {
     // Its lastActiveAt is on Date.now()'s scale: the listener's table measures idle time on it.
     super();
@@ -83,7 +81,6 @@ export class ServerConnection extends PeerActivity {
         this.backpressure.stop();
         clearTimeout(this.closeTimer);
         this.controller.abort(new Error('the connection closed'));
-        onClosed();
         resolve();
       }),
     );

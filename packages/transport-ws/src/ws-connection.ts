@@ -17,6 +17,7 @@ import {
 import { PersistentConnection, requestText, SilenceWatch } from '@resilient-rpc/core/transport';
 import WebSocket from 'ws';
 import { corkedSend } from './corked-send.js';
+import { CloseCodes } from './defaults.js';
 import * as errors from './map-error.js';
 import type { ResolvedWsClientOptions } from './ws-transport.js';
 
@@ -74,6 +75,8 @@ export class WsConnection implements ClientConnection {
     readonly url: string,
     private readonly options: ResolvedWsClientOptions,
     private readonly connectOptions: ConnectOptions,
+    /** Called when `close()` is (the transport forgets the connection). */
+    private readonly onClose: () => void = () => {},
   ) {
     // A queued call leaves the queue as it settles, so that `maxQueued` counts live calls only.
     const settled = (call: PendingCall<Answer, WsCall>) => {
@@ -103,7 +106,7 @@ export class WsConnection implements ClientConnection {
         stableAfterMs: options.stableAfterMs,
       },
       maxQueued: options.maxQueued,
-      open: (signal) => this.openSocket(signal),
+      open: () => this.openSocket(),
       attached: (socket) => this.attach(socket),
       detached: (socket) => {
         this.silence.stop();
@@ -124,13 +127,8 @@ export class WsConnection implements ClientConnection {
       clock: connectOptions.clock,
       intervalMs: options.heartbeatIntervalMs,
       timeoutMs: options.heartbeatTimeoutMs,
-      ping: () => {
-        try {
-          this.life.connection?.ping();
-        } catch {
-          // The socket is closing; 'close' follows.
-        }
-      },
+      // ws throws only on a socket still connecting; one attached never is (closing: ws ignores it).
+      ping: () => this.life.connection?.ping(),
       silent: (silentMs) => this.life.drop(errors.peerSilent(url, silentMs, options.heartbeatTimeoutMs)),
     });
   }
@@ -242,46 +240,37 @@ export class WsConnection implements ClientConnection {
 
   ping(options: PingOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      // The socket is the life cycle's only while it is open.
       const socket = this.life.connection;
-      if (this.life.status !== 'open' || socket === undefined) {
+      if (socket === undefined) {
         this.life.ensureConnecting();
         return reject(errors.notOpen(this.url, 'the socket is not open'));
       }
       if (options.signal.aborted) return reject(errors.noPong(this.url));
-      const key = this.nextPing++;
-      this.pings.add(key, undefined, options.timeoutMs, options.signal, resolve, reject);
-      try {
-        socket.ping();
-      } catch (error) {
-        this.pings.reject(key, errors.pingFailed(this.url, error));
-      }
+      this.pings.add(this.nextPing++, undefined, options.timeoutMs, options.signal, resolve, reject);
+      socket.ping(); // an attached socket: ws does not throw (see the heartbeat's)
     });
   }
 
-  /** @internal Whether `close()` was called (a connection that gave up also reports `closed`). */
-  get closedByOwner(): boolean {
-    return this.life.closed;
-  }
-
   async close(): Promise<void> {
+    this.onClose();
+    // Only an attached socket is returned: open or closing (its 'close' detaches it; never connecting).
     const socket = this.life.close();
-    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
+    if (socket === undefined) return;
     await new Promise<void>((resolve) => {
       const timer = this.connectOptions.clock.setTimeout(resolve, CLOSE_WAIT_MS);
       socket.once('close', () => {
         timer.cancel();
         resolve();
       });
-      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
-      else socket.close(1000, 'client closing');
+      socket.close(CloseCodes.Normal, 'client closing');
     });
     socket.terminate(); // no closing handshake within CLOSE_WAIT_MS (nothing to do once closed)
   }
 
-  private openSocket(signal: AbortSignal): Promise<WebSocket> {
+  /** Never called once closed; a socket that opens after `close()` is terminated by the core. */
+  private openSocket(): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      if (this.life.closed || signal.aborted)
-        return reject(errors.notOpen(this.url, 'the connection is closed'));
       const socket = new WebSocket(this.url, {
         ...this.options.tls,
         headers: { ...this.options.headers, ...this.connectOptions.headers },
@@ -292,10 +281,11 @@ export class WsConnection implements ClientConnection {
       });
       const finish = (error?: Error) => {
         for (const event of HANDSHAKE_EVENTS) socket.removeAllListeners(event);
-        if (error === undefined && !this.life.closed) return resolve(socket);
+        // From now on 'close' follows every error and reports it (a socket discarded too).
         socket.on('error', () => {});
+        if (error === undefined) return resolve(socket);
         if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
-        reject(error ?? errors.notOpen(this.url, 'the connection is closed'));
+        reject(error);
       };
       socket.on('open', () => finish());
       socket.on('error', finish);
@@ -313,9 +303,6 @@ export class WsConnection implements ClientConnection {
       while (this.pongedUpTo < this.nextPing) this.pings.resolve(this.pongedUpTo++);
     });
     socket.on('ping', () => this.heard());
-    socket.on('error', () => {
-      // 'close' always follows; the error is reported there.
-    });
     socket.on('close', (code, reason) => {
       if (this.life.connection === socket)
         this.life.drop(errors.socketClosed(this.url, code, reason.toString()));

@@ -115,6 +115,7 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
     if (!accepting || wss === undefined) return refuse(socket, 503, 'server is shutting down');
     const remoteAddress = (request.socket as Socket).remoteAddress;
     const entry = table.add(socket, remoteAddress ?? '', undefined);
+    // Its connection's own 'close' comes after this one (ws listens on the socket after us).
     socket.once('close', () => table.delete(entry));
     const { verifyUpgrade } = options;
     // Full: only an upgrade that evicts an idle connection goes on, after the verdict (an unverified
@@ -130,13 +131,9 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         table.delete(entry);
         return refuse(socket, 503, entry.refusal);
       }
+      // Its callback runs within handleUpgrade (no verifyClient): still accepting, dispatcher set.
       wss.handleUpgrade(request, socket, head, (ws) => {
-        if (!accepting || dispatcher === undefined) {
-          ws.close(CloseCodes.GoingAway, 'server is shutting down');
-          return;
-        }
-        const onClosed = () => table.delete(entry);
-        entry.data = new ServerConnection(ws, o, dispatcher, credentials, remoteAddress, onClosed);
+        entry.data = new ServerConnection(ws, o, dispatcher!, credentials, remoteAddress);
         table.idle(entry);
       });
     };

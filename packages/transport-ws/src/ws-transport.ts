@@ -50,14 +50,12 @@ export function wsTransport(options: WsTransportOptions = {}): WsTransport {
     schemes: ['ws', 'wss'],
     listen: (url) => listenWsUrl(url, options.server),
     connect(url, connectOptions) {
-      const connection = new WsConnection(url, resolved, connectOptions);
-      connections.add(connection);
       // Forgotten only once closed by its owner: a connection that gave up reconnecting also
       // reports `closed`, but a later call opens it again, and `close()` must still reach it.
-      connection.onEvent((event) => {
-        if (event.type === 'status' && event.status === 'closed' && connection.closedByOwner)
-          connections.delete(connection);
-      });
+      const connection = new WsConnection(url, resolved, connectOptions, () =>
+        connections.delete(connection),
+      );
+      connections.add(connection);
       return connection;
     },
     async close() {
