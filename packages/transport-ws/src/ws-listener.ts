@@ -204,7 +204,6 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
       accepting = false;
       heartbeat.stop();
       stopSweep();
-      httpServer?.off('upgrade', onUpgrade);
       // Handlers finished or were aborted: clients see 1001 and fail what is pending. Forced (no
       // answers to wait for): cut once the 1001 is written, not waiting for the client's answer.
       const open = [...connections()];
@@ -217,6 +216,9 @@ export function wsListener(options: WsListenerOptions = {}): WsListener {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
+      // Only now: until here an upgrade is refused 503 (shutting down); without a listener node:http
+      // would answer it as a plain request, 426 Upgrade Required.
+      httpServer?.off('upgrade', onUpgrade);
     },
     get connections() {
       return [...connections()].length;

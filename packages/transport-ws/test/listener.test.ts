@@ -234,6 +234,21 @@ describe('wsListener: connections', () => {
     expect(await timeClose(undefined)).toBeGreaterThanOrEqual(closeTimeoutMs - 50);
   });
 
+  it('an upgrade that arrives while close() waits for its connections is refused 503, not 426', async () => {
+    const listener = wsListener({ port: 0, closeTimeoutMs: 1_000 });
+    const server = createServer({ methods });
+    await server.listen(listener);
+    const url = listener.urls[0]!;
+    // A peer that never answers the close frame keeps close() waiting closeTimeoutMs.
+    const peer = await silentPeer(Number(new URL(url).port));
+    cleanups.push(() => peer.socket.destroy());
+    const closing = listener.close();
+    // Before, the upgrade listener was gone by now and node:http answered the upgrade as a plain
+    // request: 426 "Upgrade Required", which tells a client to use WebSocket, not to go elsewhere.
+    await expect(RawClient.open(url)).rejects.toThrow(/503/);
+    await closing;
+  });
+
   it('server.close() with no handler running closes gracefully: it waits closeTimeoutMs for a silent peer', async () => {
     const closeTimeoutMs = 400;
     const listener = wsListener({ port: 0, closeTimeoutMs });
