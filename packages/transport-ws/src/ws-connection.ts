@@ -106,7 +106,7 @@ export class WsConnection implements ClientConnection {
         stableAfterMs: options.stableAfterMs,
       },
       maxQueued: options.maxQueued,
-      open: () => this.openSocket(),
+      open: (signal) => this.openSocket(signal),
       attached: (socket) => this.attach(socket),
       detached: (socket) => {
         this.silence.stop();
@@ -268,8 +268,11 @@ export class WsConnection implements ClientConnection {
     socket.terminate(); // no closing handshake within CLOSE_WAIT_MS (nothing to do once closed)
   }
 
-  /** Never called once closed; a socket that opens after `close()` is terminated by the core. */
-  private openSocket(): Promise<WebSocket> {
+  /**
+   * Never called once closed. `signal` aborts on `close()`: a handshake under way ends at once (not
+   * after `handshakeTimeoutMs`); a socket that opened meanwhile is terminated by the core.
+   */
+  private openSocket(signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
       const socket = new WebSocket(this.url, {
         ...this.options.tls,
@@ -279,7 +282,10 @@ export class WsConnection implements ClientConnection {
         maxPayload: this.options.maxPayload,
         followRedirects: false,
       });
+      // (The signal serves every attempt of the connection: its listener goes with the handshake.)
+      const abandon = () => socket.terminate(); // while connecting: ws emits 'error', then 'close'
       const finish = (error?: Error) => {
+        signal.removeEventListener('abort', abandon);
         for (const event of HANDSHAKE_EVENTS) socket.removeAllListeners(event);
         // From now on 'close' follows every error and reports it (a socket discarded too).
         socket.on('error', () => {});
@@ -287,6 +293,7 @@ export class WsConnection implements ClientConnection {
         if (socket.readyState !== WebSocket.CLOSED) socket.terminate();
         reject(error);
       };
+      signal.addEventListener('abort', abandon, { once: true });
       socket.on('open', () => finish());
       socket.on('error', finish);
       socket.on('close', (code) => finish(errors.closedDuringHandshake(code)));

@@ -1,4 +1,6 @@
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { defaultRandom, RpcError, systemClock } from '@resilient-rpc/core';
+import { waitFor } from '@resilient-rpc/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { type WsConnection, wsTransport } from '../src/index.js';
@@ -128,6 +130,43 @@ describe('WsConnection', () => {
     const error = await call(connection, 'echo', [1], { timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'not-sent' });
     expect(connection.status).toBe('reconnecting');
+  });
+
+  it('close() while the socket is still connecting ends its handshake at once (no socket left open)', async () => {
+    // A peer that accepts the TCP connection and never answers the upgrade: the handshake waits.
+    const accepted: Socket[] = [];
+    const peer = createNetServer((socket) => {
+      accepted.push(socket);
+      socket.resume(); // (read: the client's FIN is seen)
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => peer.close(resolve));
+    });
+    const { port } = peer.address() as AddressInfo;
+    const connection = connect(`ws://127.0.0.1:${port}/rpc`, { handshakeTimeoutMs: 20_000 });
+    cleanups.push(() => connection.close()); // (idempotent)
+    const pending = call(connection, 'echo', [1], { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    await waitFor(() => accepted.length === 1, 'the upgrade request to arrive', 5_000);
+    const gone = new Promise<number>((resolve) =>
+      accepted[0]!.once('close', () => resolve(performance.now())),
+    );
+    const closedAt = performance.now();
+    await connection.close();
+    expect(await pending).toMatchObject({ kind: 'not-sent' });
+    // Budget: the socket is ended at close(), not after the 20 s handshake timeout; bound 2 s, a
+    // margin for a loaded machine.
+    let bound: NodeJS.Timeout | undefined;
+    const goneAt = await Promise.race([
+      gone,
+      new Promise<number>((resolve) => {
+        bound = setTimeout(() => resolve(Number.POSITIVE_INFINITY), 2_000);
+      }),
+    ]);
+    clearTimeout(bound);
+    expect(goneAt - closedAt).toBeLessThan(2_000);
+    expect(connection.status).toBe('closed');
   });
 
   it('fails fast with not-sent when the wait queue is full', async () => {
