@@ -127,6 +127,25 @@ describe('wsListener: connections', () => {
     await expect(RawClient.open(url.replace('/ws', '/other'))).rejects.toThrow(/404/);
   });
 
+  it('leaves a shared node:http server without its upgrade handler once closed (twice: idempotent)', async () => {
+    const http = createHttpServer((_request, response) => response.end('http handler'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => http.close(resolve)));
+    const listener = wsListener({ server: http, path: '/ws' });
+    const server = createServer({ methods });
+    await server.listen(listener);
+    const client = await RawClient.open(listener.urls[0]!);
+    cleanups.push(() => client.close());
+    expect(http.listenerCount('upgrade')).toBe(1);
+    const closing = listener.close();
+    expect(http.listenerCount('upgrade')).toBe(1); // until the close is done: upgrades get 503
+    await closing;
+    expect(http.listenerCount('upgrade')).toBe(0);
+    await listener.close();
+    expect(http.listenerCount('upgrade')).toBe(0);
+    expect(http.listening).toBe(true); // not ours to close
+  });
+
   it('aborts the handlers of a connection when it closes', async () => {
     let aborted: unknown;
     const started = await startServer();
