@@ -26,7 +26,7 @@ import type { HttpAnswer } from './map-error.js';
 export type LeanHeaders = Record<string, string> | string[];
 
 /** One request of the client. */
-export interface LeanRequest {
+interface LeanRequest {
   readonly url: URL;
   readonly method: string;
   readonly headers: Record<string, string>;
@@ -129,7 +129,7 @@ export function startLeanRequest(
  * adapter adds (redirects, proxies, streams, decompression), most of a small call's client cost.
  * Failures keep the stock adapter's shape, so `mapHttpError` maps both alike.
  */
-export function leanRequest(
+function leanRequest(
   lean: LeanRequest,
   { clock, maxBytes, agent }: LeanOptions,
   config?: InternalAxiosRequestConfig,
