@@ -81,47 +81,84 @@ export function startLeanRequest(
     else headers['Content-Length'] = length;
   }
   const hostname = url.hostname;
-  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-    {
-      protocol: url.protocol,
-      hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
-      port: url.port,
-      path: url.pathname + url.search,
-      method,
-      headers,
-      agent,
-    },
-    (response) => {
-      const chunks: Buffer[] = [];
-      let length = 0;
-      const bad = (message: string) =>
-        done(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
-      response.on('data', (chunk: Buffer) => {
-        length += chunk.length;
-        if (maxBytes < 0 || length <= maxBytes) chunks.push(chunk);
-        else {
-          bad(`maxContentLength size of ${maxBytes} exceeded`);
-          response.destroy();
-        }
-      });
-      response.on('error', (error) => done(fromNode(error, config, request)));
-      response.on('aborted', () => bad('stream has been aborted'));
-      response.on('end', () => {
-        const status = response.statusCode ?? 0;
-        done(undefined, {
-          status,
-          statusText: response.statusMessage ?? '',
-          message: response,
-          body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
-          // Only a refusal (503/429) is read for it (see rejectedError).
-          retryAfter: status === 503 || status === 429 ? response.headers['retry-after'] : undefined,
-          request,
-        });
-      });
-    },
-  );
-  request.on('error', (error) => done(fromNode(error, config, request)));
+  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)({
+    protocol: url.protocol,
+    hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+    port: url.port,
+    path: url.pathname + url.search,
+    method,
+    headers,
+    agent,
+  }) as Reading;
+  request[READ] = { done, maxBytes, config, chunks: [], length: 0 };
+  request.on('response', onResponse);
+  request.on('error', onRequestError);
   return request;
+}
+
+/**
+ * A lean request: what its listeners read and fill. They are shared by every request (`this` is
+ * the request or its response, whose `req` is the request): no closures made per request.
+ */
+const READ = Symbol('read');
+type Reading = ClientRequest & {
+  [READ]: {
+    readonly done: (error: Error | undefined, response?: LeanResponse) => void;
+    readonly maxBytes: number;
+    readonly config: InternalAxiosRequestConfig | undefined;
+    readonly chunks: Buffer[];
+    length: number;
+  };
+};
+type Answer = IncomingMessage & { readonly req: Reading };
+
+function onResponse(this: Reading, response: IncomingMessage): void {
+  response.on('data', onData);
+  response.on('error', onResponseError);
+  response.on('aborted', onAborted);
+  response.on('end', onEnd);
+}
+
+function onData(this: Answer, chunk: Buffer): void {
+  const read = this.req[READ];
+  read.length += chunk.length;
+  if (read.maxBytes < 0 || read.length <= read.maxBytes) read.chunks.push(chunk);
+  else {
+    bad(this.req, `maxContentLength size of ${read.maxBytes} exceeded`);
+    this.destroy();
+  }
+}
+
+function onEnd(this: Answer): void {
+  const request = this.req;
+  const { chunks, length, done } = request[READ];
+  const status = this.statusCode ?? 0;
+  done(undefined, {
+    status,
+    statusText: this.statusMessage ?? '',
+    message: this,
+    body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
+    // Only a refusal (503/429) is read for it (see rejectedError).
+    retryAfter: status === 503 || status === 429 ? this.headers['retry-after'] : undefined,
+    request,
+  });
+}
+
+function onAborted(this: Answer): void {
+  bad(this.req, 'stream has been aborted');
+}
+
+function onResponseError(this: Answer, error: Error): void {
+  onRequestError.call(this.req, error);
+}
+
+function onRequestError(this: Reading, error: Error): void {
+  this[READ].done(fromNode(error, this[READ].config, this));
+}
+
+function bad(request: Reading, message: string): void {
+  const { done, config } = request[READ];
+  done(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
 }
 
 /**
