@@ -220,9 +220,14 @@ export class HttpConnection implements ClientConnection {
           return;
         }
       } else {
-        const signal = signalOf(abort);
-        const asked = { url, method, headers: headers as Record<string, string>, body, timeoutMs, signal };
-        axiosRequest(this.client, asked, this.options).then((answer) => done(undefined, answer), done);
+        const asked = axiosRequest(
+          this.client,
+          { url, method, headers, body },
+          timeoutMs,
+          signalOf(abort),
+          this.options,
+        );
+        asked.then((answer) => done(undefined, answer), done);
       }
       inFlight.add(
         number,

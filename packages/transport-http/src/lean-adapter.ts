@@ -25,15 +25,12 @@ import type { HttpAnswer } from './map-error.js';
  */
 export type LeanHeaders = Record<string, string> | string[];
 
-/** One request of the client. */
-interface LeanRequest {
+/** One request of the client (a Content-Length is added to its headers). */
+export interface LeanRequest {
   readonly url: URL;
   readonly method: string;
-  readonly headers: Record<string, string>;
+  readonly headers: LeanHeaders;
   readonly body: string | undefined;
-  /** Bound on the whole exchange, ms; 0: none. */
-  readonly timeoutMs: number;
-  readonly signal: AbortSignal | undefined;
 }
 
 /** What is the same for every request of one endpoint. */
@@ -51,28 +48,23 @@ export interface LeanResponse extends HttpAnswer {
   readonly request: ClientRequest;
 }
 
+type Done = (error: Error | undefined, response?: LeanResponse) => void;
+
 const identity = [(data: unknown) => data];
 const anyStatus = () => true;
 const isSet = (handler: unknown) => handler != null;
-const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, request: ClientRequest) =>
-  AxiosError.from(error, (error as { code?: string }).code, config, request);
 
 /**
- * Starts one `node:http(s).request` and calls `done` with the answer (any status, the body as
- * UTF-8 text) or a failure in the stock adapter's shape. The caller ends the request with `body`
- * once it has registered it, and bounds the exchange (no timer, no signal here).
+ * Starts one `node:http(s).request`, without what axios's stock adapter adds (redirects, proxies,
+ * streams, decompression), most of a small call's client cost, and calls `done` with the answer
+ * (any status, the body as UTF-8 text) or a failure in the stock adapter's shape, so that
+ * `mapHttpError` maps both alike. The caller ends the request with `body` once it has registered
+ * it, and bounds the exchange (no timer, no signal here).
  */
 export function startLeanRequest(
-  {
-    url,
-    method,
-    headers,
-    body,
-  }: Omit<LeanRequest, 'timeoutMs' | 'signal' | 'headers'> & {
-    readonly headers: LeanHeaders;
-  },
+  { url, method, headers, body }: LeanRequest,
   { maxBytes, agent }: Omit<LeanOptions, 'clock'>,
-  done: (error: Error | undefined, response?: LeanResponse) => void,
+  done: Done,
   config?: InternalAxiosRequestConfig,
 ): ClientRequest {
   if (body !== undefined) {
@@ -97,16 +89,16 @@ export function startLeanRequest(
 }
 
 /**
- * A lean request: what its listeners read and fill. They are shared by every request (`this` is
- * the request or its response, whose `req` is the request): no closures made per request.
+ * A lean request and what its listeners read and fill. They are shared by every request (`this`
+ * is the request, or its response, whose `req` is the request): no closures made per request.
  */
 const READ = Symbol('read');
 type Reading = ClientRequest & {
   [READ]: {
-    readonly done: (error: Error | undefined, response?: LeanResponse) => void;
-    readonly maxBytes: number;
-    readonly config: InternalAxiosRequestConfig | undefined;
-    readonly chunks: Buffer[];
+    done: Done;
+    maxBytes: number;
+    config?: InternalAxiosRequestConfig;
+    chunks: Buffer[];
     length: number;
   };
 };
@@ -124,7 +116,7 @@ function onData(this: Answer, chunk: Buffer): void {
   read.length += chunk.length;
   if (read.maxBytes < 0 || read.length <= read.maxBytes) read.chunks.push(chunk);
   else {
-    bad(this.req, `maxContentLength size of ${read.maxBytes} exceeded`);
+    fail(this.req, `maxContentLength size of ${read.maxBytes} exceeded`);
     this.destroy();
   }
 }
@@ -145,53 +137,22 @@ function onEnd(this: Answer): void {
 }
 
 function onAborted(this: Answer): void {
-  bad(this.req, 'stream has been aborted');
+  fail(this.req, 'stream has been aborted');
 }
 
 function onResponseError(this: Answer, error: Error): void {
-  onRequestError.call(this.req, error);
+  fail(this.req, error);
 }
 
 function onRequestError(this: Reading, error: Error): void {
-  this[READ].done(fromNode(error, this[READ].config, this));
+  fail(this, error);
 }
 
-function bad(request: Reading, message: string): void {
+/** Fails the request: node:http's error, or (a message) a bad response. */
+function fail(request: Reading, error: Error | string): void {
   const { done, config } = request[READ];
-  done(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
-}
-
-/**
- * One `node:http(s).request`, bounded by `timeoutMs` and `signal`, without what axios's stock
- * adapter adds (redirects, proxies, streams, decompression), most of a small call's client cost.
- * Failures keep the stock adapter's shape, so `mapHttpError` maps both alike.
- */
-function leanRequest(
-  lean: LeanRequest,
-  { clock, maxBytes, agent }: LeanOptions,
-  config?: InternalAxiosRequestConfig,
-): Promise<LeanResponse> {
-  const { timeoutMs, signal } = lean;
-  return new Promise<LeanResponse>((resolve, reject) => {
-    if (signal?.aborted) return reject(new CanceledError(undefined, config, undefined));
-    let timer: TimerHandle | undefined;
-    let done = false;
-    const finish = (error: Error | undefined, response?: LeanResponse) => {
-      if (done) return;
-      done = true;
-      timer?.cancel();
-      signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) return resolve(response!);
-      reject(error);
-      request.destroy();
-    };
-    const onAbort = () => finish(new CanceledError(undefined, config, request));
-    const request = startLeanRequest(lean, { maxBytes, agent }, finish, config);
-    signal?.addEventListener('abort', onAbort);
-    if (timeoutMs > 0)
-      timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
-    request.end(lean.body);
-  });
+  if (typeof error === 'string') done(new AxiosError(error, AxiosError.ERR_BAD_RESPONSE, config, request));
+  else done(AxiosError.from(error, (error as { code?: string }).code, config, request));
 }
 
 /** The stock adapter's attempt-timer failure (`mapHttpError` tells a connect timeout by `request`). */
@@ -206,13 +167,15 @@ export function timeoutError(
 /** The request through `axios.request`, with the settings the transport needs whatever the instance's. */
 export async function axiosRequest(
   client: AxiosInstance,
-  { url, method, headers, body, timeoutMs, signal }: LeanRequest,
+  { url, method, headers, body }: LeanRequest,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
   { clock, maxBytes }: LeanOptions,
 ): Promise<HttpAnswer> {
   const config: AxiosRequestConfig & { clock: Clock } = {
     url: url.href,
     method,
-    headers,
+    headers: headers as Record<string, string>,
     data: body,
     timeout: timeoutMs,
     signal,
@@ -231,26 +194,50 @@ export async function axiosRequest(
   return { status, body: text, retryAfter: answered['retry-after'] };
 }
 
-/** The axios adapter of the transport's own instance: {@link leanRequest} under axios's pipeline. */
+/**
+ * The axios adapter of the transport's own instance: {@link startLeanRequest} under axios's
+ * pipeline, bounded by the config's `timeout` (on its `clock`) and `signal`.
+ */
 export const leanAdapter: AxiosAdapter = async (config) => {
   const url = new URL(config.url ?? '', config.baseURL);
   const { data, validateStatus } = config;
-  const answer = await leanRequest(
-    {
-      url,
-      method: (config.method ?? 'get').toUpperCase(),
-      headers: AxiosHeaders.from(config.headers).toJSON() as Record<string, string>,
-      body: typeof data === 'string' ? data : data == null ? undefined : String(data),
-      timeoutMs: config.timeout ?? 0,
-      signal: config.signal as AbortSignal | undefined,
-    },
-    {
-      clock: (config as { clock?: Clock }).clock ?? systemClock,
-      maxBytes: config.maxContentLength ?? -1,
-      agent: url.protocol === 'https:' ? config.httpsAgent : config.httpAgent,
-    },
-    config,
-  );
+  const signal = config.signal as AbortSignal | undefined;
+  const timeoutMs = config.timeout ?? 0;
+  const answer = await new Promise<LeanResponse>((resolve, reject) => {
+    if (signal?.aborted) return reject(new CanceledError(undefined, config, undefined));
+    let timer: TimerHandle | undefined;
+    let done = false;
+    const finish: Done = (error, response) => {
+      if (done) return;
+      done = true;
+      timer?.cancel();
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) return resolve(response!);
+      reject(error);
+      request.destroy();
+    };
+    const onAbort = () => finish(new CanceledError(undefined, config, request));
+    const body = typeof data === 'string' ? data : data == null ? undefined : String(data);
+    const request = startLeanRequest(
+      {
+        url,
+        method: (config.method ?? 'get').toUpperCase(),
+        headers: AxiosHeaders.from(config.headers).toJSON() as Record<string, string>,
+        body,
+      },
+      {
+        maxBytes: config.maxContentLength ?? -1,
+        agent: url.protocol === 'https:' ? config.httpsAgent : config.httpAgent,
+      },
+      finish,
+      config,
+    );
+    signal?.addEventListener('abort', onAbort);
+    const clock = (config as { clock?: Clock }).clock ?? systemClock;
+    if (timeoutMs > 0)
+      timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
+    request.end(body);
+  });
   const { status, statusText, request } = answer;
   const headers = AxiosHeaders.from(answer.message.headers as Record<string, string>);
   const response: AxiosResponse = { data: answer.body, status, statusText, headers, config, request };
