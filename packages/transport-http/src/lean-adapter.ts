@@ -84,7 +84,7 @@ export function startLeanRequest(
   }) as Reading;
   request[READ] = { done, maxBytes, config, chunks: [], length: 0 };
   request.on('response', onResponse);
-  request.on('error', onRequestError);
+  request.on('error', onError);
   return request;
 }
 
@@ -106,7 +106,7 @@ type Answer = IncomingMessage & { readonly req: Reading };
 
 function onResponse(this: Reading, response: IncomingMessage): void {
   response.on('data', onData);
-  response.on('error', onResponseError);
+  response.on('error', onError);
   response.on('aborted', onAborted);
   response.on('end', onEnd);
 }
@@ -140,12 +140,9 @@ function onAborted(this: Answer): void {
   fail(this.req, 'stream has been aborted');
 }
 
-function onResponseError(this: Answer, error: Error): void {
-  fail(this.req, error);
-}
-
-function onRequestError(this: Reading, error: Error): void {
-  fail(this, error);
+/** node:http's failure of the request or (`this` has `req`) of its response. */
+function onError(this: Reading | Answer, error: Error): void {
+  fail(READ in this ? this : this.req, error);
 }
 
 /** Fails the request: node:http's error, or (a message) a bad response. */
