@@ -17,14 +17,12 @@ import {
   type SendOptions,
   type TransportCapabilities,
 } from '@resilient-rpc/core';
-import { Reachability, unserialisable } from '@resilient-rpc/core/transport';
+import { type AbortSource, Reachability, unserialisable } from '@resilient-rpc/core/transport';
 import { type AxiosInstance, CanceledError } from 'axios';
 import {
   axiosRequest,
   type LeanHeaders,
   type LeanOptions,
-  type LeanRequest,
-  leanRequest,
   startLeanRequest,
   timeoutError,
 } from './lean-adapter.js';
@@ -34,9 +32,12 @@ const CAPABILITIES: TransportCapabilities = { batch: true, ping: true, persisten
 /** A request's abort signal is read only once it has waited this long, ms (most never make theirs). */
 const WATCH_SIGNAL_AFTER_MS = 10;
 
-interface LeanExchange {
-  readonly request: ClientRequest;
-  readonly options: SendOptions;
+/** What {@link HttpConnection.inFlight} keeps of a request. */
+interface Exchange {
+  /** On the lean path, its request; undefined through axios (which bounds its request itself). */
+  readonly request: ClientRequest | undefined;
+  /** Its abort signal, or where it comes from (the call's `SendOptions`). */
+  readonly abort: AbortSource | undefined;
 }
 
 interface ConnectionConfig {
@@ -59,10 +60,8 @@ export class HttpConnection implements ClientConnection {
   private readonly baseList: readonly string[] | undefined;
   private readonly options: LeanOptions;
   private readonly reachability: Reachability;
-  /** Requests through {@link exchange}: their rejections, for `close()`. */
-  private readonly pending = new Set<(error: RpcError) => void>();
-  /** Requests on the lean path, by a number of this connection (one timer for their timeouts). */
-  private readonly inFlight: PendingCalls<number, HttpAnswer, LeanExchange>;
+  /** Requests waiting, by a number of this connection (one timer for the lean path's timeouts). */
+  private readonly inFlight: PendingCalls<number, HttpAnswer, Exchange>;
   private nextNumber = 0;
 
   constructor(
@@ -84,19 +83,20 @@ export class HttpConnection implements ClientConnection {
       clock: config.clock,
       probe: (timeoutMs) => this.health(undefined, timeoutMs),
     });
-    this.inFlight = new PendingCalls<number, HttpAnswer, LeanExchange>(
+    // Only lean requests have a timeout and an abort source here (see exchange).
+    this.inFlight = new PendingCalls<number, HttpAnswer, Exchange>(
       config.clock,
       {
         // The attempt timer (a connect timeout is told from a lost answer by what was written).
         timeout: ({ timeoutMs, context: { request } }) => {
-          const error = this.failure(timeoutError(timeoutMs, request), undefined);
-          request.destroy();
+          const error = this.failure(timeoutError(timeoutMs, request!), undefined);
+          request!.destroy();
           return error;
         },
         // The core gave up on the attempt (its reason is the rejection): free the socket.
-        aborted: ({ context: { request, options } }) => {
-          request.destroy();
-          return this.failure(new CanceledError(), options.signal);
+        aborted: ({ context: { request, abort } }) => {
+          request!.destroy();
+          return this.failure(new CanceledError(), signalOf(abort));
         },
       },
       { watchSignalAfterMs: WATCH_SIGNAL_AFTER_MS },
@@ -130,8 +130,6 @@ export class HttpConnection implements ClientConnection {
   async close(): Promise<void> {
     if (!this.reachability.close()) return;
     const error = new ConnectionLostError(`the connection to ${this.url} was closed`, { endpoint: this.url });
-    for (const reject of this.pending) reject(error);
-    this.pending.clear();
     this.inFlight.rejectAll(() => error);
     this.config.onClose();
   }
@@ -148,28 +146,20 @@ export class HttpConnection implements ClientConnection {
     } catch (error) {
       return Promise.reject(unserialisable(this.url, error));
     }
+    // The lean path: the transport's own instance, no interceptor installed, no defaults touched.
+    const lean = this.config.lean?.skip() === true;
+    const base = this.baseList;
+    let headers: LeanHeaders;
+    if (lean && base !== undefined && (options.headers === undefined || isEmpty(options.headers))) {
+      // The fixed headers' list, copied, and the call's metadata (see LeanHeaders).
+      const list = base.slice();
+      metadataToHeaders(options.metadata, (name, value) => {
+        list.push(name, value);
+      });
+      headers = list;
+    } else headers = this.headersOf(options);
     const timeoutMs = timeoutOf(options.timeoutMs);
-    if (this.reachability.status !== 'closed' && this.config.lean?.skip()) {
-      const base = this.baseList;
-      if (base !== undefined && (options.headers === undefined || isEmpty(options.headers))) {
-        // The fixed headers' list, copied, and the call's metadata (see LeanHeaders).
-        const list = base.slice();
-        metadataToHeaders(options.metadata, (name, value) => {
-          list.push(name, value);
-        });
-        return this.leanPost(list, body, timeoutMs, options, read);
-      }
-      return this.leanPost(this.headersOf(options), body, timeoutMs, options, read);
-    }
-    const headers = this.headersOf(options);
-    return this.exchange({
-      url: this.target,
-      method: 'POST',
-      headers,
-      body,
-      timeoutMs,
-      signal: options.signal,
-    }).then(read);
+    return this.exchange(lean, this.target, 'POST', headers, body, timeoutMs, options, read);
   }
 
   /** The request's own headers object: the fixed ones, the call's own, its metadata. */
@@ -183,39 +173,67 @@ export class HttpConnection implements ClientConnection {
     return headers;
   }
 
-  /** The lean path of {@link post}: one request on the transport's own agents, in {@link inFlight}. */
-  private leanPost<T>(
+  private health(signal: AbortSignal | undefined, timeoutMs: number): Promise<HttpAnswer> {
+    const lean = this.config.lean?.skip() === true;
+    const headers = { ...this.config.headers };
+    return this.exchange(lean, this.healthTarget, 'GET', headers, undefined, timeoutMs, signal, answerOf);
+  }
+
+  /**
+   * One request, its answer (any status) read with `read`, or the attempt's {@link RpcError}; in
+   * {@link inFlight} either way (one place for timeouts, aborts and `close()`). `lean`: on the
+   * transport's own agents, its timeout and abort watched by {@link inFlight}; else through
+   * `axios.request`, which bounds it itself (its timeout and signal).
+   */
+  private exchange<T>(
+    lean: boolean,
+    url: URL,
+    method: string,
     headers: LeanHeaders,
-    body: string,
+    body: string | undefined,
     timeoutMs: number,
-    options: SendOptions,
+    abort: AbortSource | undefined,
     read: (answer: HttpAnswer) => T,
   ): Promise<T> {
+    if (this.reachability.status === 'closed') {
+      const endpoint = this.url;
+      return Promise.reject(new NotSentError(`the connection to ${endpoint} is closed`, { endpoint }));
+    }
     return new Promise<T>((resolve, reject) => {
       const number = ++this.nextNumber;
       const inFlight = this.inFlight;
-      let request: ClientRequest;
-      try {
-        request = startLeanRequest(
-          { url: this.target, method: 'POST', headers, body },
+      let request: ClientRequest | undefined;
+      const done = (error: unknown, answer?: HttpAnswer) => {
+        if (answer !== undefined) inFlight.resolve(number, answer);
+        // Not after a timeout, an abort or close() (the call settled already).
+        else if (inFlight.get(number) !== undefined) {
+          inFlight.reject(number, this.failure(error, signalOf(abort)));
+          request?.destroy();
+        }
+      };
+      if (lean) {
+        try {
+          request = startLeanRequest({ url, method, headers, body }, this.options, done);
+        } catch (error) {
+          // node:http refused the request (e.g. an invalid header value): nothing was sent.
+          reject(this.failure(error, signalOf(abort)));
+          return;
+        }
+      } else {
+        const asked = axiosRequest(
+          this.client,
+          { url, method, headers, body },
+          timeoutMs,
+          signalOf(abort),
           this.options,
-          (error, answer) => {
-            if (error === undefined) inFlight.resolve(number, answer!);
-            // Not after a timeout or an abort (the request was destroyed, the call settled).
-            else if (inFlight.get(number) !== undefined)
-              inFlight.reject(number, this.failure(error, options.signal));
-          },
         );
-      } catch (error) {
-        // node:http refused the request (e.g. an invalid header value): nothing was sent.
-        reject(this.failure(error, options.signal));
-        return;
+        asked.then((answer) => done(undefined, answer), done);
       }
       inFlight.add(
         number,
-        { request, options },
-        timeoutMs > 0 ? timeoutMs : Number.POSITIVE_INFINITY,
-        options,
+        { request, abort },
+        lean && timeoutMs > 0 ? timeoutMs : Number.POSITIVE_INFINITY,
+        lean ? abort : undefined,
         (answer) => {
           this.reachability.answered();
           try {
@@ -226,35 +244,7 @@ export class HttpConnection implements ClientConnection {
         },
         reject,
       );
-      request.end(body);
-    });
-  }
-
-  private health(signal: AbortSignal | undefined, timeoutMs: number): Promise<HttpAnswer> {
-    const url = this.healthTarget;
-    const headers = { ...this.config.headers };
-    return this.exchange({ url, method: 'GET', headers, body: undefined, timeoutMs, signal });
-  }
-
-  /** One request and its answer (any status), or the attempt's {@link RpcError}. */
-  private exchange(request: LeanRequest): Promise<HttpAnswer> {
-    const { url: endpoint, options, reachability } = this;
-    if (reachability.status === 'closed')
-      return Promise.reject(new NotSentError(`the connection to ${endpoint} is closed`, { endpoint }));
-    return new Promise<HttpAnswer>((resolve, reject) => {
-      this.pending.add(reject);
-      const lean = this.config.lean?.skip();
-      (lean ? leanRequest(request, options) : axiosRequest(this.client, request, options)).then(
-        (answer) => {
-          this.pending.delete(reject);
-          reachability.answered();
-          resolve(answer);
-        },
-        (error: unknown) => {
-          this.pending.delete(reject);
-          reject(this.failure(error, request.signal));
-        },
-      );
+      request?.end(body);
     });
   }
 
@@ -288,6 +278,9 @@ function headerList(headers: Readonly<Record<string, string>>, host: string): st
   for (const [name, value] of byName.values()) list.push(name, value);
   return list;
 }
+
+const signalOf = (abort: AbortSource | undefined) => (abort instanceof AbortSignal ? abort : abort?.signal);
+const answerOf = (answer: HttpAnswer) => answer;
 
 const isEmpty = (headers: Readonly<Record<string, string>>) => {
   for (const _ in headers) return false;

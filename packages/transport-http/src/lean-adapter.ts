@@ -25,15 +25,12 @@ import type { HttpAnswer } from './map-error.js';
  */
 export type LeanHeaders = Record<string, string> | string[];
 
-/** One request of the client. */
+/** One request of the client (a Content-Length is added to its headers). */
 export interface LeanRequest {
   readonly url: URL;
   readonly method: string;
-  readonly headers: Record<string, string>;
+  readonly headers: LeanHeaders;
   readonly body: string | undefined;
-  /** Bound on the whole exchange, ms; 0: none. */
-  readonly timeoutMs: number;
-  readonly signal: AbortSignal | undefined;
 }
 
 /** What is the same for every request of one endpoint. */
@@ -51,28 +48,23 @@ export interface LeanResponse extends HttpAnswer {
   readonly request: ClientRequest;
 }
 
+type Done = (error: Error | undefined, response?: LeanResponse) => void;
+
 const identity = [(data: unknown) => data];
 const anyStatus = () => true;
 const isSet = (handler: unknown) => handler != null;
-const fromNode = (error: Error, config: InternalAxiosRequestConfig | undefined, request: ClientRequest) =>
-  AxiosError.from(error, (error as { code?: string }).code, config, request);
 
 /**
- * Starts one `node:http(s).request` and calls `done` with the answer (any status, the body as
- * UTF-8 text) or a failure in the stock adapter's shape. The caller ends the request with `body`
- * once it has registered it, and bounds the exchange (no timer, no signal here).
+ * Starts one `node:http(s).request`, without what axios's stock adapter adds (redirects, proxies,
+ * streams, decompression), most of a small call's client cost, and calls `done` with the answer
+ * (any status, the body as UTF-8 text) or a failure in the stock adapter's shape, so that
+ * `mapHttpError` maps both alike. The caller ends the request with `body` once it has registered
+ * it, and bounds the exchange (no timer, no signal here).
  */
 export function startLeanRequest(
-  {
-    url,
-    method,
-    headers,
-    body,
-  }: Omit<LeanRequest, 'timeoutMs' | 'signal' | 'headers'> & {
-    readonly headers: LeanHeaders;
-  },
+  { url, method, headers, body }: LeanRequest,
   { maxBytes, agent }: Omit<LeanOptions, 'clock'>,
-  done: (error: Error | undefined, response?: LeanResponse) => void,
+  done: Done,
   config?: InternalAxiosRequestConfig,
 ): ClientRequest {
   if (body !== undefined) {
@@ -81,80 +73,83 @@ export function startLeanRequest(
     else headers['Content-Length'] = length;
   }
   const hostname = url.hostname;
-  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-    {
-      protocol: url.protocol,
-      hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
-      port: url.port,
-      path: url.pathname + url.search,
-      method,
-      headers,
-      agent,
-    },
-    (response) => {
-      const chunks: Buffer[] = [];
-      let length = 0;
-      const bad = (message: string) =>
-        done(new AxiosError(message, AxiosError.ERR_BAD_RESPONSE, config, request));
-      response.on('data', (chunk: Buffer) => {
-        length += chunk.length;
-        if (maxBytes < 0 || length <= maxBytes) chunks.push(chunk);
-        else {
-          bad(`maxContentLength size of ${maxBytes} exceeded`);
-          response.destroy();
-        }
-      });
-      response.on('error', (error) => done(fromNode(error, config, request)));
-      response.on('aborted', () => bad('stream has been aborted'));
-      response.on('end', () => {
-        const status = response.statusCode ?? 0;
-        done(undefined, {
-          status,
-          statusText: response.statusMessage ?? '',
-          message: response,
-          body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
-          // Only a refusal (503/429) is read for it (see rejectedError).
-          retryAfter: status === 503 || status === 429 ? response.headers['retry-after'] : undefined,
-          request,
-        });
-      });
-    },
-  );
-  request.on('error', (error) => done(fromNode(error, config, request)));
+  const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)({
+    protocol: url.protocol,
+    hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+    port: url.port,
+    path: url.pathname + url.search,
+    method,
+    headers,
+    agent,
+  }) as Reading;
+  request[READ] = { done, maxBytes, config, chunks: [], length: 0 };
+  request.on('response', onResponse);
+  request.on('error', onError);
   return request;
 }
 
 /**
- * One `node:http(s).request`, bounded by `timeoutMs` and `signal`, without what axios's stock
- * adapter adds (redirects, proxies, streams, decompression), most of a small call's client cost.
- * Failures keep the stock adapter's shape, so `mapHttpError` maps both alike.
+ * A lean request and what its listeners read and fill. They are shared by every request (`this`
+ * is the request, or its response, whose `req` is the request): no closures made per request.
  */
-export function leanRequest(
-  lean: LeanRequest,
-  { clock, maxBytes, agent }: LeanOptions,
-  config?: InternalAxiosRequestConfig,
-): Promise<LeanResponse> {
-  const { timeoutMs, signal } = lean;
-  return new Promise<LeanResponse>((resolve, reject) => {
-    if (signal?.aborted) return reject(new CanceledError(undefined, config, undefined));
-    let timer: TimerHandle | undefined;
-    let done = false;
-    const finish = (error: Error | undefined, response?: LeanResponse) => {
-      if (done) return;
-      done = true;
-      timer?.cancel();
-      signal?.removeEventListener('abort', onAbort);
-      if (error === undefined) return resolve(response!);
-      reject(error);
-      request.destroy();
-    };
-    const onAbort = () => finish(new CanceledError(undefined, config, request));
-    const request = startLeanRequest(lean, { maxBytes, agent }, finish, config);
-    signal?.addEventListener('abort', onAbort);
-    if (timeoutMs > 0)
-      timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
-    request.end(lean.body);
+const READ = Symbol('read');
+type Reading = ClientRequest & {
+  [READ]: {
+    done: Done;
+    maxBytes: number;
+    config?: InternalAxiosRequestConfig;
+    chunks: Buffer[];
+    length: number;
+  };
+};
+type Answer = IncomingMessage & { readonly req: Reading };
+
+function onResponse(this: Reading, response: IncomingMessage): void {
+  response.on('data', onData);
+  response.on('error', onError);
+  response.on('aborted', onAborted);
+  response.on('end', onEnd);
+}
+
+function onData(this: Answer, chunk: Buffer): void {
+  const read = this.req[READ];
+  read.length += chunk.length;
+  if (read.maxBytes < 0 || read.length <= read.maxBytes) read.chunks.push(chunk);
+  else {
+    fail(this.req, `maxContentLength size of ${read.maxBytes} exceeded`);
+    this.destroy();
+  }
+}
+
+function onEnd(this: Answer): void {
+  const request = this.req;
+  const { chunks, length, done } = request[READ];
+  const status = this.statusCode ?? 0;
+  done(undefined, {
+    status,
+    statusText: this.statusMessage ?? '',
+    message: this,
+    body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).toString('utf8'),
+    // Only a refusal (503/429) is read for it (see rejectedError).
+    retryAfter: status === 503 || status === 429 ? this.headers['retry-after'] : undefined,
+    request,
   });
+}
+
+function onAborted(this: Answer): void {
+  fail(this.req, 'stream has been aborted');
+}
+
+/** node:http's failure of the request or (`this` has `req`) of its response. */
+function onError(this: Reading | Answer, error: Error): void {
+  fail(READ in this ? this : this.req, error);
+}
+
+/** Fails the request: node:http's error, or (a message) a bad response. */
+function fail(request: Reading, error: Error | string): void {
+  const { done, config } = request[READ];
+  if (typeof error === 'string') done(new AxiosError(error, AxiosError.ERR_BAD_RESPONSE, config, request));
+  else done(AxiosError.from(error, (error as { code?: string }).code, config, request));
 }
 
 /** The stock adapter's attempt-timer failure (`mapHttpError` tells a connect timeout by `request`). */
@@ -169,13 +164,15 @@ export function timeoutError(
 /** The request through `axios.request`, with the settings the transport needs whatever the instance's. */
 export async function axiosRequest(
   client: AxiosInstance,
-  { url, method, headers, body, timeoutMs, signal }: LeanRequest,
+  { url, method, headers, body }: LeanRequest,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
   { clock, maxBytes }: LeanOptions,
 ): Promise<HttpAnswer> {
   const config: AxiosRequestConfig & { clock: Clock } = {
     url: url.href,
     method,
-    headers,
+    headers: headers as Record<string, string>,
     data: body,
     timeout: timeoutMs,
     signal,
@@ -194,26 +191,50 @@ export async function axiosRequest(
   return { status, body: text, retryAfter: answered['retry-after'] };
 }
 
-/** The axios adapter of the transport's own instance: {@link leanRequest} under axios's pipeline. */
+/**
+ * The axios adapter of the transport's own instance: {@link startLeanRequest} under axios's
+ * pipeline, bounded by the config's `timeout` (on its `clock`) and `signal`.
+ */
 export const leanAdapter: AxiosAdapter = async (config) => {
   const url = new URL(config.url ?? '', config.baseURL);
   const { data, validateStatus } = config;
-  const answer = await leanRequest(
-    {
-      url,
-      method: (config.method ?? 'get').toUpperCase(),
-      headers: AxiosHeaders.from(config.headers).toJSON() as Record<string, string>,
-      body: typeof data === 'string' ? data : data == null ? undefined : String(data),
-      timeoutMs: config.timeout ?? 0,
-      signal: config.signal as AbortSignal | undefined,
-    },
-    {
-      clock: (config as { clock?: Clock }).clock ?? systemClock,
-      maxBytes: config.maxContentLength ?? -1,
-      agent: url.protocol === 'https:' ? config.httpsAgent : config.httpAgent,
-    },
-    config,
-  );
+  const signal = config.signal as AbortSignal | undefined;
+  const timeoutMs = config.timeout ?? 0;
+  const answer = await new Promise<LeanResponse>((resolve, reject) => {
+    if (signal?.aborted) return reject(new CanceledError(undefined, config, undefined));
+    let timer: TimerHandle | undefined;
+    let done = false;
+    const finish: Done = (error, response) => {
+      if (done) return;
+      done = true;
+      timer?.cancel();
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) return resolve(response!);
+      reject(error);
+      request.destroy();
+    };
+    const onAbort = () => finish(new CanceledError(undefined, config, request));
+    const body = typeof data === 'string' ? data : data == null ? undefined : String(data);
+    const request = startLeanRequest(
+      {
+        url,
+        method: (config.method ?? 'get').toUpperCase(),
+        headers: AxiosHeaders.from(config.headers).toJSON() as Record<string, string>,
+        body,
+      },
+      {
+        maxBytes: config.maxContentLength ?? -1,
+        agent: url.protocol === 'https:' ? config.httpsAgent : config.httpAgent,
+      },
+      finish,
+      config,
+    );
+    signal?.addEventListener('abort', onAbort);
+    const clock = (config as { clock?: Clock }).clock ?? systemClock;
+    if (timeoutMs > 0)
+      timer = clock.setTimeout(() => finish(timeoutError(timeoutMs, request, config)), timeoutMs);
+    request.end(body);
+  });
   const { status, statusText, request } = answer;
   const headers = AxiosHeaders.from(answer.message.headers as Record<string, string>);
   const response: AxiosResponse = { data: answer.body, status, statusText, headers, config, request };
