@@ -2,26 +2,33 @@
  * The transport's own agents close a keep-alive socket once it has been free for
  * `idleSocketTimeoutMs` (or the server's Keep-Alive hint less 1 s), with the timer armed only
  * while the socket is free: a socket is reused while it is fresh, and an answer slower than the
- * idle time is not cut. Real node:http servers on 127.0.0.1 port 0.
+ * idle time is not cut. Real node:http servers on 127.0.0.1 port 0; the client's timers and
+ * `performance.now()` on a manual clock (only `setTimeout` and `performance` are faked, so the
+ * sockets' I/O runs as usual), so that how long a socket is free is what the test advances,
+ * whatever the machine's load. A test that read the real time once failed under load: the call
+ * resolved late, so the socket looked free for less than it was.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { defaultRandom, systemClock } from '@resilient-rpc/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { httpTransport } from '../src/index.js';
+
+/** The real `setTimeout`, for waiting on the sockets while the client's clock is manual. */
+const realSetTimeout = globalThis.setTimeout;
 
 interface Served {
   url: string;
-  /** Every connection the server accepted, with when it opened and (once it did) closed. */
-  connections: Array<{ opened: number; closed?: number }>;
+  /** With `hold`: the answers held back, in arrival order; calling one sends it. */
+  held: Array<() => void>;
 }
 
 const servers: Server[] = [];
 
-/** An echo answering after `delayMs`; node:http's Keep-Alive hint is `keepAliveTimeoutMs` rounded down to seconds. */
-async function serve(delayMs = 0, keepAliveTimeoutMs = 30_000): Promise<Served> {
-  const connections: Served['connections'] = [];
+/** An echo answering at once or (`hold`) when the test sends the answer; node:http's Keep-Alive hint is `keepAliveTimeoutMs` rounded down to seconds. */
+async function serve({ hold = false, keepAliveTimeoutMs = 30_000 } = {}): Promise<Served> {
+  const held: Served['held'] = [];
   const server = createHttpServer({ keepAliveTimeout: keepAliveTimeoutMs }, (request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -30,73 +37,57 @@ async function serve(delayMs = 0, keepAliveTimeoutMs = 30_000): Promise<Served> 
         id: number;
         params: unknown;
       };
-      setTimeout(() => {
+      const answer = () => {
         response.setHeader('content-type', 'application/json');
         response.end(JSON.stringify({ jsonrpc: '2.0', id, result: params }));
-      }, delayMs);
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    const entry: Served['connections'][number] = { opened: performance.now() };
-    connections.push(entry);
-    socket.once('close', () => {
-      entry.closed = performance.now();
+      };
+      if (hold) held.push(answer);
+      else answer();
     });
   });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc`, connections };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc`, held };
 }
 
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+});
+
 afterEach(async () => {
+  vi.useRealTimers();
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
 });
 
-const until = async (condition: () => boolean, timeoutMs: number) => {
-  const stop = performance.now() + timeoutMs;
-  while (!condition() && performance.now() < stop) await new Promise((resolve) => setTimeout(resolve, 10));
-};
-
-/** When the server saw the first connection close (waits up to 3 s for it; fails if it did not). */
-async function closedAt(served: Served): Promise<number> {
-  await until(() => served.connections[0]!.closed !== undefined, 3_000);
-  const closed = served.connections[0]!.closed;
-  expect(closed).toBeDefined();
-  return closed!;
+/** Waits (real time, up to 3 s) for the server to hold an answer back, and returns it. */
+async function heldAnswer(served: Served): Promise<() => void> {
+  const stop = Date.now() + 3_000;
+  while (served.held.length === 0 && Date.now() < stop)
+    await new Promise((resolve) => realSetTimeout(resolve, 5));
+  expect(served.held).toHaveLength(1);
+  return served.held.shift()!;
 }
 
 /**
- * The transport's connection alone (no core policies: no health probes, no hedges), and when one
- * of its sockets was last freed. That time is read by a 'free' listener that node:http's
- * `net.client.socket` channel lets this test add to each socket the client opens, before the
- * agent adds its own: it runs just before the agent notes the release the idle time counts from,
- * in the same event. A call resolves later than that, by however long a loaded machine keeps this
- * process from a core, so a time read after the call would make the socket look free for less
- * than it was (the idle-time bounds below failed once so under load).
+ * The transport's connection alone (no core policies: no health probes, no hedges), and the
+ * sockets it opened, seen through node:http's `net.client.socket` channel.
  */
 function clientOf(url: string, idleSocketTimeoutMs: number) {
-  let lastFreed = Number.NaN;
-  const onFree = () => {
-    lastFreed = performance.now();
-  };
-  const onSocket = (message: unknown) => (message as { socket: Socket }).socket.on('free', onFree);
+  const sockets: Socket[] = [];
+  const onSocket = (message: unknown) => sockets.push((message as { socket: Socket }).socket);
   subscribe('net.client.socket', onSocket);
   const transport = httpTransport({ idleSocketTimeoutMs });
   const connection = transport.connect(url, { clock: systemClock, random: defaultRandom });
   let id = 0;
   return {
-    /** When a socket of this client was last freed (`performance.now()`). */
-    lastFreed: () => {
-      expect(lastFreed).not.toBeNaN();
-      return lastFreed;
-    },
+    sockets,
     call: async (params: unknown) => {
       const answer = await connection.send(
         { jsonrpc: '2.0', method: 'echo', params: params as unknown[], id: ++id },
-        { signal: new AbortController().signal, timeoutMs: 5_000, metadata: {} },
+        { signal: new AbortController().signal, timeoutMs: 60_000, metadata: {} },
       );
       return answer !== undefined && 'result' in answer ? answer.result : answer;
     },
@@ -108,32 +99,53 @@ function clientOf(url: string, idleSocketTimeoutMs: number) {
   };
 }
 
+/** A call the server answers once the client's clock has moved `heldMs` (the socket in use meanwhile). */
+async function slowCall(
+  client: ReturnType<typeof clientOf>,
+  served: Served,
+  params: unknown[],
+  heldMs: number,
+) {
+  const call = client.call(params);
+  const answer = await heldAnswer(served);
+  await vi.advanceTimersByTimeAsync(heldMs);
+  answer();
+  return call;
+}
+
+/** The client's one socket is open after `ms - 1` more ms of its clock, and closed after `ms`. */
+async function expectClosedAfter(client: ReturnType<typeof clientOf>, ms: number) {
+  expect(client.sockets).toHaveLength(1);
+  const [socket] = client.sockets;
+  await vi.advanceTimersByTimeAsync(ms - 1);
+  expect(socket!.destroyed).toBe(false);
+  await vi.advanceTimersByTimeAsync(1);
+  expect(socket!.destroyed).toBe(true);
+}
+
 describe('the transport closes idle keep-alive sockets (idleSocketTimeoutMs)', () => {
   it('reuses a socket freed moments ago, and closes it once it has been free for idleSocketTimeoutMs', async () => {
     const served = await serve();
     const client = clientOf(served.url, 300);
     try {
       expect(await client.call([1])).toEqual([1]);
+      await vi.advanceTimersByTimeAsync(200);
       expect(await client.call([2])).toEqual([2]);
-      const freed = client.lastFreed();
-      expect(served.connections).toHaveLength(1);
-      const closed = await closedAt(served);
-      // Not before it was free for 300 ms: `freed` is no later than the release the client counts
-      // from, and the server sees the close no sooner than the client makes it (no margin needed).
-      expect(closed - freed).toBeGreaterThanOrEqual(300);
+      // Free for 300 ms since the second call's release (the timer armed at the first fires at 300).
+      await expectClosedAfter(client, 300);
     } finally {
       await client.close();
     }
   });
 
   it('does not cut an answer slower than idleSocketTimeoutMs, and keeps its socket for the next call', async () => {
-    const served = await serve(600);
+    const served = await serve({ hold: true });
     const client = clientOf(served.url, 200);
     try {
-      expect(await client.call(['slow'])).toEqual(['slow']);
-      expect(served.connections[0]!.closed).toBeUndefined();
-      expect(await client.call(['again'])).toEqual(['again']);
-      expect(served.connections).toHaveLength(1);
+      expect(await slowCall(client, served, ['slow'], 600)).toEqual(['slow']);
+      expect(client.sockets[0]!.destroyed).toBe(false);
+      expect(await slowCall(client, served, ['again'], 600)).toEqual(['again']);
+      expect(client.sockets).toHaveLength(1);
     } finally {
       await client.close();
     }
@@ -142,53 +154,41 @@ describe('the transport closes idle keep-alive sockets (idleSocketTimeoutMs)', (
   it('keeps a socket whose idle timer fired while it was in use, and closes it once free for idleSocketTimeoutMs again', async () => {
     // The first call's release arms the socket's timer (150 ms); the second call holds the socket
     // 500 ms, so the timer fires while it is in use: the socket stays, and its release re-arms it.
-    const served = await serve(500);
+    const served = await serve({ hold: true });
     const client = clientOf(served.url, 150);
     try {
-      expect(await client.call(['a'])).toEqual(['a']);
-      expect(await client.call(['b'])).toEqual(['b']);
-      const freed = client.lastFreed();
-      expect(served.connections).toHaveLength(1);
-      expect(served.connections[0]!.closed).toBeUndefined();
-      const closed = await closedAt(served);
-      expect(closed - freed).toBeGreaterThanOrEqual(150);
+      expect(await slowCall(client, served, ['a'], 500)).toEqual(['a']);
+      expect(await slowCall(client, served, ['b'], 500)).toEqual(['b']);
+      await expectClosedAfter(client, 150);
     } finally {
       await client.close();
     }
   });
 
   it('keeps a socket reused now and then past its first idle time, and closes it once free for idleSocketTimeoutMs after its last release', async () => {
-    // Releases every ~60 ms for ~700 ms: the timer armed at the first release (300 ms) fires while
+    // Releases every 60 ms for 660 ms: the timer armed at the first release (300 ms) fires while
     // the socket is free but was freed again since, so it waits out the rest instead of closing it.
     const served = await serve();
     const client = clientOf(served.url, 300);
     try {
-      const start = performance.now();
-      for (let i = 0; performance.now() - start < 700; i++) {
+      for (let i = 0; i < 12; i++) {
+        if (i > 0) await vi.advanceTimersByTimeAsync(60);
         expect(await client.call([i])).toEqual([i]);
-        await new Promise((resolve) => setTimeout(resolve, 60));
       }
-      const freed = client.lastFreed();
-      expect(served.connections).toHaveLength(1);
-      expect(served.connections[0]!.closed).toBeUndefined();
-      const closed = await closedAt(served);
-      expect(closed - freed).toBeGreaterThanOrEqual(300);
+      await expectClosedAfter(client, 300);
     } finally {
       await client.close();
     }
   });
 
   it("closes it sooner when the server's Keep-Alive hint (less 1 s) is shorter", async () => {
-    // keepAliveTimeout 2.5 s: node:http sends `Keep-Alive: timeout=2`, so the client closes after 1 s.
-    const served = await serve(0, 2_500);
+    // keepAliveTimeout 10.5 s (real time, so the server never closes first): node:http sends
+    // `Keep-Alive: timeout=10`, so the client closes after 9 s.
+    const served = await serve({ keepAliveTimeoutMs: 10_500 });
     const client = clientOf(served.url, 30_000);
     try {
       expect(await client.call([1])).toEqual([1]);
-      const freed = client.lastFreed();
-      const closed = await closedAt(served);
-      expect(closed - freed).toBeGreaterThanOrEqual(1_000);
-      // The client's close, not the server's (at 2.5 s).
-      expect(closed - freed).toBeLessThan(2_400);
+      await expectClosedAfter(client, 9_000);
     } finally {
       await client.close();
     }
